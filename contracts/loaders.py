@@ -1,0 +1,68 @@
+"""Find and load the OpenAPI documents that ship with mockline.
+
+The specs live in the source tree's top-level ``specs/`` folder; a built wheel carries the same files as
+``contracts/_specs``. Callers name a spec (``ryng``) or give a path to any OpenAPI file.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_PACKAGED = Path(__file__).parent / "_specs"
+_SOURCE_TREE = Path(__file__).resolve().parent.parent / "specs"
+
+VENDOR_SPECS = ("ryng", "diyalog", "ringotel-crm", "ringme")
+ADMIN_SPEC = "mockline-admin"
+
+
+class SpecNotFound(LookupError):
+    """Raised when a spec name is not one of ours and is not a readable file either."""
+
+
+def specs_dir() -> Path:
+    """The folder holding our specs, whether installed from a wheel or run from a checkout."""
+    for candidate in (_PACKAGED, _SOURCE_TREE):
+        if (candidate / f"{ADMIN_SPEC}.yaml").is_file():
+            return candidate
+    raise SpecNotFound(f"mockline's specs are missing: looked in {_PACKAGED} and {_SOURCE_TREE}")
+
+
+def spec_names() -> list[str]:
+    """Names of every spec that ships with mockline, vendor APIs first."""
+    present = {p.stem for p in specs_dir().glob("*.yaml")}
+    ordered = [n for n in (*VENDOR_SPECS, ADMIN_SPEC) if n in present]
+    return ordered + sorted(present - set(ordered))
+
+
+def spec_path(name_or_path: str | Path) -> Path:
+    """Resolve a spec name (``ryng``) or a file path to the document's path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml", ".json"} and candidate.is_file():
+        return candidate
+    named = specs_dir() / f"{name_or_path}.yaml"
+    if named.is_file():
+        return named
+    raise SpecNotFound(
+        f"no spec named {str(name_or_path)!r}: use one of {', '.join(spec_names())} or a path to an OpenAPI file"
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(path: Path, mtime: float) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(document, dict):
+        raise SpecNotFound(f"{path} is not an OpenAPI document (its top level is not a mapping)")
+    return document
+
+
+def load_spec(name_or_path: str | Path) -> dict[str, Any]:
+    """The raw document (``$ref`` left as written). Callers get their own copy to change freely."""
+    path = spec_path(name_or_path)
+    return copy.deepcopy(_load_cached(path, path.stat().st_mtime))
