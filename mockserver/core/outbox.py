@@ -1,0 +1,206 @@
+"""Callbacks and webhooks, due on the clock, retried by the rules the spec gives, kept in a journal.
+
+A delivery is plain data in the store (collection ``deliveries``): where it goes, what it carries, its
+state (``pending``, ``delivered`` or ``failed``) and every attempt made. Sending is done by an injected
+``Transport``; the engine never speaks HTTP itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from mockserver.core.clock import Clock, iso
+from mockserver.core.store import Document
+from mockserver.core.timeline import Timeline
+
+COLLECTION = "deliveries"
+JOB_KIND = "deliver"
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    """How often to try and what counts as received; read from a callback's ``x-retry`` in the spec."""
+
+    attempts: int = 1
+    interval_seconds: float = 60.0
+    success_status: tuple[int, ...] = (200,)
+
+    @classmethod
+    def from_spec(cls, rule: Mapping[str, Any] | None) -> RetryRule:
+        if not rule:
+            return cls()
+        return cls(
+            attempts=int(rule.get("attempts", 1)),
+            interval_seconds=float(rule.get("interval_seconds", 60)),
+            success_status=tuple(int(s) for s in rule.get("success_status", (200,))),
+        )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One request to send: the body goes as JSON, as a form, or (for GET) in the query string."""
+
+    method: str
+    url: str
+    payload: Mapping[str, Any]
+    encoding: str = "json"  # json | form | query
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int | None = None
+    error: str | None = None
+
+
+class Transport(Protocol):
+    async def send(self, outgoing: Outgoing) -> Answer: ...
+
+
+PayloadCheck = Callable[[Document], list[str]]
+"""Validates a delivery's payload against its spec before it leaves; returns the problems found."""
+
+
+@dataclass
+class Chaos:
+    """Off by default. Rates are probabilities per delivery; the outbox's seeded RNG decides."""
+
+    duplicate_rate: float = 0.0
+    reorder_rate: float = 0.0
+    delay_rate: float = 0.0
+    max_delay_seconds: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return any((self.duplicate_rate, self.reorder_rate, self.delay_rate))
+
+
+@dataclass
+class OutboxStats:
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+
+
+class Outbox:
+    def __init__(
+        self,
+        timeline: Timeline,
+        transport: Transport,
+        *,
+        check: PayloadCheck | None = None,
+        chaos: Chaos | None = None,
+        rng: Any = None,
+    ) -> None:
+        self.timeline = timeline
+        self.store = timeline.store
+        self.clock = timeline.clock
+        self.transport = transport
+        self.check = check
+        self.chaos = chaos or Chaos()
+        self.rng = rng
+        timeline.register(JOB_KIND, self._attempt, concurrent=True)
+
+    def enqueue(
+        self,
+        *,
+        api: str,
+        callback: str,
+        outgoing: Outgoing,
+        retry: RetryRule,
+        delay_seconds: float = 0.0,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Document:
+        """Record a delivery and schedule its first attempt; returns the stored record."""
+        delivery_id = self.store.next_id("delivery")
+        record: Document = {
+            "id": delivery_id,
+            "api": api,
+            "callback": callback,
+            "method": outgoing.method,
+            "url": outgoing.url,
+            "encoding": outgoing.encoding,
+            "payload": dict(outgoing.payload),
+            "state": "pending",
+            "created_at": iso(self.clock.now()),
+            "retry": {
+                "attempts": retry.attempts,
+                "interval_seconds": retry.interval_seconds,
+                "success_status": list(retry.success_status),
+            },
+            "attempts": [],
+            "next_attempt_at": None,
+            **dict(meta or {}),
+        }
+        if self.check is not None:
+            problems = self.check(record)
+            if problems:
+                record["state"] = "failed"
+                record["error"] = "payload does not match the spec: " + "; ".join(problems)
+                self.store.put(COLLECTION, str(delivery_id), record)
+                return record
+        delay = delay_seconds + self._chaos_delay()
+        self._schedule(record, delay)
+        if self._roll(self.chaos.duplicate_rate):
+            twin = {
+                **record,
+                "id": self.store.next_id("delivery"),
+                "duplicate_of": delivery_id,
+                "attempts": [],
+            }
+            self._schedule(twin, delay + self._chaos_delay())
+        return record
+
+    def _schedule(self, record: Document, delay: float) -> None:
+        due = self.clock.now().timestamp() + delay
+        record["next_attempt_at"] = iso(_from_ts(due, self.clock))
+        self.store.put(COLLECTION, str(record["id"]), record)
+        self.timeline.schedule_in(delay, JOB_KIND, {"delivery": record["id"]})
+
+    def _chaos_delay(self) -> float:
+        if self._roll(self.chaos.delay_rate) or self._roll(self.chaos.reorder_rate):
+            return float(self.rng.uniform(1.0, self.chaos.max_delay_seconds))
+        return 0.0
+
+    def _roll(self, rate: float) -> bool:
+        return bool(rate) and self.rng is not None and self.rng.random() < rate
+
+    async def _attempt(self, args: dict[str, Any]) -> None:
+        record = self.store.get(COLLECTION, str(args["delivery"]))
+        if record is None or record["state"] != "pending":
+            return
+        at = iso(self.clock.now())
+        outgoing = Outgoing(record["method"], record["url"], record["payload"], record["encoding"])
+        answer = await self.transport.send(outgoing)
+        attempt: Document = {"at": at}
+        if answer.status is not None:
+            attempt["status"] = answer.status
+        if answer.error is not None:
+            attempt["error"] = answer.error
+        record["attempts"].append(attempt)
+        rule = RetryRule.from_spec(record["retry"])
+        if answer.status is not None and answer.status in rule.success_status:
+            record["state"] = "delivered"
+            record["next_attempt_at"] = None
+        elif len(record["attempts"]) >= rule.attempts:
+            record["state"] = "failed"
+            record["next_attempt_at"] = None
+        else:
+            due = self.clock.now().timestamp() + rule.interval_seconds
+            record["next_attempt_at"] = iso(_from_ts(due, self.clock))
+            self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, {"delivery": record["id"]})
+        self.store.put(COLLECTION, str(record["id"]), record)
+
+    def deliveries(self, **filters: Any) -> Iterator[Document]:
+        """Every delivery in creation order, keeping those whose fields equal the filters given."""
+        wanted = {k: v for k, v in filters.items() if v is not None}
+        for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
+            if all(str(record.get(k)) == str(v) for k, v in wanted.items()):
+                yield record
+
+
+def _from_ts(ts: float, clock: Clock) -> datetime:
+    return datetime.fromtimestamp(ts, tz=clock.now().tzinfo)
