@@ -1,0 +1,127 @@
+"""``create_app``: the one place where the mock's parts are put together."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import connexion
+import httpx
+from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware, SwaggerUIMiddleware
+from connexion.resolver import Resolver
+from connexion.spec import Specification
+
+from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, spec_path
+from mockserver.core.clock import Clock, ManualClock, ScaledClock
+from mockserver.core.store import Document, StateStore, open_store
+from mockserver.core.timeline import Timeline
+from mockserver.delivery import HttpxTransport
+from mockserver.faults import Faults
+from mockserver.handlers import all_handler_sets
+from mockserver.journal import Journal
+from mockserver.middleware import MockMiddleware
+from mockserver.operations import callback_specs, compile_api
+from mockserver.runtime import Runtime, build_outbox
+from mockserver.schemas import CompiledSchema
+from mockserver.settings import Settings
+
+
+class MockApp(connexion.AsyncApp):
+    runtime: Runtime
+
+
+def _unreachable(*_args: Any, **_kwargs: Any) -> None:
+    raise RuntimeError("operations are answered by MockMiddleware; Connexion's own handlers never run")
+
+
+def served_apis(settings: Settings) -> list[str]:
+    chosen = list(settings.apis) or list(VENDOR_SPECS)
+    unknown = [name for name in chosen if name not in VENDOR_SPECS]
+    if unknown:
+        raise ValueError(f"unknown API {', '.join(unknown)}: choose from {', '.join(VENDOR_SPECS)}")
+    return [*chosen, ADMIN_SPEC]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: StateStore | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> MockApp:
+    settings = settings or Settings()
+    clock = clock or (ManualClock() if settings.clock == "manual" else ScaledClock(scale=settings.time_scale))
+    store = store or open_store(settings.state)
+    timeline = Timeline(clock, store)
+    transport = HttpxTransport(http_client or httpx.AsyncClient(), settings.callback_timeout_seconds)
+
+    names = served_apis(settings)
+    specifications = {name: Specification.load(spec_path(name)) for name in names}
+    apis = {name: compile_api(name, spec.spec, spec.raw) for name, spec in specifications.items()}
+    outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
+    handlers = {
+        (handler_set.api, operation_id): fn
+        for handler_set in all_handler_sets()
+        if handler_set.api in apis
+        for operation_id, fn in handler_set.by_operation.items()
+    }
+    runtime = Runtime(
+        settings=settings,
+        clock=clock,
+        store=store,
+        timeline=timeline,
+        outbox=outbox,
+        apis=apis,
+        handlers=handlers,
+        journal=Journal(settings.journal_size),
+        faults=Faults(settings.seed),
+    )
+    from mockserver.engines import build_engines
+
+    runtime.engines.update(build_engines(runtime))
+    for engine in runtime.engines.values():
+        engine.reset()
+
+    app = MockApp(
+        __name__,
+        middlewares=[
+            ServerErrorMiddleware,
+            functools.partial(MockMiddleware, runtime=runtime),
+            ExceptionMiddleware,
+            SwaggerUIMiddleware,
+        ],
+    )
+    for name, spec in specifications.items():
+        app.add_api(
+            spec.raw,
+            base_path=apis[name].prefix,
+            resolver=Resolver(lambda _operation_id: _unreachable),
+            mockline_api=name,
+        )
+    app.runtime = runtime
+    return app
+
+
+def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
+    """Every callback and webhook payload is validated against its spec before it leaves."""
+    schemas: dict[str, CompiledSchema] = {}
+    for api in apis.values():
+        for operation in api.operations.values():
+            for spec in callback_specs(operation):
+                if spec.schema is not None:
+                    schemas[spec.operation_id] = spec.schema
+        for event in (api.document.get("x-webhooks") or {}).values():
+            for op in event.values():
+                content = (op.get("requestBody") or {}).get("content", {})
+                for media in content.values():
+                    if "schema" in media and "operationId" in op:
+                        schemas[op["operationId"]] = CompiledSchema(media["schema"])
+
+    def check(record: Document) -> list[str]:
+        compiled = schemas.get(str(record.get("operationId")))
+        if compiled is None:
+            return []
+        return [str(p) for p in compiled.problems(record["payload"], "payload")]
+
+    return check

@@ -1,0 +1,27 @@
+"""One exception root for the mock. ``ApiError`` ends a request with a documented error status; the
+middleware words it in the vendor's own error shape (``x-mockline.errors`` of the API's spec)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class MocklineError(Exception):
+    """Root of every error the mock raises on purpose."""
+
+
+class ApiError(MocklineError):
+    """Answer this request with ``status`` and ``message``, in the vendor's error shape."""
+
+    def __init__(self, status: int, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = problems or []
+
+    @property
+    def title(self) -> str:
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return "Error"

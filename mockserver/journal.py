@@ -1,0 +1,28 @@
+"""What the mock was asked and what it answered, newest last, bounded in size."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+
+class Journal:
+    def __init__(self, size: int) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        entry["id"] = next(self._ids)
+        self._entries.append(entry)
+
+    def entries(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        wanted = {k: str(v) for k, v in filters.items() if v is not None}
+        for entry in self._entries:
+            if all(str(entry.get(k)) == v for k, v in wanted.items()):
+                yield entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._ids = itertools.count(1)

@@ -1,0 +1,289 @@
+"""Each API's operations, compiled once from its spec: routes, parameters, body schemas, security.
+
+Connexion loads and resolves the document (``$ref`` followed); everything the request path needs is
+precomputed here so that serving a request does no spec walking.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.schemas import CompiledSchema
+
+_PARAM = re.compile(r"\{([^}/]+)\}")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path | query | header | cookie
+    required: bool
+    schema: Mapping[str, Any]
+    compiled: CompiledSchema
+
+
+@dataclass(frozen=True)
+class Body:
+    required: bool
+    media: Mapping[str, CompiledSchema]  # media type -> schema of the body under that type
+
+    def accepts(self, media_type: str) -> CompiledSchema | None:
+        if media_type in self.media:
+            return self.media[media_type]
+        major = media_type.split("/", 1)[0] + "/*"
+        return self.media.get(major) or self.media.get("*/*")
+
+
+@dataclass(frozen=True)
+class ErrorStyle:
+    """How the vendor words an error, from the spec's ``x-mockline.errors``."""
+
+    media_type: str
+    template: Mapping[str, Any]
+    validation_status: int
+    auth_status: int
+    auth_message: str
+
+    def body(self, status: int, message: str, title: str) -> Any:
+        return _fill(self.template, {"message": message, "status": status, "title": title})
+
+
+def _fill(template: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(template, Mapping):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    if isinstance(template, str):
+        whole = re.fullmatch(r"\{(\w+)\}", template)
+        if whole and whole.group(1) in values:
+            return values[whole.group(1)]
+        return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
+    return template
+
+
+@dataclass
+class Operation:
+    api: str
+    operation_id: str
+    method: str
+    path: str
+    parameters: tuple[Parameter, ...]
+    body: Body | None
+    security: list[dict[str, list[str]]]
+    responses: Mapping[str, Any]
+    callbacks: Mapping[str, Any]
+    definition: Mapping[str, Any]
+
+    @property
+    def success_status(self) -> int:
+        codes = sorted(int(c) for c in self.responses if c.isdigit() and c.startswith("2"))
+        return codes[0] if codes else 200
+
+    def documented(self, status: int) -> Mapping[str, Any] | None:
+        return self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
+
+
+@dataclass
+class Route:
+    template: str
+    pattern: re.Pattern[str]
+    operations: dict[str, Operation] = field(default_factory=dict)  # method -> operation
+
+
+@dataclass
+class Api:
+    name: str
+    prefix: str
+    document: Mapping[str, Any]  # resolved
+    raw: Mapping[str, Any]
+    locale: str
+    errors: ErrorStyle
+    rate_limit: Mapping[str, Any] | None
+    security_schemes: Mapping[str, Any]
+    routes: list[Route]
+    operations: dict[str, Operation]
+
+    def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            found = route.pattern.fullmatch(path)
+            if found:
+                return route, found.groupdict()
+        return None
+
+
+def compile_api(name: str, document: Mapping[str, Any], raw: Mapping[str, Any]) -> Api:
+    mock = document.get("x-mockline", {})
+    prefix = mock.get("prefix") or f"/{name}"
+    errors = mock.get("errors", {})
+    auth = errors.get("auth_failure", {})
+    style = ErrorStyle(
+        media_type=errors.get("media_type", "application/problem+json"),
+        template=errors.get("template", {"title": "{title}", "status": "{status}", "detail": "{message}"}),
+        validation_status=int(errors.get("validation_status", 400)),
+        auth_status=int(auth.get("status", 401)),
+        auth_message=auth.get("message", "Missing or invalid credentials."),
+    )
+    global_security = document.get("security", [])
+    routes: list[Route] = []
+    operations: dict[str, Operation] = {}
+    for template, item in document.get("paths", {}).items():
+        route = Route(template, _path_pattern(template))
+        shared = item.get("parameters", [])
+        for method in ("get", "put", "post", "delete", "patch", "head", "options"):
+            op = item.get(method)
+            if op is None:
+                continue
+            operation = Operation(
+                api=name,
+                operation_id=op["operationId"],
+                method=method.upper(),
+                path=template,
+                parameters=_parameters([*shared, *op.get("parameters", [])]),
+                body=_body(op.get("requestBody")),
+                security=op.get("security", global_security),
+                responses=op.get("responses", {}),
+                callbacks=op.get("callbacks", {}),
+                definition=op,
+            )
+            route.operations[operation.method] = operation
+            operations[operation.operation_id] = operation
+        routes.append(route)
+    # Static segments win over templated ones: /CreateInteraction before /{interactionId}.
+    routes.sort(key=lambda r: (r.template.count("{"), -len(r.template)))
+    return Api(
+        name=name,
+        prefix=prefix.rstrip("/"),
+        document=document,
+        raw=raw,
+        locale=mock.get("locale", "en_US"),
+        errors=style,
+        rate_limit=mock.get("rate_limit"),
+        security_schemes=document.get("components", {}).get("securitySchemes", {}),
+        routes=routes,
+        operations=operations,
+    )
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    regex = ""
+    last = 0
+    for found in _PARAM.finditer(template):
+        regex += re.escape(template[last : found.start()]) + f"(?P<{_group(found.group(1))}>[^/]+)"
+        last = found.end()
+    return re.compile(regex + re.escape(template[last:]))
+
+
+def _group(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def _parameters(items: list[Mapping[str, Any]]) -> tuple[Parameter, ...]:
+    merged: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for item in items:
+        merged[(item["name"], item["in"])] = item  # operation-level overrides path-level
+    out = []
+    for (param_name, location), item in merged.items():
+        schema = item.get("schema", {})
+        out.append(
+            Parameter(
+                name=param_name,
+                location=location,
+                required=bool(item.get("required", location == "path")),
+                schema=schema,
+                compiled=CompiledSchema(schema),
+            )
+        )
+    return tuple(out)
+
+
+def _body(request_body: Mapping[str, Any] | None) -> Body | None:
+    if not request_body:
+        return None
+    media = {
+        media_type: CompiledSchema(content.get("schema", {}))
+        for media_type, content in request_body.get("content", {}).items()
+    }
+    return Body(required=bool(request_body.get("required", False)), media=media)
+
+
+@dataclass(frozen=True)
+class CallbackSpec:
+    """One callback operation declared on an API operation: where it goes, how, and its retry rule."""
+
+    name: str  # the key under `callbacks` (connect, terminal, agentEvent)
+    operation_id: str
+    expression: str  # runtime expression for the URL
+    method: str
+    encoding: str  # json | form | query
+    retry: Mapping[str, Any]
+    schema: CompiledSchema | None
+
+
+def callback_specs(operation: Operation) -> list[CallbackSpec]:
+    out = []
+    for name, path_items in operation.callbacks.items():
+        for expression, item in path_items.items():
+            for method in ("post", "get", "put", "patch", "delete"):
+                op = item.get(method)
+                if op is None:
+                    continue
+                encoding, schema = _callback_payload(op)
+                out.append(
+                    CallbackSpec(
+                        name=name,
+                        operation_id=op.get("operationId", f"{operation.operation_id}.{name}.{method}"),
+                        expression=expression,
+                        method=method.upper(),
+                        encoding=encoding,
+                        retry=op.get("x-retry", {}),
+                        schema=CompiledSchema(schema) if schema is not None else None,
+                    )
+                )
+    return out
+
+
+def _callback_payload(op: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
+    content = (op.get("requestBody") or {}).get("content", {})
+    if "application/json" in content:
+        return "json", content["application/json"].get("schema")
+    if "application/x-www-form-urlencoded" in content:
+        return "form", content["application/x-www-form-urlencoded"].get("schema")
+    query = [p for p in op.get("parameters", []) if p.get("in") == "query"]
+    if query:
+        schema = {
+            "type": "object",
+            "properties": {p["name"]: p.get("schema", {}) for p in query},
+            "required": [p["name"] for p in query if p.get("required")],
+        }
+        if not schema["required"]:
+            del schema["required"]
+        return "query", schema
+    return "json", None
+
+
+def evaluate_expression(
+    expression: str, body: Any, query: Mapping[str, Any], headers: Mapping[str, str]
+) -> Any:
+    """The value of an OpenAPI runtime expression such as ``{$request.body#/customerData/url}``."""
+    inner = expression.strip()
+    if inner.startswith("{") and inner.endswith("}"):
+        inner = inner[1:-1]
+    if inner.startswith("$request.body#"):
+        value: Any = body
+        for part in inner[len("$request.body#") :].split("/")[1:]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(value, Mapping) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return None
+        return value
+    if inner.startswith("$request.query."):
+        return query.get(inner[len("$request.query.") :])
+    if inner.startswith("$request.header."):
+        return headers.get(inner[len("$request.header.") :].lower())
+    return None

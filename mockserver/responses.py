@@ -1,0 +1,70 @@
+"""Replies built from the spec alone: a named example, the first example, or a generated instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mockserver.core.generate import generate
+from mockserver.errors import ApiError
+from mockserver.exchange import Call, Reply
+from mockserver.operations import Operation
+
+if TYPE_CHECKING:
+    from mockserver.runtime import Runtime
+
+
+def examples_of(operation: Operation, status: int) -> dict[str, tuple[str, Any]]:
+    """Named examples of one documented response: name -> (media type, value)."""
+    response = operation.documented(status) or {}
+    out: dict[str, tuple[str, Any]] = {}
+    for media_type, content in response.get("content", {}).items():
+        for name, example in (content.get("examples") or {}).items():
+            if isinstance(example, Mapping) and "value" in example:
+                out.setdefault(name, (media_type, example["value"]))
+        if "example" in content:
+            out.setdefault("default", (media_type, content["example"]))
+    return out
+
+
+def find_example(operation: Operation, name: str) -> tuple[int, str, Any] | None:
+    for code in operation.responses:
+        if code.isdigit() and name in (found := examples_of(operation, int(code))):
+            media_type, value = found[name]
+            return int(code), media_type, value
+    return None
+
+
+def spec_reply(call: Call, runtime: Runtime, status: int | None = None) -> Reply:
+    """The documented response ``status`` (default: the operation's success status)."""
+    operation = call.operation
+    status = status or operation.success_status
+    response = operation.documented(status)
+    if response is None:
+        raise ApiError(500, f"{operation.operation_id} documents no {status} response")
+    content = response.get("content", {})
+    if not content:
+        return Reply(status)
+    dynamic = call.prefer.get("dynamic") == "true" or runtime.settings.dynamic_responses
+    examples = examples_of(operation, status)
+    if examples and not dynamic:
+        media_type, value = next(iter(examples.values()))
+        return Reply(status, value, media_type)
+    media_type, media = next(iter(content.items()))
+    schema = media.get("schema")
+    if schema is None:
+        return Reply(status, None, media_type)
+    fakes = runtime.fakes_for(call.api)
+    return Reply(status, generate(schema, fakes, runtime.clock.now()), media_type)
+
+
+def error_reply(call: Call, runtime: Runtime, status: int, message: str) -> Reply:
+    """A documented error status, as the vendor words errors (or as its example, if it has one)."""
+    examples = examples_of(call.operation, status)
+    api = runtime.apis[call.api]
+    if examples and status != api.errors.validation_status:
+        media_type, value = next(iter(examples.values()))
+        return Reply(status, value, media_type)
+    return Reply(
+        status, api.errors.body(status, message, ApiError(status, message).title), api.errors.media_type
+    )
