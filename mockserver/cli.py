@@ -1,0 +1,149 @@
+"""``mockline``: argv -> settings -> app -> server, plus the contract verbs from ``contracts.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import contracts.commands
+from contracts.loaders import VENDOR_SPECS
+from mockserver.settings import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    code: int = args.run(args)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockline",
+        description="OpenAPI contracts and a stateful mock server for call-center vendor APIs.",
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _register_serve(subparsers)
+    for info in sorted(pkgutil.iter_modules(contracts.commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"contracts.commands.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def _register_serve(subparsers: Any) -> None:
+    serve = subparsers.add_parser("serve", help="run the mock server with every vendor API")
+    serve.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
+    serve.add_argument("--seed", type=int, help="seed for fake data and simulated outcomes (default 1)")
+    serve.add_argument(
+        "--api", action="append", choices=VENDOR_SPECS, dest="apis", help="serve only this API (repeatable)"
+    )
+    serve.add_argument("--clock", choices=["realtime", "manual"], help="realtime (default) or manual")
+    serve.add_argument("--time-scale", type=float, help="simulated seconds per real second (default 1)")
+    serve.add_argument("--state", help="memory (default) or sqlite:PATH to keep state across restarts")
+    serve.add_argument("--config", help="YAML or JSON file: credentials, agents, chaos and any option above")
+    serve.add_argument("--rate-limit", choices=["on", "off"], help="enforce vendor rate limits (default on)")
+    serve.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
+    serve.set_defaults(run=run_serve)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    base = load_config(args.config) if getattr(args, "config", None) else Settings()
+    rate_limit = None if args.rate_limit is None else args.rate_limit == "on"
+    return base.merged(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        apis=tuple(args.apis) if args.apis else None,
+        clock=args.clock,
+        time_scale=args.time_scale,
+        state=args.state,
+        rate_limit=rate_limit,
+        log_format=args.log_format,
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+    import uvicorn
+
+    from mockserver.app import create_app
+
+    try:
+        settings = settings_from(args)
+        app = create_app(settings)
+    except (ConfigError, ValueError) as exc:
+        print(f"mockline: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_format)
+    print(banner(settings, app.runtime.apis), flush=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        http="httptools",
+        loop="uvloop",
+    )
+    return 0
+
+
+def banner(settings: Settings, apis: Any) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        f"mockline serving on {base} (seed {settings.seed}, {settings.clock} clock, state {settings.state})"
+    ]
+    for api in apis.values():
+        lines.append(
+            f"  {api.name:<15} {base}{api.prefix:<10} docs {base}{api.prefix}/ui/   auth: {_auth_hint(settings, api)}"
+        )
+    return "\n".join(lines)
+
+
+def _auth_hint(settings: Settings, api: Any) -> str:
+    creds = settings.credentials_for(api.name)
+    hints: list[str] = []
+    for name, scheme in api.security_schemes.items():
+        kind = scheme.get("type")
+        if kind == "apiKey":
+            hints.append(f"{scheme.get('name')}: {creds.api_keys[0]}")
+        elif kind == "http" and scheme.get("scheme") == "basic":
+            hints.append(f"Basic {creds.basic[0][0]}:{creds.basic[0][1]}")
+        elif kind == "http":
+            hints.append(f"Bearer {creds.bearer[0]}")
+        elif kind == "oauth2":
+            hints.append(
+                f"OAuth2 client {creds.clients[0][0]}/{creds.clients[0][1]} at {api.prefix}/oauth/token"
+            )
+        else:
+            hints.append(name)
+    return ", ".join(dict.fromkeys(hints)) or "none"
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"level": record.levelname, "logger": record.name, "message": record.getMessage()})
+
+
+def _configure_logging(log_format: str) -> None:
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("connexion").setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
