@@ -1,0 +1,220 @@
+"""ringme PBX: OAuth token grants, queue agent event subscriptions, the account's limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mockserver.core.fakes import Fakes
+from mockserver.core.outbox import RetryRule
+from mockserver.core.pbx import DeliveryRule, PbxEngine, PbxError, public_event
+from mockserver.errors import ApiError
+from mockserver.exchange import Call, Reply
+from mockserver.handlers import HandlerSet
+
+if TYPE_CHECKING:
+    from mockserver.runtime import Runtime
+
+API = "ringme"
+handlers = HandlerSet(API)
+
+
+def build_engine(rt: Runtime) -> PbxEngine:
+    delivery = {}
+    for method, encoding in (("GET", "query"), ("POST", "form")):
+        spec = rt.callback(API, "createLocalAgentEvent", "agentEvent", method)
+        delivery[method] = DeliveryRule(spec.operation_id, encoding, RetryRule.from_spec(spec.retry))
+    locale = rt.apis[API].locale
+    return PbxEngine(
+        clock=rt.clock,
+        store=rt.store,
+        timeline=rt.timeline,
+        outbox=rt.outbox,
+        make_fakes=lambda: Fakes(rt.settings.seed, locale, salt="ringme:pbx"),
+        config=rt.settings.section(API),
+        delivery=delivery,
+    )
+
+
+def engine(rt: Runtime) -> PbxEngine:
+    found = rt.engines[API]
+    assert isinstance(found, PbxEngine)
+    return found
+
+
+def refuse(error: PbxError) -> ApiError:
+    return ApiError(error.status, error.message)
+
+
+# -- OAuth ---------------------------------------------------------------------------------------------
+
+
+def _oauth_error(status: int, code: str, description: str) -> Reply:
+    return Reply(status, {"error": code, "error_description": description}, "application/json")
+
+
+@handlers.operation("issueToken")
+def issue_token(call: Call, rt: Runtime) -> Reply:
+    form: dict[str, Any] = call.body or {}
+    creds = rt.settings.credentials_for(API)
+    grant_type = form.get("grant_type")
+    client_id = str(form.get("client_id") or "")
+    secret = form.get("client_secret")
+    known_clients = {cid for cid, _ in creds.clients}
+    if not client_id:
+        return _oauth_error(400, "invalid_request", "client_id is required.")
+    user: str | None = None
+    refresh = False
+    if grant_type == "authorization_code":
+        # A public application: identified by its id alone, proven by the code it was given.
+        if client_id not in known_clients:
+            return _oauth_error(401, "invalid_client", "Client authentication failed.")
+        if not form.get("code"):
+            return _oauth_error(400, "invalid_request", "code is required for the authorization_code grant.")
+        problem = engine(rt).redeem_code(str(form["code"]), client_id, form.get("redirect_uri"))
+        if problem is not None:
+            return _oauth_error(400, "invalid_grant", problem)
+    else:
+        if secret is None:
+            return _oauth_error(400, "invalid_request", "client_secret is required for this grant.")
+        if (client_id, str(secret)) not in creds.clients:
+            return _oauth_error(401, "invalid_client", "Client authentication failed.")
+        if grant_type == "password":
+            username, password = form.get("username"), form.get("password")
+            if not username or password is None:
+                return _oauth_error(400, "invalid_request", "username and password are required.")
+            if (str(username), str(password)) not in creds.users:
+                return _oauth_error(400, "invalid_grant", "The user name or password is wrong.")
+            user, refresh = str(username), True
+        elif grant_type == "refresh_token":
+            subject = rt.tokens_for(API).refresh_subject(str(form.get("refresh_token") or ""))
+            if subject is None:
+                return _oauth_error(400, "invalid_grant", "The refresh token is invalid.")
+            user, refresh = subject, True
+        elif grant_type != "client_credentials":
+            return _oauth_error(400, "unsupported_grant_type", "The grant type is not supported.")
+    grant = rt.tokens_for(API).issue(
+        user or client_id, creds.token_lifetime_seconds, scope="all", refresh=refresh
+    )
+    engine(rt).record_grant(grant["access_token"], client_id, user)
+    return Reply(200, grant, "application/json")
+
+
+# -- agent event subscriptions ------------------------------------------------------------------------------
+
+
+def _token(call: Call) -> str:
+    return call.headers.get("authorization", "").partition(" ")[2].strip()
+
+
+def _scope(call: Call, rt: Runtime) -> tuple[PbxEngine, str, int]:
+    pbx = engine(rt)
+    client_id = str(call.path_params["client_id"])
+    try:
+        pbx.check_access(_token(call), client_id)
+    except PbxError as exc:
+        raise refuse(exc) from None
+    return pbx, client_id, int(call.path_params["agent_id"])
+
+
+def _create(call: Call, rt: Runtime, agent_type: str) -> Reply:
+    pbx, client_id, agent_id = _scope(call, rt)
+    try:
+        return Reply(201, public_event(pbx.subscribe(client_id, agent_type, agent_id, call.body)))
+    except PbxError as exc:
+        raise refuse(exc) from None
+
+
+def _list(call: Call, rt: Runtime, agent_type: str) -> Reply:
+    pbx, client_id, agent_id = _scope(call, rt)
+    try:
+        return Reply(200, [public_event(e) for e in pbx.subscriptions(client_id, agent_type, agent_id)])
+    except PbxError as exc:
+        raise refuse(exc) from None
+
+
+def _get(call: Call, rt: Runtime, agent_type: str) -> Reply:
+    pbx, client_id, agent_id = _scope(call, rt)
+    try:
+        found = pbx.subscription(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
+    except PbxError as exc:
+        raise refuse(exc) from None
+    return Reply(200, public_event(found))
+
+
+def _update(call: Call, rt: Runtime, agent_type: str) -> Reply:
+    pbx, client_id, agent_id = _scope(call, rt)
+    event_id = int(call.path_params["event_id"])
+    try:
+        return Reply(200, public_event(pbx.update(client_id, agent_type, agent_id, event_id, call.body)))
+    except PbxError as exc:
+        raise refuse(exc) from None
+
+
+def _delete(call: Call, rt: Runtime, agent_type: str) -> Reply:
+    pbx, client_id, agent_id = _scope(call, rt)
+    try:
+        pbx.unsubscribe(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
+    except PbxError as exc:
+        raise refuse(exc) from None
+    return Reply(204)
+
+
+@handlers.operation("createLocalAgentEvent")
+def create_local_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _create(call, rt, "local")
+
+
+@handlers.operation("listLocalAgentEvents")
+def list_local_agent_events(call: Call, rt: Runtime) -> Reply:
+    return _list(call, rt, "local")
+
+
+@handlers.operation("getLocalAgentEvent")
+def get_local_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _get(call, rt, "local")
+
+
+@handlers.operation("updateLocalAgentEvent")
+def update_local_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _update(call, rt, "local")
+
+
+@handlers.operation("deleteLocalAgentEvent")
+def delete_local_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _delete(call, rt, "local")
+
+
+@handlers.operation("createRemoteAgentEvent")
+def create_remote_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _create(call, rt, "remote")
+
+
+@handlers.operation("listRemoteAgentEvents")
+def list_remote_agent_events(call: Call, rt: Runtime) -> Reply:
+    return _list(call, rt, "remote")
+
+
+@handlers.operation("getRemoteAgentEvent")
+def get_remote_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _get(call, rt, "remote")
+
+
+@handlers.operation("updateRemoteAgentEvent")
+def update_remote_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _update(call, rt, "remote")
+
+
+@handlers.operation("deleteRemoteAgentEvent")
+def delete_remote_agent_event(call: Call, rt: Runtime) -> Reply:
+    return _delete(call, rt, "remote")
+
+
+@handlers.operation("getLimits")
+def get_limits(call: Call, rt: Runtime) -> Reply:
+    pbx = engine(rt)
+    client_id = str(call.path_params["client_id"])
+    try:
+        pbx.check_access(_token(call), client_id, agent_events=False)
+        return Reply(200, pbx.limits(client_id))
+    except PbxError as exc:
+        raise refuse(exc) from None
