@@ -1,0 +1,45 @@
+"""Control plane for the mock Ringotel CRM: activities as stored, and uploaded recordings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mockserver.core.crm import CrmError
+from mockserver.errors import ApiError
+from mockserver.exchange import Call, Reply
+from mockserver.handlers import HandlerSet
+from mockserver.handlers.ringotel import engine
+
+if TYPE_CHECKING:
+    from mockserver.core.crm import CrmEngine
+    from mockserver.runtime import Runtime
+
+handlers = HandlerSet("mockline-admin")
+
+
+def _crm(rt: Runtime) -> CrmEngine:
+    if "ringotel-crm" not in rt.engines:
+        raise ApiError(404, "The ringotel-crm API is not served by this mock (see --api).")
+    return engine(rt)
+
+
+@handlers.operation("listCrmActivities")
+def list_crm_activities(call: Call, rt: Runtime) -> Reply:
+    return Reply(200, {"activities": _crm(rt).activities()})
+
+
+@handlers.operation("getCrmActivity")
+def get_crm_activity(call: Call, rt: Runtime) -> Reply:
+    try:
+        return Reply(200, _crm(rt).activity(str(call.path_params["activity_id"])))
+    except CrmError as exc:
+        raise ApiError(exc.status, exc.message) from None
+
+
+@handlers.operation("getCrmRecording")
+def get_crm_recording(call: Call, rt: Runtime) -> Reply:
+    try:
+        _meta, content = _crm(rt).recording(str(call.path_params["activity_id"]))
+    except CrmError as exc:
+        raise ApiError(exc.status, exc.message) from None
+    return Reply(200, content, "application/octet-stream")

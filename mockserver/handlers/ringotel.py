@@ -1,0 +1,142 @@
+"""Ringotel's reference CRM contract, answered by a seeded CRM: the hooks Ringotel calls during a call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mockserver.core.crm import CrmEngine, CrmError, public_activity
+from mockserver.core.fakes import Fakes
+from mockserver.errors import ApiError
+from mockserver.exchange import Call, Reply
+from mockserver.handlers import HandlerSet
+
+if TYPE_CHECKING:
+    from mockserver.runtime import Runtime
+
+API = "ringotel-crm"
+handlers = HandlerSet(API)
+
+
+def build_engine(rt: Runtime) -> CrmEngine:
+    locale = rt.apis[API].locale
+    return CrmEngine(
+        clock=rt.clock,
+        store=rt.store,
+        make_fakes=lambda: Fakes(rt.settings.seed, locale, salt="ringotel-crm:crm"),
+        config=rt.settings.section(API),
+    )
+
+
+def engine(rt: Runtime) -> CrmEngine:
+    found = rt.engines[API]
+    assert isinstance(found, CrmEngine)
+    return found
+
+
+def _page(call: Call) -> tuple[int, int]:
+    return int(call.query.get("limit", 100)), int(call.query.get("offset", 0))
+
+
+def _activity_reply(status: int, record: dict[str, Any]) -> Reply:
+    return Reply(status, public_activity(record))
+
+
+def _refuse(exc: CrmError) -> ApiError:
+    return ApiError(exc.status, exc.message)
+
+
+@handlers.operation("issueToken")
+def issue_token(call: Call, rt: Runtime) -> Reply:
+    creds = rt.settings.credentials_for(API)
+    pair = (str(call.body["client_id"]), str(call.body["client_secret"]))
+    if pair not in creds.clients:
+        raise ApiError(403, "The client_id or client_secret is wrong.")
+    grant = rt.tokens_for(API).issue(pair[0], creds.token_lifetime_seconds, scope="")
+    return Reply(200, {k: grant[k] for k in ("access_token", "token_type", "expires_in")})
+
+
+@handlers.operation("listUsers")
+def list_users(call: Call, rt: Runtime) -> Reply:
+    return Reply(200, {"records": engine(rt).users(*_page(call))})
+
+
+@handlers.operation("listOrganizations")
+def list_organizations(call: Call, rt: Runtime) -> Reply:
+    return Reply(200, {"records": engine(rt).organizations(*_page(call))})
+
+
+@handlers.operation("listContacts")
+def list_contacts(call: Call, rt: Runtime) -> Reply:
+    return Reply(200, {"records": engine(rt).contacts(*_page(call))})
+
+
+@handlers.operation("findContact")
+def find_contact(call: Call, rt: Runtime) -> Reply:
+    found = engine(rt).find_contact(str(call.query["phone"]))
+    return Reply(200, {"records": [] if found is None else [found]})
+
+
+@handlers.operation("createContact")
+def create_contact(call: Call, rt: Runtime) -> Reply:
+    return Reply(201, engine(rt).create_contact(call.body))
+
+
+@handlers.operation("updateContact")
+def update_contact(call: Call, rt: Runtime) -> Reply:
+    try:
+        return Reply(200, engine(rt).update_contact(str(call.path_params["contact_id"]), call.body))
+    except CrmError as exc:
+        raise _refuse(exc) from None
+
+
+@handlers.operation("createActivity")
+def create_activity(call: Call, rt: Runtime) -> Reply:
+    return _activity_reply(201, engine(rt).create_activity(call.body))
+
+
+@handlers.operation("updateActivity")
+def update_activity(call: Call, rt: Runtime) -> Reply:
+    try:
+        return _activity_reply(
+            200, engine(rt).update_activity(str(call.path_params["activity_id"]), call.body)
+        )
+    except CrmError as exc:
+        raise _refuse(exc) from None
+
+
+@handlers.operation("assignActivity")
+def assign_activity(call: Call, rt: Runtime) -> Reply:
+    activity_id = str(call.path_params["activity_id"])
+    try:
+        return _activity_reply(200, engine(rt).assign_activity(activity_id, str(call.body["contact_id"])))
+    except CrmError as exc:
+        raise _refuse(exc) from None
+
+
+@handlers.operation("stopCallActivity")
+def stop_call_activity(call: Call, rt: Runtime) -> Reply:
+    try:
+        return _activity_reply(200, engine(rt).stop_activity(str(call.path_params["activity_id"]), call.body))
+    except CrmError as exc:
+        raise _refuse(exc) from None
+
+
+@handlers.operation("updateCallRecording")
+def update_call_recording(call: Call, rt: Runtime) -> Reply:
+    crm = engine(rt)
+    activity_id = str(call.path_params["activity_id"])
+    try:
+        if call.media_type == "multipart/form-data":
+            upload = call.files.get("file")
+            if upload is not None:
+                name, kind, content = upload.filename, upload.content_type, upload.content
+            else:
+                name, kind, content = "recording", "application/octet-stream", str(call.body["file"]).encode()
+            host = call.headers.get("host") or f"{rt.settings.host}:{rt.settings.port}"
+            url = f"http://{host}/__admin/crm/activities/{activity_id}/recording"
+            record = crm.upload_recording(activity_id, name, kind, content, url)
+        else:
+            record = crm.link_recording(activity_id, str(call.body["recording_url"]))
+    except CrmError as exc:
+        raise _refuse(exc) from None
+    return _activity_reply(200, record)
