@@ -1,65 +1,19 @@
 """OpenAPI 3.0 schemas turned into JSON Schema, compiled once, checked in microseconds.
 
-OpenAPI 3.0 schema objects are a dialect of JSON Schema Draft 4: ``nullable`` instead of a null type,
-``readOnly`` fields that a request must not be required to send, ``format: binary`` for uploaded files.
-``to_json_schema`` rewrites a resolved schema into plain Draft 4, and ``compile_schema`` builds a
-jsonschema-rs validator that also checks formats (``uri``, ``email``, ``date-time``).
+``contracts.oas30.to_json_schema`` rewrites a resolved OpenAPI 3.0 schema into plain Draft 4, and
+``CompiledSchema`` builds a jsonschema-rs validator from it that also checks formats (``uri``, ``email``,
+``date-time``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import jsonschema_rs
 
-Direction = Literal["request", "response"]
-
-_DROP = {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly"}
-_BINARY_FORMATS = {"binary", "byte"}
-
-
-def to_json_schema(schema: Any, direction: Direction = "request") -> Any:
-    if isinstance(schema, list):
-        return [to_json_schema(item, direction) for item in schema]
-    if not isinstance(schema, Mapping):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _DROP or key == "nullable" or key.startswith("x-"):
-            continue
-        if key == "format" and value in _BINARY_FORMATS:
-            continue
-        if key == "properties":
-            out[key] = {name: to_json_schema(sub, direction) for name, sub in value.items()}
-        elif key in {"items", "additionalProperties", "not"} and isinstance(value, Mapping):
-            out[key] = to_json_schema(value, direction)
-        elif key in {"allOf", "oneOf", "anyOf"}:
-            out[key] = [to_json_schema(sub, direction) for sub in value]
-        else:
-            out[key] = value
-    if "required" in out and "properties" in schema:
-        hidden = "readOnly" if direction == "request" else "writeOnly"
-        required = [n for n in out["required"] if not schema["properties"].get(n, {}).get(hidden)]
-        if required:
-            out["required"] = required
-        else:
-            del out["required"]
-    if schema.get("nullable"):
-        out = _allow_null(out)
-    return out
-
-
-def _allow_null(schema: dict[str, Any]) -> dict[str, Any]:
-    if "enum" in schema and None not in schema["enum"]:
-        schema = {**schema, "enum": [*schema["enum"], None]}
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return {**schema, "type": [kind, "null"]}
-    if kind is None and any(k in schema for k in ("oneOf", "anyOf", "allOf")):
-        return {"anyOf": [schema, {"type": "null"}]}
-    return schema
+from contracts.oas30 import Direction, to_json_schema
 
 
 @dataclass(frozen=True)

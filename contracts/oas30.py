@@ -1,0 +1,95 @@
+"""OpenAPI 3.0 schema objects as plain JSON Schema Draft 4, and ``$ref`` resolution.
+
+OpenAPI 3.0 schemas are a dialect of Draft 4: ``nullable`` instead of a null type, ``readOnly`` fields a
+request need not send, ``format: binary`` for uploaded files, and keywords (``example``, ``x-*``) that JSON
+Schema does not know. Both the mock (to validate requests) and the contract checks (to validate examples
+and responses) convert with ``to_json_schema``, so the two can never disagree on what a schema means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+Direction = Literal["request", "response"]
+
+_DROP = {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly"}
+_BINARY_FORMATS = {"binary", "byte"}
+
+
+def to_json_schema(schema: Any, direction: Direction = "request") -> Any:
+    if isinstance(schema, list):
+        return [to_json_schema(item, direction) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _DROP or key == "nullable" or key.startswith("x-"):
+            continue
+        if key == "format" and value in _BINARY_FORMATS:
+            continue
+        if key == "properties":
+            out[key] = {name: to_json_schema(sub, direction) for name, sub in value.items()}
+        elif key in {"items", "additionalProperties", "not"} and isinstance(value, Mapping):
+            out[key] = to_json_schema(value, direction)
+        elif key in {"allOf", "oneOf", "anyOf"}:
+            out[key] = [to_json_schema(sub, direction) for sub in value]
+        else:
+            out[key] = value
+    if "required" in out and "properties" in schema:
+        hidden = "readOnly" if direction == "request" else "writeOnly"
+        required = [n for n in out["required"] if not schema["properties"].get(n, {}).get(hidden)]
+        if required:
+            out["required"] = required
+        else:
+            del out["required"]
+    if schema.get("nullable"):
+        out = _allow_null(out)
+    return out
+
+
+def _allow_null(schema: dict[str, Any]) -> dict[str, Any]:
+    if "enum" in schema and None not in schema["enum"]:
+        schema = {**schema, "enum": [*schema["enum"], None]}
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {**schema, "type": [kind, "null"]}
+    if kind is None and any(k in schema for k in ("oneOf", "anyOf", "allOf")):
+        return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+class UnresolvableRef(LookupError):
+    """A ``$ref`` points at nothing in its document."""
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """RFC 6901: ``/paths/~1users/get`` in ``document``; raises ``UnresolvableRef`` naming the first missing step."""
+    node = document
+    if pointer in {"", "/"}:
+        return node
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise UnresolvableRef(f"{pointer!r} does not resolve: no {part!r} there")
+    return node
+
+
+def inline_refs(node: Any, document: Any, _depth: int = 0) -> Any:
+    """A copy of ``node`` with every local ``$ref`` replaced by what it points to."""
+    if _depth > 64:
+        raise UnresolvableRef("$ref chain deeper than 64 levels (a recursive schema?)")
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            if not ref.startswith("#"):
+                raise UnresolvableRef(f"only local references are supported, not {ref!r}")
+            return inline_refs(resolve_pointer(document, ref[1:]), document, _depth + 1)
+        return {k: inline_refs(v, document, _depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(v, document, _depth + 1) for v in node]
+    return node

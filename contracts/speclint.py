@@ -1,0 +1,464 @@
+"""``mockline lint``: the rules every spec of ours keeps, checked on the document itself.
+
+Each finding names the spec, a JSON pointer into it, the rule broken and what was seen. Rules:
+
+- ``openapi-valid``: the document is valid OpenAPI 3.0 (openapi-spec-validator);
+- ``operation-id``: every operation, callback and webhook has an operationId, unique in the document;
+- ``summary``: every operation has a summary;
+- ``error-response``: every operation documents at least one 4xx or 5xx response;
+- ``named-example``: every request body, response and callback body with a schema has a named example;
+- ``example-valid``: every example validates against its schema, formats included;
+- ``provenance``: ``x-provenance`` is ``seed``, ``vendor-docs`` or ``inferred: <reason>``;
+- ``retry-rule``: every callback and webhook carries a well-formed ``x-retry``;
+- ``error-template``: ``x-mockline.errors`` exists, and the error it produces fits each documented
+  response of that status;
+- ``traceability``: every pointer in TRACEABILITY.md resolves;
+- ``descriptor``: the Ringotel integration descriptor's hooks match operations and fields of the spec.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from openapi_spec_validator import OpenAPIV30SpecValidator
+
+from contracts.oas30 import Direction, UnresolvableRef, inline_refs, resolve_pointer, to_json_schema
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+_PROVENANCE = re.compile(r"^(seed|vendor-docs)(: .+)?$|^inferred: \S.*$")
+_FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
+
+
+@dataclass(frozen=True)
+class Finding:
+    spec: str
+    where: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.spec}#{self.where}: [{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True)
+class _Op:
+    pointer: str
+    definition: Mapping[str, Any]
+    kind: str  # operation | callback | webhook
+
+
+def lint_document(name: str, document: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    findings += _openapi_valid(name, document)
+    ops = list(_operations(document))
+    findings += _operation_rules(name, ops)
+    findings += _examples(name, document, ops)
+    findings += _provenance(name, document, "")
+    findings += _error_template(name, document, ops)
+    return findings
+
+
+def _openapi_valid(name: str, document: Mapping[str, Any]) -> list[Finding]:
+    if not str(document.get("openapi", "")).startswith("3.0."):
+        return [
+            Finding(name, "/openapi", "openapi-valid", f"must be 3.0.x, found {document.get('openapi')!r}")
+        ]
+    out = []
+    for error in OpenAPIV30SpecValidator(document).iter_errors():
+        where = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+        out.append(Finding(name, where, "openapi-valid", error.message[:300]))
+    return out
+
+
+def _operations(document: Mapping[str, Any]) -> Iterator[_Op]:
+    for path, item in (document.get("paths") or {}).items():
+        for method in METHODS:
+            if isinstance(item, Mapping) and method in item:
+                pointer = f"/paths/{_esc(path)}/{method}"
+                op = item[method]
+                yield _Op(pointer, op, "operation")
+                for cb_name, expressions in (op.get("callbacks") or {}).items():
+                    expressions = _deref(document, expressions)
+                    for expression, cb_item in expressions.items():
+                        for cb_method in METHODS:
+                            if cb_method in cb_item:
+                                where = f"{pointer}/callbacks/{_esc(cb_name)}/{_esc(expression)}/{cb_method}"
+                                if "$ref" in op["callbacks"][cb_name]:
+                                    where = f"{op['callbacks'][cb_name]['$ref'][1:]}/{_esc(expression)}/{cb_method}"
+                                yield _Op(where, cb_item[cb_method], "callback")
+    for event, item in (document.get("x-webhooks") or {}).items():
+        for method in METHODS:
+            if method in item:
+                yield _Op(f"/x-webhooks/{_esc(event)}/{method}", item[method], "webhook")
+
+
+def _operation_rules(name: str, ops: list[_Op]) -> list[Finding]:
+    out: list[Finding] = []
+    seen: dict[str, str] = {}
+    for op in ops:
+        op_id = op.definition.get("operationId")
+        if not op_id:
+            out.append(Finding(name, op.pointer, "operation-id", f"this {op.kind} has no operationId"))
+        elif op_id in seen and seen[op_id] != op.pointer:
+            out.append(
+                Finding(
+                    name, op.pointer, "operation-id", f"operationId {op_id!r} is also used at {seen[op_id]}"
+                )
+            )
+        else:
+            seen[str(op_id)] = op.pointer
+        if not op.definition.get("summary"):
+            out.append(Finding(name, op.pointer, "summary", f"{op_id or 'this operation'} has no summary"))
+        if op.kind == "operation":
+            codes = [str(c) for c in op.definition.get("responses", {})]
+            if not any(c[0] in "45" for c in codes):
+                out.append(
+                    Finding(
+                        name,
+                        op.pointer,
+                        "error-response",
+                        f"{op_id} documents no 4xx or 5xx response ({codes})",
+                    )
+                )
+        else:
+            out += _retry_rule(name, op)
+    return out
+
+
+def _retry_rule(name: str, op: _Op) -> list[Finding]:
+    rule = op.definition.get("x-retry")
+    where = f"{op.pointer}/x-retry"
+    if not isinstance(rule, Mapping):
+        return [
+            Finding(
+                name, op.pointer, "retry-rule", f"{op.kind} {op.definition.get('operationId')} has no x-retry"
+            )
+        ]
+    problems = []
+    attempts = rule.get("attempts")
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        problems.append(f"attempts must be a whole number >= 1, not {attempts!r}")
+    interval = rule.get("interval_seconds")
+    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 0:
+        problems.append(f"interval_seconds must be a number >= 0, not {interval!r}")
+    statuses = rule.get("success_status", [200])
+    if not isinstance(statuses, list) or not statuses or not all(isinstance(s, int) for s in statuses):
+        problems.append(f"success_status must be a non-empty list of status codes, not {statuses!r}")
+    return [Finding(name, where, "retry-rule", p) for p in problems]
+
+
+def _examples(name: str, document: Mapping[str, Any], ops: list[_Op]) -> list[Finding]:
+    out: list[Finding] = []
+    for op in ops:
+        body = _deref(document, op.definition.get("requestBody") or {})
+        base = f"{op.pointer}/requestBody"
+        for media_type, media in (body.get("content") or {}).items():
+            out += _media_examples(
+                name, document, f"{base}/content/{_esc(media_type)}", media, "request", True
+            )
+        for code, response in (op.definition.get("responses") or {}).items():
+            response = _deref(document, response)
+            where = f"{op.pointer}/responses/{code}"
+            for media_type, media in (response.get("content") or {}).items():
+                needs_named = op.kind == "operation"
+                out += _media_examples(
+                    name, document, f"{where}/content/{_esc(media_type)}", media, "response", needs_named
+                )
+        for index, param in enumerate(op.definition.get("parameters") or []):
+            param = _deref(document, param)
+            schema = param.get("schema")
+            for label, value in _example_values(param):
+                out += _validate(
+                    name, document, f"{op.pointer}/parameters/{index}", label, value, schema, "request"
+                )
+    for schema_name, schema in ((document.get("components") or {}).get("schemas") or {}).items():
+        for pointer, sub in _schemas_with_example(schema, f"/components/schemas/{_esc(schema_name)}"):
+            out += _validate(name, document, pointer, "example", sub["example"], sub, "response")
+    return out
+
+
+def _media_examples(
+    name: str,
+    document: Mapping[str, Any],
+    where: str,
+    media: Mapping[str, Any],
+    direction: Direction,
+    needs_named: bool,
+) -> list[Finding]:
+    schema = media.get("schema")
+    out: list[Finding] = []
+    values = list(_example_values(media))
+    if schema is not None and needs_named and not media.get("examples"):
+        out.append(
+            Finding(
+                name, where, "named-example", "this body has a schema but no named example under examples"
+            )
+        )
+    for label, value in values:
+        out += _validate(name, document, where, label, value, schema, direction)
+    return out
+
+
+def _example_values(holder: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    if "example" in holder:
+        yield "example", holder["example"]
+    for example_name, example in (holder.get("examples") or {}).items():
+        if isinstance(example, Mapping) and "value" in example:
+            yield f"examples/{example_name}", example["value"]
+
+
+def _validate(
+    name: str,
+    document: Mapping[str, Any],
+    where: str,
+    label: str,
+    value: Any,
+    schema: Any,
+    direction: Direction,
+) -> list[Finding]:
+    if schema is None:
+        return []
+    try:
+        resolved = to_json_schema(inline_refs(schema, document), direction)
+    except UnresolvableRef as exc:
+        return [Finding(name, where, "openapi-valid", str(exc))]
+    validator = jsonschema.Draft4Validator(resolved, format_checker=_FORMATS)
+    out = []
+    for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
+        at = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        out.append(Finding(name, f"{where}/{label}", "example-valid", f"at {at}: {error.message[:240]}"))
+    return out
+
+
+def _schemas_with_example(schema: Any, pointer: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    if not isinstance(schema, Mapping):
+        return
+    if "example" in schema and "$ref" not in schema:
+        yield pointer, schema
+    for key, sub in (schema.get("properties") or {}).items():
+        yield from _schemas_with_example(sub, f"{pointer}/properties/{_esc(key)}")
+    if isinstance(schema.get("items"), Mapping):
+        yield from _schemas_with_example(schema["items"], f"{pointer}/items")
+
+
+def _provenance(name: str, node: Any, pointer: str) -> list[Finding]:
+    out: list[Finding] = []
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "x-provenance":
+                if not isinstance(value, str) or not _PROVENANCE.match(value):
+                    out.append(
+                        Finding(
+                            name,
+                            f"{pointer}/x-provenance",
+                            "provenance",
+                            f"must be 'seed', 'vendor-docs' or 'inferred: <reason>', not {value!r}",
+                        )
+                    )
+            elif key not in {"example", "examples"}:
+                out += _provenance(name, value, f"{pointer}/{_esc(str(key))}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += _provenance(name, value, f"{pointer}/{index}")
+    return out
+
+
+def _error_template(name: str, document: Mapping[str, Any], ops: list[_Op]) -> list[Finding]:
+    mock = document.get("x-mockline")
+    if not isinstance(mock, Mapping) or not isinstance(mock.get("errors"), Mapping):
+        return [
+            Finding(
+                name,
+                "/x-mockline",
+                "error-template",
+                "x-mockline.errors (the vendor's error shape) is missing",
+            )
+        ]
+    errors = mock["errors"]
+    template = errors.get("template")
+    media_type = errors.get("media_type", "application/json")
+    if not isinstance(template, Mapping):
+        return [
+            Finding(name, "/x-mockline/errors/template", "error-template", "must be a JSON object template")
+        ]
+    auth = errors.get("auth_failure") or {}
+    statuses = {int(errors.get("validation_status", 400)): "Invalid request: body.name: is required"}
+    if auth.get("status"):
+        statuses[int(auth["status"])] = str(auth.get("message", "Unauthorized"))
+    out: list[Finding] = []
+    for op in ops:
+        if op.kind != "operation":
+            continue
+        for status, message in statuses.items():
+            response = _deref(document, (op.definition.get("responses") or {}).get(str(status)) or {})
+            media = (response.get("content") or {}).get(media_type)
+            if response and media is None:
+                found = ", ".join(response.get("content") or {}) or "no body"
+                out.append(
+                    Finding(
+                        name,
+                        f"{op.pointer}/responses/{status}",
+                        "error-template",
+                        f"the mock answers {status} as {media_type}, but this response documents {found}",
+                    )
+                )
+                continue
+            if media is not None:
+                filled = _fill(template, {"message": message, "status": status, "title": "Error"})
+                where = f"{op.pointer}/responses/{status}/content/{_esc(media_type)}"
+                for finding in _validate(
+                    name, document, where, "x-mockline-error", filled, media.get("schema"), "response"
+                ):
+                    out.append(Finding(name, finding.where, "error-template", finding.message))
+    return out
+
+
+def _fill(template: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(template, Mapping):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, str):
+        whole = re.fullmatch(r"\{(\w+)\}", template)
+        if whole and whole.group(1) in values:
+            return values[whole.group(1)]
+        return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
+    return template
+
+
+def lint_traceability(path: Path, specs_dir: Path) -> list[Finding]:
+    """Every `file#/pointer` cell of the traceability table must resolve in that file."""
+    import json
+
+    import yaml
+
+    out: list[Finding] = []
+    cache: dict[str, Any] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for target in re.findall(r"`([\w.-]+\.(?:yaml|json))#([^`]*)`", line):
+            file_name, pointer = target
+            if file_name not in cache:
+                source = specs_dir / file_name
+                if not source.is_file():
+                    out.append(
+                        Finding(path.name, f"line {number}", "traceability", f"{file_name} does not exist")
+                    )
+                    continue
+                text = source.read_text(encoding="utf-8")
+                cache[file_name] = json.loads(text) if file_name.endswith(".json") else yaml.safe_load(text)
+            try:
+                resolve_pointer(cache[file_name], pointer)
+            except UnresolvableRef as exc:
+                out.append(
+                    Finding(path.name, f"line {number}", "traceability", f"{file_name}#{pointer}: {exc}")
+                )
+    return out
+
+
+def lint_descriptor(
+    descriptor: Mapping[str, Any], document: Mapping[str, Any], name: str = "ringotel-crm"
+) -> list[Finding]:
+    """Each Ringotel hook must call an operation of the spec, with fields the spec knows."""
+    out: list[Finding] = []
+    routes = []
+    for path, item in (document.get("paths") or {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
+        for method in METHODS:
+            if method in item:
+                routes.append((method.upper(), re.compile(pattern), item[method]))
+    for hook, spec in (descriptor.get("API") or {}).items():
+        where = f"/API/{hook}"
+        method = str(spec.get("request_method", "")).upper()
+        path = str(spec.get("request_path", "")).split("?", 1)[0]
+        concrete = re.sub(r"\$[^$]+\$", "x", path)
+        matches = [op for m, rx, op in routes if m == method and rx.fullmatch(concrete)]
+        if not matches:
+            out.append(
+                Finding(
+                    f"{name}.integration.json",
+                    where,
+                    "descriptor",
+                    f"{method} {path} is no operation of the spec",
+                )
+            )
+            continue
+        op = inline_refs(matches[0], document)
+        params = spec.get("request_parameters")
+        if isinstance(params, Mapping) and params:
+            content = (op.get("requestBody") or {}).get("content", {})
+            schema = next(iter(content.values()), {}).get("schema", {})
+            for key in _missing_keys(params, schema):
+                out.append(
+                    Finding(
+                        f"{name}.integration.json",
+                        f"{where}/request_parameters",
+                        "descriptor",
+                        f"{key!r} is not a field of the request body",
+                    )
+                )
+        response_map = spec.get("response_map")
+        if isinstance(response_map, Mapping) and response_map:
+            ok = next((r for c, r in (op.get("responses") or {}).items() if str(c).startswith("2")), {})
+            schema = next(iter((ok.get("content") or {}).values()), {}).get("schema", {})
+            for key in _missing_keys(response_map, schema):
+                out.append(
+                    Finding(
+                        f"{name}.integration.json",
+                        f"{where}/response_map",
+                        "descriptor",
+                        f"{key!r} is not a field of the response",
+                    )
+                )
+    return out
+
+
+def _missing_keys(template: Any, schema: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    if isinstance(template, list) and template:
+        yield from _missing_keys(template[0], schema.get("items", {}), prefix + "[]")
+    elif isinstance(template, Mapping):
+        props = _properties(schema)
+        for key, value in template.items():
+            if key not in props:
+                yield f"{prefix}{key}"
+            else:
+                yield from _missing_keys(value, props[key], f"{prefix}{key}.")
+
+
+def _properties(schema: Mapping[str, Any]) -> dict[str, Any]:
+    props = dict(schema.get("properties") or {})
+    for key in ("allOf", "oneOf", "anyOf"):
+        for part in schema.get(key) or []:
+            props.update(_properties(part))
+    return props
+
+
+def _deref(document: Mapping[str, Any], node: Any) -> Any:
+    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+        node = resolve_pointer(document, node["$ref"][1:])
+    return node
+
+
+def _esc(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def lint_shipped(names: list[str] | None = None) -> list[Finding]:
+    """Every rule over the specs that ship with mockline (or the named ones), plus traceability."""
+    import json
+
+    from contracts.loaders import load_spec, spec_names, specs_dir
+
+    chosen = names or spec_names()
+    findings = [f for name in chosen for f in lint_document(name, load_spec(name))]
+    folder = specs_dir()
+    descriptor = folder / "ringotel-crm.integration.json"
+    if "ringotel-crm" in chosen and descriptor.is_file():
+        findings += lint_descriptor(
+            json.loads(descriptor.read_text(encoding="utf-8")), load_spec("ringotel-crm")
+        )
+    if names is None:
+        findings += lint_traceability(folder / "TRACEABILITY.md", folder)
+    return findings

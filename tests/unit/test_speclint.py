@@ -1,0 +1,186 @@
+"""The spec checker passes our specs and rejects each kind of broken copy, naming the rule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts.loaders import load_spec, spec_names, specs_dir
+from contracts.speclint import Finding, lint_descriptor, lint_document, lint_shipped, lint_traceability
+from mockserver.cli import main
+
+PUSH = "/rest-api/v1/progressive/queue/{queueID}/transactional"
+PUSH_POINTER = "/paths/~1rest-api~1v1~1progressive~1queue~1{queueID}~1transactional/post"
+
+
+def _push(doc: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = doc["paths"][PUSH]["post"]
+    return op
+
+
+def test_every_shipped_spec_and_the_traceability_table_pass() -> None:
+    assert lint_shipped() == []
+
+
+@pytest.mark.parametrize("name", spec_names())
+def test_each_spec_passes_on_its_own(name: str) -> None:
+    assert lint_document(name, load_spec(name)) == []
+
+
+def _bad_enum_in_request_example(doc: dict[str, Any]) -> None:
+    examples = _push(doc)["requestBody"]["content"]["application/json"]["examples"]
+    next(iter(examples.values()))["value"]["agentMapping"] = "round-robin"
+
+
+def _bad_uri_in_request_example(doc: dict[str, Any]) -> None:
+    examples = _push(doc)["requestBody"]["content"]["application/json"]["examples"]
+    next(iter(examples.values()))["value"]["customerData"]["terminalCallbackUrl"] = "not a url"
+
+
+def _bad_response_example(doc: dict[str, Any]) -> None:
+    examples = _push(doc)["responses"]["200"]["content"]["application/json"]["examples"]
+    next(iter(examples.values()))["value"]["error"] = "no"
+
+
+def _missing_operation_id(doc: dict[str, Any]) -> None:
+    del _push(doc)["operationId"]
+
+
+def _duplicate_operation_id(doc: dict[str, Any]) -> None:
+    _push(doc)["operationId"] = "appendCampaign"
+
+
+def _missing_summary(doc: dict[str, Any]) -> None:
+    del _push(doc)["summary"]
+
+
+def _no_error_response(doc: dict[str, Any]) -> None:
+    responses = _push(doc)["responses"]
+    for code in [c for c in responses if c[0] in "45"]:
+        del responses[code]
+
+
+def _unnamed_example(doc: dict[str, Any]) -> None:
+    del _push(doc)["responses"]["200"]["content"]["application/json"]["examples"]
+
+
+def _bad_provenance(doc: dict[str, Any]) -> None:
+    _push(doc)["x-provenance"] = "guessed"
+
+
+def _no_retry_rule(doc: dict[str, Any]) -> None:
+    terminal = _push(doc)["callbacks"]["terminal"]
+    del next(iter(terminal.values()))["post"]["x-retry"]
+
+
+def _zero_attempts(doc: dict[str, Any]) -> None:
+    terminal = _push(doc)["callbacks"]["terminal"]
+    next(iter(terminal.values()))["post"]["x-retry"]["attempts"] = 0
+
+
+def _template_off_schema(doc: dict[str, Any]) -> None:
+    doc["x-mockline"]["errors"]["template"] = {"failed": True, "reason": "{message}"}
+
+
+def _invalid_openapi(doc: dict[str, Any]) -> None:
+    del _push(doc)["responses"]["200"]["description"]
+
+
+BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
+    (
+        _bad_enum_in_request_example,
+        "example-valid",
+        f"{PUSH_POINTER}/requestBody/content/application~1json/examples/",
+    ),
+    (_bad_uri_in_request_example, "example-valid", "terminalCallbackUrl"),
+    (_bad_response_example, "example-valid", f"{PUSH_POINTER}/responses/200"),
+    (_missing_operation_id, "operation-id", PUSH_POINTER),
+    (_duplicate_operation_id, "operation-id", "appendCampaign"),
+    (_missing_summary, "summary", PUSH_POINTER),
+    (_no_error_response, "error-response", PUSH_POINTER),
+    (_unnamed_example, "named-example", f"{PUSH_POINTER}/responses/200"),
+    (_bad_provenance, "provenance", f"{PUSH_POINTER}/x-provenance"),
+    (_no_retry_rule, "retry-rule", "/callbacks/terminal/"),
+    (_zero_attempts, "retry-rule", "attempts must be a whole number"),
+    (_template_off_schema, "error-template", "/responses/400"),
+    (_invalid_openapi, "openapi-valid", "/responses/200"),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "rule", "evidence"), BROKEN, ids=[b[0].__name__.strip("_") for b in BROKEN]
+)
+def test_a_broken_copy_is_rejected_by_the_right_rule(
+    breakage: Callable[[dict[str, Any]], None], rule: str, evidence: str
+) -> None:
+    doc = load_spec("ryng")
+    breakage(doc)
+    findings = lint_document("ryng", doc)
+    matching = [f for f in findings if f.rule == rule and evidence in f"{f.where} {f.message}"]
+    assert matching, f"expected a {rule!r} finding mentioning {evidence!r}; got: {[str(f) for f in findings]}"
+
+
+def test_a_format_is_really_checked_not_just_the_type() -> None:
+    doc = load_spec("ryng")
+    _bad_uri_in_request_example(doc)
+    (finding,) = [f for f in lint_document("ryng", doc) if f.rule == "example-valid"]
+    assert "is not a 'uri'" in finding.message
+
+
+def test_a_dangling_traceability_pointer_is_reported_with_its_line(tmp_path: Path) -> None:
+    table = tmp_path / "TRACEABILITY.md"
+    good = "| Ryng | agents | `ryng.yaml#/components/schemas` | seed |"
+    dangling = "| Ryng | nothing | `ryng.yaml#/components/schemas/NoSuchSchema` | seed |"
+    missing_file = "| X | y | `nowhere.yaml#/paths` | seed |"
+    table.write_text("\n".join(["| a | b | c | d |", good, dangling, missing_file]), encoding="utf-8")
+    findings = lint_traceability(table, specs_dir())
+    assert [(f.where, f.rule) for f in findings] == [("line 3", "traceability"), ("line 4", "traceability")]
+    assert "NoSuchSchema" in findings[0].message
+    assert "nowhere.yaml does not exist" in findings[1].message
+
+
+def _descriptor() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (specs_dir() / "ringotel-crm.integration.json").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def test_the_ringotel_descriptor_agrees_with_the_crm_spec() -> None:
+    assert lint_descriptor(_descriptor(), load_spec("ringotel-crm")) == []
+
+
+def test_a_descriptor_hook_pointing_nowhere_is_reported() -> None:
+    descriptor = _descriptor()
+    descriptor["API"]["Users"]["request_path"] = "/people"
+    findings = lint_descriptor(descriptor, load_spec("ringotel-crm"))
+    assert [(f.where, f.rule) for f in findings] == [("/API/Users", "descriptor")]
+
+
+def test_a_descriptor_field_the_spec_does_not_know_is_reported() -> None:
+    descriptor = _descriptor()
+    hook = next(h for h in descriptor["API"].values() if isinstance(h.get("request_parameters"), dict))
+    hook["request_parameters"]["favourite_colour"] = "$colour$"
+    findings = lint_descriptor(descriptor, load_spec("ringotel-crm"))
+    assert any("'favourite_colour' is not a field of the request body" in f.message for f in findings)
+
+
+def test_lint_command_fails_a_broken_file_and_names_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "specs" / "missing-operation-id.yaml"
+    assert main(["lint", str(fixture)]) == 1
+    out = capsys.readouterr().out
+    assert "[operation-id]" in out and "[example-valid]" in out
+
+
+def test_lint_command_passes_the_shipped_specs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint"]) == 0
+    assert "0 finding(s)" in capsys.readouterr().out
+
+
+def test_findings_read_as_sentences() -> None:
+    finding = Finding("ryng", "/paths/~1x/get", "summary", "listX has no summary")
+    assert str(finding) == "ryng#/paths/~1x/get: [summary] listX has no summary"
