@@ -388,8 +388,8 @@ def lint_descriptor(
         op = inline_refs(matches[0], document)
         params = spec.get("request_parameters")
         if isinstance(params, Mapping) and params:
-            content = (op.get("requestBody") or {}).get("content", {})
-            schema = next(iter(content.values()), {}).get("schema", {})
+            content: Mapping[str, Any] = (op.get("requestBody") or {}).get("content", {})
+            schema = _first_schema(content)
             for key in _missing_keys(params, schema):
                 out.append(
                     Finding(
@@ -401,8 +401,10 @@ def lint_descriptor(
                 )
         response_map = spec.get("response_map")
         if isinstance(response_map, Mapping) and response_map:
-            ok = next((r for c, r in (op.get("responses") or {}).items() if str(c).startswith("2")), {})
-            schema = next(iter((ok.get("content") or {}).values()), {}).get("schema", {})
+            ok: Mapping[str, Any] = next(
+                (r for c, r in (op.get("responses") or {}).items() if str(c).startswith("2")), {}
+            )
+            schema = _first_schema(ok.get("content") or {})
             for key in _missing_keys(response_map, schema):
                 out.append(
                     Finding(
@@ -413,6 +415,13 @@ def lint_descriptor(
                     )
                 )
     return out
+
+
+def _first_schema(content: Mapping[str, Any]) -> Mapping[str, Any]:
+    for media in content.values():
+        schema: Mapping[str, Any] = media.get("schema") or {}
+        return schema
+    return {}
 
 
 def _missing_keys(template: Any, schema: Mapping[str, Any], prefix: str = "") -> Iterator[str]:

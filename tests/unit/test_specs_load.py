@@ -6,6 +6,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import connexion
 import pytest
@@ -43,22 +44,27 @@ def test_schemathesis_generates_a_case_for_every_operation(name: str) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert operations, f"{name} has no operations"
     for operation in operations:
-        drawn: list[schemathesis.Case] = []
+        assert _draw_one(operation).operation.label == operation.label
 
-        @settings(
-            max_examples=1,
-            database=None,
-            phases=[Phase.generate],
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def draw(case: schemathesis.Case, sink: list[schemathesis.Case] = drawn) -> None:
-            sink.append(case)
 
-        draw()
-        assert drawn, f"no case generated for {operation.label}"
-        assert drawn[0].operation.label == operation.label
+def _draw_one(operation: Any) -> schemathesis.Case:
+    """One generated case, without Hypothesis' shrinking (which costs seconds per operation)."""
+    drawn: list[schemathesis.Case] = []
+
+    @settings(
+        max_examples=1,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def draw(case: schemathesis.Case) -> None:
+        drawn.append(case)
+
+    draw()
+    assert drawn, f"no case generated for {operation.label}"
+    return drawn[0]
 
 
 def test_the_wheel_carries_the_specs_and_finds_them_without_the_source_tree(tmp_path: Path) -> None:
