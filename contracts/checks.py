@@ -1,0 +1,556 @@
+"""Checks Schemathesis cannot express on its own, registered the same way as its own (``@check``).
+
+They read the vendor's rules from the spec's ``x-mockline.errors`` block and send a few probe requests of
+their own (without credentials, a created id used again, a DELETE repeated), so they need to know the
+run's base URL and credentials: :func:`bind` attaches a :class:`VerifyContext` to a loaded schema and
+the checks find it through the case. A case whose schema has no context (someone else's Schemathesis
+run in the same process) is left alone.
+
+Every failure is a :class:`Violated`, which carries what the rule expected, what came back and a curl
+command for the request that showed it.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+import schemathesis
+from schemathesis.core.failures import Failure
+
+# The rules this module adds, with what each expects. The runner reports them next to Schemathesis' own.
+RULES: dict[str, str] = {
+    "vendor_error_envelope": "every error response in the vendor's error shape (x-mockline.errors.template)",
+    "auth_failure_status": "the documented auth failure status for a request without valid credentials",
+    "auth_failure_message": "the documented auth failure message for a request without valid credentials",
+    "created_id_usable": "an id answered by a create to be found by the operations that address it",
+    "deleted_id_gone": "404 when an id that was just deleted is deleted again",
+}
+
+_INVALID_SECRET = "mockline-verify-invalid-credential"
+_PROBES_PER_PAIR = 2
+_TRANSPORT_HEADERS = {"user-agent", "accept-encoding", "accept", "connection", "content-length"}
+
+
+class Violated(Failure):
+    """A mockline rule was broken."""
+
+    code = "ML900"
+    kind_title = "mockline rule broken"
+
+    def __init__(
+        self,
+        *,
+        operation: str,
+        rule: str,
+        title: str,
+        expected: str,
+        got: str,
+        curl: str = "",
+        message: str = "",
+    ) -> None:
+        super().__init__(
+            operation=operation, title=title, message=message or f"Expected {expected}; got {got}"
+        )
+        self.rule = rule
+        self.expected = expected
+        self.got = got
+        self.curl = curl
+
+    @property
+    def _unique_key(self) -> str:
+        return f"{self.rule}|{self.title}"
+
+
+@dataclass(frozen=True)
+class ErrorRules:
+    """``x-mockline.errors`` of a spec."""
+
+    media_type: str
+    template: Mapping[str, Any]
+    validation_status: int
+    auth_status: int
+    auth_message: str
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> ErrorRules | None:
+        errors = (document.get("x-mockline") or {}).get("errors")
+        if not isinstance(errors, Mapping) or not isinstance(errors.get("template"), Mapping):
+            return None
+        auth = errors.get("auth_failure") or {}
+        return cls(
+            media_type=str(errors.get("media_type", "application/json")),
+            template=errors["template"],
+            validation_status=int(errors.get("validation_status", 400)),
+            auth_status=int(auth.get("status", 401)),
+            auth_message=str(auth.get("message", "")),
+        )
+
+    @property
+    def message_field(self) -> str | None:
+        for key, value in self.template.items():
+            if isinstance(value, str) and "{message}" in value:
+                return str(key)
+        return None
+
+    def envelope_problems(self, body: Any, status: int) -> list[str]:
+        """How ``body`` departs from the template filled in for ``status``."""
+        if not isinstance(body, Mapping):
+            return [f"the body is {type(body).__name__}, not an object"]
+        problems = []
+        for key, expected in self.template.items():
+            if key not in body:
+                problems.append(f"field {key!r} is missing")
+                continue
+            value = body[key]
+            if expected == "{status}":
+                if value not in (status, str(status)):
+                    problems.append(f"field {key!r} is {value!r}, not the status {status}")
+            elif isinstance(expected, str) and "{" in expected:
+                if not isinstance(value, str) or not value:
+                    problems.append(f"field {key!r} is {value!r}, not a non-empty string")
+            elif value != expected or type(value) is not type(expected):
+                problems.append(f"field {key!r} is {value!r}, not {expected!r}")
+        return problems
+
+
+@dataclass
+class VerifyContext:
+    """What the checks need to know about one run."""
+
+    document: Mapping[str, Any]
+    base_url: str
+    credentials: Mapping[str, str]  # headers that carry the credentials the run was given
+    timeout: float = 10.0
+    errors: ErrorRules | None = None
+    _auth_probes: dict[str, tuple[int, Any, str]] = field(default_factory=dict)
+    _pair_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.errors is None:
+            self.errors = ErrorRules.from_document(self.document)
+
+    def errors_status(self) -> int:
+        return self.errors.auth_status if self.errors is not None else 401
+
+
+_CONTEXTS: dict[int, VerifyContext] = {}
+
+
+def bind(schema: Any, context: VerifyContext) -> None:
+    """Make ``context`` the one the checks use for cases of ``schema``."""
+    _CONTEXTS[id(schema.raw_schema)] = context
+
+
+def unbind(schema: Any) -> None:
+    _CONTEXTS.pop(id(schema.raw_schema), None)
+
+
+def context_of(case: Any) -> VerifyContext | None:
+    return _CONTEXTS.get(id(case.operation.schema.raw_schema))
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def curl_command(method: str, url: str, headers: Mapping[str, str], body: bytes | str | None) -> str:
+    parts = ["curl", "-X", method.upper(), shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if body:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        parts += ["-d", shlex.quote(text)]
+    return " ".join(parts)
+
+
+def describe(status: int, headers: Mapping[str, Any], content: bytes, limit: int = 300) -> str:
+    content_type = headers.get("content-type", "")
+    if isinstance(content_type, list):
+        content_type = content_type[0] if content_type else ""
+    text = content.decode("utf-8", "replace")
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return f"HTTP {status}" + (f" ({content_type})" if content_type else "") + (f": {text}" if text else "")
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _operation_document(case: Any) -> Mapping[str, Any]:
+    return case.operation.definition.raw  # type: ignore[no-any-return]
+
+
+def _security(case: Any, document: Mapping[str, Any]) -> list[Any]:
+    raw = _operation_document(case)
+    security = raw.get("security", document.get("security")) or []
+    return list(security)
+
+
+def _requires_credentials(case: Any, document: Mapping[str, Any]) -> bool:
+    security = _security(case, document)
+    return bool(security) and all(requirement for requirement in security)
+
+
+def _credential_header_names(context: VerifyContext) -> set[str]:
+    names = {name.lower() for name in context.credentials}
+    schemes = (context.document.get("components") or {}).get("securitySchemes") or {}
+    for scheme in schemes.values():
+        if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            names.add(str(scheme.get("name", "")).lower())
+        elif scheme.get("type") in {"http", "oauth2", "openIdConnect"}:
+            names.add("authorization")
+    return names
+
+
+def _send(context: VerifyContext, kwargs: Mapping[str, Any]) -> tuple[requests.Response, str]:
+    args = dict(kwargs)
+    args.pop("auth", None)
+    response = requests.request(timeout=context.timeout, allow_redirects=False, **args)
+    prepared = response.request
+    headers = {k: str(v) for k, v in prepared.headers.items() if k.lower() not in _TRANSPORT_HEADERS}
+    body = prepared.body if isinstance(prepared.body, bytes | str) else None
+    curl = curl_command(str(prepared.method), str(prepared.url), headers, body)
+    return response, curl
+
+
+def _request_kwargs(case: Any, context: VerifyContext) -> dict[str, Any]:
+    kwargs: dict[str, Any] = case.as_transport_kwargs(base_url=context.base_url)
+    headers = dict(kwargs.get("headers") or {})
+    present = {name.lower() for name in headers}
+    for name, value in context.credentials.items():
+        if name.lower() not in present:
+            headers[name] = value
+    kwargs["headers"] = headers
+    return kwargs
+
+
+def _is_success(status: int) -> bool:
+    return 200 <= status < 300
+
+
+def _content_type(response: Any) -> str:
+    value = response.headers.get("content-type", "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value).split(";", 1)[0].strip().lower()
+
+
+def _documented_media_types(case: Any, document: Mapping[str, Any], status: int) -> set[str]:
+    responses = _operation_document(case).get("responses") or {}
+    for key in (str(status), f"{str(status)[0]}XX", "default"):
+        if key in responses:
+            response = _resolve(document, responses[key]) or {}
+            return set((response.get("content") or {}).keys())
+    return set()
+
+
+# --- the checks ----------------------------------------------------------------------------------------
+
+
+@schemathesis.check
+def vendor_error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx and 5xx answer is the vendor's error template filled in."""
+    context = context_of(case)
+    if context is None or context.errors is None or response.status_code < 400:
+        return None
+    rules = context.errors
+    media_type = _content_type(response)
+    documented = _documented_media_types(case, context.document, response.status_code)
+    if media_type != rules.media_type and media_type in documented:
+        return None  # this operation documents another error shape here (an OAuth2 error, say)
+    got = describe(response.status_code, response.headers, response.content)
+    if media_type != rules.media_type:
+        raise Violated(
+            operation=case.operation.label,
+            rule="vendor_error_envelope",
+            title=f"Error response is not {rules.media_type}",
+            expected=f"Content-Type {rules.media_type} on a {response.status_code} answer",
+            got=got,
+        )
+    problems = rules.envelope_problems(_json(response.content), response.status_code)
+    if problems:
+        raise Violated(
+            operation=case.operation.label,
+            rule="vendor_error_envelope",
+            title="Error response is not in the vendor's error shape",
+            expected=f"the error template {json.dumps(dict(rules.template))} filled in",
+            got=got,
+            message="; ".join(problems),
+        )
+    return None
+
+
+def _auth_probe(case: Any, response: Any, context: VerifyContext) -> tuple[int, Any, str, str] | None:
+    """The operation's request once more, with its credentials left out (then with wrong ones)."""
+    if not _is_success(response.status_code) or not _requires_credentials(case, context.document):
+        return None
+    label = case.operation.label
+    with context._lock:
+        cached = context._auth_probes.get(label)
+    if cached is None:
+        names = _credential_header_names(context)
+        kwargs = _request_kwargs(case, context)
+        headers = {k: v for k, v in kwargs["headers"].items() if k.lower() not in names}
+        worst: tuple[int, Any, str] | None = None
+        for wrong in (None, _INVALID_SECRET):
+            attempt = dict(headers)
+            if wrong is not None:
+                for name in names:
+                    attempt[name] = f"Bearer {wrong}" if name == "authorization" else wrong
+            probe, curl = _send(context, {**kwargs, "headers": attempt})
+            result = (probe.status_code, probe, curl)
+            if worst is None or probe.status_code != context.errors_status():
+                worst = result
+            if probe.status_code != context.errors_status():
+                break
+        assert worst is not None
+        cached = worst
+        with context._lock:
+            context._auth_probes[label] = cached
+    status, probe, curl = cached
+    return status, probe, curl, label
+
+
+@schemathesis.check
+def auth_failure_status(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A request without valid credentials gets the documented auth failure status."""
+    context = context_of(case)
+    if context is None or context.errors is None:
+        return None
+    found = _auth_probe(case, response, context)
+    if found is None:
+        return None
+    status, probe, curl, label = found
+    expected = context.errors.auth_status
+    if status != expected:
+        raise Violated(
+            operation=label,
+            rule="auth_failure_status",
+            title=f"Missing or wrong credentials answered {status}, not {expected}",
+            expected=f"HTTP {expected} when the credentials are missing or wrong",
+            got=describe(status, probe.headers, probe.content),
+            curl=curl,
+        )
+    return None
+
+
+@schemathesis.check
+def auth_failure_message(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The auth failure says what the vendor documents."""
+    context = context_of(case)
+    if context is None or context.errors is None or not context.errors.auth_message:
+        return None
+    found = _auth_probe(case, response, context)
+    if found is None:
+        return None
+    status, probe, curl, label = found
+    rules = context.errors
+    field_name = rules.message_field
+    if status != rules.auth_status or field_name is None:
+        return None
+    body = _json(probe.content)
+    message = body.get(field_name) if isinstance(body, Mapping) else None
+    if not isinstance(message, str) or not message.startswith(rules.auth_message):
+        raise Violated(
+            operation=label,
+            rule="auth_failure_message",
+            title="Auth failure does not carry the documented message",
+            expected=f"{field_name!r} starting with {rules.auth_message!r}",
+            got=describe(status, probe.headers, probe.content),
+            curl=curl,
+        )
+    return None
+
+
+def _find_key(value: Any, key: str, depth: int = 0) -> Any:
+    if depth > 3:
+        return None
+    if isinstance(value, Mapping):
+        if key in value and isinstance(value[key], str | int) and not isinstance(value[key], bool):
+            return value[key]
+        for item in value.values():
+            found = _find_key(item, key, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _pointer(document: Any, pointer: str) -> Any:
+    current = document
+    for part in pointer.lstrip("/").split("/"):
+        if not part:
+            continue
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(current, Mapping):
+            current = current.get(part)
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return None
+    return current
+
+
+def _operations(document: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any], list[Any]]]:
+    out = []
+    for path, item in (document.get("paths") or {}).items():
+        shared = item.get("parameters", [])
+        for method, op in item.items():
+            if method in {"get", "put", "post", "patch", "delete"} and isinstance(op, Mapping):
+                out.append((path, method, op, [*shared, *op.get("parameters", [])]))
+    return out
+
+
+def _resolve(document: Mapping[str, Any], value: Any) -> Any:
+    seen = 0
+    while isinstance(value, Mapping) and "$ref" in value and seen < 10:
+        value = _pointer(document, str(value["$ref"]).lstrip("#"))
+        seen += 1
+    return value
+
+
+def _follow_ups(
+    case: Any, body: Any, document: Mapping[str, Any]
+) -> list[tuple[str, str, Mapping[str, Any], dict[str, Any]]]:
+    """Operations that address what this response created, with their path parameters filled in."""
+    raw = _operation_document(case)
+    known: dict[str, Any] = dict(case.path_parameters or {})
+    source_path = case.operation.path.rstrip("/")
+    found = []
+    links: dict[str, Any] = {}
+    for response in (raw.get("responses") or {}).values():
+        links.update((_resolve(document, response) or {}).get("links") or {})
+    by_id = {
+        op.get("operationId"): (path, method, op, params)
+        for path, method, op, params in _operations(document)
+    }
+    for link in links.values():
+        link = _resolve(document, link)
+        target = by_id.get(link.get("operationId"))
+        if target is None:
+            continue
+        values = dict(known)
+        for name, expression in (link.get("parameters") or {}).items():
+            if isinstance(expression, str) and expression.startswith("$response.body#"):
+                values[name] = _pointer(body, expression[len("$response.body#") :])
+        found.append((*target[:3], values))
+    if found:
+        return found
+    for path, method, op, params in _operations(document):
+        names = [p.get("name") for p in (_resolve(document, p) for p in params) if p.get("in") == "path"]
+        if path.rstrip("/") == source_path or not path.startswith(source_path + "/") or not names:
+            continue
+        values = dict(known)
+        for name in names:
+            if name not in values:
+                values[name] = _find_key(body, name)
+        if all(values.get(name) is not None for name in names) and any(n not in known for n in names):
+            found.append((path, method, op, values))
+    return found
+
+
+def _example_body(document: Mapping[str, Any], op: Mapping[str, Any]) -> tuple[str, Any] | None:
+    body = _resolve(document, op.get("requestBody"))
+    if not body:
+        return None
+    for media_type, media in (body.get("content") or {}).items():
+        for example in (media.get("examples") or {}).values():
+            example = _resolve(document, example)
+            if isinstance(example, Mapping) and "value" in example:
+                return media_type, example["value"]
+        if "example" in media:
+            return media_type, media["example"]
+    return None
+
+
+@schemathesis.check
+def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
+    """An id answered by a create is found again by the operations that address it."""
+    context = context_of(case)
+    if context is None or case.operation.method.lower() not in {"post", "put"}:
+        return None
+    if not _is_success(response.status_code):
+        return None
+    body = _json(response.content)
+    if not isinstance(body, Mapping):
+        return None
+    document = context.document
+    label = case.operation.label
+    # Prefer reading the resource back; other operations on it come after.
+    targets = sorted(
+        _follow_ups(case, body, document), key=lambda t: ({"get": 0, "patch": 1, "put": 2}.get(t[1], 3), t[0])
+    )
+    for path, method, op, values in targets[:1]:
+        pair = (label, f"{method.upper()} {path}")
+        with context._lock:
+            count = context._pair_counts.get(pair, 0)
+            if count >= _PROBES_PER_PAIR:
+                continue
+            context._pair_counts[pair] = count + 1
+        url_path = path
+        for name, value in values.items():
+            url_path = url_path.replace("{" + name + "}", quote(str(value), safe=""))
+        if "{" in url_path:
+            continue
+        headers = dict(context.credentials)
+        data: bytes | None = None
+        example = _example_body(document, op)
+        if example is not None:
+            media_type, value = example
+            if not media_type.endswith("json"):
+                continue
+            headers["Content-Type"] = media_type
+            data = json.dumps(value).encode("utf-8")
+        elif method in {"put", "patch", "post"} and (_resolve(document, op.get("requestBody")) or {}).get(
+            "required"
+        ):
+            continue
+        url = context.base_url.rstrip("/") + url_path
+        probe, curl = _send(context, {"method": method.upper(), "url": url, "headers": headers, "data": data})
+        if probe.status_code in {404, 410}:
+            raise Violated(
+                operation=label,
+                rule="created_id_usable",
+                title=f"{method.upper()} {path} does not find what {label} created",
+                expected=f"{method.upper()} {path} to find the id {label} answered ({values})",
+                got=describe(probe.status_code, probe.headers, probe.content),
+                curl=curl,
+            )
+    return None
+
+
+@schemathesis.check
+def deleted_id_gone(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Deleting what was just deleted answers 404, where the operation documents 404."""
+    context = context_of(case)
+    if context is None or case.operation.method.lower() != "delete" or not _is_success(response.status_code):
+        return None
+    if not case.path_parameters or "404" not in (_operation_document(case).get("responses") or {}):
+        return None
+    label = case.operation.label
+    with context._lock:
+        count = context._pair_counts.get((label, label), 0)
+        if count >= _PROBES_PER_PAIR:
+            return None
+        context._pair_counts[(label, label)] = count + 1
+    probe, curl = _send(context, _request_kwargs(case, context))
+    if probe.status_code != 404:
+        raise Violated(
+            operation=label,
+            rule="deleted_id_gone",
+            title="Deleting a deleted id again did not answer 404",
+            expected="HTTP 404 for the id that was just deleted",
+            got=describe(probe.status_code, probe.headers, probe.content),
+            curl=curl,
+        )
+    return None

@@ -1,0 +1,133 @@
+"""``mockline verify SPEC --base-url URL``: does a running server implement the spec?"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from contracts.loaders import VENDOR_SPECS
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check that a running server implements a spec (Schemathesis + mockline's rules)",
+        description=(
+            "Run Schemathesis' examples, coverage, fuzzing and stateful phases, with all its checks and "
+            "mockline's own (error envelope, auth failure code and message, created ids usable, deleted ids "
+            "gone), against any server claiming to implement SPEC. Exit 0 when conformant, 1 on violations, "
+            "2 on a usage or connection error."
+        ),
+    )
+    parser.add_argument("spec", help=f"one of {', '.join(VENDOR_SPECS)}, or a path to an OpenAPI file")
+    parser.add_argument(
+        "--base-url", required=True, help="where the API lives, e.g. http://127.0.0.1:8000/ryng"
+    )
+    add_common_options(parser)
+    parser.add_argument(
+        "--auth", help="basic:USER:PASS, bearer:TOKEN or oauth2:CLIENT_ID:SECRET (fetches a token)"
+    )
+    parser.add_argument("--seed", type=int, help="seed for data generation (printed when not given)")
+    parser.add_argument("--max-examples", type=int, help="examples per operation and phase (default 20)")
+    parser.add_argument(
+        "--operation",
+        action="append",
+        default=[],
+        dest="operations",
+        help="only this operation: an operationId, 'METHOD /path' or a path fragment (repeatable)",
+    )
+    parser.add_argument(
+        "--phases", help="comma-separated subset of examples,coverage,fuzzing,stateful (default: all)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="concurrent requests (default 1)")
+    parser.add_argument(
+        "--request-timeout", type=float, default=10.0, help="seconds per request (default 10)"
+    )
+    parser.set_defaults(run=run)
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--header", action="append", default=[], dest="headers", help="'NAME: VALUE' sent on every request"
+    )
+    parser.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report")
+    parser.add_argument("--report", metavar="PATH", help="write a report: .html (self-contained) or .json")
+
+
+def write_outputs(report: Any, args: argparse.Namespace) -> int | None:
+    """Write the requested report files; on a bad path, say so and return 2."""
+    from contracts.reporting import junit, write_report
+
+    try:
+        if args.junit_xml:
+            junit.write(report, args.junit_xml)
+        if args.report:
+            write_report(report, args.report)
+    except (OSError, ValueError) as exc:
+        print(f"mockline: {exc}", file=sys.stderr)
+        return 2
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from contracts.reporting import terminal
+    from contracts.runner import (
+        DEFAULT_MAX_EXAMPLES,
+        PHASES,
+        Finished,
+        PhaseStarted,
+        Problem,
+        Started,
+        Tested,
+        VerifyError,
+        VerifyOptions,
+        parse_header,
+        verify,
+    )
+
+    if args.report and not args.report.lower().endswith((".html", ".htm", ".json")):
+        print(f"mockline: --report {args.report}: use a .html or .json file name", file=sys.stderr)
+        return 2
+    progress = terminal.Progress()
+    try:
+        options = VerifyOptions(
+            spec=args.spec,
+            base_url=args.base_url,
+            headers=dict(parse_header(h) for h in args.headers),
+            auth=args.auth,
+            seed=args.seed,
+            max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES,
+            operations=tuple(args.operations),
+            phases=tuple(p.strip() for p in args.phases.split(",")) if args.phases else PHASES,
+            workers=args.workers,
+            request_timeout=args.request_timeout,
+        )
+        report = None
+        for event in verify(options):
+            if isinstance(event, Started):
+                progress.header(
+                    f"mockline verify {event.spec} at {event.base_url}: {event.operations} operations, "
+                    f"seed {event.seed}"
+                )
+            elif isinstance(event, PhaseStarted):
+                progress.phase(event.phase)
+            elif isinstance(event, Tested):
+                progress.tick(event.ok)
+            elif isinstance(event, Problem):
+                progress.note(event.message)
+            elif isinstance(event, Finished):
+                report = event.report
+    except VerifyError as exc:
+        progress.close()
+        print(f"mockline: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        progress.close()
+        print("mockline: interrupted", file=sys.stderr)
+        return 2
+    progress.close()
+    assert report is not None
+    print(terminal.render(report), flush=True)
+    failed = write_outputs(report, args)
+    return failed if failed is not None else report.exit_code()

@@ -1,0 +1,67 @@
+"""A self-contained HTML page: the conformance matrix (operations by checks) and every violation."""
+
+from __future__ import annotations
+
+from html import escape
+
+from contracts.reporting.model import Report
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:center}
+th.op,td.op{text-align:left;white-space:nowrap}
+th.check{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal}
+td.ok{background:#e6f4ea}td.fail{background:#fce8e6;font-weight:bold}td.none{color:#bbb}
+.violation{border-left:4px solid #d93025;padding:.5em 1em;margin:1em 0;background:#fafafa}
+pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f4;padding:.5em}
+.pass{color:#188038}.failv{color:#d93025}
+"""
+
+
+def render(report: Report) -> str:
+    checks = report.checks()
+    failing = {(v.operation, v.rule) for v in report.violations}
+    head = "".join(f'<th class="check">{escape(c)}</th>' for c in checks)
+    body = []
+    for operation in report.operations():
+        cells = []
+        for check in checks:
+            row = report.rows.get((operation, check))
+            if (operation, check) in failing or (row is not None and row.failed):
+                counts = f"{row.failed}/{row.passed + row.failed}" if row else "✗"
+                cells.append(f'<td class="fail" title="{escape(check)}">✗ {counts}</td>')
+            elif row is not None:
+                cells.append(f'<td class="ok" title="{escape(check)}">✓ {row.passed}</td>')
+            else:
+                cells.append('<td class="none">-</td>')
+        body.append(f'<tr><td class="op">{escape(operation)}</td>{"".join(cells)}</tr>')
+    violations = []
+    for number, v in enumerate(report.violations, 1):
+        violations.append(
+            f'<div class="violation"><h3>{number}. [{escape(v.rule)}] {escape(v.operation)}: '
+            f"{escape(v.title)}</h3>"
+            f"<p><b>Expected:</b> {escape(v.expected)}</p><p><b>Got:</b></p><pre>{escape(v.got)}</pre>"
+            + (f"<p><b>Detail:</b></p><pre>{escape(v.message)}</pre>" if v.message else "")
+            + (f"<p><b>Reproduce:</b></p><pre>{escape(v.curl)}</pre>" if v.curl else "")
+            + "</div>"
+        )
+    errors = "".join(f"<li>{escape(e)}</li>" for e in report.errors)
+    verdict = (
+        '<span class="pass">conformant</span>'
+        if report.conformant
+        else f'<span class="failv">{len(report.violations)} violation(s), {len(report.errors)} error(s)</span>'
+    )
+    title = f"mockline {report.kind} {report.target}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_STYLE}</style></head>
+<body>
+<h1>{escape(title)}</h1>
+<p>Target <code>{escape(report.url)}</code>: {verdict}. {report.requests} requests in
+{report.duration_seconds:.1f} s{f", seed {report.seed}" if report.seed is not None else ""}.</p>
+<h2>Conformance</h2>
+<table><thead><tr><th class="op">operation</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>
+<h2>Violations</h2>{"".join(violations) or "<p>None.</p>"}
+{f"<h2>Errors</h2><ul>{errors}</ul>" if errors else ""}
+</body></html>
+"""

@@ -1,0 +1,50 @@
+"""JUnit XML: one test case per operation and check, failed where a violation names that pair."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from contracts.reporting.model import Report
+
+
+def render(report: Report) -> str:
+    pairs = {(row.operation, row.check) for row in report.rows.values()}
+    pairs |= {(v.operation, v.rule) for v in report.violations}
+    failures = sum(
+        1
+        for pair in pairs
+        if any((v.operation, v.rule) == pair for v in report.violations)
+        or (pair in report.rows and report.rows[pair].failed)
+    )
+    suite = ET.Element(
+        "testsuite",
+        name=f"mockline {report.kind} {report.target}",
+        tests=str(len(pairs) + len(report.errors)),
+        failures=str(failures),
+        errors=str(len(report.errors)),
+        time=f"{report.duration_seconds:.3f}",
+    )
+    for operation, check in sorted(pairs):
+        case = ET.SubElement(suite, "testcase", classname=operation, name=check)
+        found = [v for v in report.violations if (v.operation, v.rule) == (operation, check)]
+        row = report.rows.get((operation, check))
+        if found or (row is not None and row.failed):
+            text = "\n\n".join(
+                f"{v.title}\nexpected: {v.expected}\ngot: {v.got}\nreproduce: {v.curl}" for v in found
+            )
+            failure = ET.SubElement(
+                case, "failure", message=found[0].title if found else f"{check} failed", type=check
+            )
+            failure.text = text
+    for number, message in enumerate(report.errors, 1):
+        case = ET.SubElement(suite, "testcase", classname="run", name=f"error {number}")
+        ET.SubElement(case, "error", message=message[:200]).text = message
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write(report: Report, path: str | Path) -> None:
+    Path(path).write_text(render(report), encoding="utf-8")

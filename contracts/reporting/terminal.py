@@ -1,0 +1,91 @@
+"""The terminal side of a run: a progress line per phase while it runs, then the conformance table and
+every violation with the rule, what was expected, what came back and a curl command."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from contracts.reporting.model import Report
+
+
+class Progress:
+    """Prints one line per phase, filled with a mark per scenario (``.`` passed, ``F`` failed)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self._open = False
+        self._count = 0
+
+    def header(self, text: str) -> None:
+        self._end_line()
+        print(text, file=self.stream, flush=True)
+
+    def phase(self, name: str) -> None:
+        self._end_line()
+        print(f"  {name:<12} ", end="", file=self.stream, flush=True)
+        self._open = True
+        self._count = 0
+
+    def tick(self, ok: bool) -> None:
+        if not self._open:
+            self.phase("checks")
+        if self._count and self._count % 60 == 0:
+            print("\n" + " " * 15, end="", file=self.stream)
+        print("." if ok else "F", end="", file=self.stream, flush=True)
+        self._count += 1
+
+    def note(self, text: str) -> None:
+        self._end_line()
+        print(f"  ! {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        self._end_line()
+
+    def _end_line(self) -> None:
+        if self._open:
+            print(file=self.stream, flush=True)
+            self._open = False
+
+
+def render(report: Report) -> str:
+    """The conformance table per operation and check, then the violations."""
+    lines: list[str] = ["", f"Conformance of {report.target} at {report.url}", ""]
+    width = max([len(op) for op in report.operations()] + [20])
+    for operation in report.operations():
+        rows = [row for (op, _), row in sorted(report.rows.items()) if op == operation]
+        failed = [row for row in rows if row.failed]
+        failing_rules = {v.rule for v in report.violations if v.operation == operation}
+        passed = [row for row in rows if not row.failed and row.check not in failing_rules]
+        verdict = "FAIL" if failed or failing_rules else "ok"
+        lines.append(f"{operation:<{width}}  {verdict:<4}  {len(passed)} checks passed")
+        for rule in sorted({row.check for row in failed} | failing_rules):
+            row = report.rows.get((operation, rule))
+            counts = f"{row.failed} failed, {row.passed} passed" if row else "failed"
+            lines.append(f"{'':<{width}}  FAIL  {rule} ({counts})")
+    if report.violations:
+        lines += ["", f"{len(report.violations)} violation(s):"]
+        for number, v in enumerate(report.violations, 1):
+            lines.append("")
+            lines.append(f"{number}. [{v.rule}] {v.operation}: {v.title}")
+            lines.append(f"   expected: {v.expected}")
+            lines.append(f"   got:      {v.got}")
+            if v.message and v.message not in v.got:
+                detail = v.message.strip().replace("\n", "\n             ")
+                lines.append(f"   detail:   {detail}")
+            if v.curl:
+                lines.append(f"   reproduce: {v.curl}")
+    if report.errors:
+        lines += ["", "Errors:"] + [f"  - {e}" for e in report.errors]
+    verdict = (
+        "conformant"
+        if report.conformant
+        else (f"{len(report.violations)} violation(s)" if report.violations else "errors")
+    )
+    seed = f", seed {report.seed}" if report.seed is not None else ""
+    lines += [
+        "",
+        f"{report.kind} {report.target}: {verdict} ({report.requests} requests in "
+        f"{report.duration_seconds:.1f} s{seed})",
+    ]
+    return "\n".join(lines)
