@@ -405,16 +405,19 @@ async def _multipart(
     files: dict[str, Upload] = {}
     from mockserver.schemas import coerce
 
-    for name in form:
-        values = form.getlist(name)
-        texts: list[str] = []
-        for value in values:
-            if isinstance(value, str):
-                texts.append(value)
-            else:
-                content = await value.read()
-                files[name] = Upload(value.filename or name, value.content_type or "", content)
-                texts.append(content.decode("utf-8", "replace"))
-        prop = properties.get(name, {})
-        body[name] = coerce(texts if prop.get("type") == "array" else texts[-1], prop)
+    try:
+        for name in form:
+            values = form.getlist(name)
+            texts: list[str] = []
+            for value in values:
+                if isinstance(value, str):
+                    texts.append(value)
+                else:
+                    content = await value.read()
+                    files[name] = Upload(value.filename or name, value.content_type or "", content)
+                    texts.append(content.decode("utf-8", "replace"))
+            prop = properties.get(name, {})
+            body[name] = coerce(texts if prop.get("type") == "array" else texts[-1], prop)
+    finally:
+        await form.close()  # uploads are spooled to temporary files; unclosed ones warn when collected
     return body, files
