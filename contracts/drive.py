@@ -21,11 +21,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_core.deserializing.media_types.util import json_loads
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from contracts.loaders import load_spec
+
+CONFIG = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
 
 SPEC = "ringotel-crm"
 RECORDING = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(64))
@@ -129,7 +132,7 @@ def contract(base_url: str) -> OpenAPI:
     """The reference contract with its server set to the CRM under test."""
     document = load_spec(SPEC)
     document["servers"] = [{"url": base_url.rstrip("/")}]
-    return OpenAPI.from_dict(document)
+    return OpenAPI.from_dict(document, config=CONFIG)
 
 
 def _problems(exc: BaseException) -> str:
