@@ -1,0 +1,162 @@
+"""What happens when the dialer rings a customer: the outcome, ring and talk times, who hangs up first.
+
+Each attempt draws from its own random source, seeded by (seed, callID, attempt number), so the same
+seed gives the same calls whatever order they are dialled in, and again after a restart. Magic numbers
+(last six digits, like Twilio's test numbers) force an outcome or a sequence; docs/magic-numbers.md
+lists them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mockserver.core.fakes import DISPOSITIONS
+
+ANSWERED = "answered"
+BUSY = "busy"
+NO_ANSWER = "no-answer"
+FAILED = "failed"
+OUTCOMES = (ANSWERED, BUSY, NO_ANSWER, FAILED)
+
+DEFAULT_ODDS: Mapping[str, float] = {ANSWERED: 0.70, BUSY: 0.12, NO_ANSWER: 0.13, FAILED: 0.05}
+"""How often an ordinary number ends each way (config: ``ryng: {outcomes: {...}}``)."""
+
+LONG_CALL_SECONDS = 2700
+SHORT_HANGUP_SECONDS = 12
+
+
+@dataclass(frozen=True)
+class Magic:
+    """A number suffix that forces what happens: ``outcomes[i]`` for attempt i+1 (the last one repeats)."""
+
+    suffix: str
+    summary: str
+    outcomes: tuple[str, ...]
+    talk: int | None = None
+    hangup_by: str | None = None
+
+
+MAGIC_NUMBERS: tuple[Magic, ...] = (
+    Magic("555000", "answered at once, a one-minute call", (ANSWERED,), talk=60, hangup_by="agent"),
+    Magic("555001", "always busy", (BUSY,)),
+    Magic("555002", "never answers (no answer on every attempt)", (NO_ANSWER,)),
+    Magic("555003", "busy twice, then answered", (BUSY, BUSY, ANSWERED), talk=90, hangup_by="agent"),
+    Magic(
+        "555004", "answered, a long call (45 minutes)", (ANSWERED,), talk=LONG_CALL_SECONDS, hangup_by="agent"
+    ),
+    Magic(
+        "555005",
+        "answered, the customer hangs up first after a few seconds",
+        (ANSWERED,),
+        talk=SHORT_HANGUP_SECONDS,
+        hangup_by="customer",
+    ),
+    Magic("555006", "unreachable: the call fails on every attempt", (FAILED,)),
+)
+_BY_SUFFIX = {m.suffix: m for m in MAGIC_NUMBERS}
+
+
+def magic_for(number: str) -> Magic | None:
+    digits = "".join(c for c in number if c.isdigit())
+    return _BY_SUFFIX.get(digits[-6:]) if len(digits) >= 6 else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One attempt, decided before it starts. Times are whole seconds."""
+
+    outcome: str
+    agent_ring: int  # until the agent picks up
+    customer_ring: int  # until the customer picks up, or until the attempt fails
+    talk: int  # seconds both parties are on the line (0 unless answered)
+    hangup_by: str | None  # agent | customer, for answered calls
+    dispose: int  # seconds after the call the agent takes to dispose (<= maxDispose)
+    disposition: str | None
+    magic: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Plan:
+        return cls(**doc)
+
+
+def attempt_rng(seed: int, call_id: int, attempt: int) -> random.Random:
+    return random.Random(f"ryng:{seed}:{call_id}:{attempt}")
+
+
+def plan_attempt(
+    seed: int,
+    call_id: int,
+    attempt: int,
+    number: str,
+    max_dispose: int,
+    odds: Mapping[str, float] = DEFAULT_ODDS,
+) -> Plan:
+    rng = attempt_rng(seed, call_id, attempt)
+    magic = magic_for(number)
+    outcome = magic.outcomes[min(attempt, len(magic.outcomes)) - 1] if magic is not None else _draw(rng, odds)
+    agent_ring = rng.randint(2, 6)
+    customer_ring = _RINGS[outcome](rng)
+    talk = 0
+    hangup_by = None
+    dispose = 0
+    disposition = None
+    if outcome == ANSWERED:
+        talk = magic.talk if magic is not None and magic.talk else _talk(rng)
+        hangup_by = (
+            magic.hangup_by if magic is not None and magic.hangup_by else rng.choice(("agent", "customer"))
+        )
+        dispose = rng.randint(max(1, max_dispose // 3), max_dispose) if max_dispose > 0 else 0
+        disposition = rng.choice(DISPOSITIONS)
+    return Plan(
+        outcome=outcome,
+        agent_ring=agent_ring,
+        customer_ring=customer_ring,
+        talk=talk,
+        hangup_by=hangup_by,
+        dispose=dispose,
+        disposition=disposition,
+        magic=magic.suffix if magic is not None else None,
+    )
+
+
+def _draw(rng: random.Random, odds: Mapping[str, float]) -> str:
+    total = sum(max(0.0, float(odds.get(o, 0.0))) for o in OUTCOMES) or 1.0
+    roll = rng.random() * total
+    for outcome in OUTCOMES:
+        roll -= max(0.0, float(odds.get(outcome, 0.0)))
+        if roll < 0:
+            return outcome
+    return ANSWERED
+
+
+def _talk(rng: random.Random) -> int:
+    """Talk time: log-normal around two and a half minutes, between 20 s and 30 min."""
+    return int(min(1800, max(20, rng.lognormvariate(math.log(150), 0.7))))
+
+
+_RINGS: Mapping[str, Callable[[random.Random], int]] = {
+    ANSWERED: lambda r: r.randint(4, 20),
+    BUSY: lambda r: r.randint(3, 8),
+    NO_ANSWER: lambda r: r.randint(30, 45),
+    FAILED: lambda r: r.randint(1, 3),
+}
+
+
+def validate_odds(odds: Mapping[str, Any]) -> dict[str, float]:
+    """Outcome odds from the config file (outcomes left out never happen); bad entries are refused."""
+    unknown = sorted(set(odds) - set(OUTCOMES))
+    if unknown:
+        raise ValueError(f"ryng.outcomes: unknown outcome {', '.join(unknown)}; use {', '.join(OUTCOMES)}")
+    if not odds:
+        return dict(DEFAULT_ODDS)
+    merged = {o: float(odds.get(o, 0.0)) for o in OUTCOMES}
+    if any(v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
+        raise ValueError("ryng.outcomes: odds must be non-negative and not all zero")
+    return merged

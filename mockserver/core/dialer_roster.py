@@ -1,0 +1,170 @@
+"""The dialer's agents and the calls waiting for them.
+
+Agents are store documents (collection ``ryng:agents``, keyed by username): id, username, number, state
+(``available``, ``on-call``, ``wrap-up``), the call they are on and since when they are free. Waiting
+calls sit in priority heaps, one per set of eligible agents (``*`` for any agent); the heaps are an index
+rebuilt from the stored calls, never the source of truth.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from mockserver.core.fakes import Fakes
+from mockserver.core.store import Document, StateStore
+
+AGENTS = "ryng:agents"
+ANY = "*"
+DEFAULT_TEAM_SIZE = 5
+FIRST_AGENT_ID = 31
+
+
+class Roster:
+    def __init__(self, store: StateStore, seed: int) -> None:
+        self.store = store
+        self.seed = seed
+        self._available: dict[str, tuple[float, int]] = {}  # username -> (free since, agent id)
+
+    def load(self) -> None:
+        self._available = {
+            a["username"]: (a["free_since"], a["id"]) for a in self.agents() if a["state"] == "available"
+        }
+
+    def seed_default(self, configured: Iterable[Mapping[str, Any]], team_size: int, fakes: Fakes) -> None:
+        """The roster from the config file, else a seeded team; only when the store holds no agents."""
+        if self.store.count(AGENTS):
+            return
+        entries = list(configured)
+        if entries:
+            for entry in entries:
+                self.add(str(entry["username"]), entry.get("number"), entry.get("id"), free_since=0.0)
+            return
+        for _ in range(team_size):
+            first, last = fakes.first_name(), fakes.last_name()
+            username = fakes.email(first, last)
+            while self.get(username) is not None:
+                username = fakes.email(first, f"{last}{fakes.integer(2, 99)}")
+            self.add(username, fakes.phone(), None, free_since=0.0)
+
+    def add(
+        self, username: str, number: Any = None, agent_id: Any = None, *, free_since: float = 0.0
+    ) -> Document:
+        if agent_id is None:
+            agent_id = FIRST_AGENT_ID + self.store.count(AGENTS)
+            taken = {a["id"] for a in self.agents()}
+            while agent_id in taken:
+                agent_id += 1
+        agent: Document = {
+            "id": int(agent_id),
+            "username": username,
+            "number": str(number) if number else _number_for(self.seed, username),
+            "state": "available",
+            "call": None,
+            "free_since": free_since,
+            "handled": 0,
+        }
+        self.store.put(AGENTS, username, agent)
+        self._available[username] = (free_since, agent["id"])
+        return agent
+
+    def get(self, username: str) -> Document | None:
+        return self.store.get(AGENTS, username)
+
+    def by_id(self, agent_id: int) -> Document | None:
+        return next((a for a in self.agents() if a["id"] == agent_id), None)
+
+    def agents(self) -> list[Document]:
+        return sorted(self.store.values(AGENTS), key=lambda a: a["id"])
+
+    def usernames(self) -> list[str]:
+        return [a["username"] for a in self.agents()]
+
+    def available(self) -> list[str]:
+        """Free agents, longest idle first."""
+        return [u for u, _ in sorted(self._available.items(), key=lambda item: item[1])]
+
+    def is_available(self, username: str) -> bool:
+        return username in self._available
+
+    def occupy(self, username: str, call_id: int, state: str = "on-call") -> Document:
+        agent = self.store.get(AGENTS, username)
+        assert agent is not None
+        agent["state"] = state
+        agent["call"] = call_id
+        self.store.put(AGENTS, username, agent)
+        self._available.pop(username, None)
+        return agent
+
+    def set_state(self, username: str, state: str) -> None:
+        agent = self.store.get(AGENTS, username)
+        if agent is not None and agent["state"] != state:
+            agent["state"] = state
+            self.store.put(AGENTS, username, agent)
+
+    def release(self, username: str, now: float, *, handled: bool) -> None:
+        agent = self.store.get(AGENTS, username)
+        if agent is None:
+            return
+        agent["state"] = "available"
+        agent["call"] = None
+        agent["free_since"] = now
+        if handled:
+            agent["handled"] += 1
+        self.store.put(AGENTS, username, agent)
+        self._available[username] = (now, agent["id"])
+
+
+def _number_for(seed: int, username: str) -> str:
+    """A stable Indian mobile number for an agent the config did not give one."""
+    rng = random.Random(f"ryng-agent:{seed}:{username}")
+    return f"+91{rng.choice('6789')}{rng.randrange(10**9):09d}"
+
+
+def pool_key(eligible: list[str] | None) -> str:
+    return ANY if not eligible else "\n".join(sorted(set(eligible)))
+
+
+class Pools:
+    """Waiting calls by the set of agents that may take them; biggest priority first, then oldest."""
+
+    def __init__(self) -> None:
+        self._heaps: dict[str, list[tuple[int, int, int]]] = {}
+        self._by_agent: dict[str, set[str]] = {}
+
+    def clear(self) -> None:
+        self._heaps.clear()
+        self._by_agent.clear()
+
+    def push(self, call: Mapping[str, Any]) -> None:
+        key = pool_key(call.get("eligible"))
+        heap = self._heaps.get(key)
+        if heap is None:
+            heap = self._heaps[key] = []
+            if key != ANY:
+                for username in key.split("\n"):
+                    self._by_agent.setdefault(username, set()).add(key)
+        heapq.heappush(heap, (-int(call.get("priority") or 0), int(call["seq"]), int(call["callID"])))
+
+    def take(self, username: str, waiting: Callable[[int], bool]) -> int | None:
+        """The best waiting call this agent may take, removed from its pool."""
+        best: tuple[tuple[int, int, int], list[tuple[int, int, int]]] | None = None
+        for key in self._keys_for(username):
+            heap = self._heaps.get(key)
+            while heap and not waiting(heap[0][2]):
+                heapq.heappop(heap)
+            if heap and (best is None or heap[0] < best[0]):
+                best = (heap[0], heap)
+        if best is None:
+            return None
+        heapq.heappop(best[1])
+        return best[0][2]
+
+    def _keys_for(self, username: str) -> Iterator[str]:
+        yield ANY
+        yield from sorted(self._by_agent.get(username, ()))
+
+    def waiting(self) -> int:
+        return sum(len(h) for h in self._heaps.values())

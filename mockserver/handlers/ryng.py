@@ -1,0 +1,173 @@
+"""Ryng's eight endpoints: read the request, hand it to the dialer, answer as Ryng documents.
+
+The dialer (``mockserver.core.dialer``) does the work in clock time; these handlers only resolve the
+callback routes a request registers and map the dialer's refusals to Ryng's 500 messages.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from mockserver.core.dialer import (
+    Dialer,
+    DialerError,
+    NotCancellable,
+    Routes,
+    UnknownCall,
+)
+from mockserver.core.fakes import Fakes
+from mockserver.errors import ApiError
+from mockserver.exchange import Call, Reply
+from mockserver.handlers import HandlerSet
+from mockserver.operations import evaluate_expression
+
+if TYPE_CHECKING:
+    from mockserver.runtime import Runtime
+
+API = "ryng"
+handlers = HandlerSet(API)
+
+CAMPAIGN_FAILED = "Failed to create Campaign"
+QUEUE_FAILED = "Failed to Create Queue"
+
+
+def build_engine(runtime: Runtime) -> Dialer:
+    locale = runtime.apis[API].locale if API in runtime.apis else "en_IN"
+    seed = runtime.settings.seed
+
+    def make_fakes(salt: str) -> Fakes:
+        return Fakes(seed, locale, salt=f"ryng:{salt}")
+
+    return Dialer(
+        clock=runtime.clock,
+        store=runtime.store,
+        timeline=runtime.timeline,
+        outbox=runtime.outbox,
+        make_fakes=make_fakes,
+        seed=seed,
+        config=runtime.settings.section(API),
+    )
+
+
+def engine(rt: Runtime) -> Dialer:
+    return cast(Dialer, rt.engines[API])
+
+
+def routes(call: Call, rt: Runtime) -> Routes:
+    """The callback URLs this request registers, with each callback's operationId and retry rule."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in ("connect", "terminal"):
+        spec = rt.callback(API, call.operation_id, name)
+        url = evaluate_expression(spec.expression, call.body, call.query, call.headers)
+        if isinstance(url, str) and url:
+            out[name] = {"url": url, "operationId": spec.operation_id, "retry": dict(spec.retry)}
+    return out
+
+
+def _ok(message: str, data: dict[str, Any] | None = None, **headers: Any) -> Reply:
+    body: dict[str, Any] = {"error": False, "message": message}
+    if data is not None:
+        body["data"] = data
+    return Reply(200, body, headers={f"x-mockline-{k.replace('_', '-')}": str(v) for k, v in headers.items()})
+
+
+def _campaign_upload(call: Call, rt: Runtime, campaign_id: int | None) -> tuple[int, list[int]]:
+    sheet = call.files["campaign-sheet"].content.decode("utf-8", "replace")
+    body = call.body if isinstance(call.body, dict) else {}
+    return engine(rt).campaign_sheet(
+        campaign_id, sheet, body.get("agents"), body.get("campaign-name"), call.operation_id
+    )
+
+
+@handlers.operation("createCampaign")
+def create_campaign(call: Call, rt: Runtime) -> Reply:
+    try:
+        if "campaign-sheet" in call.files:
+            campaign_id, calls = _campaign_upload(call, rt, None)
+        else:
+            campaign_id, calls = engine(rt).create_campaign(call.body, routes(call, rt), call.operation_id)
+    except DialerError:
+        raise ApiError(500, CAMPAIGN_FAILED) from None
+    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls))
+
+
+@handlers.operation("appendCampaign")
+def append_campaign(call: Call, rt: Runtime) -> Reply:
+    campaign_id = int(call.path_params["campaignID"])
+    try:
+        if "campaign-sheet" in call.files:
+            _, calls = _campaign_upload(call, rt, campaign_id)
+        else:
+            calls = engine(rt).append_campaign(campaign_id, call.body, routes(call, rt), call.operation_id)
+    except DialerError:
+        raise ApiError(500, CAMPAIGN_FAILED) from None
+    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls))
+
+
+@handlers.operation("makePreviewCall")
+def make_preview_call(call: Call, rt: Runtime) -> Reply:
+    body = call.body
+    try:
+        started = engine(rt).make_preview_call(
+            int(body["agentID"]),
+            int(body["campaignID"]),
+            body.get("customerNumber"),
+            body.get("customerName"),
+            routes(call, rt),
+        )
+    except DialerError:
+        raise ApiError(500, "Failed to start call.") from None
+    return _ok(
+        f"Call Initiated With SID {started['sid']}", {"callID": started["callID"], "logID": started["logID"]}
+    )
+
+
+@handlers.operation("endPreviewCall")
+def end_preview_call(call: Call, rt: Runtime) -> Reply:
+    body = call.body
+    try:
+        engine(rt).end_preview_call(
+            int(call.path_params["callID"]), int(body["logID"]), body["dispositionName"], body["notes"]
+        )
+    except DialerError:
+        raise ApiError(500, "Failed to dispose of call.") from None
+    return _ok("Call disposed and ended.", {})
+
+
+@handlers.operation("createQueue")
+def create_queue(call: Call, rt: Runtime) -> Reply:
+    try:
+        queue_id, calls = engine(rt).create_queue(call.body, routes(call, rt), call.operation_id)
+    except DialerError:
+        raise ApiError(500, QUEUE_FAILED) from None
+    return _ok("Queue Created! Processing Calls...", {}, queue_id=queue_id, calls=len(calls))
+
+
+@handlers.operation("appendToQueue")
+def append_to_queue(call: Call, rt: Runtime) -> Reply:
+    return _add_to_queue(call, rt)
+
+
+@handlers.operation("pushTransactional")
+def push_transactional(call: Call, rt: Runtime) -> Reply:
+    return _add_to_queue(call, rt)
+
+
+def _add_to_queue(call: Call, rt: Runtime) -> Reply:
+    queue_id = int(call.path_params["queueID"])
+    try:
+        calls = engine(rt).add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
+    except DialerError:
+        raise ApiError(500, QUEUE_FAILED) from None
+    return _ok("Appending Queue...", None, queue_id=queue_id, calls=len(calls))
+
+
+@handlers.operation("cancelCall")
+def cancel_call(call: Call, rt: Runtime) -> Reply:
+    try:
+        engine(rt).cancel(int(call.path_params["callID"]))
+    except UnknownCall:
+        raise ApiError(500, "Call ID does not exist") from None
+    except NotCancellable:
+        raise ApiError(500, "Call already attempted: only calls not yet tried can be cancelled") from None
+    return _ok("Call Cancelled", {})
