@@ -1,0 +1,124 @@
+"""``mockline drive ringotel-crm``: every step passes against the mock CRM with each kind of credentials,
+and against fixture CRMs that each break one step, the run stops at that step and says what was expected
+and what came back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from contracts.drive import Auth, Report, UsageError, drive
+from mockserver.cli import main
+from tests.fixtures.crm import BREAKS, crm_app
+from tests.fixtures.mockline_http import new_app, serve_in_thread
+
+STEPS = [
+    "Users",
+    "Incoming call",
+    "FindContact",
+    "CreateContact",
+    "CreateActivity",
+    "AssignActivity",
+    "UpdateActivity",
+    "StopCallActivity",
+    "UpdateCallRecording",
+]
+
+
+def run(
+    base_url: str, auth: str, transport: httpx.AsyncBaseTransport, **kwargs: object
+) -> tuple[Report, str]:
+    lines: list[str] = []
+    report = asyncio.run(
+        drive(base_url, Auth.parse(auth), transport=transport, say=lines.append, seed=5, **kwargs)
+    )  # type: ignore[arg-type]
+    return report, "\n".join(lines)
+
+
+@pytest.mark.parametrize("auth", ["basic:mockline:mockline", "bearer:mockline", "oauth2:mockline:mockline"])
+def test_every_step_passes_against_the_mock_crm(auth: str) -> None:
+    app = new_app()
+    report, output = run("http://mock/ringotel", auth, httpx.ASGITransport(app=app))
+    assert report.ok and report.exit_code == 0, output
+    names = [s.name for s in report.steps]
+    assert names == (["OAuth2 token"] if auth.startswith("oauth2") else []) + STEPS
+    assert "PASSED" in output
+    activity = app.runtime.engines["ringotel-crm"].activities()[0]  # type: ignore[attr-defined]
+    assert activity["status"] == "completed" and activity["recording"]["content_type"] == "audio/mpeg"
+    assert activity["contact_id"] and activity["notes"]
+
+
+def test_a_known_caller_skips_create_contact_and_a_link_replaces_the_upload() -> None:
+    app = new_app()
+    transport = httpx.ASGITransport(app=app)
+    first, _ = run("http://mock/ringotel", "basic:mockline:mockline", transport, caller="+1 (617) 555-0123")
+    second, output = run(
+        "http://mock/ringotel",
+        "basic:mockline:mockline",
+        transport,
+        caller="16175550123",
+        recording_url="https://recordings.example.com/call.mp3",
+    )
+    assert first.ok and second.ok, output
+    created = next(s for s in first.steps if s.name == "CreateContact")
+    skipped = next(s for s in second.steps if s.name == "CreateContact")
+    assert "created" in created.summary and skipped.summary.startswith("skipped")
+    assert "https://recordings.example.com/call.mp3" in output
+
+
+@pytest.mark.parametrize("step", sorted(BREAKS))
+def test_a_crm_broken_at_one_step_fails_that_step_with_what_was_expected(step: str) -> None:
+    report, output = run("http://crm", "basic:mockline:mockline", httpx.ASGITransport(app=crm_app(step)))
+    assert report.exit_code == 1, output
+    assert report.failed is not None and report.failed.name == step, output
+    message = report.failed.summary
+    assert message.startswith("expected"), message
+    assert f"FAILED at step {step}" in output
+    expected_detail = {
+        "Users": "user_id",
+        "FindContact": "does not validate",
+        "CreateContact": "expected 201 with the created contact, got 200",
+        "CreateActivity": "expected 201 with the created activity, got 500",
+        "AssignActivity": "got contact_id = null",
+        "UpdateActivity": "call_start",
+        "StopCallActivity": 'status = "completed", got status = "in_progress"',
+        "UpdateCallRecording": "expected 200 with the activity with its recording, got 415",
+    }[step]
+    assert expected_detail in message, message
+    assert all(s.ok for s in report.steps[:-1])
+
+
+def test_the_correct_fixture_crm_passes_and_wrong_credentials_fail_the_first_step() -> None:
+    report, output = run("http://crm", "basic:mockline:mockline", httpx.ASGITransport(app=crm_app()))
+    assert report.ok, output
+    denied, output = run("http://crm", "basic:mockline:wrong", httpx.ASGITransport(app=crm_app()))
+    assert denied.failed is not None and denied.failed.name == "Users"
+    assert "expected 200 with the list of CRM users, got 403" in denied.failed.summary
+
+
+def test_auth_spellings() -> None:
+    assert Auth.parse("basic:u:p:with:colons") == Auth("basic", "u", "p:with:colons")
+    assert Auth.parse("bearer:tok") == Auth("bearer", "tok")
+    assert Auth.parse(None) == Auth("none")
+    for bad in ("basic:nopass", "oauth2:", "token:x", "bearer:"):
+        with pytest.raises(UsageError):
+            Auth.parse(bad)
+
+
+@pytest.mark.slow
+def test_cli_against_a_live_mock_on_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    app = new_app(apis=("ringotel-crm",))
+    with serve_in_thread(app) as base:
+        url = f"{base}/ringotel"
+        assert main(["drive", "ringotel-crm", "--base-url", url, "--auth", "oauth2:mockline:mockline"]) == 0
+        passed = capsys.readouterr().out
+        assert "[10/10] UpdateCallRecording" in passed and "PASSED" in passed
+        assert main(["drive", "ringotel-crm", "--base-url", url, "--auth", "bearer:nope"]) == 1
+        failed = capsys.readouterr().out
+        assert "FAILED at step Users" in failed and "got 403" in failed
+    assert main(["drive", "ringotel-crm", "--base-url", url, "--auth", "basic:x:y"]) == 2
+    assert "the request failed" in capsys.readouterr().out
+    assert main(["drive", "ringotel-crm", "--base-url", url, "--auth", "kerberos"]) == 2
+    assert "--auth takes" in capsys.readouterr().err
