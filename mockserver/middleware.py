@@ -24,6 +24,7 @@ from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.loaders import ADMIN_SPEC
 from mockserver import auth
 from mockserver.core.clock import iso
 from mockserver.errors import ApiError
@@ -210,7 +211,12 @@ class MockMiddleware(SpecMiddleware):
                 fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
                 call.body = _typed_form(fields, schema.source)
             elif media_type == "multipart/form-data":
-                call.body, call.files = await _multipart(scope, raw, schema.source)
+                try:
+                    call.body, call.files = await _multipart(scope, raw, schema.source)
+                except CoercionError:
+                    raise
+                except Exception as exc:  # python-multipart and Starlette raise several unrelated types
+                    return [Problem("body", f"is not valid multipart/form-data: {exc}")]
             elif media_type.startswith("text/"):
                 call.body = raw.decode("utf-8")
             else:
@@ -226,7 +232,10 @@ class MockMiddleware(SpecMiddleware):
     async def _answer(self, api: Api, call: Call) -> Reply:
         runtime = self.runtime
         operation = call.operation
-        fault = runtime.faults.for_operation(api.name, operation.operation_id)
+        # The control plane is never faulted: it is how faults are turned off again.
+        fault = (
+            None if api.name == ADMIN_SPEC else runtime.faults.for_operation(api.name, operation.operation_id)
+        )
         if fault is not None:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 import jsonschema_rs
 
 from contracts.oas30 import Direction, to_json_schema
@@ -32,15 +33,44 @@ class CompiledSchema:
         self.source = schema
         self.json_schema = to_json_schema(schema, direction)
         self._validator = jsonschema_rs.Draft4Validator(self.json_schema, validate_formats=True)
+        self._exact_validator: Any = None
 
     def is_valid(self, instance: Any) -> bool:
+        if _has_big_int(instance):
+            return not self.problems(instance)
         return bool(self._validator.is_valid(instance))
 
     def problems(self, instance: Any, root: str = "body") -> list[Problem]:
         found = []
-        for error in self._validator.iter_errors(instance):
-            found.append(Problem(_pointer_to_path(root, error.instance_path), error.message))
+        if _has_big_int(instance):
+            # jsonschema-rs compares integers past 2**53 as floats (2**63 passes a maximum of 2**63 - 1);
+            # such bodies are rare, so the exact pure-Python validator checks them instead.
+            for exact in self._exact().iter_errors(instance):
+                found.append(Problem(_pointer_to_path(root, exact.absolute_path), exact.message))
+        else:
+            for error in self._validator.iter_errors(instance):
+                found.append(Problem(_pointer_to_path(root, error.instance_path), error.message))
         return sorted(found, key=lambda p: (p.location, p.message))
+
+    def _exact(self) -> Any:
+        if self._exact_validator is None:
+            self._exact_validator = jsonschema.Draft4Validator(
+                self.json_schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+            )
+        return self._exact_validator
+
+
+_EXACT_FLOAT_LIMIT = 2**53
+
+
+def _has_big_int(instance: Any) -> bool:
+    if isinstance(instance, int):
+        return not isinstance(instance, bool) and abs(instance) > _EXACT_FLOAT_LIMIT
+    if isinstance(instance, dict):
+        return any(_has_big_int(v) for v in instance.values())
+    if isinstance(instance, list):
+        return any(_has_big_int(v) for v in instance)
+    return False
 
 
 def _pointer_to_path(root: str, path: Any) -> str:
