@@ -1,0 +1,57 @@
+"""``mockline verify-receiver SPEC --url URL``: does a team's callback receiver behave?"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from contracts.commands.verify import add_common_options, write_outputs
+from contracts.loaders import VENDOR_SPECS
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify-receiver",
+        help="drive a callback or webhook receiver with valid, invalid, duplicate and retried deliveries",
+        description=(
+            "Send every kind of callback and webhook of SPEC to URL: valid ones (each named example and a "
+            "minimal one), invalid ones, a duplicate and a retry after a failed attempt. The receiver must "
+            "answer 200 to valid ones and duplicates and never answer 5xx. Exit 0 when it does, 1 when it "
+            "does not, 2 on a usage or connection error."
+        ),
+    )
+    parser.add_argument("spec", help=f"one of {', '.join(VENDOR_SPECS)}, or a path to an OpenAPI file")
+    parser.add_argument(
+        "--url", required=True, help="the receiver's URL, e.g. http://127.0.0.1:9000/callbacks"
+    )
+    add_common_options(parser)
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for an answer (default 10)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from contracts.receiver import ReceiverError, verify_receiver
+    from contracts.reporting import terminal
+    from contracts.runner import VerifyError, parse_header
+
+    if args.report and not args.report.lower().endswith((".html", ".htm", ".json")):
+        print(f"mockline: --report {args.report}: use a .html or .json file name", file=sys.stderr)
+        return 2
+    progress = terminal.Progress()
+    try:
+        headers = dict(parse_header(h) for h in args.headers)
+        progress.header(f"mockline verify-receiver {args.spec} at {args.url}")
+        report = verify_receiver(
+            args.spec, args.url, headers=headers, timeout=args.timeout, on_result=progress.tick
+        )
+    except (ReceiverError, VerifyError) as exc:
+        progress.close()
+        print(f"mockline: {exc}", file=sys.stderr)
+        return 2
+    progress.close()
+    print(terminal.render(report), flush=True)
+    failed = write_outputs(report, args)
+    return failed if failed is not None else report.exit_code()

@@ -1,0 +1,86 @@
+"""``mockline listen``: validate, print, record, and fail the first attempts on request."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import httpx
+import pytest
+
+from contracts.listen import ListenOptions, create_listener
+from mockserver.cli import main
+
+RYNG_TERMINAL = {"callID": 5012, "callLogID": 88210, "callbackType": "terminal", "event": "call-ended"}
+RINGME_LOGIN = {"agent_id": "136", "agent_status": "available", "agent_type": "local", "event_source": "api"}
+
+
+def client(options: ListenOptions, out: io.StringIO) -> httpx.Client:
+    from starlette.testclient import TestClient
+
+    return TestClient(create_listener(options, out=out), base_url="http://listen")
+
+
+@pytest.fixture
+def out() -> io.StringIO:
+    return io.StringIO()
+
+
+def test_valid_and_invalid_deliveries_are_printed_and_recorded(out: io.StringIO) -> None:
+    with client(ListenOptions(specs=["ryng", "ringme"]), out) as http:
+        assert http.post("/hooks/terminal", json=RYNG_TERMINAL).status_code == 200
+        assert http.post("/hooks/terminal", json={**RYNG_TERMINAL, "callID": "x"}).status_code == 200
+        assert http.get("/agent", params=RINGME_LOGIN).status_code == 200
+        received = http.get("/received").json()["received"]
+        assert [(e["api"], e["valid"]) for e in received] == [
+            ("ryng", True),
+            ("ryng", False),
+            ("ringme", True),
+        ]
+        assert received[0]["event"] == "call-ended" and received[2]["kind"] == "deliverAgentEventByGet"
+        assert any("callID" in p and "integer" in p for p in received[1]["problems"])
+        assert (
+            http.get("/received", params={"api": "ringme"}).json()["received"][0]["payload"] == RINGME_LOGIN
+        )
+        assert http.delete("/received").status_code == 200
+        assert http.get("/received").json()["received"] == []
+    printed = out.getvalue()
+    assert (
+        "POST /hooks/terminal -> 200  ryng appendCampaignTerminalCallback (event call-ended, attempt 1): valid"
+        in printed
+    )
+    assert "INVALID" in printed and "why: callID: 'x' is not of type 'integer'" in printed
+
+
+def test_the_first_attempts_fail_so_that_retries_can_be_watched(out: io.StringIO) -> None:
+    with client(ListenOptions(specs=["ryng"], fail_first=2), out) as http:
+        statuses = [http.post("/t", json=RYNG_TERMINAL).status_code for _ in range(3)]
+        other = http.post("/t", json={**RYNG_TERMINAL, "callID": 1}).status_code
+        attempts = [e["attempt"] for e in http.get("/received").json()["received"]]
+    assert statuses == [500, 500, 200] and other == 500
+    assert attempts == [1, 2, 3, 1]
+
+
+def test_a_timed_out_attempt_hangs_past_the_senders_timeout(out: io.StringIO) -> None:
+    from tests.fixtures.verify import serving
+
+    app = create_listener(ListenOptions(specs=["ryng"], timeout_first=1, hang_seconds=2), out=out)
+    with serving(app) as url:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(url + "/t", json=RYNG_TERMINAL, timeout=0.3)
+        assert httpx.post(url + "/t", json=RYNG_TERMINAL).status_code == 200
+        entries = httpx.get(url + "/received").json()["received"]
+    assert [e["answered"] for e in entries] == ["no answer for 2 s", 200]
+
+
+def test_cli_listen_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["listen", "--port", "0"]) == 2
+    assert "not a port number" in capsys.readouterr().err
+
+
+def test_payload_of_a_form_delivery_is_parsed(out: io.StringIO) -> None:
+    with client(ListenOptions(specs=["ringme"]), out) as http:
+        http.post("/agent", data=RINGME_LOGIN)
+        [entry] = http.get("/received").json()["received"]
+    assert entry["kind"] == "deliverAgentEventByPost", json.dumps(entry)
+    assert entry["payload"]["agent_status"] == "available"

@@ -1,0 +1,62 @@
+"""The pytest plugin as a user meets it: a test file using ``mock_server`` and ``callback_sink``, run by pytest."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+USER_TESTS = """
+import httpx
+import pytest
+
+RYNG_AUTH = {"x-access-token": "mockline"}
+
+
+def test_the_mock_answers_and_journals(mock_server):
+    url = mock_server.url_for("ryng") + "/rest-api/v1/preview/call"
+    response = httpx.post(url, headers=RYNG_AUTH, json={"agentID": 31, "campaignID": 318})
+    assert response.status_code in (200, 400, 500)
+    assert [e["operationId"] for e in mock_server.requests(api="ryng")] == ["makePreviewCall"]
+    assert mock_server.clock.mode == "manual"
+
+
+def test_each_test_starts_from_a_reset_mock(mock_server):
+    assert mock_server.requests() == []
+    before = mock_server.clock.now()
+    mock_server.advance(90)
+    assert (mock_server.clock.now() - before).total_seconds() == 90
+
+
+def test_a_delivery_reaches_the_sink_and_is_validated(callback_sink):
+    payload = {"callID": 5012, "callLogID": 88210, "callbackType": "terminal", "event": "call-ended"}
+    assert httpx.post(callback_sink.url, json=payload).status_code == 200
+    [entry] = callback_sink.assert_received(event="call-ended", count=1, callID=5012)
+    assert entry["api"] == "ryng" and entry["valid"] is True
+
+
+def test_the_sink_starts_empty(callback_sink):
+    assert callback_sink.received() == []
+
+
+def test_a_failed_assertion_lists_near_misses(callback_sink):
+    payload = {"callID": 5012, "callLogID": 88210, "callbackType": "terminal", "event": "call-ended"}
+    httpx.post(callback_sink.url, json=payload)
+    httpx.post(callback_sink.url, json={"callID": "not-a-number", "event": "call-ended"})
+    callback_sink.assert_received(event="call-ended", count=1, callID=7, within=0.1)
+"""
+
+
+def test_fixtures_work_in_a_users_test_file(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*expected 1 deliveries with event='call-ended', valid=True, callID=7; got 0 of 2 received*",
+            "*nearest deliveries:*",
+            "*#1 POST /callbacks ryng *event='call-ended' valid=True: callID is 5012, not 7*",
+            "*valid=False*",
+            "*invalid because*callID*",
+        ]
+    )
