@@ -17,6 +17,8 @@ import yaml
 _PACKAGED = Path(__file__).parent / "_specs"
 _SOURCE_TREE = Path(__file__).resolve().parent.parent / "specs"
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+
 VENDOR_SPECS = ("ryng", "diyalog", "ringotel-crm", "ringme")
 ADMIN_SPEC = "mockline-admin"
 
@@ -56,7 +58,7 @@ def spec_path(name_or_path: str | Path) -> Path:
 @functools.lru_cache(maxsize=32)
 def _load_cached(path: Path, mtime: float) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
-    document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    document = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)
     if not isinstance(document, dict):
         raise SpecNotFound(f"{path} is not an OpenAPI document (its top level is not a mapping)")
     return document

@@ -10,9 +10,9 @@ import connexion
 import httpx
 from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware, SwaggerUIMiddleware
 from connexion.resolver import Resolver
-from connexion.spec import Specification
 
-from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, spec_path
+from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec
+from contracts.oas30 import inline_refs
 from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
@@ -57,8 +57,9 @@ def create_app(
     transport = HttpxTransport(http_client or httpx.AsyncClient(), settings.callback_timeout_seconds)
 
     names = served_apis(settings)
-    specifications = {name: Specification.load(spec_path(name)) for name in names}
-    apis = {name: compile_api(name, spec.spec, spec.raw) for name, spec in specifications.items()}
+    # Connexion validates each document once, in add_api below; our compile only needs $refs resolved.
+    raw_specs = {name: load_spec(name) for name in names}
+    apis = {name: compile_api(name, inline_refs(raw, raw), raw) for name, raw in raw_specs.items()}
     outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
     handlers = {
         (handler_set.api, operation_id): fn
@@ -92,9 +93,9 @@ def create_app(
             SwaggerUIMiddleware,
         ],
     )
-    for name, spec in specifications.items():
+    for name, raw in raw_specs.items():
         app.add_api(
-            spec.raw,
+            raw,
             base_path=apis[name].prefix,
             resolver=Resolver(lambda _operation_id: _unreachable),
             mockline_api=name,

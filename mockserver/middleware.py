@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from mockserver.core.clock import iso
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.handlers import invoke
-from mockserver.operations import Api, Operation, compile_api
+from mockserver.operations import Api, Operation
 from mockserver.responses import error_reply, examples_of, find_example, spec_reply
 from mockserver.runtime import Runtime
 from mockserver.schemas import CoercionError, Problem
@@ -49,9 +48,8 @@ class MockMiddleware(SpecMiddleware):
         self._lifespan_tasks: list[asyncio.Task[None]] = []
 
     def add_api(self, specification: Specification, **kwargs: Any) -> None:
-        name = kwargs["mockline_api"]
-        api = compile_api(name, specification.spec, specification.raw)
-        self.runtime.apis[name] = api
+        """Connexion registers each spec here; the API was compiled by create_app already."""
+        api = self.runtime.apis[kwargs["mockline_api"]]
         self._by_prefix.append((api.prefix, api))
         self._by_prefix.sort(key=lambda item: -len(item[0]))
 
@@ -71,7 +69,6 @@ class MockMiddleware(SpecMiddleware):
         await self.app(scope, receive, send)
 
     async def _serve(self, api: Api, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
         method: str = scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query_string = scope.get("query_string", b"").decode("latin-1")
@@ -102,7 +99,6 @@ class MockMiddleware(SpecMiddleware):
             reply = self._error(api, call, ApiError(500, f"mockline internal error: {exc!r}"))
         await self._send(api, call, reply, send)
         entry["status"] = reply.status
-        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         if call is not None and call.body is not None:
             entry["body"] = call.body
         self.runtime.journal.record(entry)
