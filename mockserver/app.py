@@ -21,7 +21,7 @@ from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
 from mockserver.middleware import MockMiddleware
-from mockserver.operations import callback_specs, compile_api
+from mockserver.operations import compile_api
 from mockserver.runtime import Runtime, build_outbox
 from mockserver.schemas import CompiledSchema
 from mockserver.settings import Settings
@@ -109,7 +109,7 @@ def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
     schemas: dict[str, CompiledSchema] = {}
     for api in apis.values():
         for operation in api.operations.values():
-            for spec in callback_specs(operation):
+            for spec in operation.callback_specs:
                 if spec.schema is not None:
                     schemas[spec.operation_id] = spec.schema
         for event in (api.document.get("x-webhooks") or {}).values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import logging
@@ -87,6 +88,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"mockline: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_format)
+    _tune_gc()
     print(banner(settings, app.runtime.apis), flush=True)
     uvicorn.run(
         app,
@@ -98,6 +100,14 @@ def run_serve(args: argparse.Namespace) -> int:
         loop="uvloop",
     )
     return 0
+
+
+def _tune_gc() -> None:
+    """The mock's heap is mostly long-lived (specs, compiled schemas, call records), so default GC
+    thresholds rescan it often: measured 75-220 us a push with them, 65 us with these (see bench/)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def banner(settings: Settings, apis: Any) -> str:

@@ -6,6 +6,7 @@ precomputed here so that serving a request does no spec walking.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,6 +82,11 @@ class Operation:
     def success_status(self) -> int:
         codes = sorted(int(c) for c in self.responses if c.isdigit() and c.startswith("2"))
         return codes[0] if codes else 200
+
+    @functools.cached_property
+    def callback_specs(self) -> tuple[CallbackSpec, ...]:
+        """The callbacks this operation declares, compiled once."""
+        return tuple(callback_specs(self))
 
     def documented(self, status: int) -> Mapping[str, Any] | None:
         return self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")

@@ -16,7 +16,7 @@ from mockserver.core.tokens import TokenIssuer
 from mockserver.faults import Faults
 from mockserver.handlers import Handler
 from mockserver.journal import Journal
-from mockserver.operations import Api, CallbackSpec, callback_specs
+from mockserver.operations import Api, CallbackSpec
 from mockserver.settings import Settings
 
 
@@ -55,7 +55,7 @@ class Runtime:
         return self._tokens[api]
 
     def callback(self, api: str, operation_id: str, name: str, method: str = "POST") -> CallbackSpec:
-        for spec in callback_specs(self.apis[api].operations[operation_id]):
+        for spec in self.apis[api].operations[operation_id].callback_specs:
             if spec.name == name and spec.method == method.upper():
                 return spec
         raise KeyError(f"{api}.{operation_id} declares no {method} callback named {name!r}")

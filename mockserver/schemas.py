@@ -34,20 +34,21 @@ class CompiledSchema:
         self.json_schema = to_json_schema(schema, direction)
         self._validator = jsonschema_rs.Draft4Validator(self.json_schema, validate_formats=True)
         self._exact_validator: Any = None
+        self._large_bounds = _has_large_bound(self.json_schema)
 
     def is_valid(self, instance: Any) -> bool:
-        if _has_big_int(instance):
+        if self._large_bounds and _has_big_int(instance):
             return not self.problems(instance)
         return bool(self._validator.is_valid(instance))
 
     def problems(self, instance: Any, root: str = "body") -> list[Problem]:
         found = []
-        if _has_big_int(instance):
+        if self._large_bounds and _has_big_int(instance):
             # jsonschema-rs compares integers past 2**53 as floats (2**63 passes a maximum of 2**63 - 1);
             # such bodies are rare, so the exact pure-Python validator checks them instead.
             for exact in self._exact().iter_errors(instance):
                 found.append(Problem(_pointer_to_path(root, exact.absolute_path), exact.message))
-        else:
+        elif not self._validator.is_valid(instance):
             for error in self._validator.iter_errors(instance):
                 found.append(Problem(_pointer_to_path(root, error.instance_path), error.message))
         return sorted(found, key=lambda p: (p.location, p.message))
@@ -61,6 +62,23 @@ class CompiledSchema:
 
 
 _EXACT_FLOAT_LIMIT = 2**53
+
+
+def _has_large_bound(schema: Any) -> bool:
+    """Whether a numeric bound is past 2**53, where jsonschema-rs compares integers imprecisely."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in {"minimum", "maximum", "multipleOf"} and isinstance(value, int | float):
+                if abs(value) >= _EXACT_FLOAT_LIMIT:
+                    return True
+            elif key == "enum" and isinstance(value, list):
+                if any(isinstance(v, int) and abs(v) >= _EXACT_FLOAT_LIMIT for v in value):
+                    return True
+            elif _has_large_bound(value):
+                return True
+    elif isinstance(schema, list):
+        return any(_has_large_bound(item) for item in schema)
+    return False
 
 
 def _has_big_int(instance: Any) -> bool:
