@@ -1,0 +1,1 @@
+"""mockline's benchmarks. ``python -m bench`` (``make bench``) runs them all and prints JSON last."""

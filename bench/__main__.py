@@ -1,0 +1,25 @@
+"""``python -m bench``: every benchmark in this folder, a readable table, then all figures as one JSON line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from bench import dialer, http
+
+
+def main() -> int:
+    figures: dict[str, Any] = {}
+    for name, module in (("http", http), ("dialer", dialer)):
+        print(f"running {name} benchmark...", file=sys.stderr, flush=True)
+        result = module.run()
+        for key, value in result.items():
+            print(f"  {key:<32} {value}", file=sys.stderr)
+        figures.update(result)
+    print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Requests/s and p99 latency of the mock, against bare Starlette and Stoplight Prism in the same run.
+
+Each server runs in its own process with one uvicorn worker (httptools + uvloop), on 127.0.0.1.
+* POST: Ryng transactional push with a valid body, validation and auth on, rate limit off.
+* GET: Ringotel CRM ``GET /users`` with Basic credentials (Ryng documents no GET).
+Prism (``@stoplight/prism-cli`` from npm) runs where Node is present; the bench installs it into
+``bench/.prism`` the first time. ``python -m bench.http`` prints the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench import loadgen
+from bench.loadgen import Load, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+PUSH_PATH = "/ryng/rest-api/v1/progressive/queue/12/transactional"
+PUSH_BODY = json.dumps(
+    {
+        "agentMapping": "global",
+        "agents": ["asha.verma@example.com"],
+        "customerData": {
+            "terminalCallbackUrl": "http://127.0.0.1:9/terminal",
+            "jsonData": [{"number": "+919812345678", "priority": 1, "customField1": "Asha"}],
+        },
+    }
+).encode()
+BASIC = "Basic " + base64.b64encode(b"mockline:mockline").decode()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _server(command: list[str], port: int, ready_path: str, timeout: float = 60) -> Iterator[None]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # any HTTP answer means it is listening
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[0]} did not start") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _measure(base: str, post_path: str, get_path: str) -> tuple[Result, Result]:
+    post = Load(
+        "POST",
+        base + post_path,
+        {"content-type": "application/json", "x-access-token": "mockline"},
+        PUSH_BODY,
+    )
+    get = Load("GET", base + get_path, {"authorization": BASIC})
+    loadgen.run(post, 1)  # warm-up
+    return loadgen.run(post, SECONDS), loadgen.run(get, SECONDS)
+
+
+def _prism() -> Path | None:
+    if not shutil.which("node") or not shutil.which("npm"):
+        return None
+    binary = ROOT / "bench" / ".prism" / "node_modules" / ".bin" / "prism"
+    if not binary.exists():
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(binary.parents[2]),
+                "@stoplight/prism-cli",
+            ],
+            check=True,
+        )
+    return binary
+
+
+def run_all() -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    results: dict[str, tuple[Result, Result]] = {}
+    python = sys.executable
+
+    port = _free_port()
+    with _server([python, "-m", "bench.baseline_app", str(port)], port, "/ringotel/users"):
+        results["starlette"] = _measure(f"http://127.0.0.1:{port}", PUSH_PATH, "/ringotel/users")
+
+    port = _free_port()
+    mock = [
+        python,
+        "-m",
+        "mockserver.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--rate-limit",
+        "off",
+        "--clock",
+        "manual",
+    ]
+    with _server(mock, port, "/__admin/health"):
+        results["mock"] = _measure(f"http://127.0.0.1:{port}", PUSH_PATH, "/ringotel/users")
+
+    prism = _prism()
+    if prism is not None:
+        post_port, get_port = _free_port(), _free_port()
+        ryng = [str(prism), "mock", "-h", "127.0.0.1", "-p", str(post_port), "specs/ryng.yaml"]
+        crm = [str(prism), "mock", "-h", "127.0.0.1", "-p", str(get_port), "specs/ringotel-crm.yaml"]
+        with _server(ryng, post_port, "/", timeout=120), _server(crm, get_port, "/", timeout=120):
+            post_result, _ = _measure(f"http://127.0.0.1:{post_port}", PUSH_PATH.removeprefix("/ryng"), "/")
+            _, get_result = _measure(f"http://127.0.0.1:{get_port}", PUSH_PATH, "/users")
+            results["prism"] = (post_result, get_result)
+
+    for name, (post, get) in results.items():
+        figures[f"{name}_post_rps"] = round(post.rps)
+        figures[f"{name}_post_p99_ms"] = round(post.p99_ms, 2)
+        figures[f"{name}_get_rps"] = round(get.rps)
+        figures[f"{name}_get_p99_ms"] = round(get.p99_ms, 2)
+        figures[f"{name}_non_2xx"] = post.non_2xx + get.non_2xx
+    mock_post, mock_get = results["mock"]
+    base_post, base_get = results["starlette"]
+    figures["mock_vs_starlette"] = round(mock_post.rps / base_post.rps, 2)
+    figures["mock_vs_starlette_get"] = round(mock_get.rps / base_get.rps, 2)
+    if "prism" in results:
+        figures["mock_vs_prism"] = round(mock_post.rps / results["prism"][0].rps, 2)
+        figures["mock_vs_prism_get"] = round(mock_get.rps / results["prism"][1].rps, 2)
+    figures["load_generator"] = mock_post.tool
+    return figures
+
+
+def run() -> dict[str, Any]:
+    return run_all()
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), sort_keys=True))
