@@ -71,9 +71,10 @@ def test_a_correct_fixture_passes(spec: str) -> None:
 
 # The mock's own violations, found by this very test and reported for the engineers who own them.
 KNOWN_MOCK_VIOLATIONS = {
-    "ryng": "multipart campaign uploads: 500 on a malformed multipart body, schema-breaking fields accepted",
-    "ringotel-crm": "POST /activities and /activities/{id}/stop accept integers above int64; "
-    "/activities/{id}/recording answers 500 to multipart without a boundary",
+    "ryng": "createCampaign and appendCampaign answer 500 'Failed to create Campaign' (not 400) to "
+    "schema-breaking multipart input",
+    "ringotel-crm": "POST /activities, /activities/{id}/stop and /activities/{id}/recording accept "
+    "schema-breaking bodies (integers above int64)",
 }
 
 
