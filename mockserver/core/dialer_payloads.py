@@ -1,4 +1,5 @@
-"""Callback bodies built from a call's real state, in the two shapes Ryng sends.
+"""Callback bodies built from a call's real state, in the two shapes Ryng sends, and the call as the
+control plane shows it.
 
 Queue style (createQueue, appendToQueue, pushTransactional): one connect callback when a call is handed to
 an agent, one terminal callback per call. Campaign style (createCampaign, appendCampaign,
@@ -9,10 +10,11 @@ Unanswered calls use words in both styles (Ryng publishes no numeric codes for t
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from mockserver.core.clock import iso
 from mockserver.core.dialer_plan import ANSWERED
 
 _CAMPAIGN_CALL_STATUS = "2"
@@ -20,11 +22,39 @@ _CAMPAIGN_LEG_STATUS = 5
 _FOLLOW_UP = {"Call Back Later", "Follow Up Scheduled"}
 
 
+@functools.lru_cache(maxsize=4096)
+def iso_at(ts: float) -> str:
+    """Epoch seconds as ISO 8601 UTC with milliseconds and a Z, like ``clock.iso`` but cheaper."""
+    whole = int(ts // 1)
+    ms = round((ts - whole) * 1000)
+    if ms == 1000:
+        whole, ms = whole + 1, 0
+    t = time.gmtime(whole)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms:03d}Z"
+
+
+ATTEMPT_FIELDS = ("n", "callLogID", "agent", "outcome", "dialed", "leg0_up", "connected", "ended", "talktime")
+"""A finished attempt is stored as a list of these (a list is half the size of a dict)."""
+
+
+def pack(attempt: Mapping[str, Any]) -> list[Any]:
+    return [attempt[k] for k in ATTEMPT_FIELDS]
+
+
+def unpack(packed: list[Any]) -> dict[str, Any]:
+    return dict(zip(ATTEMPT_FIELDS, packed, strict=True))
+
+
+def iso_or_none(ts: float | None) -> str | None:
+    return None if ts is None else iso_at(ts)
+
+
 def _names(names: Mapping[str, str] | None, fields: Mapping[str, str]) -> dict[str, Any]:
+    """Shared, not copied: nothing changes a payload once it is built, and 100,000 calls add up."""
     out: dict[str, Any] = {}
     if names:
-        out["customFieldNames"] = dict(names)
-    out["customFields"] = dict(fields)
+        out["customFieldNames"] = names
+    out["customFields"] = fields
     return out
 
 
@@ -35,12 +65,8 @@ def _agent(agent: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def queue_connect(
-    call: Mapping[str, Any],
-    agent: Mapping[str, Any],
-    queue: Mapping[str, Any],
-    names: Mapping[str, str] | None,
+    call: Mapping[str, Any], agent: Mapping[str, Any], queue: Mapping[str, Any]
 ) -> dict[str, Any]:
-    attempt = call["current"]
     return {
         "queueID": call["queueID"],
         "queueName": queue.get("name") or f"queue::{call['queueID']}",
@@ -49,49 +75,43 @@ def queue_connect(
         "customerNum": call["number"],
         "callbackType": "connect",
         "event": "customer-connected",
-        "callCreated": call["created"],
-        "callStarted": attempt["dialed"],
+        "callCreated": iso_at(call["created"]),
+        "callStarted": iso_at(call["current"]["dialed"]),
         "callDirection": "outbound",
-        "legDirection": call["legDirection"],
-        **_names(names, call["customFields"]),
+        "legDirection": call["settings"]["legDirection"],
+        **_names(call["settings"]["names"], call["customFields"]),
     }
 
 
-def campaign_connect(
-    call: Mapping[str, Any], agent: Mapping[str, Any], event: str, names: Mapping[str, str] | None
-) -> dict[str, Any]:
-    attempt = call["current"]
+def campaign_connect(call: Mapping[str, Any], agent: Mapping[str, Any], event: str) -> dict[str, Any]:
     return {
         "callID": call["callID"],
         "callbackType": "connect",
         "event": event,
         **_agent(agent),
         "customerNum": call["number"],
-        "callCreated": call["created"],
-        "callStarted": attempt.get("connected"),
+        "callCreated": iso_at(call["created"]),
+        "callStarted": iso_or_none(call["current"]["connected"]),
         "callDirection": "outbound",
-        **_names(names, call["customFields"]),
+        **_names(call["settings"]["names"], call["customFields"]),
     }
 
 
 def leg_details(call: Mapping[str, Any], attempt: Mapping[str, Any], *, numeric: bool) -> dict[str, Any]:
     """Leg 0 is the leg rung first: the agent's with ``agent-first``, the customer's otherwise."""
     outcome = attempt["outcome"]
-    ended = attempt["ended_ts"]
     completed: Any = _CAMPAIGN_LEG_STATUS if numeric else "completed"
-    first_up = attempt.get("leg0_up_ts")
-    legs: dict[str, Any] = {}
-    if call["legDirection"] == "agent-first":
-        legs["leg0Status"] = completed if first_up is not None else outcome
-        legs["leg0Duration"] = round(ended - first_up) if first_up is not None else 0
+    first_up = attempt["leg0_up"]
+    legs: dict[str, Any] = {
+        "leg0Status": completed if first_up is not None else outcome,
+        "leg0Duration": round(attempt["ended"] - first_up) if first_up is not None else 0,
+    }
+    if call["settings"]["legDirection"] == "agent-first":
         legs["leg1Status"] = completed if outcome == ANSWERED else outcome
         legs["leg1Duration"] = attempt["talktime"]
-    else:
-        legs["leg0Status"] = completed if first_up is not None else outcome
-        legs["leg0Duration"] = round(ended - first_up) if first_up is not None else 0
-        if first_up is not None:
-            legs["leg1Status"] = completed if attempt.get("connected") else "no-answer"
-            legs["leg1Duration"] = attempt["talktime"]
+    elif first_up is not None:
+        legs["leg1Status"] = completed if attempt["connected"] is not None else "no-answer"
+        legs["leg1Duration"] = attempt["talktime"]
     return legs
 
 
@@ -100,66 +120,102 @@ def terminal(
     agent: Mapping[str, Any] | None,
     *,
     queue: Mapping[str, Any] | None,
-    names: Mapping[str, str] | None,
     virtual_number: str,
 ) -> dict[str, Any]:
     """The terminal callback: the last attempt's times, legs and outcome, and the disposition."""
-    attempt = call["attempts"][-1]
-    result = call["result"]
+    attempt = unpack(call["attempts"][-1])
     answered = attempt["outcome"] == ANSWERED
     campaign = queue is None
     if answered:
         status: Any = _CAMPAIGN_CALL_STATUS if campaign else "completed"
     else:
         status = attempt["outcome"]
-    body: dict[str, Any] = {}
+    body: dict[str, Any] = {} if campaign else {"queueID": call["queueID"]}
+    body["callID"] = call["callID"]
+    body["callLogID"] = attempt["callLogID"]
+    body["callbackType"] = "terminal"
+    body["event"] = "call-ended"
+    body.update(_agent(agent))
+    body["customerNum"] = call["number"]
+    body["virtualNum"] = virtual_number
+    body["callCreated"] = iso_at(call["created"])
+    body["callStarted"] = iso_or_none(attempt["connected"]) if campaign else iso_at(attempt["dialed"])
+    body["callEnded"] = iso_at(attempt["ended"])
+    body["callDisposed"] = iso_or_none(call["disposed"])
+    body["callbackTime"] = follow_up_time(call["disposition"], call["disposed"])
     if not campaign:
-        body["queueID"] = call["queueID"]
-    body.update(
-        {
-            "callID": call["callID"],
-            "callLogID": attempt["callLogID"],
-            "callbackType": "terminal",
-            "event": "call-ended",
-            **_agent(agent),
-            "customerNum": call["number"],
-            "virtualNum": virtual_number,
-            "callCreated": call["created"],
-            "callStarted": attempt.get("connected") if campaign else attempt["dialed"],
-            "callEnded": attempt["ended"],
-            "callDisposed": result.get("disposed"),
-            "callbackTime": result.get("callbackTime"),
-        }
-    )
-    if not campaign:
-        body["scheduledDate"] = call["scheduled"]
+        body["scheduledDate"] = iso_at(call["scheduled"])
     body["callDirection"] = "outbound"
     if not campaign:
-        body["legDirection"] = call["legDirection"]
-    body.update(
-        {
-            "talktime": attempt["talktime"],
-            "callDuration": round(attempt["ended_ts"] - attempt["dialed_ts"]),
-            "parentDisposition": None,
-            "disposition": result.get("disposition"),
-            "notes": result.get("notes") or "",
-            "status": status,
-            "recordingUrl": _recording(call, attempt) if answered else None,
-            "legDetails": leg_details(call, attempt, numeric=campaign),
-            **_names(names, call["customFields"]),
-        }
-    )
+        body["legDirection"] = call["settings"]["legDirection"]
+    body["talktime"] = attempt["talktime"]
+    body["callDuration"] = round(attempt["ended"] - attempt["dialed"])
+    body["parentDisposition"] = None
+    body["disposition"] = call["disposition"]
+    body["notes"] = call["notes"] or ""
+    body["status"] = status
+    body["recordingUrl"] = _recording(call, attempt) if answered else None
+    body["legDetails"] = leg_details(call, attempt, numeric=campaign)
+    body.update(_names(call["settings"]["names"], call["customFields"]))
     return body
 
 
-def follow_up_time(disposition: str | None, disposed_ts: float, tz: Any) -> str | None:
+def follow_up_time(disposition: str | None, disposed: float | None) -> str | None:
     """Dispositions that schedule a follow-up get one a day later."""
-    from datetime import datetime
-
-    if disposition not in _FOLLOW_UP:
+    if disposition not in _FOLLOW_UP or disposed is None:
         return None
-    return iso(datetime.fromtimestamp(disposed_ts + 86_400, tz=tz))
+    return iso_at(disposed + 86_400)
 
 
 def _recording(call: Mapping[str, Any], attempt: Mapping[str, Any]) -> str:
     return f"https://recordings.example.com/ryng/{call['callID']}/{attempt['callLogID']}.mp3"
+
+
+def history(call: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for line in call["history"].split("\n"):
+        offset, event, *detail = line.split(" ", 2)
+        entry: dict[str, Any] = {"at": iso_at(call["created"] + float(offset)), "event": event}
+        if detail:
+            entry["detail"] = detail[0]
+        out.append(entry)
+    return out
+
+
+def public_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    """A call as ``GET /__admin/calls`` shows it (specs/mockline-admin.yaml, CallRecord)."""
+    attempts = [*map(unpack, call["attempts"]), *([call["current"]] if call["current"] else [])]
+    return {
+        "callID": call["callID"],
+        "api": "ryng",
+        "style": call["style"],
+        "source": call["settings"]["source"],
+        "queueID": call["queueID"],
+        "campaignID": call["campaignID"],
+        "number": call["number"],
+        "priority": call["priority"],
+        "state": call["state"],
+        "agentUsername": call["agent"],
+        "eligibleAgents": call["eligible"],
+        **{k: call["settings"][k] for k in ("legDirection", "maxRetries", "retryInterval", "maxDispose")},
+        "created": iso_at(call["created"]),
+        "scheduled": iso_at(call["scheduled"]),
+        "attempts": [
+            {
+                "attempt": a["n"],
+                "callLogID": a["callLogID"],
+                "agentUsername": a["agent"],
+                "outcome": a["outcome"],
+                "dialed": iso_at(a["dialed"]),
+                "connected": iso_or_none(a["connected"]),
+                "ended": iso_or_none(a["ended"]),
+                "talktime": a["talktime"],
+            }
+            for a in attempts
+        ],
+        "history": history(call),
+        "disposition": call["disposition"],
+        "notes": call["notes"],
+        "callbacks": {name: route["url"] for name, route in (call["settings"]["routes"] or {}).items()},
+        "customFields": call["customFields"],
+    }

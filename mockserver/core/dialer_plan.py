@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from mockserver.core.fakes import DISPOSITIONS
@@ -61,8 +61,7 @@ _BY_SUFFIX = {m.suffix: m for m in MAGIC_NUMBERS}
 
 
 def magic_for(number: str) -> Magic | None:
-    digits = "".join(c for c in number if c.isdigit())
-    return _BY_SUFFIX.get(digits[-6:]) if len(digits) >= 6 else None
+    return _BY_SUFFIX.get(number[-6:])
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,6 @@ class Plan:
     dispose: int  # seconds after the call the agent takes to dispose (<= maxDispose)
     disposition: str | None
     magic: str | None = None
-
-    def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> Plan:
-        return cls(**doc)
 
 
 def attempt_rng(seed: int, call_id: int, attempt: int) -> random.Random:

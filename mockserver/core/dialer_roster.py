@@ -60,7 +60,7 @@ class Roster:
         agent: Document = {
             "id": int(agent_id),
             "username": username,
-            "number": str(number) if number else _number_for(self.seed, username),
+            "number": str(number) if number else number_for(self.seed, username),
             "state": "available",
             "call": None,
             "free_since": free_since,
@@ -117,7 +117,7 @@ class Roster:
         self._available[username] = (now, agent["id"])
 
 
-def _number_for(seed: int, username: str) -> str:
+def number_for(seed: int, username: str) -> str:
     """A stable Indian mobile number for an agent the config did not give one."""
     rng = random.Random(f"ryng-agent:{seed}:{username}")
     return f"+91{rng.choice('6789')}{rng.randrange(10**9):09d}"
@@ -131,7 +131,7 @@ class Pools:
     """Waiting calls by the set of agents that may take them; biggest priority first, then oldest."""
 
     def __init__(self) -> None:
-        self._heaps: dict[str, list[tuple[int, int, int]]] = {}
+        self._heaps: dict[str, list[tuple[int, int]]] = {}  # (-priority, callID): ids grow with age
         self._by_agent: dict[str, set[str]] = {}
 
     def clear(self) -> None:
@@ -146,21 +146,21 @@ class Pools:
             if key != ANY:
                 for username in key.split("\n"):
                     self._by_agent.setdefault(username, set()).add(key)
-        heapq.heappush(heap, (-int(call.get("priority") or 0), int(call["seq"]), int(call["callID"])))
+        heapq.heappush(heap, (-int(call["priority"]), int(call["callID"])))
 
     def take(self, username: str, waiting: Callable[[int], bool]) -> int | None:
         """The best waiting call this agent may take, removed from its pool."""
-        best: tuple[tuple[int, int, int], list[tuple[int, int, int]]] | None = None
+        best: tuple[tuple[int, int], list[tuple[int, int]]] | None = None
         for key in self._keys_for(username):
             heap = self._heaps.get(key)
-            while heap and not waiting(heap[0][2]):
+            while heap and not waiting(heap[0][1]):
                 heapq.heappop(heap)
             if heap and (best is None or heap[0] < best[0]):
                 best = (heap[0], heap)
         if best is None:
             return None
         heapq.heappop(best[1])
-        return best[0][2]
+        return best[0][1]
 
     def _keys_for(self, username: str) -> Iterator[str]:
         yield ANY

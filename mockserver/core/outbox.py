@@ -102,6 +102,8 @@ class Outbox:
         self.check = check
         self.chaos = chaos or Chaos()
         self.rng = rng
+        self._retry_docs: dict[RetryRule, dict[str, Any]] = {}
+        self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
 
     def enqueue(
@@ -125,12 +127,8 @@ class Outbox:
             "encoding": outgoing.encoding,
             "payload": dict(outgoing.payload),
             "state": "pending",
-            "created_at": iso(self.clock.now()),
-            "retry": {
-                "attempts": retry.attempts,
-                "interval_seconds": retry.interval_seconds,
-                "success_status": list(retry.success_status),
-            },
+            "created_at": self.now_iso(),
+            "retry": self._retry_doc(retry),
             "attempts": [],
             "next_attempt_at": None,
             **dict(meta or {}),
@@ -154,6 +152,25 @@ class Outbox:
             self._schedule(twin, delay + self._chaos_delay())
         return record
 
+    def now_iso(self) -> str:
+        """The clock's time as text, one string per instant: records (and payloads) made at once can
+        share it, which counts when a campaign leaves 100,000 deliveries behind."""
+        now = self.clock.now()
+        if now != self._last_iso[0]:
+            self._last_iso = (now, iso(now))
+        return self._last_iso[1]
+
+    def _retry_doc(self, retry: RetryRule) -> dict[str, Any]:
+        """One shared (never changed) document per rule: a campaign's deliveries all carry the same."""
+        doc = self._retry_docs.get(retry)
+        if doc is None:
+            doc = self._retry_docs[retry] = {
+                "attempts": retry.attempts,
+                "interval_seconds": retry.interval_seconds,
+                "success_status": list(retry.success_status),
+            }
+        return doc
+
     def _schedule(self, record: Document, delay: float) -> None:
         due = self.clock.now().timestamp() + delay
         record["next_attempt_at"] = iso(_from_ts(due, self.clock))
@@ -172,7 +189,7 @@ class Outbox:
         record = self.store.get(COLLECTION, str(args["delivery"]))
         if record is None or record["state"] != "pending":
             return
-        at = iso(self.clock.now())
+        at = self.now_iso()
         outgoing = Outgoing(record["method"], record["url"], record["payload"], record["encoding"])
         answer = await self.transport.send(outgoing)
         attempt: Document = {"at": at}

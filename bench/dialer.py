@@ -1,0 +1,241 @@
+"""Dialer and outbox benchmarks.
+
+* ``deliveries_per_s``: callbacks from the outbox to a receiver on 127.0.0.1 (a separate process), against
+  a raw ``httpx`` loop posting the same payloads to the same receiver with the same concurrency
+  (``deliveries_vs_raw_httpx`` is the ratio). Target: >= 2,000 deliveries/s. ``outbox_bookkeeping_per_s``
+  is the outbox alone (record, schedule, attempt, state) with a transport that answers 200 at once: what
+  the outbox could carry over a faster HTTP client than httpx.
+* ``campaign_100k_*``: one createCampaign request of 100,000 leads (through the HTTP path, in process),
+  run under the manual clock until its last terminal callback is delivered. Callbacks are answered by an
+  in-memory transport so that the figure measures the dialer, the timeline and the outbox, not loopback
+  HTTP (measured above), and the request journal is off (it would keep the request body). Runs in its
+  own process so that peak memory (max RSS of that process) is its own.
+  Targets: < 60 s wall, < 500 MB.
+
+``python -m bench.dialer`` prints the figures as JSON; ``run()`` returns them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+DELIVERIES = 3000
+CONCURRENCY = 10  # loopback connections; more only adds contention on a small machine
+CAMPAIGN_LEADS = 100_000
+
+
+# ---- a fast receiver, in its own process ----------------------------------------------------------
+
+
+async def _serve(port: int) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+    async with server:
+        await server.serve_forever()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_receiver() -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.dialer", "receiver", str(port)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the benchmark receiver did not start")
+
+
+# ---- deliveries per second --------------------------------------------------------------------------
+
+
+PAYLOAD: dict[str, Any] = {
+    "queueID": 12,
+    "callID": 1,
+    "callLogID": 1,
+    "callbackType": "terminal",
+    "event": "call-ended",
+    "customerNum": "+919845012345",
+    "talktime": 60,
+    "status": "completed",
+}
+
+
+async def _deliveries(port: int) -> dict[str, float]:
+    import httpx
+
+    from mockserver.core.clock import ManualClock
+    from mockserver.core.outbox import Outbox, Outgoing, RetryRule
+    from mockserver.core.store import MemoryStore
+    from mockserver.core.timeline import Timeline
+    from mockserver.delivery import HttpxTransport
+
+    url = f"http://127.0.0.1:{port}/terminal"
+    rule = RetryRule(attempts=3, interval_seconds=60)
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+
+    async def through_outbox(transport: Any) -> float:
+        timeline = Timeline(ManualClock(), MemoryStore())
+        outbox = Outbox(timeline, transport)
+        started = time.perf_counter()
+        for _ in range(DELIVERIES):
+            outbox.enqueue(
+                api="ryng", callback="terminal", outgoing=Outgoing("POST", url, PAYLOAD), retry=rule
+            )
+        await timeline.advance(0)  # all due at once: the outbox sends them concurrently
+        elapsed = time.perf_counter() - started
+        delivered = sum(1 for _ in outbox.deliveries(state="delivered"))
+        if delivered != DELIVERIES:
+            raise RuntimeError(f"only {delivered} of {DELIVERIES} deliveries arrived")
+        return DELIVERIES / elapsed
+
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def post() -> None:
+            async with gate:
+                (await client.post(url, json=PAYLOAD)).raise_for_status()
+
+        await asyncio.gather(*(post() for _ in range(CONCURRENCY * 5)))  # warm the connection pool
+        started = time.perf_counter()
+        await asyncio.gather(*(post() for _ in range(DELIVERIES)))
+        raw = DELIVERIES / (time.perf_counter() - started)
+        rate = await through_outbox(HttpxTransport(client, 120.0))
+    bookkeeping = await through_outbox(_Accept())
+    return {
+        "deliveries_per_s": round(rate, 1),
+        "deliveries_raw_httpx_per_s": round(raw, 1),
+        "deliveries_vs_raw_httpx": round(rate / raw, 3),
+        "outbox_bookkeeping_per_s": round(bookkeeping, 1),
+    }
+
+
+# ---- a 100,000-lead campaign ------------------------------------------------------------------------
+
+
+class _Accept:
+    """Answers every callback with 200 at once."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, outgoing: Any) -> Any:
+        from mockserver.core.outbox import Answer
+
+        self.sent += 1
+        return Answer(status=200)
+
+
+async def _campaign(leads: int) -> dict[str, float]:
+    import httpx
+
+    from mockserver.app import create_app
+    from mockserver.settings import Settings
+
+    started = time.perf_counter()
+    # No request journal: it would keep the 100,000-row request body (~30 MB), which is not the dialer's.
+    app = create_app(Settings(apis=("ryng",), clock="manual", rate_limit=False, seed=1, journal_size=0))
+    runtime = app.runtime
+    accept = _Accept()
+    runtime.outbox.transport = accept
+    rows = ",".join(f'{{"number":"+9198{i:08d}","customField1":"Lead {i}"}}' for i in range(leads))
+    content = (
+        '{"name":"bench","customFieldNames":{"customField1Name":"Name"},'
+        '"customerData":{"terminalCallbackUrl":"http://127.0.0.1:9/terminal","jsonData":[' + rows + "]}}"
+    ).encode()
+    del rows
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+        request_started = time.perf_counter()
+        headers = {"x-access-token": "mockline", "content-type": "application/json"}
+        r = await client.post("/ryng/rest-api/v1/campaign", content=content, headers=headers)
+        request_s = time.perf_counter() - request_started
+        if r.status_code != 200:
+            raise RuntimeError(f"createCampaign answered {r.status_code}: {r.text[:200]}")
+        del content
+        simulated = 0.0
+        step = 86_400.0
+        while True:
+            await runtime.timeline.advance(step)
+            simulated += step
+            if runtime.timeline.next_due() is None:
+                break
+    wall = time.perf_counter() - started
+    terminals = sum(1 for d in runtime.outbox.deliveries(callback="terminal", state="delivered"))
+    if terminals != leads:
+        raise RuntimeError(f"{terminals} terminal callbacks delivered for {leads} leads")
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "campaign_100k_wall_s": round(wall, 2),
+        "campaign_100k_request_s": round(request_s, 2),
+        "campaign_100k_peak_mb": round(peak_kb / 1024, 1),
+        "campaign_100k_simulated_days": round(simulated / 86_400, 1),
+        "campaign_100k_callbacks": float(accept.sent),
+    }
+
+
+def _in_subprocess(*args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.dialer", *args], check=True, capture_output=True, text=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run() -> dict[str, float]:
+    proc, port = _start_receiver()
+    try:
+        figures = asyncio.run(_deliveries(port))
+    finally:
+        proc.kill()
+        proc.wait()
+    figures.update(_in_subprocess("campaign", str(CAMPAIGN_LEADS)))
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    if argv[:1] == ["receiver"]:
+        asyncio.run(_serve(int(argv[1])))
+        return 0
+    if argv[:1] == ["campaign"]:
+        leads = int(argv[1]) if len(argv) > 1 else CAMPAIGN_LEADS
+        print(json.dumps(asyncio.run(_campaign(leads))))
+        return 0
+    print(json.dumps(run(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

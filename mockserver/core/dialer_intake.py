@@ -1,0 +1,379 @@
+"""How leads become calls: queues, campaigns, CSV sheets, agent mapping and settings.
+
+Mixed into ``Dialer``. A call document holds what the dialer needs and nothing twice: times are epoch
+seconds, the operation, settings, callback routes and custom field names of one request are one shared
+object (``settings``), and
+the history is one line of text per event (``<seconds since created> <event> [detail]``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from mockserver.core.clock import Clock
+from mockserver.core.dialer_payloads import iso_at
+from mockserver.core.dialer_roster import Pools, Roster
+from mockserver.core.store import Document, StateStore
+
+CALLS = "ryng:calls"
+QUEUES = "ryng:queues"
+CAMPAIGNS = "ryng:campaigns"
+
+TENANT_DEFAULTS: Mapping[str, Any] = {
+    "legDirection": "agent-first",
+    "maxRetries": 2,
+    "retryInterval": 10,
+    "maxDispose": 30,
+}
+"""Settings of the tenant's default queue (config: ``ryng: {queue_defaults: {...}}``)."""
+
+SETTINGS = tuple(TENANT_DEFAULTS)
+Routes = Mapping[str, Mapping[str, Any]]
+"""Callback routes of one request: name (connect, terminal) -> {url, operationId, retry}."""
+
+
+_NO_FIELDS: dict[str, str] = {}  # shared by calls without custom fields; never changed
+
+
+class DialerError(Exception):
+    """A request the dialer refuses; handlers answer it the way Ryng does."""
+
+
+class UnknownAgent(DialerError):
+    pass
+
+
+class UnknownCampaign(DialerError):
+    pass
+
+
+class BadSheet(DialerError):
+    pass
+
+
+class Intake:
+    store: StateStore
+    clock: Clock
+    roster: Roster
+    pools: Pools
+    defaults: dict[str, Any]
+    unknown_agents: str
+
+    def _schedule_dispatch(self) -> None:
+        raise NotImplementedError
+
+    def _touch(self) -> None:
+        raise NotImplementedError
+
+    # ---- queues ----------------------------------------------------------------------------------
+
+    def create_queue(self, body: Mapping[str, Any], routes: Routes, source: str) -> tuple[int, list[int]]:
+        settings = {k: body[k] for k in SETTINGS if k in body}
+        if "maxDisposeTime" in body:
+            settings["maxDispose"] = body["maxDisposeTime"]
+        names = body.get("customFieldNames")
+        from_campaign = body["customerData"].get("campaignID")
+        if names is None and from_campaign is not None:
+            names = (self.store.get(CAMPAIGNS, str(from_campaign)) or {}).get("customFieldNames")
+        queue_id = self._free_id(QUEUES, "ryng:queue")
+        queue = self._put_queue(
+            queue_id,
+            name=body.get("name") or f"queue::{iso_at(self.clock.now().timestamp())}",
+            mapping=body.get("agentMapping"),
+            agents=body.get("agents"),
+            settings=settings,
+            names=names,
+            description=body.get("description"),
+            lsq=bool(body.get("outputToLSQ", False)),
+        )
+        return queue_id, self._queue_calls(queue, {}, body, routes, source)
+
+    def add_to_queue(self, queue_id: int, body: Mapping[str, Any], routes: Routes, source: str) -> list[int]:
+        """appendToQueue and pushTransactional: a queue not seen before is made with tenant defaults."""
+        queue = self.store.get(QUEUES, str(queue_id)) or self._put_queue(
+            queue_id, name=f"queue::{queue_id}", mapping=None, agents=None, settings={}, names=None
+        )
+        overrides = {k: body[k] for k in SETTINGS if k in body}
+        return self._queue_calls(queue, overrides, body, routes, source)
+
+    def _queue_calls(
+        self,
+        queue: Document,
+        overrides: Mapping[str, Any],
+        body: Mapping[str, Any],
+        routes: Routes,
+        source: str,
+    ) -> list[int]:
+        """Settings the request leaves out come from the queue, then from the tenant's defaults. Round
+        robin carries on across requests to the same queue (a transactional push is often one record)."""
+        data = body["customerData"]
+        rows: list[Mapping[str, Any]] = list(data.get("jsonData") or [])
+        if "campaignID" in data:
+            rows += self._campaign_rows(int(data["campaignID"]))
+        mapping = body.get("agentMapping") or queue["agentMapping"] or "all-agents"
+        agents = list(body.get("agents") or queue["agents"] or [])
+        settings = {k: overrides.get(k, queue["settings"].get(k, self.defaults[k])) for k in SETTINGS}
+        eligible = self._assign(mapping, agents, rows, start=queue["rr"], spread_all=False)
+        if mapping == "global" and agents:
+            queue["rr"] = (queue["rr"] + len(rows)) % len(agents)
+            self.store.put(QUEUES, str(queue["id"]), queue)
+        setup = _setup(source, settings, queue.get("customFieldNames"), routes)
+        return [
+            self._new_call("queue", row, elig, setup, queue_id=queue["id"])
+            for row, elig in zip(rows, eligible, strict=True)
+        ]
+
+    # ---- campaigns -------------------------------------------------------------------------------
+
+    def create_campaign(self, body: Mapping[str, Any], routes: Routes, source: str) -> tuple[int, list[int]]:
+        campaign_id = self._free_id(CAMPAIGNS, "ryng:campaign")
+        campaign = self._put_campaign(campaign_id, body.get("name") or f"campaign::{campaign_id}")
+        rows = body["customerData"]["jsonData"]
+        return campaign_id, self._campaign_calls(campaign, body, rows, routes, source)
+
+    def append_campaign(
+        self, campaign_id: int, body: Mapping[str, Any], routes: Routes, source: str
+    ) -> list[int]:
+        campaign = self._campaign(campaign_id, body.get("name"))
+        return self._campaign_calls(campaign, body, body["customerData"]["jsonData"], routes, source)
+
+    def campaign_sheet(
+        self, campaign_id: int | None, sheet: str, agents: str | None, name: str | None, source: str
+    ) -> tuple[int, list[int]]:
+        """A CSV upload: header row, a number column, other columns become custom fields."""
+        in_file = (agents or "").strip().lower() == "in-file"
+        names, rows = parse_sheet(sheet, in_file=in_file)
+        if campaign_id is None:
+            campaign_id = self._free_id(CAMPAIGNS, "ryng:campaign")
+            campaign = self._put_campaign(campaign_id, name or f"campaign::{campaign_id}")
+        else:
+            campaign = self._campaign(campaign_id, name)
+        body: dict[str, Any] = {"customFieldNames": names}
+        if in_file:
+            body["agentMapping"] = "inline"
+        elif agents and agents.strip():
+            body["agentMapping"] = "global"
+            body["agents"] = [a.strip() for a in agents.split(",") if a.strip()]
+        return campaign_id, self._campaign_calls(campaign, body, rows, {}, source)
+
+    def _campaign_calls(
+        self,
+        campaign: Document,
+        body: Mapping[str, Any],
+        rows: Sequence[Mapping[str, Any]],
+        routes: Routes,
+        source: str,
+    ) -> list[int]:
+        """Campaign calls ring the agent first and retry by the tenant's default queue settings."""
+        mapping = body.get("agentMapping") or "all-agents"
+        eligible = self._assign(mapping, list(body.get("agents") or []), rows, start=0, spread_all=True)
+        settings = {**{k: self.defaults[k] for k in SETTINGS}, "legDirection": "agent-first"}
+        names = body.get("customFieldNames") or campaign.get("customFieldNames")
+        if body.get("customFieldNames"):
+            campaign["customFieldNames"] = body["customFieldNames"]
+            self.store.put(CAMPAIGNS, str(campaign["id"]), campaign)
+        setup = _setup(source, settings, names, routes)
+        return [
+            self._new_call("campaign", row, elig, setup, campaign_id=campaign["id"])
+            for row, elig in zip(rows, eligible, strict=True)
+        ]
+
+    def _campaign_rows(self, campaign_id: int) -> list[dict[str, Any]]:
+        if self.store.get(CAMPAIGNS, str(campaign_id)) is None:
+            raise UnknownCampaign(f"no campaign {campaign_id}")
+        rows = []
+        for call in sorted(self.store.values(CALLS), key=lambda c: c["callID"]):
+            if call["campaignID"] == campaign_id and call["style"] == "campaign":
+                row: dict[str, Any] = {"number": call["number"], **call["customFields"]}
+                if call["eligible"]:
+                    row["agentsAssigned"] = list(call["eligible"])
+                rows.append(row)
+        return rows
+
+    # ---- agents ----------------------------------------------------------------------------------
+
+    def _assign(
+        self,
+        mapping: str,
+        agents: list[str],
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        start: int,
+        spread_all: bool,
+    ) -> list[list[str] | None]:
+        """Who may take each row. Campaigns share round robin even among all agents, starting at the
+        first agent on each request (so a one-lead campaign always goes to the first agent, as Ryng
+        warns); queues with ``all-agents`` let any free agent take any call."""
+        named = set(agents)
+        for row in rows:
+            named.update(row.get("agentsAssigned") or ())
+        self._ensure_agents(named)
+        singles: dict[str, list[str]] = {}  # one shared list per agent: calls never change it
+
+        def single(username: str) -> list[str]:
+            return singles.setdefault(username, [username])
+
+        if mapping == "global" and agents:
+            return [single(agents[(start + i) % len(agents)]) for i in range(len(rows))]
+        roster = self.roster.usernames()
+        out: list[list[str] | None] = []
+        for i, row in enumerate(rows):
+            inline = list(row.get("agentsAssigned") or ()) if mapping == "inline" else []
+            if inline:
+                out.append(inline)
+            elif spread_all and roster:
+                out.append(single(roster[(start + i) % len(roster)]))
+            else:
+                out.append(None)
+        return out
+
+    def _ensure_agents(self, usernames: Iterable[str]) -> None:
+        unknown = sorted(u for u in usernames if self.roster.get(u) is None)
+        if unknown and self.unknown_agents == "reject":
+            raise UnknownAgent(f"unknown agent {', '.join(unknown)}")
+        for username in unknown:
+            self.roster.add(username, free_since=self.clock.now().timestamp())
+
+    # ---- documents -------------------------------------------------------------------------------
+
+    def _new_call(
+        self,
+        style: str,
+        row: Mapping[str, Any],
+        eligible: list[str] | None,
+        setup: Mapping[str, Any],
+        *,
+        queue_id: int | None = None,
+        campaign_id: int | None = None,
+    ) -> int:
+        call_id = self.store.next_id("ryng:call")
+        now = self.clock.now().timestamp()
+        call: Document = {
+            "callID": call_id,
+            "style": style,
+            "queueID": queue_id,
+            "campaignID": campaign_id,
+            "number": row["number"],
+            "priority": int(row.get("priority") or 0),
+            "eligible": eligible,
+            "settings": setup,
+            "customFields": {k: v for k, v in row.items() if k.startswith("customField")} or _NO_FIELDS,
+            "state": "waiting",
+            "created": now,
+            "scheduled": now,
+            "agent": None,
+            "current": None,
+            "attempts": [],
+            "history": "0 queued",
+            "disposition": None,
+            "notes": None,
+            "disposed": None,
+        }
+        self.store.put(CALLS, str(call_id), call)
+        self._touch()
+        if style != "preview":
+            self.pools.push(call)
+            self._schedule_dispatch()
+        return call_id
+
+    def _free_id(self, collection: str, sequence: str) -> int:
+        while True:
+            candidate = self.store.next_id(sequence)
+            if self.store.get(collection, str(candidate)) is None:
+                return candidate
+
+    def _put_queue(
+        self,
+        queue_id: int,
+        *,
+        name: str,
+        mapping: str | None,
+        agents: list[str] | None,
+        settings: Mapping[str, Any],
+        names: Mapping[str, str] | None,
+        description: str | None = None,
+        lsq: bool = False,
+    ) -> Document:
+        queue: Document = {
+            "id": queue_id,
+            "name": name,
+            "description": description,
+            "agentMapping": mapping,
+            "agents": agents,
+            "settings": dict(settings),
+            "customFieldNames": names,
+            "outputToLSQ": lsq,
+            "rr": 0,
+            "created": iso_at(self.clock.now().timestamp()),
+        }
+        self.store.put(QUEUES, str(queue_id), queue)
+        return queue
+
+    def _put_campaign(self, campaign_id: int, name: str) -> Document:
+        campaign: Document = {
+            "id": campaign_id,
+            "name": name,
+            "customFieldNames": None,
+            "created": iso_at(self.clock.now().timestamp()),
+        }
+        self.store.put(CAMPAIGNS, str(campaign_id), campaign)
+        return campaign
+
+    def _campaign(self, campaign_id: int, name: str | None) -> Document:
+        """A campaign not seen before is made on first use, named as Ryng names it by default."""
+        return self.store.get(CAMPAIGNS, str(campaign_id)) or self._put_campaign(
+            campaign_id, name or f"Campaign::{campaign_id}"
+        )
+
+
+def _setup(
+    source: str, settings: Mapping[str, Any], names: Mapping[str, str] | None, routes: Routes
+) -> dict[str, Any]:
+    """What one request asked for, shared by all the calls it made: the operation, the dialling
+    settings, the custom field names and the callback routes."""
+    return {"source": source, **settings, "names": names, "routes": routes}
+
+
+def parse_sheet(text: str, *, in_file: bool) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Rows of a campaign CSV. The number column is the one headed number/phone/mobile (else the first);
+    with in-file mapping a column headed agent(s)/username/email names each row's agents."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(reader, None)
+    if not header:
+        raise BadSheet("the sheet is empty")
+    keys = [h.strip().lower().replace(" ", "").replace("_", "") for h in header]
+    number_col = next(
+        (
+            i
+            for i, k in enumerate(keys)
+            if k in {"number", "phone", "mobile", "phonenumber", "customernumber"}
+        ),
+        0,
+    )
+    agent_col = next(
+        (i for i, k in enumerate(keys) if k in {"agent", "agents", "agentusername", "username", "email"}),
+        None,
+    )
+    fields = [i for i in range(len(header)) if i != number_col and not (in_file and i == agent_col)][:25]
+    names = {f"customField{n}Name": header[i].strip() for n, i in enumerate(fields, 1)}
+    rows: list[dict[str, Any]] = []
+    for cells in reader:
+        number = cells[number_col].strip() if number_col < len(cells) else ""
+        digits = number.lstrip("+")
+        if not (digits.isdigit() and 7 <= len(digits) <= 15):
+            continue
+        row: dict[str, Any] = {"number": number}
+        for n, i in enumerate(fields, 1):
+            if i < len(cells) and cells[i].strip():
+                row[f"customField{n}"] = cells[i].strip()
+        if in_file and agent_col is not None and agent_col < len(cells):
+            assigned = [a.strip() for a in cells[agent_col].replace(";", ",").split(",") if a.strip()]
+            if assigned:
+                row["agentsAssigned"] = assigned
+        rows.append(row)
+    if not rows:
+        raise BadSheet("the sheet has no row with a phone number")
+    return names, rows
