@@ -142,10 +142,16 @@ class Intake:
 
     def campaign_sheet(
         self, campaign_id: int | None, sheet: str, agents: str | None, name: str | None, source: str
-    ) -> tuple[int, list[int]]:
-        """A CSV upload: header row, a number column, other columns become custom fields."""
+    ) -> tuple[int, list[int], str | None]:
+        """A CSV upload: header row, a number column, other columns become custom fields. Ryng answers
+        before it reads the sheet, so a sheet it cannot use still gets its campaign, with no calls; the
+        third value says what was wrong with it."""
         in_file = (agents or "").strip().lower() == "in-file"
-        names, rows = parse_sheet(sheet, in_file=in_file)
+        try:
+            names, rows = parse_sheet(sheet, in_file=in_file)
+            problem = None
+        except BadSheet as exc:
+            names, rows, problem = {}, [], str(exc)
         if campaign_id is None:
             campaign_id = self._free_id(CAMPAIGNS, "ryng:campaign")
             campaign = self._put_campaign(campaign_id, name or f"campaign::{campaign_id}")
@@ -157,7 +163,7 @@ class Intake:
         elif agents and agents.strip():
             body["agentMapping"] = "global"
             body["agents"] = [a.strip() for a in agents.split(",") if a.strip()]
-        return campaign_id, self._campaign_calls(campaign, body, rows, {}, source)
+        return campaign_id, self._campaign_calls(campaign, body, rows, {}, source), problem
 
     def _campaign_calls(
         self,
@@ -340,7 +346,11 @@ def _setup(
 def parse_sheet(text: str, *, in_file: bool) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Rows of a campaign CSV. The number column is the one headed number/phone/mobile (else the first);
     with in-file mapping a column headed agent(s)/username/email names each row's agents."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    except csv.Error as exc:
+        raise BadSheet(f"the sheet is not CSV: {exc}") from None
+    reader = iter(table)
     header = next(reader, None)
     if not header:
         raise BadSheet("the sheet is empty")

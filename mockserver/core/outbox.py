@@ -65,12 +65,28 @@ PayloadCheck = Callable[[Document], list[str]]
 
 @dataclass
 class Chaos:
-    """Off by default. Rates are probabilities per delivery; the outbox's seeded RNG decides."""
+    """Off by default. Rates are probabilities per delivery; the outbox's seeded RNG decides.
+
+    * duplicate: the delivery goes twice (the copy is its own record, ``duplicate_of`` the original);
+    * delay: the first attempt waits 1 to ``max_delay_seconds`` longer;
+    * reorder: the delivery is held back and goes right after the next delivery to the same URL (or after
+      ``max_delay_seconds`` if none comes).
+
+    Each delivery chaos touched says how in its ``chaos`` list.
+    """
 
     duplicate_rate: float = 0.0
     reorder_rate: float = 0.0
     delay_rate: float = 0.0
     max_delay_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("duplicate_rate", "reorder_rate", "delay_rate"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"chaos.{name} must be between 0 and 1, not {rate}")
+        if self.max_delay_seconds < 1.0:
+            raise ValueError("chaos.max_delay_seconds must be at least 1")
 
     @property
     def enabled(self) -> bool:
@@ -103,6 +119,7 @@ class Outbox:
         self.chaos = chaos or Chaos()
         self.rng = rng
         self._retry_docs: dict[RetryRule, dict[str, Any]] = {}
+        self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
 
@@ -140,8 +157,7 @@ class Outbox:
                 record["error"] = "payload does not match the spec: " + "; ".join(problems)
                 self.store.put(COLLECTION, str(delivery_id), record)
                 return record
-        delay = delay_seconds + self._chaos_delay()
-        self._schedule(record, delay)
+        twin = None
         if self._roll(self.chaos.duplicate_rate):
             twin = {
                 **record,
@@ -149,8 +165,31 @@ class Outbox:
                 "duplicate_of": delivery_id,
                 "attempts": [],
             }
-            self._schedule(twin, delay + self._chaos_delay())
+            twin["chaos"] = [f"duplicate of {delivery_id}"]
+        for each in (record, twin) if twin is not None else (record,):
+            self._chaos_schedule(each, delay_seconds)
         return record
+
+    def _chaos_schedule(self, record: Document, delay: float) -> None:
+        notes: list[str] = record.setdefault("chaos", []) if self.chaos.enabled else []
+        if self._roll(self.chaos.delay_rate):
+            extra = round(float(self.rng.uniform(1.0, self.chaos.max_delay_seconds)), 3)
+            notes.append(f"delayed {extra:g} s")
+            delay += extra
+        held = self._held.pop(record["url"], None)
+        if self._roll(self.chaos.reorder_rate):
+            notes.append("reordered: held back until after the next delivery to the same URL")
+            job = self._schedule(record, delay + self.chaos.max_delay_seconds)
+            self._held[record["url"]] = (record["id"], job)
+        else:
+            self._schedule(record, delay)
+        if held is not None:  # the one held back goes just after this one
+            other = self.store.get(COLLECTION, str(held[0]))
+            if other is not None and other["state"] == "pending" and self.timeline.cancel(held[1]):
+                self._schedule(other, delay + 0.001)
+        if self.chaos.enabled and not notes:
+            del record["chaos"]
+            self.store.put(COLLECTION, str(record["id"]), record)
 
     def now_iso(self) -> str:
         """The clock's time as text, one string per instant: records (and payloads) made at once can
@@ -171,16 +210,11 @@ class Outbox:
             }
         return doc
 
-    def _schedule(self, record: Document, delay: float) -> None:
+    def _schedule(self, record: Document, delay: float) -> int:
         due = self.clock.now().timestamp() + delay
         record["next_attempt_at"] = iso(_from_ts(due, self.clock))
         self.store.put(COLLECTION, str(record["id"]), record)
-        self.timeline.schedule_in(delay, JOB_KIND, {"delivery": record["id"]})
-
-    def _chaos_delay(self) -> float:
-        if self._roll(self.chaos.delay_rate) or self._roll(self.chaos.reorder_rate):
-            return float(self.rng.uniform(1.0, self.chaos.max_delay_seconds))
-        return 0.0
+        return self.timeline.schedule_in(delay, JOB_KIND, {"delivery": record["id"]})
 
     def _roll(self, rate: float) -> bool:
         return bool(rate) and self.rng is not None and self.rng.random() < rate

@@ -71,37 +71,49 @@ def _ok(message: str, data: dict[str, Any] | None = None, **headers: Any) -> Rep
     return Reply(200, body, headers={f"x-mockline-{k.replace('_', '-')}": str(v) for k, v in headers.items()})
 
 
-def _campaign_upload(call: Call, rt: Runtime, campaign_id: int | None) -> tuple[int, list[int]]:
-    sheet = call.files["campaign-sheet"].content.decode("utf-8", "replace")
+def _is_upload(call: Call) -> bool:
+    return call.media_type == "multipart/form-data"
+
+
+def _campaign_upload(
+    call: Call, rt: Runtime, campaign_id: int | None
+) -> tuple[int, list[int], dict[str, str]]:
+    """A CSV sheet, as a file part (or, leniently, as a plain form field). Like Ryng, the mock accepts
+    the upload before reading it; a sheet it cannot use makes no calls, and a header says why."""
     body = call.body if isinstance(call.body, dict) else {}
-    return engine(rt).campaign_sheet(
+    upload = call.files.get("campaign-sheet")
+    sheet = upload.content.decode("utf-8", "replace") if upload else str(body.get("campaign-sheet") or "")
+    campaign, calls, problem = engine(rt).campaign_sheet(
         campaign_id, sheet, body.get("agents"), body.get("campaign-name"), call.operation_id
     )
+    return campaign, calls, ({"warning": f"campaign-sheet: {problem}"} if problem else {})
 
 
 @handlers.operation("createCampaign")
 def create_campaign(call: Call, rt: Runtime) -> Reply:
     try:
-        if "campaign-sheet" in call.files:
-            campaign_id, calls = _campaign_upload(call, rt, None)
+        warning: dict[str, str] = {}
+        if _is_upload(call):
+            campaign_id, calls, warning = _campaign_upload(call, rt, None)
         else:
             campaign_id, calls = engine(rt).create_campaign(call.body, routes(call, rt), call.operation_id)
     except DialerError:
         raise ApiError(500, CAMPAIGN_FAILED) from None
-    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls))
+    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls), **warning)
 
 
 @handlers.operation("appendCampaign")
 def append_campaign(call: Call, rt: Runtime) -> Reply:
     campaign_id = int(call.path_params["campaignID"])
     try:
-        if "campaign-sheet" in call.files:
-            _, calls = _campaign_upload(call, rt, campaign_id)
+        warning: dict[str, str] = {}
+        if _is_upload(call):
+            _, calls, warning = _campaign_upload(call, rt, campaign_id)
         else:
             calls = engine(rt).append_campaign(campaign_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:
         raise ApiError(500, CAMPAIGN_FAILED) from None
-    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls))
+    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls), **warning)
 
 
 @handlers.operation("makePreviewCall")

@@ -522,3 +522,20 @@ def test_the_same_seed_gives_the_same_journal() -> None:
     other = asyncio.run(run(12))
     assert first == again
     assert first[0] != other[0]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # see the CSV test above
+def test_an_unusable_sheet_is_accepted_like_ryng_does_but_makes_no_calls() -> None:
+    async def scenario() -> None:
+        async with Mock() as mock:
+            r = await mock.ryng(
+                "POST",
+                "/campaign/44",
+                files={"campaign-sheet": ("leads.png", b"\x89PNG\r\n\x1a\n\x00\x00\rIHDR", "image/png")},
+            )
+            assert r.json() == {"error": False, "message": "Processing Campaign...", "data": {}}
+            assert r.headers["x-mockline-calls"] == "0"
+            assert r.headers["x-mockline-warning"].startswith("campaign-sheet: ")
+            assert await mock.calls() == []
+
+    asyncio.run(scenario())
