@@ -20,9 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import jsonschema
 import requests
 import schemathesis
 from schemathesis.core.failures import Failure
+
+from contracts.oas30 import inline_refs, to_json_schema
+
+_FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
 
 # The rules this module adds, with what each expects. The runner reports them next to Schemathesis' own.
 RULES: dict[str, str] = {
@@ -256,10 +261,20 @@ def _documented_media_types(case: Any, document: Mapping[str, Any], status: int)
 
 
 def keep_failure(failure: Any, case: Any, response: Any) -> bool:
-    """Whether a failure stands. A 5xx is no violation when the vendor documents it for the operation,
-    it answers a request that follows the schema, and it is in the vendor's error shape: Ryng, for one,
-    documents 500 with ``Call ID does not exist``. A 5xx for schema-breaking input always stands."""
-    if type(failure).__name__ != "ServerError" or response is None:
+    """Whether a failure stands. Three kinds do not:
+
+    - a 5xx that the vendor documents for the operation, answering a request that follows the schema,
+      in the vendor's error shape: Ryng, for one, documents 500 with ``Call ID does not exist``
+      (a 5xx for schema-breaking input always stands);
+    - an accepted "negative" case that Schemathesis generated as positive (its stateful phase can
+      label a follow-up request with another case's mode);
+    - an accepted "negative" form or multipart body whose only offence is a JSON type: on the wire
+      every form value is text, so ``agents=true`` is the valid string ``"true"``.
+    """
+    kind = type(failure).__name__
+    if kind == "AcceptedNegativeData":
+        return _negative_on_the_wire(case)
+    if kind != "ServerError" or response is None:
         return True
     context = context_of(case)
     if context is None or context.errors is None:
@@ -276,6 +291,50 @@ def keep_failure(failure: Any, case: Any, response: Any) -> bool:
     if _content_type(response) != context.errors.media_type:
         return True
     return bool(context.errors.envelope_problems(_json(response.content), status))
+
+
+_FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
+
+
+def _negative_on_the_wire(case: Any) -> bool:
+    meta = case.meta
+    positive = meta is not None and not meta.generation.mode.is_negative
+    if positive and not any(info.mode.is_negative for info in meta.components.values()):
+        return False
+    if (case.media_type or "").split(";")[0] not in _FORM_TYPES or not isinstance(case.body, Mapping):
+        return True
+    content = (_operation_document(case).get("requestBody") or {}).get("content", {})
+    schema = (content.get(case.media_type.split(";")[0]) or {}).get("schema")
+    context = context_of(case)
+    if schema is None or context is None:
+        return True
+    resolved = to_json_schema(inline_refs(schema, context.document))
+    properties = resolved.get("properties", {})
+    as_sent = {name: _as_form_value(value, properties.get(name, {})) for name, value in case.body.items()}
+    return not jsonschema.Draft4Validator(resolved, format_checker=_FORMATS).is_valid(as_sent)
+
+
+def _as_form_value(value: Any, schema: Mapping[str, Any]) -> Any:
+    """What a server reads from one form field: text, typed as its schema says where the text allows."""
+    if isinstance(value, list) and schema.get("type") == "array":
+        return [_as_form_value(item, schema.get("items", {})) for item in value]
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value) if isinstance(value, dict | list | bool) or value is None else str(value)
+    kind = schema.get("type")
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+    except ValueError:
+        return text
+    if kind == "boolean" and text in {"true", "false"}:
+        return text == "true"
+    return text
 
 
 # --- the checks ----------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Direction = Literal["request", "response"]
 
 _DROP = {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly"}
 _BINARY_FORMATS = {"binary", "byte"}
+# OpenAPI's integer formats are ranges; JSON Schema validators ignore them unless told.
+_INTEGER_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
 def to_json_schema(schema: Any, direction: Direction = "request") -> Any:
@@ -43,6 +45,10 @@ def to_json_schema(schema: Any, direction: Direction = "request") -> Any:
             out["required"] = required
         else:
             del out["required"]
+    if out.get("type") == "integer" and schema.get("format") in _INTEGER_RANGES:
+        low, high = _INTEGER_RANGES[schema["format"]]
+        out["minimum"] = max(out.get("minimum", low), low)
+        out["maximum"] = min(out.get("maximum", high), high)
     if schema.get("nullable"):
         out = _allow_null(out)
     return out

@@ -67,6 +67,12 @@ class NotFound(CrmError):
     status = 404
 
 
+class UnknownReference(CrmError):
+    """The body names a record that does not exist (the record in the path does)."""
+
+    status = 409
+
+
 def digits(number: str) -> str:
     return "".join(c for c in number if c.isdigit())
 
@@ -236,7 +242,8 @@ class CrmEngine:
 
     def assign_activity(self, activity_id: str, contact_id: str) -> Document:
         record = self.activity(activity_id)
-        self.contact(contact_id)
+        if self.store.get(CONTACTS, contact_id) is None:
+            raise UnknownReference(f"contact_id {contact_id} names no contact; create it first.")
         record["contact_id"] = contact_id
         return self._save(record)
 

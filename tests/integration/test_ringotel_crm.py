@@ -157,12 +157,12 @@ def test_activity_lifecycle_with_uploaded_and_linked_recordings() -> None:
 
             assigned = crm(await client.post(f"{path}/assign", auth=BASIC, json={"contact_id": "c-2001"}))
             assert assigned.json()["contact_id"] == "c-2001"
-            assert (
-                crm(
-                    await client.post(f"{path}/assign", auth=BASIC, json={"contact_id": "c-9999"})
-                ).status_code
-                == 404
+            unknown_contact = crm(
+                await client.post(f"{path}/assign", auth=BASIC, json={"contact_id": "c-9999"})
             )
+            # 404 is kept for the activity in the path; an unknown contact in the body conflicts (409).
+            assert unknown_contact.status_code == 409
+            assert unknown_contact.json()["detail"] == "contact_id c-9999 names no contact; create it first."
             assert (
                 crm(
                     await client.post(
