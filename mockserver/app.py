@@ -14,9 +14,10 @@ from connexion.resolver import Resolver
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec
 from contracts.oas30 import inline_refs
 from mockserver.core.clock import Clock, ManualClock, ScaledClock
+from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
-from mockserver.delivery import HttpxTransport
+from mockserver.delivery import HttpxTransport, StreamTransport
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
@@ -54,7 +55,11 @@ def create_app(
     clock = clock or (ManualClock() if settings.clock == "manual" else ScaledClock(scale=settings.time_scale))
     store = store or open_store(settings.state)
     timeline = Timeline(clock, store)
-    transport = HttpxTransport(http_client or httpx.AsyncClient(), settings.callback_timeout_seconds)
+    transport: Transport = (
+        StreamTransport(settings.callback_timeout_seconds)
+        if http_client is None
+        else HttpxTransport(http_client, settings.callback_timeout_seconds)
+    )
 
     names = served_apis(settings)
     # Connexion validates each document once, in add_api below; our compile only needs $refs resolved.

@@ -317,6 +317,9 @@ class MockMiddleware(SpecMiddleware):
             elif message["type"] == "lifespan.shutdown":
                 for task in self._lifespan_tasks:
                     task.cancel()
+                close = getattr(self.runtime.outbox.transport, "close", None)
+                if close is not None:
+                    await close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
