@@ -122,6 +122,18 @@ class Outbox:
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
+        self._recover()
+
+    def _recover(self) -> None:
+        """Reschedule pending deliveries that lost their attempt: a job is removed from the store as it
+        starts, so a kill during an attempt would otherwise leave its delivery pending for ever."""
+        scheduled = {args.get("delivery") for args in self.timeline.scheduled(JOB_KIND)}
+        now = self.clock.now()
+        for record in self.store.values(COLLECTION):
+            if record.get("state") == "pending" and record["id"] not in scheduled:
+                due = record.get("next_attempt_at")
+                at = max(now, datetime.fromisoformat(due.replace("Z", "+00:00"))) if due else now
+                self.timeline.schedule(at, JOB_KIND, {"delivery": record["id"]})
 
     def enqueue(
         self,

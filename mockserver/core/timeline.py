@@ -20,6 +20,7 @@ from mockserver.core.store import StateStore
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 _COLLECTION = "jobs"
+_META = "timeline"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class Timeline:
         self.wakeup = asyncio.Event()
         for job in store.values(_COLLECTION):
             heapq.heappush(self._heap, (job["due"], job["seq"]))
+        saved = store.get(_META, "clock")
+        if saved is not None:  # after a restart, time goes on from where it stood, never back
+            _set_clock(clock, datetime.fromtimestamp(saved["now"], tz=clock.now().tzinfo))
 
     def register(self, kind: str, handler: JobHandler, *, concurrent: bool = False) -> None:
         """``concurrent`` jobs due at the same instant run together (deliveries); others run one by one."""
@@ -59,6 +63,10 @@ class Timeline:
 
     def schedule_in(self, seconds: float, kind: str, args: dict[str, Any]) -> int:
         return self.schedule(self.clock.now() + timedelta(seconds=seconds), kind, args)
+
+    def scheduled(self, kind: str) -> list[dict[str, Any]]:
+        """The arguments of every pending job of one kind."""
+        return [job["args"] for job in self.store.values(_COLLECTION) if job["kind"] == kind]
 
     def cancel(self, seq: int) -> bool:
         return self.store.delete(_COLLECTION, str(seq))
@@ -88,6 +96,7 @@ class Timeline:
         target = self.clock.now() + timedelta(seconds=seconds)
         ran = await self._run_until(target.timestamp(), move_clock=True)
         _set_clock(self.clock, target)
+        self._save_clock()
         return ran
 
     async def _run_until(self, limit: float, *, move_clock: bool) -> int:
@@ -102,8 +111,12 @@ class Timeline:
                         self.clock, datetime.fromtimestamp(batch[0]["due"], tz=self.clock.now().tzinfo)
                     )
                 await self._run_batch(batch)
+                self._save_clock()
                 ran += len(batch)
         return ran
+
+    def _save_clock(self) -> None:
+        self.store.put(_META, "clock", {"now": self.clock.now().timestamp()})
 
     def _pop_batch(self) -> list[dict[str, Any]]:
         """The next job, plus the concurrent jobs of the same kind due at the same instant."""

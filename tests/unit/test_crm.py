@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mockserver.core.clock import ManualClock
-from mockserver.core.crm import CrmEngine, NotFound, normalise
+from mockserver.core.crm import CrmEngine, NotFound, UnknownReference, normalise
 from mockserver.core.fakes import Fakes
 from mockserver.core.store import MemoryStore
 
@@ -52,7 +52,7 @@ def test_activity_steps_and_unknown_ids() -> None:
     )
     assert made["status"] == "in_progress"
     assert crm.assign_activity(made["activity_id"], "c-2001")["contact_id"] == "c-2001"
-    with pytest.raises(NotFound):
+    with pytest.raises(UnknownReference):
         crm.assign_activity(made["activity_id"], "c-0")
     stopped = crm.stop_activity(made["activity_id"], {"call_end": 9, "call_duration": 4})
     assert stopped["status"] == "completed"
