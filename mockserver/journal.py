@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from mockserver.core.clock import iso
+
 
 class Journal:
     def __init__(self, size: int) -> None:
@@ -18,10 +20,12 @@ class Journal:
         self._entries.append(entry)
 
     def entries(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Matching entries, oldest first; ``at`` is kept as the clock's datetime and formatted here,
+        off the request path."""
         wanted = {k: str(v) for k, v in filters.items() if v is not None}
         for entry in self._entries:
             if all(str(entry.get(k)) == v for k, v in wanted.items()):
-                yield entry
+                yield {**entry, "at": iso(entry["at"])}
 
     def clear(self) -> None:
         self._entries.clear()

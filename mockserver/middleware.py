@@ -25,7 +25,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.loaders import ADMIN_SPEC
 from mockserver import auth
-from mockserver.core.clock import iso
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.handlers import invoke
@@ -73,7 +72,7 @@ class MockMiddleware(SpecMiddleware):
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query_string = scope.get("query_string", b"").decode("latin-1")
         entry: dict[str, Any] = {
-            "at": iso(self.runtime.clock.now()),
+            "at": self.runtime.clock.now(),
             "api": api.name,
             "method": method,
             "path": scope["path"],
@@ -121,7 +120,7 @@ class MockMiddleware(SpecMiddleware):
     ) -> None:
         runtime = self.runtime
         operation = call.operation
-        query_raw = parse_qs(query_string, keep_blank_values=True)
+        query_raw = parse_qs(query_string, keep_blank_values=True) if query_string else {}
         call.query = {k: v if len(v) > 1 else v[0] for k, v in query_raw.items()}
         if runtime.settings.rate_limit and api.rate_limit:
             per = str(api.rate_limit.get("per", "")).lower()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,22 +274,39 @@ def evaluate_expression(
     expression: str, body: Any, query: Mapping[str, Any], headers: Mapping[str, str]
 ) -> Any:
     """The value of an OpenAPI runtime expression such as ``{$request.body#/customerData/url}``."""
+    return compile_expression(expression)(body, query, headers)
+
+
+Expression = Callable[[Any, Mapping[str, Any], Mapping[str, str]], Any]
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_expression(expression: str) -> Expression:
+    """A runtime expression parsed once, as a function of the request's body, query and headers."""
     inner = expression.strip()
     if inner.startswith("{") and inner.endswith("}"):
         inner = inner[1:-1]
     if inner.startswith("$request.body#"):
-        value: Any = body
-        for part in inner[len("$request.body#") :].split("/")[1:]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if isinstance(value, Mapping) and part in value:
-                value = value[part]
-            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                value = value[int(part)]
-            else:
-                return None
-        return value
+        parts = tuple(
+            p.replace("~1", "/").replace("~0", "~") for p in inner[len("$request.body#") :].split("/")[1:]
+        )
+
+        def from_body(body: Any, _query: Mapping[str, Any], _headers: Mapping[str, str]) -> Any:
+            value = body
+            for part in parts:
+                if isinstance(value, Mapping) and part in value:
+                    value = value[part]
+                elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                    value = value[int(part)]
+                else:
+                    return None
+            return value
+
+        return from_body
     if inner.startswith("$request.query."):
-        return query.get(inner[len("$request.query.") :])
+        name = inner[len("$request.query.") :]
+        return lambda _body, query, _headers: query.get(name)
     if inner.startswith("$request.header."):
-        return headers.get(inner[len("$request.header.") :].lower())
-    return None
+        header = inner[len("$request.header.") :].lower()
+        return lambda _body, _query, headers: headers.get(header)
+    return lambda _body, _query, _headers: None
