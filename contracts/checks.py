@@ -25,6 +25,7 @@ import requests
 import schemathesis
 from schemathesis.core.failures import Failure
 
+from contracts.errorshape import ErrorShape
 from contracts.oas30 import inline_refs, to_json_schema
 
 _FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
@@ -73,58 +74,6 @@ class Violated(Failure):
         return f"{self.rule}|{self.title}"
 
 
-@dataclass(frozen=True)
-class ErrorRules:
-    """``x-mockline.errors`` of a spec."""
-
-    media_type: str
-    template: Mapping[str, Any]
-    validation_status: int
-    auth_status: int
-    auth_message: str
-
-    @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> ErrorRules | None:
-        errors = (document.get("x-mockline") or {}).get("errors")
-        if not isinstance(errors, Mapping) or not isinstance(errors.get("template"), Mapping):
-            return None
-        auth = errors.get("auth_failure") or {}
-        return cls(
-            media_type=str(errors.get("media_type", "application/json")),
-            template=errors["template"],
-            validation_status=int(errors.get("validation_status", 400)),
-            auth_status=int(auth.get("status", 401)),
-            auth_message=str(auth.get("message", "")),
-        )
-
-    @property
-    def message_field(self) -> str | None:
-        for key, value in self.template.items():
-            if isinstance(value, str) and "{message}" in value:
-                return str(key)
-        return None
-
-    def envelope_problems(self, body: Any, status: int) -> list[str]:
-        """How ``body`` departs from the template filled in for ``status``."""
-        if not isinstance(body, Mapping):
-            return [f"the body is {type(body).__name__}, not an object"]
-        problems = []
-        for key, expected in self.template.items():
-            if key not in body:
-                problems.append(f"field {key!r} is missing")
-                continue
-            value = body[key]
-            if expected == "{status}":
-                if value not in (status, str(status)):
-                    problems.append(f"field {key!r} is {value!r}, not the status {status}")
-            elif isinstance(expected, str) and "{" in expected:
-                if not isinstance(value, str) or not value:
-                    problems.append(f"field {key!r} is {value!r}, not a non-empty string")
-            elif value != expected or type(value) is not type(expected):
-                problems.append(f"field {key!r} is {value!r}, not {expected!r}")
-        return problems
-
-
 @dataclass
 class VerifyContext:
     """What the checks need to know about one run."""
@@ -133,14 +82,14 @@ class VerifyContext:
     base_url: str
     credentials: Mapping[str, str]  # headers that carry the credentials the run was given
     timeout: float = 10.0
-    errors: ErrorRules | None = None
+    errors: ErrorShape | None = None
     _auth_probes: dict[str, tuple[int, Any, str]] = field(default_factory=dict)
     _pair_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.errors is None:
-            self.errors = ErrorRules.from_document(self.document)
+            self.errors = ErrorShape.from_document(self.document)
 
     def errors_status(self) -> int:
         return self.errors.auth_status if self.errors is not None else 401

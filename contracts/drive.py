@@ -18,15 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from openapi_core import Config, OpenAPI
-from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.media_types.util import json_loads
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from contracts.loaders import load_spec
+from contracts.openapi_http import OpenAPIRequest, OpenAPIResponse
 
 CONFIG = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
 
@@ -100,32 +98,6 @@ class Report:
         if self.ok:
             return 0
         return 2 if self.connection_error else 1
-
-
-# -- openapi-core adapters over httpx ------------------------------------------------------------------
-
-
-class _Request:
-    def __init__(self, request: httpx.Request) -> None:
-        url = urlsplit(str(request.url))
-        self.host_url = f"{url.scheme}://{url.netloc}"
-        self.path = url.path
-        self.method = request.method.lower()
-        self.body: bytes | None = request.read() or None
-        self.content_type = request.headers.get("content-type", "")
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(parse_qs(url.query)),
-            header=Headers(dict(request.headers)),
-            cookie=ImmutableMultiDict(),
-        )
-
-
-class _Response:
-    def __init__(self, response: httpx.Response) -> None:
-        self.status_code = response.status_code
-        self.data: bytes | None = response.content
-        self.content_type = response.headers.get("content-type", "").lower()
-        self.headers = Headers(dict(response.headers))
 
 
 def contract(base_url: str) -> OpenAPI:
@@ -270,7 +242,7 @@ class Driver:
                 response.status_code,
             )
         try:
-            self.openapi.validate_response(_Request(response.request), _Response(response))
+            self.openapi.validate_response(OpenAPIRequest(response.request), OpenAPIResponse(response))
         except Exception as exc:
             raise StepFailed(
                 f"expected {what} as the contract defines it, got a response that does not validate: "

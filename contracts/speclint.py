@@ -27,6 +27,7 @@ from typing import Any
 import jsonschema
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
+from contracts.errorshape import fill_template
 from contracts.oas30 import Direction, UnresolvableRef, inline_refs, resolve_pointer, to_json_schema
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -309,24 +310,13 @@ def _error_template(name: str, document: Mapping[str, Any], ops: list[_Op]) -> l
                 )
                 continue
             if media is not None:
-                filled = _fill(template, {"message": message, "status": status, "title": "Error"})
+                filled = fill_template(template, {"message": message, "status": status, "title": "Error"})
                 where = f"{op.pointer}/responses/{status}/content/{_esc(media_type)}"
                 for finding in _validate(
                     name, document, where, "x-mockline-error", filled, media.get("schema"), "response"
                 ):
                     out.append(Finding(name, finding.where, "error-template", finding.message))
     return out
-
-
-def _fill(template: Any, values: Mapping[str, Any]) -> Any:
-    if isinstance(template, Mapping):
-        return {k: _fill(v, values) for k, v in template.items()}
-    if isinstance(template, str):
-        whole = re.fullmatch(r"\{(\w+)\}", template)
-        if whole and whole.group(1) in values:
-            return values[whole.group(1)]
-        return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
-    return template
 
 
 def lint_traceability(path: Path, specs_dir: Path) -> list[Finding]:

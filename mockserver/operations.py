@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.errorshape import ErrorShape
 from mockserver.schemas import CompiledSchema
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
@@ -36,33 +37,6 @@ class Body:
             return self.media[media_type]
         major = media_type.split("/", 1)[0] + "/*"
         return self.media.get(major) or self.media.get("*/*")
-
-
-@dataclass(frozen=True)
-class ErrorStyle:
-    """How the vendor words an error, from the spec's ``x-mockline.errors``."""
-
-    media_type: str
-    template: Mapping[str, Any]
-    validation_status: int
-    auth_status: int
-    auth_message: str
-
-    def body(self, status: int, message: str, title: str) -> Any:
-        return _fill(self.template, {"message": message, "status": status, "title": title})
-
-
-def _fill(template: Any, values: Mapping[str, Any]) -> Any:
-    if isinstance(template, Mapping):
-        return {k: _fill(v, values) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_fill(v, values) for v in template]
-    if isinstance(template, str):
-        whole = re.fullmatch(r"\{(\w+)\}", template)
-        if whole and whole.group(1) in values:
-            return values[whole.group(1)]
-        return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
-    return template
 
 
 @dataclass
@@ -106,7 +80,7 @@ class Api:
     document: Mapping[str, Any]  # resolved
     raw: Mapping[str, Any]
     locale: str
-    errors: ErrorStyle
+    errors: ErrorShape
     rate_limit: Mapping[str, Any] | None
     security_schemes: Mapping[str, Any]
     routes: list[Route]
@@ -123,15 +97,7 @@ class Api:
 def compile_api(name: str, document: Mapping[str, Any], raw: Mapping[str, Any]) -> Api:
     mock = document.get("x-mockline", {})
     prefix = mock.get("prefix") or f"/{name}"
-    errors = mock.get("errors", {})
-    auth = errors.get("auth_failure", {})
-    style = ErrorStyle(
-        media_type=errors.get("media_type", "application/problem+json"),
-        template=errors.get("template", {"title": "{title}", "status": "{status}", "detail": "{message}"}),
-        validation_status=int(errors.get("validation_status", 400)),
-        auth_status=int(auth.get("status", 401)),
-        auth_message=auth.get("message", "Missing or invalid credentials."),
-    )
+    style = ErrorShape.from_document(document) or ErrorShape.problem_details()
     global_security = document.get("security", [])
     routes: list[Route] = []
     operations: dict[str, Operation] = {}

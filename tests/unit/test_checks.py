@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from contracts import checks
-from contracts.checks import ErrorRules
+from contracts.checks import ErrorShape
 from contracts.loaders import load_spec
 from contracts.reporting import html, json_report, junit, terminal
 from contracts.reporting.model import Report, Violation
@@ -48,21 +48,21 @@ from contracts.runner import (
 def test_error_envelope_rules_come_from_the_spec(
     spec: str, body: object, status: int, problems: list[str]
 ) -> None:
-    rules = ErrorRules.from_document(load_spec(spec))
+    rules = ErrorShape.from_document(load_spec(spec))
     assert rules is not None
     assert rules.envelope_problems(body, status) == problems
 
 
 def test_auth_failure_rules_are_the_documented_ones() -> None:
-    ryng = ErrorRules.from_document(load_spec("ryng"))
-    diyalog = ErrorRules.from_document(load_spec("diyalog"))
+    ryng = ErrorShape.from_document(load_spec("ryng"))
+    diyalog = ErrorShape.from_document(load_spec("diyalog"))
     assert ryng is not None and (ryng.auth_status, ryng.auth_message, ryng.message_field) == (
         403,
         "Unauthorized Token",
         "message",
     )
     assert diyalog is not None and (diyalog.auth_status, diyalog.message_field) == (401, "errorMessage")
-    assert ErrorRules.from_document({"openapi": "3.0.3"}) is None
+    assert ErrorShape.from_document({"openapi": "3.0.3"}) is None
 
 
 def test_curl_command_quotes_what_it_sends() -> None:
