@@ -91,9 +91,11 @@ def create_app(
 
     app = MockApp(
         __name__,
+        # MockMiddleware answers every API operation itself, errors included, so Starlette's error
+        # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
         middlewares=[
-            ServerErrorMiddleware,
             functools.partial(MockMiddleware, runtime=runtime),
+            ServerErrorMiddleware,
             ExceptionMiddleware,
             SwaggerUIMiddleware,
         ],

@@ -31,7 +31,7 @@ from mockserver.handlers import invoke
 from mockserver.operations import Api, Operation
 from mockserver.responses import error_reply, examples_of, find_example, spec_reply
 from mockserver.runtime import Runtime
-from mockserver.schemas import CoercionError, Problem
+from mockserver.schemas import CoercionError, Problem, coerce
 
 log = logging.getLogger("mockline")
 
@@ -340,8 +340,6 @@ async def run_clock(runtime: Runtime) -> None:
 
 
 def coerce_param(raw: Any, schema: Mapping[str, Any]) -> Any:
-    from mockserver.schemas import coerce
-
     return coerce(raw, schema)
 
 
@@ -384,8 +382,6 @@ async def _read(receive: Receive) -> bytes:
 
 
 def _typed_form(fields: Mapping[str, list[str]], schema: Mapping[str, Any]) -> dict[str, Any]:
-    from mockserver.schemas import coerce
-
     properties = schema.get("properties", {})
     out: dict[str, Any] = {}
     for name, values in fields.items():
@@ -410,8 +406,6 @@ async def _multipart(
     properties = schema.get("properties", {})
     body: dict[str, Any] = {}
     files: dict[str, Upload] = {}
-    from mockserver.schemas import coerce
-
     try:
         for name in form:
             values = form.getlist(name)

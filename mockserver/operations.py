@@ -181,7 +181,7 @@ def _body(request_body: Mapping[str, Any] | None) -> Body | None:
     return Body(required=bool(request_body.get("required", False)), media=media)
 
 
-@dataclass(frozen=True)
+@dataclass
 class CallbackSpec:
     """One callback operation declared on an API operation: where it goes, how, and its retry rule."""
 
@@ -192,6 +192,15 @@ class CallbackSpec:
     encoding: str  # json | form | query
     retry: Mapping[str, Any]
     schema: CompiledSchema | None
+
+    @functools.cached_property
+    def url_of(self) -> Expression:
+        """The callback's URL expression, compiled: a function of the request's body, query, headers."""
+        return compile_expression(self.expression)
+
+    @functools.cached_property
+    def retry_rule(self) -> dict[str, Any]:
+        return dict(self.retry)
 
 
 def callback_specs(operation: Operation) -> list[CallbackSpec]:

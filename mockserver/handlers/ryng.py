@@ -19,7 +19,6 @@ from mockserver.core.fakes import Fakes
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
-from mockserver.operations import evaluate_expression
 
 if TYPE_CHECKING:
     from mockserver.runtime import Runtime
@@ -53,14 +52,17 @@ def engine(rt: Runtime) -> Dialer:
     return cast(Dialer, rt.engines[API])
 
 
+CALLBACKS = ("connect", "terminal")
+
+
 def routes(call: Call, rt: Runtime) -> Routes:
     """The callback URLs this request registers, with each callback's operationId and retry rule."""
     out: dict[str, dict[str, Any]] = {}
-    for name in ("connect", "terminal"):
-        spec = rt.callback(API, call.operation_id, name)
-        url = evaluate_expression(spec.expression, call.body, call.query, call.headers)
-        if isinstance(url, str) and url:
-            out[name] = {"url": url, "operationId": spec.operation_id, "retry": dict(spec.retry)}
+    for spec in call.operation.callback_specs:
+        if spec.name in CALLBACKS and spec.method == "POST":
+            url = spec.url_of(call.body, call.query, call.headers)
+            if isinstance(url, str) and url:
+                out[spec.name] = {"url": url, "operationId": spec.operation_id, "retry": spec.retry_rule}
     return out
 
 
