@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from mockserver.core.errors import Conflict, EngineError, Forbidden, NotFound
+
 
 class MocklineError(Exception):
     """Root of every error the mock raises on purpose."""
@@ -25,3 +27,11 @@ class ApiError(MocklineError):
             return HTTPStatus(self.status).phrase
         except ValueError:
             return "Error"
+
+
+def refusal(error: EngineError) -> ApiError:
+    """An engine's refusal as the status the specs document for that kind of refusal."""
+    for kind, status in ((NotFound, 404), (Conflict, 409), (Forbidden, 403)):
+        if isinstance(error, kind):
+            return ApiError(status, error.message)
+    return ApiError(400, error.message)

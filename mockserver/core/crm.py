@@ -13,6 +13,7 @@ from typing import Any
 
 import phonenumbers
 
+from mockserver.core import errors as kinds
 from mockserver.core.clock import Clock, iso
 from mockserver.core.fakes import Fakes
 from mockserver.core.store import Document, StateStore
@@ -55,22 +56,16 @@ ACTIVITY_FIELDS = (
 )
 
 
-class CrmError(Exception):
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class CrmError(kinds.EngineError):
+    """A refusal by the CRM."""
 
 
-class NotFound(CrmError):
-    status = 404
+class NotFound(CrmError, kinds.NotFound):
+    """No record has that id."""
 
 
-class UnknownReference(CrmError):
+class UnknownReference(CrmError, kinds.Conflict):
     """The body names a record that does not exist (the record in the path does)."""
-
-    status = 409
 
 
 def digits(number: str) -> str:

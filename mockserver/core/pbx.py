@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from mockserver.core import errors as kinds
 from mockserver.core.clock import Clock, iso
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import Outbox, Outgoing, RetryRule
@@ -46,26 +47,20 @@ DEFAULT_CLIENT = "12"
 CODE_LIFETIME_SECONDS = 600
 
 
-class PbxError(Exception):
-    """A refusal the handlers turn into a documented status."""
-
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PbxError(kinds.EngineError):
+    """A refusal by the PBX."""
 
 
-class NotFound(PbxError):
-    status = 404
+class NotFound(PbxError, kinds.NotFound):
+    """No client, agent or subscription has that id."""
 
 
-class LimitReached(PbxError):
-    status = 409
+class LimitReached(PbxError, kinds.Conflict):
+    """The client has as many subscriptions as its limit allows."""
 
 
-class Forbidden(PbxError):
-    status = 403
+class Forbidden(PbxError, kinds.Forbidden):
+    """The application may not use this resource or client."""
 
 
 @dataclass(frozen=True)

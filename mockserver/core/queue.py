@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from mockserver.core import errors as kinds
 from mockserver.core.clock import Clock, iso
 from mockserver.core.fakes import Fakes
 from mockserver.core.store import Document, StateStore
@@ -53,20 +54,16 @@ DEFAULT_SESSION_TOKENS: tuple[dict[str, Any], ...] = (
 )
 
 
-class QueueError(Exception):
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class QueueError(kinds.EngineError):
+    """A refusal by the queue service."""
 
 
-class NotFound(QueueError):
-    status = 404
+class NotFound(QueueError, kinds.NotFound):
+    """No interaction or document has that id."""
 
 
-class Conflict(QueueError):
-    status = 409
+class Conflict(QueueError, kinds.Conflict):
+    """The interaction was already forwarded to an agent."""
 
 
 def routing_of(attached: Any) -> dict[str, str]:

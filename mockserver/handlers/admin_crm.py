@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mockserver.core.crm import CrmError
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 from mockserver.handlers.ringotel import engine
@@ -33,7 +33,7 @@ def get_crm_activity(call: Call, rt: Runtime) -> Reply:
     try:
         return Reply(200, _crm(rt).activity(str(call.path_params["activity_id"])))
     except CrmError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
 
 
 @handlers.operation("getCrmRecording")
@@ -41,5 +41,5 @@ def get_crm_recording(call: Call, rt: Runtime) -> Reply:
     try:
         _meta, content = _crm(rt).recording(str(call.path_params["activity_id"]))
     except CrmError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
     return Reply(200, content, "application/octet-stream")

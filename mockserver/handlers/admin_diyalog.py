@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mockserver.core.queue import QueueError, document_summary, public_interaction
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 from mockserver.handlers.diyalog import engine
@@ -34,7 +34,7 @@ def get_diyalog_interaction(call: Call, rt: Runtime) -> Reply:
     try:
         return Reply(200, public_interaction(_queue(rt).interaction(str(call.path_params["interactionId"]))))
     except QueueError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
 
 
 @handlers.operation("listDiyalogAgents")
@@ -53,5 +53,5 @@ def get_diyalog_document(call: Call, rt: Runtime) -> Reply:
     try:
         record = _queue(rt).document(str(call.path_params["documentId"]))
     except QueueError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
     return Reply(200, {**document_summary(record), "base64FileContent": record["base64FileContent"]})

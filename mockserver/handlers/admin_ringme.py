@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mockserver.core.pbx import PbxError, public_agent
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 from mockserver.handlers.ringme import engine
@@ -27,7 +27,7 @@ def list_ringme_agents(call: Call, rt: Runtime) -> Reply:
     try:
         agents = engine(rt).agents(str(call.path_params["client_id"]))
     except PbxError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
     return Reply(200, {"agents": [public_agent(a) for a in agents]})
 
 
@@ -43,7 +43,7 @@ def _change(call: Call, rt: Runtime, status: str) -> Reply:
             str(body.get("source", "api")),
         )
     except PbxError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
     return Reply(200, {**result, "agent": public_agent(result["agent"])})
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from mockserver.core.fakes import Fakes
 from mockserver.core.queue import QueueEngine, QueueError
-from mockserver.errors import ApiError
+from mockserver.errors import refusal
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -45,7 +45,7 @@ def delete_interaction(call: Call, rt: Runtime) -> Reply:
     try:
         engine(rt).withdraw(str(call.path_params["interactionId"]))
     except QueueError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
     return Reply(200, {"success": True, "errorMessage": None})
 
 
@@ -71,5 +71,5 @@ def create_document(call: Call, rt: Runtime) -> Reply:
     try:
         record = engine(rt).store_document(call.body)
     except QueueError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise refusal(exc) from None
     return Reply(200, {"success": True, "documentId": record["documentId"], "errorMessage": None})

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import RetryRule
 from mockserver.core.pbx import DeliveryRule, PbxEngine, PbxError, public_event
-from mockserver.errors import ApiError
+from mockserver.errors import refusal
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -39,10 +39,6 @@ def engine(rt: Runtime) -> PbxEngine:
     found = rt.engines[API]
     assert isinstance(found, PbxEngine)
     return found
-
-
-def refuse(error: PbxError) -> ApiError:
-    return ApiError(error.status, error.message)
 
 
 # -- OAuth ---------------------------------------------------------------------------------------------
@@ -112,7 +108,7 @@ def _scope(call: Call, rt: Runtime) -> tuple[PbxEngine, str, int]:
     try:
         pbx.check_access(_token(call), client_id)
     except PbxError as exc:
-        raise refuse(exc) from None
+        raise refusal(exc) from None
     return pbx, client_id, int(call.path_params["agent_id"])
 
 
@@ -121,7 +117,7 @@ def _create(call: Call, rt: Runtime, agent_type: str) -> Reply:
     try:
         return Reply(201, public_event(pbx.subscribe(client_id, agent_type, agent_id, call.body)))
     except PbxError as exc:
-        raise refuse(exc) from None
+        raise refusal(exc) from None
 
 
 def _list(call: Call, rt: Runtime, agent_type: str) -> Reply:
@@ -129,7 +125,7 @@ def _list(call: Call, rt: Runtime, agent_type: str) -> Reply:
     try:
         return Reply(200, [public_event(e) for e in pbx.subscriptions(client_id, agent_type, agent_id)])
     except PbxError as exc:
-        raise refuse(exc) from None
+        raise refusal(exc) from None
 
 
 def _get(call: Call, rt: Runtime, agent_type: str) -> Reply:
@@ -137,7 +133,7 @@ def _get(call: Call, rt: Runtime, agent_type: str) -> Reply:
     try:
         found = pbx.subscription(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
     except PbxError as exc:
-        raise refuse(exc) from None
+        raise refusal(exc) from None
     return Reply(200, public_event(found))
 
 
@@ -147,7 +143,7 @@ def _update(call: Call, rt: Runtime, agent_type: str) -> Reply:
     try:
         return Reply(200, public_event(pbx.update(client_id, agent_type, agent_id, event_id, call.body)))
     except PbxError as exc:
-        raise refuse(exc) from None
+        raise refusal(exc) from None
 
 
 def _delete(call: Call, rt: Runtime, agent_type: str) -> Reply:
@@ -155,7 +151,7 @@ def _delete(call: Call, rt: Runtime, agent_type: str) -> Reply:
     try:
         pbx.unsubscribe(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
     except PbxError as exc:
-        raise refuse(exc) from None
+        raise refusal(exc) from None
     return Reply(204)
 
 
@@ -217,4 +213,4 @@ def get_limits(call: Call, rt: Runtime) -> Reply:
         pbx.check_access(_token(call), client_id, agent_events=False)
         return Reply(200, pbx.limits(client_id))
     except PbxError as exc:
-        raise refuse(exc) from None
+        raise refusal(exc) from None

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.core.crm import CrmEngine, CrmError, public_activity
 from mockserver.core.fakes import Fakes
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -39,10 +39,6 @@ def _page(call: Call) -> tuple[int, int]:
 
 def _activity_reply(status: int, record: dict[str, Any]) -> Reply:
     return Reply(status, public_activity(record))
-
-
-def _refuse(exc: CrmError) -> ApiError:
-    return ApiError(exc.status, exc.message)
 
 
 @handlers.operation("issueToken")
@@ -86,7 +82,7 @@ def update_contact(call: Call, rt: Runtime) -> Reply:
     try:
         return Reply(200, engine(rt).update_contact(str(call.path_params["contact_id"]), call.body))
     except CrmError as exc:
-        raise _refuse(exc) from None
+        raise refusal(exc) from None
 
 
 @handlers.operation("createActivity")
@@ -101,7 +97,7 @@ def update_activity(call: Call, rt: Runtime) -> Reply:
             200, engine(rt).update_activity(str(call.path_params["activity_id"]), call.body)
         )
     except CrmError as exc:
-        raise _refuse(exc) from None
+        raise refusal(exc) from None
 
 
 @handlers.operation("assignActivity")
@@ -110,7 +106,7 @@ def assign_activity(call: Call, rt: Runtime) -> Reply:
     try:
         return _activity_reply(200, engine(rt).assign_activity(activity_id, str(call.body["contact_id"])))
     except CrmError as exc:
-        raise _refuse(exc) from None
+        raise refusal(exc) from None
 
 
 @handlers.operation("stopCallActivity")
@@ -118,7 +114,7 @@ def stop_call_activity(call: Call, rt: Runtime) -> Reply:
     try:
         return _activity_reply(200, engine(rt).stop_activity(str(call.path_params["activity_id"]), call.body))
     except CrmError as exc:
-        raise _refuse(exc) from None
+        raise refusal(exc) from None
 
 
 @handlers.operation("updateCallRecording")
@@ -138,5 +134,5 @@ def update_call_recording(call: Call, rt: Runtime) -> Reply:
         else:
             record = crm.link_recording(activity_id, str(call.body["recording_url"]))
     except CrmError as exc:
-        raise _refuse(exc) from None
+        raise refusal(exc) from None
     return _activity_reply(200, record)
