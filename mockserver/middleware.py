@@ -173,7 +173,7 @@ class MockMiddleware(SpecMiddleware):
                     problems.append(Problem(where, "is required"))
                 continue
             try:
-                value = coerce_param(raw, param.schema)
+                value = coerce(raw, param.schema)
             except CoercionError as exc:
                 problems.append(Problem(where, str(exc)))
                 continue
@@ -337,10 +337,6 @@ async def run_clock(runtime: Runtime) -> None:
             await timeline.run_due()
         except Exception:
             log.error("a scheduled job failed\n%s", traceback.format_exc())
-
-
-def coerce_param(raw: Any, schema: Mapping[str, Any]) -> Any:
-    return coerce(raw, schema)
 
 
 def _prefer(header: str) -> dict[str, str]:

@@ -69,8 +69,15 @@ class Operation:
 @dataclass
 class Route:
     template: str
-    pattern: re.Pattern[str]
     operations: dict[str, Operation] = field(default_factory=dict)  # method -> operation
+
+    def __post_init__(self) -> None:
+        self.names = tuple(_PARAM.findall(self.template))  # the parameters, as the spec spells them
+        regex, last = "", 0
+        for found in _PARAM.finditer(self.template):
+            regex += re.escape(self.template[last : found.start()]) + "([^/]+)"
+            last = found.end()
+        self.pattern = re.compile(regex + re.escape(self.template[last:]))
 
 
 @dataclass
@@ -90,7 +97,7 @@ class Api:
         for route in self.routes:
             found = route.pattern.fullmatch(path)
             if found:
-                return route, found.groupdict()
+                return route, dict(zip(route.names, found.groups(), strict=True))
         return None
 
 
@@ -102,7 +109,7 @@ def compile_api(name: str, document: Mapping[str, Any], raw: Mapping[str, Any]) 
     routes: list[Route] = []
     operations: dict[str, Operation] = {}
     for template, item in document.get("paths", {}).items():
-        route = Route(template, _path_pattern(template))
+        route = Route(template)
         shared = item.get("parameters", [])
         for method in ("get", "put", "post", "delete", "patch", "head", "options"):
             op = item.get(method)
@@ -137,19 +144,6 @@ def compile_api(name: str, document: Mapping[str, Any], raw: Mapping[str, Any]) 
         routes=routes,
         operations=operations,
     )
-
-
-def _path_pattern(template: str) -> re.Pattern[str]:
-    regex = ""
-    last = 0
-    for found in _PARAM.finditer(template):
-        regex += re.escape(template[last : found.start()]) + f"(?P<{_group(found.group(1))}>[^/]+)"
-        last = found.end()
-    return re.compile(regex + re.escape(template[last:]))
-
-
-def _group(name: str) -> str:
-    return re.sub(r"\W", "_", name)
 
 
 def _parameters(items: list[Mapping[str, Any]]) -> tuple[Parameter, ...]:
@@ -243,13 +237,6 @@ def _callback_payload(op: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | N
             del schema["required"]
         return "query", schema
     return "json", None
-
-
-def evaluate_expression(
-    expression: str, body: Any, query: Mapping[str, Any], headers: Mapping[str, str]
-) -> Any:
-    """The value of an OpenAPI runtime expression such as ``{$request.body#/customerData/url}``."""
-    return compile_expression(expression)(body, query, headers)
 
 
 Expression = Callable[[Any, Mapping[str, Any], Mapping[str, str]], Any]
