@@ -14,7 +14,6 @@ mapping) lives in ``dialer_intake``; what an attempt does is planned in ``dialer
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from mockserver.core.clock import Clock
@@ -118,8 +117,8 @@ class Dialer(Intake):
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Seed the roster and tenant data into an empty store; rebuild the indexes from a full one
-        (a restart with SQLite state), and move the clock back to where the stored calls left it."""
+        """Seed the roster and tenant data into an empty store, or rebuild the indexes from a full one
+        (a restart with SQLite state; the timeline has already moved the clock to where it stood)."""
         self.pools.clear()
         self._plans.clear()
         self._dispatch_pending = False
@@ -128,15 +127,10 @@ class Dialer(Intake):
             fakes = self.make_fakes("roster")
             self.roster.seed_default(self.configured_agents, self.team_size, fakes)
             meta = {
-                "now": self._ts(),
                 "virtual_queue": f"080{fakes.rng.randrange(10**8):08d}",
                 "virtual_campaign": f"+9180{fakes.rng.randrange(10**8):08d}",
             }
             self.store.put(META, "meta", meta)
-        elif meta["now"] > self._ts():
-            restore = getattr(self.clock, "set", None)
-            if restore is not None:
-                restore(datetime.fromtimestamp(meta["now"], tz=self.clock.now().tzinfo))
         self.roster.load()
         for call in sorted(self.store.values(CALLS), key=lambda c: c["callID"]):
             if call["state"] == "waiting":
@@ -276,7 +270,6 @@ class Dialer(Intake):
         if call is None:
             return
         step = args["step"]
-        self._touch()
         if step == "ready":
             if call["state"] == "retry-wait":
                 call["state"] = "waiting"
@@ -461,11 +454,3 @@ class Dialer(Intake):
 
     def _ts(self) -> float:
         return self.clock.now().timestamp()
-
-    def _touch(self) -> None:
-        """Remember how far the clock got, so that a restarted mock does not go back in time."""
-        meta = self.store.get(META, "meta")
-        now = self._ts()
-        if meta is not None and meta["now"] < now:
-            meta["now"] = now
-            self.store.put(META, "meta", meta)

@@ -65,9 +65,6 @@ class Intake:
     def _schedule_dispatch(self) -> None:
         raise NotImplementedError
 
-    def _touch(self) -> None:
-        raise NotImplementedError
-
     # ---- queues ----------------------------------------------------------------------------------
 
     def create_queue(self, body: Mapping[str, Any], routes: Routes, source: str) -> tuple[int, list[int]]:
@@ -279,7 +276,6 @@ class Intake:
             "disposed": None,
         }
         self.store.put(CALLS, str(call_id), call)
-        self._touch()
         if style != "preview":
             self.pools.push(call)
             self._schedule_dispatch()
