@@ -28,6 +28,8 @@ import sys
 import time
 from typing import Any
 
+from bench.http import free_port
+
 DELIVERIES = 3000
 CONCURRENCY = 10  # loopback connections; more only adds contention on a small machine
 CAMPAIGN_LEADS = 100_000
@@ -59,14 +61,8 @@ async def _serve(port: int) -> None:
         await server.serve_forever()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_receiver() -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bench.dialer", "receiver", str(port)])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

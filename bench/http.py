@@ -46,14 +46,14 @@ ONLY_REQUEST_PATH = {"prefer": "example=appending-queue"}
 BASIC = "Basic " + base64.b64encode(b"mockline:mockline").decode()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 @contextmanager
-def _server(command: list[str], port: int, ready_path: str, timeout: float = 60) -> Iterator[None]:
+def server(command: list[str], port: int, ready_path: str, timeout: float = 60) -> Iterator[None]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
         deadline = time.monotonic() + timeout
@@ -118,7 +118,7 @@ def run_all() -> dict[str, Any]:
     figures: dict[str, Any] = {}
     results: dict[str, tuple[Result, Result]] = {}
     python = sys.executable
-    base_port, mock_port = _free_port(), _free_port()
+    base_port, mock_port = free_port(), free_port()
     baseline = [python, "-m", "bench.baseline_app", str(base_port)]
     mock = [
         python,
@@ -133,7 +133,7 @@ def run_all() -> dict[str, Any]:
         "manual",
     ]
     rounds: dict[str, list[tuple[Result, Result]]] = {"starlette": [], "mock": [], "mock_request_path": []}
-    with _server(baseline, base_port, "/ringotel/users"), _server(mock, mock_port, "/__admin/health"):
+    with server(baseline, base_port, "/ringotel/users"), server(mock, mock_port, "/__admin/health"):
         for _ in range(ROUNDS):
             rounds["starlette"].append(
                 _measure(f"http://127.0.0.1:{base_port}", PUSH_PATH, "/ringotel/users")
@@ -148,10 +148,10 @@ def run_all() -> dict[str, Any]:
 
     prism = _prism()
     if prism is not None:
-        post_port, get_port = _free_port(), _free_port()
+        post_port, get_port = free_port(), free_port()
         ryng = [str(prism), "mock", "-h", "127.0.0.1", "-p", str(post_port), "specs/ryng.yaml"]
         crm = [str(prism), "mock", "-h", "127.0.0.1", "-p", str(get_port), "specs/ringotel-crm.yaml"]
-        with _server(ryng, post_port, "/", timeout=120), _server(crm, get_port, "/", timeout=120):
+        with server(ryng, post_port, "/", timeout=120), server(crm, get_port, "/", timeout=120):
             post_result, _ = _measure(f"http://127.0.0.1:{post_port}", PUSH_PATH.removeprefix("/ryng"), "/")
             _, get_result = _measure(f"http://127.0.0.1:{get_port}", PUSH_PATH, "/users")
             results["prism"] = (post_result, get_result)

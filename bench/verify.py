@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from bench.http import _free_port, _server
+from bench.http import free_port, server
 from contracts.runner import VerifyOptions, run_to_report
 
 TARGETS: dict[str, dict[str, Any]] = {
@@ -24,7 +24,7 @@ TARGETS: dict[str, dict[str, Any]] = {
 
 
 def run() -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",
@@ -38,7 +38,7 @@ def run() -> dict[str, Any]:
         "manual",
     ]
     figures: dict[str, Any] = {}
-    with _server(command, port, "/__admin/health"):
+    with server(command, port, "/__admin/health"):
         began = time.perf_counter()
         for spec, target in TARGETS.items():
             started = time.perf_counter()

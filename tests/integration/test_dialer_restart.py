@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures import free_port
 from tests.integration.dialer_support import RYNG, TOKEN, Receiver, rows, urls
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(state: Path, port: int) -> subprocess.Popen[bytes]:
@@ -52,7 +46,7 @@ def _advance(base: str, seconds: float) -> dict[str, Any]:
 @pytest.mark.slow
 def test_a_killed_mock_delivers_what_was_pending_after_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     # Terminal callbacks fail until the kill, so their retries are pending when the mock dies.
     with Receiver(statuses={"/terminal": 500}) as receiver:

@@ -11,8 +11,9 @@ import pytest
 
 from contracts.drive import Auth, Report, UsageError, drive
 from mockserver.cli import main
+from tests.fixtures import serving
 from tests.fixtures.crm import BREAKS, crm_app
-from tests.fixtures.mockline_http import new_app, serve_in_thread
+from tests.fixtures.mockline_http import new_app
 
 STEPS = [
     "Users",
@@ -110,7 +111,7 @@ def test_auth_spellings() -> None:
 @pytest.mark.slow
 def test_cli_against_a_live_mock_on_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     app = new_app(apis=("ringotel-crm",))
-    with serve_in_thread(app) as base:
+    with serving(app) as base:
         url = f"{base}/ringotel"
         assert main(["drive", "ringotel-crm", "--base-url", url, "--auth", "oauth2:mockline:mockline"]) == 0
         passed = capsys.readouterr().out

@@ -17,7 +17,8 @@ from contracts.loaders import VENDOR_SPECS, load_spec
 from mockserver.app import create_app
 from mockserver.core.store import SQLiteStore
 from mockserver.settings import Settings
-from tests.fixtures.mockline_http import PREFIX, client_for, new_app, serve_in_thread, valid
+from tests.fixtures import serving
+from tests.fixtures.mockline_http import PREFIX, client_for, new_app, valid
 
 BASIC = "Basic " + base64.b64encode(b"mockline:mockline").decode()
 STATIC_AUTH: dict[str, dict[str, str]] = {
@@ -132,7 +133,7 @@ def test_every_operation_answers_its_documented_example_with_a_valid_response(
 
 def test_a_newcomer_pushes_a_lead_over_a_real_socket_and_finds_it_in_the_journal() -> None:
     app = create_app(Settings(clock="manual"), http_client=httpx.AsyncClient())
-    with serve_in_thread(app) as base, httpx.Client(base_url=base) as client:
+    with serving(app) as base, httpx.Client(base_url=base) as client:
         pushed = client.post(PUSH, json=GOOD_PUSH, headers=STATIC_AUTH["ryng"])
         assert pushed.status_code == 200
         assert pushed.json() == {"error": False, "message": "Appending Queue..."}
