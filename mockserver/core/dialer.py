@@ -100,6 +100,7 @@ class Dialer(Intake):
         self.seed = seed
         self.api = api
         self.defaults = {**TENANT_DEFAULTS, **dict(config.get("queue_defaults") or {})}
+        self.tenant_settings = {k: self.defaults[k] for k in SETTINGS}
         self.odds = validate_odds(config.get("outcomes") or {})
         self.unknown_agents = str(config.get("unknown_agents", "add"))
         if self.unknown_agents not in {"add", "reject"}:
@@ -150,9 +151,10 @@ class Dialer(Intake):
             raise AgentBusy(f"agent {agent_id} is {agent['state']}")
         campaign = self._campaign(campaign_id, None)
         row = {"number": number or number_for(self.seed, f"preview:{self.store.next_id('ryng:preview')}")}
-        settings = {**{k: self.defaults[k] for k in SETTINGS}, "legDirection": "agent-first", "maxRetries": 0}
+        settings = {**self.tenant_settings, "legDirection": "agent-first", "maxRetries": 0}
         setup = _setup("makePreviewCall", settings, campaign.get("customFieldNames"), routes)
-        call_id = self._new_call("preview", row, [agent["username"]], setup, campaign_id=campaign_id)
+        now = self.clock.now().timestamp()
+        call_id = self._new_call("preview", row, [agent["username"]], setup, now, campaign_id=campaign_id)
         call = self._call(call_id)
         call["customerName"] = name
         self._start_attempt(call, agent["username"])

@@ -60,6 +60,8 @@ class Intake:
     roster: Roster
     pools: Pools
     defaults: dict[str, Any]
+    tenant_settings: dict[str, Any]
+    """The dialling settings of the tenant's default queue, in ``SETTINGS`` order."""
     unknown_agents: str
 
     def _schedule_dispatch(self) -> None:
@@ -112,14 +114,15 @@ class Intake:
             rows += self._campaign_rows(int(data["campaignID"]))
         mapping = body.get("agentMapping") or queue["agentMapping"] or "all-agents"
         agents = list(body.get("agents") or queue["agents"] or [])
-        settings = {k: overrides.get(k, queue["settings"].get(k, self.defaults[k])) for k in SETTINGS}
+        settings = {**self.tenant_settings, **queue["settings"], **overrides}
         eligible = self._assign(mapping, agents, rows, start=queue["rr"], spread_all=False)
         if mapping == "global" and agents:
             queue["rr"] = (queue["rr"] + len(rows)) % len(agents)
             self.store.put(QUEUES, str(queue["id"]), queue)
         setup = _setup(source, settings, queue.get("customFieldNames"), routes)
+        now = self.clock.now().timestamp()
         return [
-            self._new_call("queue", row, elig, setup, queue_id=queue["id"])
+            self._new_call("queue", row, elig, setup, now, queue_id=queue["id"])
             for row, elig in zip(rows, eligible, strict=True)
         ]
 
@@ -173,14 +176,15 @@ class Intake:
         """Campaign calls ring the agent first and retry by the tenant's default queue settings."""
         mapping = body.get("agentMapping") or "all-agents"
         eligible = self._assign(mapping, list(body.get("agents") or []), rows, start=0, spread_all=True)
-        settings = {**{k: self.defaults[k] for k in SETTINGS}, "legDirection": "agent-first"}
+        settings = {**self.tenant_settings, "legDirection": "agent-first"}
         names = body.get("customFieldNames") or campaign.get("customFieldNames")
         if body.get("customFieldNames"):
             campaign["customFieldNames"] = body["customFieldNames"]
             self.store.put(CAMPAIGNS, str(campaign["id"]), campaign)
         setup = _setup(source, settings, names, routes)
+        now = self.clock.now().timestamp()
         return [
-            self._new_call("campaign", row, elig, setup, campaign_id=campaign["id"])
+            self._new_call("campaign", row, elig, setup, now, campaign_id=campaign["id"])
             for row, elig in zip(rows, eligible, strict=True)
         ]
 
@@ -212,30 +216,32 @@ class Intake:
         warns); queues with ``all-agents`` let any free agent take any call."""
         named = set(agents)
         for row in rows:
-            named.update(row.get("agentsAssigned") or ())
+            assigned = row.get("agentsAssigned")
+            if assigned:
+                named.update(assigned)
         self._ensure_agents(named)
-        singles: dict[str, list[str]] = {}  # one shared list per agent: calls never change it
-
-        def single(username: str) -> list[str]:
-            return singles.setdefault(username, [username])
-
+        # One list per agent, shared by the calls that agent alone may take: calls never change it.
         if mapping == "global" and agents:
-            return [single(agents[(start + i) % len(agents)]) for i in range(len(rows))]
-        roster = self.roster.usernames()
+            singles = [[username] for username in agents]
+            return [singles[(start + i) % len(agents)] for i in range(len(rows))]
+        roster = [[username] for username in self.roster.usernames()]
         out: list[list[str] | None] = []
         for i, row in enumerate(rows):
             inline = list(row.get("agentsAssigned") or ()) if mapping == "inline" else []
             if inline:
                 out.append(inline)
             elif spread_all and roster:
-                out.append(single(roster[(start + i) % len(roster)]))
+                out.append(roster[(start + i) % len(roster)])
             else:
                 out.append(None)
         return out
 
     def _ensure_agents(self, usernames: Iterable[str]) -> None:
-        unknown = sorted(u for u in usernames if self.roster.get(u) is None)
-        if unknown and self.unknown_agents == "reject":
+        unknown = [u for u in usernames if self.roster.get(u) is None]
+        if not unknown:
+            return
+        unknown.sort()
+        if self.unknown_agents == "reject":
             raise UnknownAgent(f"unknown agent {', '.join(unknown)}")
         for username in unknown:
             self.roster.add(username, free_since=self.clock.now().timestamp())
@@ -248,12 +254,12 @@ class Intake:
         row: Mapping[str, Any],
         eligible: list[str] | None,
         setup: Mapping[str, Any],
+        now: float,
         *,
         queue_id: int | None = None,
         campaign_id: int | None = None,
     ) -> int:
         call_id = self.store.next_id("ryng:call")
-        now = self.clock.now().timestamp()
         call: Document = {
             "callID": call_id,
             "style": style,

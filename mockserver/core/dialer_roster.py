@@ -124,7 +124,9 @@ def number_for(seed: int, username: str) -> str:
 
 
 def pool_key(eligible: list[str] | None) -> str:
-    return ANY if not eligible else "\n".join(sorted(set(eligible)))
+    if not eligible:
+        return ANY
+    return eligible[0] if len(eligible) == 1 else "\n".join(sorted(set(eligible)))
 
 
 class Pools:

@@ -6,6 +6,7 @@ callback routes a request registers and map the dialer's refusals to Ryng's 500 
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, cast
 
 from mockserver.core.dialer import (
@@ -70,7 +71,12 @@ def _ok(message: str, data: dict[str, Any] | None = None, **headers: Any) -> Rep
     body: dict[str, Any] = {"error": False, "message": message}
     if data is not None:
         body["data"] = data
-    return Reply(200, body, headers={f"x-mockline-{k.replace('_', '-')}": str(v) for k, v in headers.items()})
+    return Reply(200, body, headers={_header(k): str(v) for k, v in headers.items()})
+
+
+@functools.cache
+def _header(key: str) -> str:
+    return "x-mockline-" + key.replace("_", "-")
 
 
 def _is_upload(call: Call) -> bool:
