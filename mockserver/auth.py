@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mockserver.core.tokens import TokenIssuer
 from mockserver.settings import Credentials
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):  # a tuple: built on every request, and cheaper than a dataclass
     ok: bool
     principal: str | None = None
     reason: str = ""

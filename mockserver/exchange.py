@@ -27,6 +27,7 @@ class Call:
     files: dict[str, Upload] = field(default_factory=dict)
     principal: str | None = None
     prefer: Mapping[str, str] = field(default_factory=dict)
+    raw_json: bytes = b""  # a JSON body as it came in, for the journal
 
     @property
     def api(self) -> str:

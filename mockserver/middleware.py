@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.loaders import ADMIN_SPEC
-from mockserver import auth
+from mockserver import auth, jsonbody
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.handlers import invoke
@@ -69,8 +69,10 @@ class MockMiddleware(SpecMiddleware):
 
     async def _serve(self, api: Api, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query_string = scope.get("query_string", b"").decode("latin-1")
+        # ASGI servers give header names in lower case already.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_query: bytes = scope.get("query_string", b"")
+        query_string = raw_query.decode("latin-1") if raw_query else ""
         entry: dict[str, Any] = {
             "at": self.runtime.clock.now(),
             "api": api.name,
@@ -79,7 +81,7 @@ class MockMiddleware(SpecMiddleware):
             "query": query_string,
             "operationId": None,
             "status": None,
-            "validation_errors": [],
+            "validation_errors": (),
         }
         call: Call | None = None
         try:
@@ -99,7 +101,10 @@ class MockMiddleware(SpecMiddleware):
         await self._send(api, call, reply, send)
         entry["status"] = reply.status
         if call is not None and call.body is not None:
-            entry["body"] = call.body
+            if call.raw_json:
+                entry["body_json"] = call.raw_json
+            else:
+                entry["body"] = call.body
         self.runtime.journal.record(entry)
 
     def _route(self, api: Api, rest: str, method: str) -> tuple[Operation, dict[str, Any]]:
@@ -113,7 +118,7 @@ class MockMiddleware(SpecMiddleware):
             error = ApiError(405, f"{method} is not allowed on {route.template}; use {allowed}")
             error.problems = [f"allow: {allowed}"]
             raise error
-        return operation, dict(raw_params)
+        return operation, raw_params
 
     async def _prepare(
         self, api: Api, call: Call, query_string: str, scope: Scope, receive: Receive, entry: dict[str, Any]
@@ -145,11 +150,13 @@ class MockMiddleware(SpecMiddleware):
                 message = f"{message} ({verdict.reason})"
             raise ApiError(api.errors.auth_status, message, problems=[verdict.reason])
         call.principal = verdict.principal
-        call.prefer = _prefer(call.headers.get("prefer", ""))
+        prefer = call.headers.get("prefer")
+        if prefer:
+            call.prefer = _prefer(prefer)
         problems = self._parameters(call, query_raw)
         problems += await self._body(api, call, scope, receive)
         if problems:
-            entry["validation_errors"] = [str(p) for p in problems]
+            entry["validation_errors"] = tuple(str(p) for p in problems)
             first = "; ".join(str(p) for p in problems[:3])
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise ApiError(api.errors.validation_status, f"Invalid request: {first}{more}")
@@ -167,17 +174,16 @@ class MockMiddleware(SpecMiddleware):
                 raw = call.headers.get(param.name.lower())
             else:
                 continue
-            where = f"{param.location}.{param.name}"
             if raw is None or (raw == "" and param.location != "query"):
                 if param.required:
-                    problems.append(Problem(where, "is required"))
+                    problems.append(Problem(param.where, "is required"))
                 continue
             try:
                 value = coerce(raw, param.schema)
             except CoercionError as exc:
-                problems.append(Problem(where, str(exc)))
+                problems.append(Problem(param.where, str(exc)))
                 continue
-            problems += param.compiled.problems(value, where)
+            problems += param.compiled.problems(value, param.where)
             if param.location == "path":
                 call.path_params[param.name] = value
             elif param.location == "query":
@@ -201,7 +207,8 @@ class MockMiddleware(SpecMiddleware):
         call.media_type = media_type
         try:
             if media_type.endswith("json"):
-                call.body = json.loads(raw.decode("utf-8"))
+                call.body = jsonbody.parse(raw)
+                call.raw_json = raw
             elif media_type == "application/x-www-form-urlencoded":
                 fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
                 call.body = _typed_form(fields, schema.source)
@@ -218,6 +225,8 @@ class MockMiddleware(SpecMiddleware):
                 call.body = raw
         except UnicodeDecodeError:
             return [Problem("body", "is not valid UTF-8")]
+        except RecursionError:
+            return [Problem("body", f"is {media_type} nested too deeply to read")]
         except (json.JSONDecodeError, ValueError) as exc:
             return [Problem("body", f"is not valid {media_type}: {exc}")]
         except CoercionError as exc:
@@ -297,7 +306,7 @@ class MockMiddleware(SpecMiddleware):
         elif isinstance(reply.body, str) and not (media_type or "").endswith("json"):
             payload = reply.body.encode("utf-8")
         else:
-            payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+            payload = jsonbody.encode(reply.body)
             media_type = media_type or "application/json"
         raw_headers = [(b"content-length", str(len(payload)).encode())]
         if payload and media_type:

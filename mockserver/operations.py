@@ -26,6 +26,11 @@ class Parameter:
     schema: Mapping[str, Any]
     compiled: CompiledSchema
 
+    @functools.cached_property
+    def where(self) -> str:
+        """How a problem report names this parameter: ``path.queueID``."""
+        return f"{self.location}.{self.name}"
+
 
 @dataclass(frozen=True)
 class Body:
@@ -256,7 +261,7 @@ def compile_expression(expression: str) -> Expression:
         def from_body(body: Any, _query: Mapping[str, Any], _headers: Mapping[str, str]) -> Any:
             value = body
             for part in parts:
-                if isinstance(value, Mapping) and part in value:
+                if isinstance(value, dict) and part in value:
                     value = value[part]
                 elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
                     value = value[int(part)]

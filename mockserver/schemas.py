@@ -51,7 +51,9 @@ class CompiledSchema:
         elif not self._validator.is_valid(instance):
             for error in self._validator.iter_errors(instance):
                 found.append(Problem(_pointer_to_path(root, error.instance_path), error.message))
-        return sorted(found, key=lambda p: (p.location, p.message))
+        if len(found) > 1:
+            found.sort(key=lambda p: (p.location, p.message))
+        return found
 
     def _exact(self) -> Any:
         if self._exact_validator is None:

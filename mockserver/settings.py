@@ -50,6 +50,9 @@ class Credentials:
         )
 
 
+DEFAULT_CREDENTIALS = Credentials()
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = DEFAULT_HOST
@@ -68,7 +71,7 @@ class Settings:
     config: Mapping[str, Any] = field(default_factory=dict)  # the whole config file, for the engines
 
     def credentials_for(self, api: str) -> Credentials:
-        return self.credentials.get(api, Credentials())
+        return self.credentials.get(api) or DEFAULT_CREDENTIALS
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.config.get(name, {})

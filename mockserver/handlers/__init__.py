@@ -6,11 +6,10 @@ Operations with no handler here are answered from the spec (its examples, or gen
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 from collections.abc import Awaitable, Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mockserver.exchange import Call, Reply
 
@@ -38,10 +37,10 @@ class HandlerSet:
 
 
 async def invoke(handler: Handler, call: Call, runtime: Runtime) -> Reply:
-    result: Any = handler(call, runtime)
-    if inspect.isawaitable(result):
-        result = await result
-    return result  # type: ignore[no-any-return]
+    result = handler(call, runtime)
+    if isinstance(result, Reply):
+        return result
+    return await result
 
 
 def handler_modules() -> list[ModuleType]:

@@ -227,6 +227,18 @@ BAD_INPUT = [
         {"error": True, "message": "Invalid request: body: is not valid UTF-8"},
     ),
     (
+        "ryng-nested-too-deeply",
+        "ryng",
+        {
+            "method": "POST",
+            "url": PUSH,
+            "content": b"[" * 100_000 + b"]" * 100_000,
+            "headers": {**STATIC_AUTH["ryng"], "content-type": "application/json"},
+        },
+        400,
+        {"error": True, "message": "Invalid request: body: is application/json nested too deeply to read"},
+    ),
+    (
         "ryng-wrong-content-type",
         "ryng",
         {
@@ -330,6 +342,7 @@ def test_a_rejected_request_changes_no_state_and_is_journaled_with_its_errors() 
     _, journal = asyncio.run(scenario())
     assert [e["operationId"] for e in journal] == ["createContact"]
     assert journal[0]["validation_errors"] == ['body.phone: 12 is not of type "string"']
+    assert journal[0]["body"] == {"phone": 12}
 
 
 def _transcript(seed: int) -> list[bytes]:

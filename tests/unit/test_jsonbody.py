@@ -1,0 +1,51 @@
+"""The request path's JSON reads and writes exactly what the standard library would, only faster."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mockserver import jsonbody
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"12092582411968441000000000",  # past 64 bits: orjson alone would read a float
+        b"-9223372036854775809",
+        b'{"maxRetries": 18446744073709551616, "n": [1, 2.5]}',
+        b"[9223372036854775807, -0, 1E2, -0.0, 0.1, 1.5e-320]",
+        b'{"a": 1, "a": 2}',
+        b'"\\ud800"',  # a lone surrogate
+        b"NaN",
+        b"[Infinity, -Infinity]",
+        b"1e400",
+        b'{"number": "+919812345678", "name": "\xc3\xa9"}',
+    ],
+)
+def test_parse_reads_what_the_standard_library_reads(raw: bytes) -> None:
+    parsed, expected = jsonbody.parse(raw), json.loads(raw.decode("utf-8"))
+    assert repr(parsed) == repr(expected)  # repr: nan != nan, and 1 == 1.0 would hide a float
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b'{"a": 1} trailing', b"", b"\xef\xbb\xbf{}"])
+def test_parse_refuses_with_the_standard_librarys_message(raw: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError) as ours:
+        jsonbody.parse(raw)
+    with pytest.raises(json.JSONDecodeError) as theirs:
+        json.loads(raw.decode("utf-8"))
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_parse_refuses_bytes_that_are_not_utf8() -> None:
+    with pytest.raises(UnicodeDecodeError):
+        jsonbody.parse(b'{"a": "\xff"}')
+
+
+def test_encode_is_compact_utf8_and_falls_back_for_what_orjson_refuses() -> None:
+    assert jsonbody.encode({"error": False, "message": "é", "n": [1, 2.5, None]}) == (
+        '{"error":false,"message":"é","n":[1,2.5,null]}'.encode()
+    )
+    assert jsonbody.encode({"id": 2**70}) == b'{"id":1180591620717411303424}'
+    assert jsonbody.encode({1: "a"}) == b'{"1":"a"}'
