@@ -103,11 +103,13 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _tune_gc() -> None:
-    """The mock's heap is mostly long-lived (specs, compiled schemas, call records), so default GC
-    thresholds rescan it often: measured 75-220 us a push with them, 65 us with these (see bench/)."""
+    """The mock's heap is mostly long-lived (specs, compiled schemas, call records) and it makes almost
+    no reference cycles, so default GC thresholds rescan it for nothing: under a push load, collections
+    took 8% of the time with (20000, 20, 20) before the journal stopped holding lists, 2.4% after, and
+    1.3% with these thresholds, with pauses of 13 ms instead of 90 ms (see bench/)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    gc.set_threshold(50_000, 50, 50)
 
 
 def banner(settings: Settings, apis: Any) -> str:
