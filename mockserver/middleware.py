@@ -27,7 +27,6 @@ from contracts.loaders import ADMIN_SPEC
 from mockserver import auth, jsonbody
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload
-from mockserver.handlers import invoke
 from mockserver.operations import Api, Operation
 from mockserver.responses import error_reply, examples_of, find_example, spec_reply
 from mockserver.runtime import Runtime
@@ -37,6 +36,7 @@ log = logging.getLogger("mockline")
 
 _PASS_THROUGH = ("/ui", "/openapi.json", "/openapi.yaml", "/swagger.json")
 _MAX_BODY = 20 * 1024 * 1024
+_TOO_LARGE = "The request body is larger than 20 MiB"
 
 
 class MockMiddleware(SpecMiddleware):
@@ -88,7 +88,13 @@ class MockMiddleware(SpecMiddleware):
             operation, path_params = self._route(api, rest, method)
             entry["operationId"] = operation.operation_id
             call = Call(operation, path_params, {}, headers, None, None)
-            await self._prepare(api, call, query_string, scope, receive, entry)
+            problems = self._admit(api, call, query_string)
+            problems += await self._body(api, call, scope, receive)
+            if problems:
+                entry["validation_errors"] = tuple(str(p) for p in problems)
+                first = "; ".join(str(p) for p in problems[:3])
+                more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+                raise ApiError(api.errors.validation_status, f"Invalid request: {first}{more}")
             reply = await self._answer(api, call)
         except ApiError as exc:
             reply = self._error(api, call, exc)
@@ -120,9 +126,8 @@ class MockMiddleware(SpecMiddleware):
             raise error
         return operation, raw_params
 
-    async def _prepare(
-        self, api: Api, call: Call, query_string: str, scope: Scope, receive: Receive, entry: dict[str, Any]
-    ) -> None:
+    def _admit(self, api: Api, call: Call, query_string: str) -> list[Problem]:
+        """Rate limit and credentials (each refused at once), then what is wrong with the parameters."""
         runtime = self.runtime
         operation = call.operation
         query_raw = parse_qs(query_string, keep_blank_values=True) if query_string else {}
@@ -153,13 +158,7 @@ class MockMiddleware(SpecMiddleware):
         prefer = call.headers.get("prefer")
         if prefer:
             call.prefer = _prefer(prefer)
-        problems = self._parameters(call, query_raw)
-        problems += await self._body(api, call, scope, receive)
-        if problems:
-            entry["validation_errors"] = tuple(str(p) for p in problems)
-            first = "; ".join(str(p) for p in problems[:3])
-            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-            raise ApiError(api.errors.validation_status, f"Invalid request: {first}{more}")
+        return self._parameters(call, query_raw)
 
     def _parameters(self, call: Call, query_raw: Mapping[str, list[str]]) -> list[Problem]:
         problems: list[Problem] = []
@@ -191,7 +190,12 @@ class MockMiddleware(SpecMiddleware):
         return problems
 
     async def _body(self, api: Api, call: Call, scope: Scope, receive: Receive) -> list[Problem]:
-        raw = await _read(receive)
+        message = await receive()
+        raw: bytes = message.get("body", b"")
+        if message.get("more_body"):
+            raw = await _read_rest(receive, raw)
+        elif len(raw) > _MAX_BODY:
+            raise ApiError(413, _TOO_LARGE)
         body_spec = call.operation.body
         if body_spec is None:
             return []
@@ -263,7 +267,8 @@ class MockMiddleware(SpecMiddleware):
         handler = runtime.handlers.get((api.name, operation.operation_id))
         if handler is None:
             return spec_reply(call, runtime)
-        return await invoke(handler, call, runtime)
+        result = handler(call, runtime)
+        return result if isinstance(result, Reply) else await result
 
     def _preferred_code(self, api: Api, call: Call) -> Reply:
         operation = call.operation
@@ -369,9 +374,10 @@ def _challenge(api: Api, operation: Operation) -> str:
     return "Bearer"
 
 
-async def _read(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
+async def _read_rest(receive: Receive, first: bytes) -> bytes:
+    """The rest of a body that came in more than one message (most come in one)."""
+    chunks = [first]
+    size = len(first)
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
@@ -379,7 +385,7 @@ async def _read(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > _MAX_BODY:
-            raise ApiError(413, "The request body is larger than 20 MiB")
+            raise ApiError(413, _TOO_LARGE)
         chunks.append(chunk)
         if not message.get("more_body"):
             break

@@ -36,13 +36,6 @@ class HandlerSet:
         return register
 
 
-async def invoke(handler: Handler, call: Call, runtime: Runtime) -> Reply:
-    result = handler(call, runtime)
-    if isinstance(result, Reply):
-        return result
-    return await result
-
-
 def handler_modules() -> list[ModuleType]:
     """Every module of this package; each defines ``handlers`` (a HandlerSet) and may define
     ``build_engine(runtime)``, the engine its handlers call."""
