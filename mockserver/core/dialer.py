@@ -28,7 +28,6 @@ from mockserver.core.dialer_intake import (
     Routes,
     UnknownAgent,
     UnknownCampaign,
-    _setup,
 )
 from mockserver.core.dialer_payloads import (
     campaign_connect,
@@ -110,6 +109,8 @@ class Dialer(Intake):
         self.roster = Roster(store, seed)
         self.pools = Pools()
         self._plans: dict[int, Plan] = {}  # the current attempt's plan, per call (recomputed if missing)
+        self._setups = {}
+        self._singles = {}
         self._rules: dict[tuple[Any, ...], RetryRule] = {}
         self._dispatch_pending = False
         timeline.register(JOB_DISPATCH, self._on_dispatch)
@@ -122,6 +123,8 @@ class Dialer(Intake):
         (a restart with SQLite state; the timeline has already moved the clock to where it stood)."""
         self.pools.clear()
         self._plans.clear()
+        self._setups.clear()
+        self._singles.clear()
         self._dispatch_pending = False
         meta = self.store.get(META, "meta")
         if meta is None:
@@ -152,7 +155,7 @@ class Dialer(Intake):
         campaign = self._campaign(campaign_id, None)
         row = {"number": number or number_for(self.seed, f"preview:{self.store.next_id('ryng:preview')}")}
         settings = {**self.tenant_settings, "legDirection": "agent-first", "maxRetries": 0}
-        setup = _setup("makePreviewCall", settings, campaign.get("customFieldNames"), routes)
+        setup = self._setup("makePreviewCall", settings, campaign.get("customFieldNames"), routes)
         now = self.clock.now().timestamp()
         call_id = self._new_call("preview", row, [agent["username"]], setup, now, campaign_id=campaign_id)
         call = self._call(call_id)

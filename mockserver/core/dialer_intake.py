@@ -54,6 +54,9 @@ class BadSheet(DialerError):
     pass
 
 
+_MAX_SHARED = 4096  # distinct setups and agent lists kept for sharing; past that, new ones are not shared
+
+
 class Intake:
     store: StateStore
     clock: Clock
@@ -63,6 +66,8 @@ class Intake:
     tenant_settings: dict[str, Any]
     """The dialling settings of the tenant's default queue, in ``SETTINGS`` order."""
     unknown_agents: str
+    _setups: dict[tuple[Any, ...], dict[str, Any]]
+    _singles: dict[str, list[str]]
 
     def _schedule_dispatch(self) -> None:
         raise NotImplementedError
@@ -119,7 +124,7 @@ class Intake:
         if mapping == "global" and agents:
             queue["rr"] = (queue["rr"] + len(rows)) % len(agents)
             self.store.put(QUEUES, str(queue["id"]), queue)
-        setup = _setup(source, settings, queue.get("customFieldNames"), routes)
+        setup = self._setup(source, settings, queue.get("customFieldNames"), routes)
         now = self.clock.now().timestamp()
         return [
             self._new_call("queue", row, elig, setup, now, queue_id=queue["id"])
@@ -181,7 +186,7 @@ class Intake:
         if body.get("customFieldNames"):
             campaign["customFieldNames"] = body["customFieldNames"]
             self.store.put(CAMPAIGNS, str(campaign["id"]), campaign)
-        setup = _setup(source, settings, names, routes)
+        setup = self._setup(source, settings, names, routes)
         now = self.clock.now().timestamp()
         return [
             self._new_call("campaign", row, elig, setup, now, campaign_id=campaign["id"])
@@ -220,11 +225,10 @@ class Intake:
             if assigned:
                 named.update(assigned)
         self._ensure_agents(named)
-        # One list per agent, shared by the calls that agent alone may take: calls never change it.
         if mapping == "global" and agents:
-            singles = [[username] for username in agents]
+            singles = [self._single(username) for username in agents]
             return [singles[(start + i) % len(agents)] for i in range(len(rows))]
-        roster = [[username] for username in self.roster.usernames()]
+        roster = [self._single(username) for username in self.roster.usernames()]
         out: list[list[str] | None] = []
         for i, row in enumerate(rows):
             inline = list(row.get("agentsAssigned") or ()) if mapping == "inline" else []
@@ -247,6 +251,33 @@ class Intake:
             self.roster.add(username, free_since=self.clock.now().timestamp())
 
     # ---- documents -------------------------------------------------------------------------------
+
+    # A stream of one-lead pushes would otherwise keep a copy of the same setup and agent list per
+    # call: a third of a call's memory, and the mock slows as its heap grows (see bench/).
+
+    def _setup(
+        self, source: str, settings: Mapping[str, Any], names: Mapping[str, str] | None, routes: Routes
+    ) -> dict[str, Any]:
+        """What one request asked for, shared by all the calls it made: the operation, the dialling
+        settings, the custom field names and the callback routes. Equal setups are one object; calls
+        never change it."""
+        key = (
+            source,
+            *settings.items(),
+            tuple(names.items()) if names else names,
+            *((name, route["url"], route["operationId"]) for name, route in routes.items()),
+        )
+        setup = {"source": source, **settings, "names": names, "routes": routes}
+        try:
+            return self._setups.setdefault(key, setup) if len(self._setups) < _MAX_SHARED else setup
+        except TypeError:  # a setting from the config file that is a list or a mapping: not shared
+            return setup
+
+    def _single(self, username: str) -> list[str]:
+        """The list of one agent that calls only that agent may take carry; one per agent."""
+        if len(self._singles) >= _MAX_SHARED:
+            return [username]
+        return self._singles.setdefault(username, [username])
 
     def _new_call(
         self,
@@ -335,14 +366,6 @@ class Intake:
         return self.store.get(CAMPAIGNS, str(campaign_id)) or self._put_campaign(
             campaign_id, name or f"Campaign::{campaign_id}"
         )
-
-
-def _setup(
-    source: str, settings: Mapping[str, Any], names: Mapping[str, str] | None, routes: Routes
-) -> dict[str, Any]:
-    """What one request asked for, shared by all the calls it made: the operation, the dialling
-    settings, the custom field names and the callback routes."""
-    return {"source": source, **settings, "names": names, "routes": routes}
 
 
 def parse_sheet(text: str, *, in_file: bool) -> tuple[dict[str, str], list[dict[str, Any]]]:

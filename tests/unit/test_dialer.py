@@ -180,6 +180,34 @@ def test_unknown_agents_join_the_roster_unless_the_config_says_reject() -> None:
     assert strict.calls() == []
 
 
+def test_pushes_that_ask_the_same_share_one_setup_and_others_get_their_own() -> None:
+    dialer, _, _ = engine()
+
+    def push(number: str, url: str = "http://127.0.0.1:9/t", retries: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "agentMapping": "global",
+            "agents": ["a@example.com"],
+            "customerData": {"jsonData": [{"number": number}]},
+        }
+        if retries is not None:
+            body["maxRetries"] = retries
+        routes = {"terminal": {**ROUTE["terminal"], "url": url}}
+        (call_id,) = dialer.add_to_queue(3, body, routes, "pushTransactional")
+        call = dialer.store.get("ryng:calls", str(call_id))
+        assert call is not None
+        return call
+
+    first, second = push("+919845012341"), push("+919845012342")
+    assert first["settings"] is second["settings"] and first["eligible"] is second["eligible"]
+    elsewhere, fewer_retries = (
+        push("+919845012343", url="http://127.0.0.1:9/u"),
+        push("+919845012344", retries=0),
+    )
+    assert elsewhere["settings"]["routes"]["terminal"]["url"] == "http://127.0.0.1:9/u"
+    assert fewer_retries["settings"]["maxRetries"] == 0 and first["settings"]["maxRetries"] == 2
+    assert first["number"] != second["number"]
+
+
 def test_cancel_refuses_unknown_and_attempted_calls() -> None:
     dialer, timeline, _ = engine()
     with pytest.raises(UnknownCall):
