@@ -302,8 +302,7 @@ class MockMiddleware(SpecMiddleware):
     async def _send(self, api: Api, call: Call | None, reply: Reply, send: Send) -> None:
         media_type = reply.media_type
         if media_type is None and call is not None:
-            content = (call.operation.documented(reply.status) or {}).get("content", {})
-            media_type = next(iter(content), None)
+            media_type = call.operation.media_type(reply.status)
         if reply.body is None:
             payload = b""
         elif isinstance(reply.body, bytes):

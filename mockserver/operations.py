@@ -70,6 +70,18 @@ class Operation:
     def documented(self, status: int) -> Mapping[str, Any] | None:
         return self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
 
+    def media_type(self, status: int) -> str | None:
+        """The first media type documented for this status (looked up once per status)."""
+        known = self._media_types
+        if status not in known:
+            content = (self.documented(status) or {}).get("content", {})
+            known[status] = next(iter(content), None)
+        return known[status]
+
+    @functools.cached_property
+    def _media_types(self) -> dict[int, str | None]:
+        return {}
+
 
 @dataclass
 class Route:
