@@ -68,6 +68,8 @@ def routes(call: Call, rt: Runtime) -> Routes:
 
 
 def _ok(message: str, data: dict[str, Any] | None = None, **headers: Any) -> Reply:
+    """Ryng's answer, plus ``x-mockline-*`` headers for what the dialer did: how many calls it made, and
+    the id of a queue or campaign it made (Ryng's answers carry no ids; one the path names is not repeated)."""
     body: dict[str, Any] = {"error": False, "message": message}
     if data is not None:
         body["data"] = data
@@ -121,7 +123,7 @@ def append_campaign(call: Call, rt: Runtime) -> Reply:
             calls = engine(rt).append_campaign(campaign_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:
         raise ApiError(500, CAMPAIGN_FAILED) from None
-    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls), **warning)
+    return _ok("Processing Campaign...", {}, calls=len(calls), **warning)
 
 
 @handlers.operation("makePreviewCall")
@@ -179,7 +181,7 @@ def _add_to_queue(call: Call, rt: Runtime) -> Reply:
         calls = engine(rt).add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:
         raise ApiError(500, QUEUE_FAILED) from None
-    return _ok("Appending Queue...", None, queue_id=queue_id, calls=len(calls))
+    return _ok("Appending Queue...", None, calls=len(calls))
 
 
 @handlers.operation("cancelCall")
