@@ -8,11 +8,11 @@ cyclic garbage collector never has to visit it (see bench/).
 from __future__ import annotations
 
 import itertools
-import json
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from mockserver import jsonbody
 from mockserver.core.clock import iso
 
 
@@ -35,7 +35,7 @@ class Journal:
                 view["validation_errors"] = list(entry["validation_errors"])
                 raw = view.pop("body_json", None)
                 if raw is not None:
-                    view["body"] = json.loads(raw)
+                    view["body"] = jsonbody.parse(raw)
                 yield view
 
     def clear(self) -> None:

@@ -56,6 +56,7 @@ class Operation:
     responses: Mapping[str, Any]
     callbacks: Mapping[str, Any]
     definition: Mapping[str, Any]
+    _media_types: dict[int, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def success_status(self) -> int:
@@ -77,10 +78,6 @@ class Operation:
             content = (self.documented(status) or {}).get("content", {})
             known[status] = next(iter(content), None)
         return known[status]
-
-    @functools.cached_property
-    def _media_types(self) -> dict[int, str | None]:
-        return {}
 
 
 @dataclass

@@ -98,8 +98,8 @@ class Dialer(Intake):
         self.make_fakes = make_fakes
         self.seed = seed
         self.api = api
-        self.defaults = {**TENANT_DEFAULTS, **dict(config.get("queue_defaults") or {})}
-        self.tenant_settings = {k: self.defaults[k] for k in SETTINGS}
+        defaults = {**TENANT_DEFAULTS, **dict(config.get("queue_defaults") or {})}
+        self.tenant_settings = {k: defaults[k] for k in SETTINGS}
         self.odds = validate_odds(config.get("outcomes") or {})
         self.unknown_agents = str(config.get("unknown_agents", "add"))
         if self.unknown_agents not in {"add", "reject"}:

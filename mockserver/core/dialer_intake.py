@@ -54,7 +54,7 @@ class BadSheet(DialerError):
     pass
 
 
-_MAX_SHARED = 4096  # distinct setups and agent lists kept for sharing; past that, new ones are not shared
+_MAX_SHARED = 4096  # distinct setups kept for sharing; past that, new ones are not shared
 
 
 class Intake:
@@ -62,7 +62,6 @@ class Intake:
     clock: Clock
     roster: Roster
     pools: Pools
-    defaults: dict[str, Any]
     tenant_settings: dict[str, Any]
     """The dialling settings of the tenant's default queue, in ``SETTINGS`` order."""
     unknown_agents: str
@@ -274,9 +273,8 @@ class Intake:
             return setup
 
     def _single(self, username: str) -> list[str]:
-        """The list of one agent that calls only that agent may take carry; one per agent."""
-        if len(self._singles) >= _MAX_SHARED:
-            return [username]
+        """The list of one agent that calls only that agent may take carry; one per agent (agents are
+        in the roster, so these are no more than the roster)."""
         return self._singles.setdefault(username, [username])
 
     def _new_call(
