@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -80,12 +81,16 @@ def disagreements(pyproject_path: Path, lock_path: Path) -> list[str]:
     return problems
 
 
-def uv_check(folder: Path) -> subprocess.CompletedProcess[str]:
+def uv() -> str:
     if not UV.exists():
         pytest.fail(f"{UV.relative_to(ROOT)} is missing: `make install` puts the pinned uv there")
+    return str(UV)
+
+
+def uv_check(folder: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
     return subprocess.run(
-        [str(UV), "lock", "--check", "--offline", "--directory", str(folder)],
+        [uv(), "lock", "--check", "--offline", "--directory", str(folder)],
         capture_output=True,
         text=True,
         env=env,
@@ -138,12 +143,27 @@ def test_an_untouched_copy_passes_both_judges(tmp_path: Path) -> None:
 
 
 def test_the_suite_runs_in_the_locked_environment() -> None:
-    """What `make install` put in the venv is exactly uv.lock: every locked package at its locked version,
-    nothing else (``pip freeze`` would show the same)."""
+    """What `make install` put in the venv is uv.lock: every package installed is locked at that version
+    (``pip freeze`` shows the same), and uv finds nothing to add or remove (it also weighs the markers of
+    locked packages that this Python does not need)."""
     lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
     locked = {p["name"]: p["version"] for p in lock["package"]}
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
-    assert installed == locked
+    assert {
+        name: (version, locked.get(name))
+        for name, version in installed.items()
+        if locked.get(name) != version
+    } == {}
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": sys.prefix}
+    checked = subprocess.run(
+        [uv(), "sync", "--check", "--locked", "--offline", "--extra", "test", "--extra", "bench"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_uv_is_pinned_once() -> None:
