@@ -37,8 +37,8 @@ lock: $(UV)
 	$(UV_RUN) lock
 
 upgrade: $(UV)
-	@$(UV_RUN) lock --upgrade 2>$(UV_DIR)/upgrade.log; status=$$?; cat $(UV_DIR)/upgrade.log; \
-	  [ $$status = 0 ] || exit $$status; \
+	@$(UV_RUN) lock --upgrade 2>$(UV_DIR)/upgrade.log; status=$$?; \
+	  [ $$status = 0 ] || { cat $(UV_DIR)/upgrade.log; exit $$status; }; \
 	  echo "what moved (say it in the commit that moves uv.lock):"; \
 	  grep -E '^(Updated|Added|Removed) ' $(UV_DIR)/upgrade.log || echo "  nothing"
 	$(MAKE) test

@@ -171,3 +171,15 @@ def test_uv_is_pinned_once() -> None:
     pinned = re.search(r"^uv==(\S+)", (ROOT / "tools" / "uv-requirements.txt").read_text(), re.M)
     required = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["required-version"]
     assert pinned is not None and required == f"=={pinned.group(1)}"
+
+
+def exact_pins(requirements: list[str]) -> list[str]:
+    """The requirements that pin one version (``==``/``===``): a library must not pin its users."""
+    return [r for r in requirements if any(s.operator in ("==", "===") for s in Requirement(r).specifier)]
+
+
+def test_the_wheel_keeps_ranges_for_its_users() -> None:
+    """`pip install mockline` resolves the ranges; only uv.lock pins, and only for this project's own runs."""
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert exact_pins(runtime) == []
+    assert exact_pins(["faker>=40", "schemathesis==4.32.5", "httpx>=0.28,<1"]) == ["schemathesis==4.32.5"]
