@@ -32,12 +32,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mockline",
         description="OpenAPI contracts and a stateful mock server for call-center vendor APIs.",
     )
+    parser.add_argument(
+        "--version", action=_Version, help="print the versions of mockline, its key libraries and Python"
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     _register_serve(subparsers)
     for info in sorted(pkgutil.iter_modules(contracts.commands.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"contracts.commands.{info.name}")
         module.register(subparsers)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: gathered only when asked for, printed on one line as it is (no re-wrapping)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from contracts.versions import describe
+
+        print(describe())
+        parser.exit()
 
 
 def _register_serve(subparsers: Any) -> None:

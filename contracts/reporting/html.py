@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from contracts.reporting.model import Report
+from contracts.versions import describe
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
@@ -59,6 +60,7 @@ def render(report: Report) -> str:
 <h1>{escape(title)}</h1>
 <p>Target <code>{escape(report.url)}</code>: {verdict}. {report.requests} requests in
 {report.duration_seconds:.1f} s{f", seed {report.seed}" if report.seed is not None else ""}.</p>
+<p>{escape(describe(report.versions))}</p>
 <h2>Conformance</h2>
 <table><thead><tr><th class="op">operation</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>
 <h2>Violations</h2>{"".join(violations) or "<p>None.</p>"}

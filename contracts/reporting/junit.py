@@ -25,6 +25,9 @@ def render(report: Report) -> str:
         errors=str(len(report.errors)),
         time=f"{report.duration_seconds:.3f}",
     )
+    properties = ET.SubElement(suite, "properties")  # the environment: mockline, key libraries, Python
+    for name, version in report.versions.items():
+        ET.SubElement(properties, "property", name=f"version.{name}", value=version)
     for operation, check in sorted(pairs):
         case = ET.SubElement(suite, "testcase", classname=operation, name=check)
         found = [v for v in report.violations if (v.operation, v.rule) == (operation, check)]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from contracts import versions as _versions
+
 
 @dataclass
 class Violation:
@@ -55,6 +57,7 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # problems that stopped part of the run
     requests: int = 0
+    versions: dict[str, str] = field(default_factory=_versions.collect)  # mockline, key libraries, Python
 
     def record(self, operation: str, check: str, ok: bool) -> None:
         row = self.rows.get((operation, check))
@@ -107,4 +110,5 @@ class Report:
             ],
             "violations": [asdict(v) for v in self.violations],
             "errors": list(self.errors),
+            "versions": dict(self.versions),
         }
