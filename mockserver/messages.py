@@ -6,7 +6,7 @@ that names the field and the rule: ``agentMapping must be one of global, inline,
 spec: the keyword's value (the enum, the pattern, the minimum), the object's ``properties`` (to suggest the
 field a misspelt key was meant to be), or, for an ``anyOf``/``oneOf`` rule, the branches that failed. A
 schema may word its own failure instead: ``x-mockline: {message: ...}`` on the schema that holds the
-keyword.
+keyword (a whole sentence).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Worded:
 
     path: tuple[str | int, ...]
     text: str
+    whole: bool = False  # the text is a whole sentence (a schema's own message), not said of the field
 
 
 def node_at(schema: Any, path: Sequence[str | int]) -> Any:
@@ -62,7 +63,7 @@ def word(failure: Failure, json_schema: Any, source: Any) -> list[Worded]:
             else None
         )
         if isinstance(custom, str) and custom:
-            return [Worded(failure.instance_path, custom)]
+            return [Worded(failure.instance_path, custom, whole=True)]
     holder = node_at(json_schema, parent_path)
     holder = holder if isinstance(holder, Mapping) else {}
     keyword = failure.keyword

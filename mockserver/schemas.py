@@ -76,7 +76,8 @@ class CompiledSchema:
             failures = []
         for failure in failures:
             for worded in word(failure, self.json_schema, self.source):
-                problem = Problem(_pointer_to_path(root, worded.path), worded.text)
+                where = "" if worded.whole else _pointer_to_path(root, worded.path)
+                problem = Problem(where, worded.text)
                 if problem not in found:
                     found.append(problem)
         if len(found) > 1:

@@ -211,3 +211,62 @@ def test_the_mock_says_each_documented_error_as_the_spec_shows_it(
     assert (response.status_code, response.json()) == (status, body)
     if api != ADMIN_SPEC:
         valid(api, response)
+
+
+def test_429_says_in_retry_after_when_the_mock_clock_opens_the_next_window() -> None:
+    async def scenario() -> tuple[httpx.Response, int, httpx.Response]:
+        async with client_for(_app("ryng", "rate-limited")) as client:
+            await client.post("/__admin/clock/advance", json={"seconds": 18})  # 18 s into a window
+            limited = await _rate_limited(client)
+            await client.post("/__admin/clock/advance", json={"seconds": 41})
+            still = (await client.post(PUSH, headers=RYNG, json={"customerData": LEAD})).status_code
+            await client.post("/__admin/clock/advance", json={"seconds": 1})
+            after = await client.post(PUSH, headers=RYNG, json={"customerData": LEAD})
+            return limited, still, after
+
+    limited, still, after = asyncio.run(scenario())
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "42"
+    valid("ryng", limited)
+    assert still == 429, "one second before the window turns the token is still over its limit"
+    assert after.status_code == 200 and "retry-after" not in after.headers
+
+
+def test_prefer_code_and_example_returns_that_example_and_names_the_others() -> None:
+    raw = load_spec("ryng")
+    examples = raw["components"]["responses"]["ValidationError"]["content"]["application/json"]["examples"]
+
+    async def scenario() -> list[httpx.Response]:
+        async with client_for(_app("ryng", "")) as client:
+            body = {"customerData": LEAD}
+            return [
+                await client.post(PUSH, headers={**RYNG, "Prefer": f"code=400, example={name}"}, json=body)
+                for name in (*examples, "nope")
+            ] + [await client.post(PUSH, headers={**RYNG, "Prefer": "code=429"}, json=body)]
+
+    *named, unknown, limited = asyncio.run(scenario())
+    for name, response in zip(examples, named, strict=True):
+        assert (response.status_code, response.json()) == (400, examples[name]["value"])
+    assert unknown.status_code == 400
+    assert unknown.json()["message"] == (
+        "Prefer: example=nope names no example of the 400 response of pushTransactional;"
+        f" its examples are: {', '.join(examples)}"
+    )
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "60"
+    valid("ryng", limited)
+
+
+def test_prefer_dynamic_on_a_stateful_operation_answers_from_the_schema_and_changes_nothing() -> None:
+    async def scenario() -> tuple[httpx.Response, httpx.Response, Any, Any]:
+        async with client_for(_app("ryng", "")) as client:
+            body = {"customerData": LEAD}
+            dynamic = await client.post(PUSH, headers={**RYNG, "Prefer": "dynamic=true"}, json=body)
+            calls = (await client.get("/__admin/calls")).json()
+            real = await client.post(PUSH, headers=RYNG, json=body)
+            after = (await client.get("/__admin/calls")).json()
+            return dynamic, real, calls, after
+
+    dynamic, real, calls, after = asyncio.run(scenario())
+    assert dynamic.status_code == 200 and valid("ryng", dynamic)
+    assert "x-mockline-calls" not in dynamic.headers, "the dialer must not have seen the request"
+    assert calls["calls"] == []
+    assert real.headers["x-mockline-calls"] and len(after["calls"]) == 1
