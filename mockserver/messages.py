@@ -136,6 +136,8 @@ def _predicate(keyword: str, holder: Mapping[str, Any], value: Any) -> str:
     """What a value that broke ``keyword`` of ``holder`` should have been."""
     rule: Any = holder.get(keyword)
     got = show(value)
+    if keyword == "const":
+        return f"must be {_plain(rule)}, not {got}"
     if keyword == "enum" and isinstance(rule, list):
         if len(rule) == 1:
             return f"must be {_plain(rule[0])}, not {got}"
@@ -194,7 +196,7 @@ def _alternatives(failure: Failure, json_schema: Any, source: Any) -> Worded:
     for branch in failure.branches:
         if branch and all(_is_condition(f, here) for f in branch):
             for f in branch:
-                clause = f"{_field(f.instance_path)} is {_plain(f.instance)}"
+                clause = f"{field_path(f.instance_path)} is {_plain(f.instance)}"
                 if clause not in conditions:
                     conditions.append(clause)
         else:
@@ -204,6 +206,9 @@ def _alternatives(failure: Failure, json_schema: Any, source: Any) -> Worded:
     if not requirements:
         return Worded(here, f"matches none of the allowed forms ({'; '.join(conditions)})")
     first = requirements[0][0]
+    merged = _one_of_kinds(requirements, first.path, failure.instance)
+    if merged and not conditions:
+        return Worded(first.path, merged)
     parts = []
     for group in requirements:
         parts.append(" and ".join(_relative(w, first.path) for w in group))
@@ -211,6 +216,20 @@ def _alternatives(failure: Failure, json_schema: Any, source: Any) -> Worded:
     if conditions:
         text += " when " + " and ".join(conditions)
     return Worded(first.path, text)
+
+
+def _one_of_kinds(requirements: list[list[Worded]], path: tuple[str | int, ...], value: Any) -> str | None:
+    """``must be seeded or a list, not 'x'`` when every branch wants the same field to be something."""
+    tail = f", not {show(value)}"
+    kinds = []
+    for group in requirements:
+        if len(group) != 1 or group[0].path != path:
+            return None
+        text = group[0].text
+        if not (text.startswith("must be ") and text.endswith(tail)):
+            return None
+        kinds.append(text[len("must be ") : -len(tail)])
+    return f"must be {' or '.join(dict.fromkeys(kinds))}{tail}"
 
 
 def _is_condition(failure: Failure, here: tuple[str | int, ...]) -> bool:
@@ -222,7 +241,7 @@ def _is_condition(failure: Failure, here: tuple[str | int, ...]) -> bool:
     )
 
 
-def _field(path: tuple[str | int, ...]) -> str:
+def field_path(path: tuple[str | int, ...]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -233,4 +252,4 @@ def _relative(worded: Worded, subject: tuple[str | int, ...]) -> str:
     """The first clause is said of the subject (the Problem names it); later ones name their own field."""
     if worded.path == subject:
         return worded.text
-    return f"{_field(worded.path)} {worded.text}"
+    return f"{field_path(worded.path)} {worded.text}"

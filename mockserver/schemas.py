@@ -69,7 +69,7 @@ class CompiledSchema:
         if self._large_bounds and _has_big_int(instance):
             # jsonschema-rs compares integers past 2**53 as floats (2**63 passes a maximum of 2**63 - 1);
             # such bodies are rare, so the exact pure-Python validator checks them instead.
-            failures = [_from_python(error) for error in self._exact().iter_errors(instance)]
+            failures = [failure_of_python_error(error) for error in self._exact().iter_errors(instance)]
         elif not self._validator.is_valid(instance):
             failures = [_from_rust(error) for error in self._validator.iter_errors(instance)]
         else:
@@ -139,14 +139,17 @@ def _from_rust(error: Any) -> Failure:
     )
 
 
-def _from_python(error: Any, base: tuple[str | int, ...] = (), at: tuple[str | int, ...] = ()) -> Failure:
-    """A ``jsonschema`` error as a ``Failure``; the sub-errors of an anyOf are grouped by branch."""
+def failure_of_python_error(
+    error: Any, base: tuple[str | int, ...] = (), at: tuple[str | int, ...] = ()
+) -> Failure:
+    """A ``jsonschema`` error as a ``Failure``; the sub-errors of an anyOf are grouped by branch. (The pure
+    Python validator checks what jsonschema-rs cannot: huge integers, and the config file.)"""
     schema_path = (*base, *error.relative_schema_path)
     instance_path = (*at, *error.relative_path)
     branches: dict[int, list[Failure]] = {}
     for sub in error.context or ():
         index = sub.relative_schema_path[0]
-        branches.setdefault(index, []).append(_from_python(sub, schema_path, instance_path))
+        branches.setdefault(index, []).append(failure_of_python_error(sub, schema_path, instance_path))
     return Failure(
         keyword=str(error.validator),
         instance=error.instance,
