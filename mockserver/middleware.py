@@ -239,7 +239,7 @@ class MockMiddleware(SpecMiddleware):
         except (json.JSONDecodeError, ValueError) as exc:
             return [Problem("body", f"is not valid {media_type}: {exc}")]
         except CoercionError as exc:
-            return [Problem("body", str(exc))]
+            return [Problem(exc.location, str(exc))]
         return schema.problems(call.body)
 
     async def _answer(self, api: Api, call: Call) -> Reply:
@@ -413,8 +413,17 @@ def _typed_form(fields: Mapping[str, list[str]], schema: Mapping[str, Any]) -> d
     out: dict[str, Any] = {}
     for name, values in fields.items():
         prop = properties.get(name, {})
-        out[name] = coerce(values if prop.get("type") == "array" else values[-1], prop)
+        out[name] = _coerce_field(name, values if prop.get("type") == "array" else values[-1], prop)
     return out
+
+
+def _coerce_field(name: str, text: str | list[str], schema: Mapping[str, Any]) -> Any:
+    """A form field's text as its schema's type; a failure names the field."""
+    try:
+        return coerce(text, schema)
+    except CoercionError as exc:
+        exc.location = f"body.{name}"
+        raise
 
 
 async def _multipart(
@@ -445,7 +454,7 @@ async def _multipart(
                     files[name] = Upload(value.filename or name, value.content_type or "", content)
                     texts.append(content.decode("utf-8", "replace"))
             prop = properties.get(name, {})
-            body[name] = coerce(texts if prop.get("type") == "array" else texts[-1], prop)
+            body[name] = _coerce_field(name, texts if prop.get("type") == "array" else texts[-1], prop)
     finally:
         await form.close()  # uploads are spooled to temporary files; unclosed ones warn when collected
     return body, files

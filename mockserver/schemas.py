@@ -167,7 +167,10 @@ def _pointer_to_path(root: str, path: Any) -> str:
 
 
 class CoercionError(ValueError):
-    """A parameter's text could not be read as the type its schema asks for."""
+    """A parameter's text could not be read as the type its schema asks for. ``location`` names the form
+    field, when the text was one (``body.maxRetries``)."""
+
+    location = "body"
 
 
 def coerce(text: str | list[str], schema: Mapping[str, Any]) -> Any:

@@ -71,3 +71,16 @@ def test_parameters_and_the_whole_body_are_named_as_such() -> None:
         "path parameter queueID must be at least 1, not 0"
     ]
     assert [str(p) for p in compiled.problems("x")] == ["the body must be an integer, not 'x'"]
+
+
+def test_a_form_field_that_is_not_its_type_is_named() -> None:
+    from mockserver.middleware import _typed_form
+    from mockserver.schemas import CoercionError, Problem
+
+    schema = {"properties": {"retries": {"type": "integer"}, "note": {"type": "string"}}}
+    assert _typed_form({"retries": ["3"], "note": ["x"]}, schema) == {"retries": 3, "note": "x"}
+    with pytest.raises(CoercionError) as refused:
+        _typed_form({"retries": ["three"]}, schema)
+    assert (
+        str(Problem(refused.value.location, str(refused.value))) == "retries must be an integer, not 'three'"
+    )
