@@ -209,6 +209,13 @@ def _alternatives(failure: Failure, json_schema: Any, source: Any) -> Worded:
     merged = _one_of_kinds(requirements, first.path, failure.instance)
     if merged and not conditions:
         return Worded(first.path, merged)
+    if all(len(group) == 1 and group[0].text == "is required" for group in requirements):
+        # ``jsonData or campaignID is required``: the subject is the first field, the rest follow ``or``.
+        others = [field_path(group[0].path) for group in requirements[1:]]
+        text = "".join(f"or {name} " for name in others) + "is required"
+        if conditions:
+            text += " when " + " and ".join(conditions)
+        return Worded(first.path, text)
     parts = []
     for group in requirements:
         parts.append(" and ".join(_relative(w, first.path) for w in group))

@@ -55,6 +55,16 @@ def test_the_exact_validator_for_huge_integers_says_the_same(body: Any, expected
         assert f"wait must be at most {2**62}, not {2**63}" in words
 
 
+def test_a_rule_asking_for_one_of_several_fields_names_them_all() -> None:
+    either = {
+        "type": "object",
+        "properties": {"inner": {"type": "object", "anyOf": [{"required": ["a"]}, {"required": ["b"]}]}},
+    }
+    assert [str(p) for p in CompiledSchema(either).problems({"inner": {}})] == [
+        "inner.a or inner.b is required"
+    ]
+
+
 def test_a_schema_may_word_its_own_rule() -> None:
     worded = {
         **RULE,
