@@ -81,7 +81,7 @@ def create_app(
         apis=apis,
         handlers=handlers,
         journal=Journal(settings.journal_size),
-        faults=Faults(settings.seed),
+        faults=Faults(settings.seed, list(settings.config.get("faults") or [])),
     )
     from mockserver.engines import build_engines
 

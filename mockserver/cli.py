@@ -105,7 +105,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(settings.log_format)
     _tune_gc()
-    print(banner(settings, app.runtime.apis), flush=True)
+    print(banner(settings, app.runtime.apis, app.runtime), flush=True)
     uvicorn.run(
         app,
         host=settings.host,
@@ -128,7 +128,7 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 50, 50)
 
 
-def banner(settings: Settings, apis: Any) -> str:
+def banner(settings: Settings, apis: Any, runtime: Any = None) -> str:
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         f"mockline serving on {base} (seed {settings.seed}, {settings.clock} clock, state {settings.state})"
@@ -137,7 +137,32 @@ def banner(settings: Settings, apis: Any) -> str:
         lines.append(
             f"  {api.name:<15} {base}{api.prefix:<10} docs {base}{api.prefix}/ui/   auth: {_auth_hint(settings, api)}"
         )
+    if runtime is not None:
+        lines += _seeded(runtime)
     return "\n".join(lines)
+
+
+def _seeded(runtime: Any) -> list[str]:
+    """The ids a first request needs and that only the seed (or the config file) decides."""
+    from mockserver.core.dialer import Dialer
+    from mockserver.core.pbx import CLIENTS, PbxEngine
+
+    lines = []
+    dialer = runtime.engines.get("ryng")
+    if isinstance(dialer, Dialer):
+        usernames = [a["username"] for a in dialer.roster.agents()]
+        lines.append(f"  ryng agents: {', '.join(usernames) or 'none'}")
+    pbx = runtime.engines.get("ringme")
+    if isinstance(pbx, PbxEngine):
+        for client in sorted(pbx.store.values(CLIENTS), key=lambda c: str(c["client_id"])):
+            client_id = str(client["client_id"])
+            agents = pbx.agents(client_id)
+            local = " ".join(str(a["agent_id"]) for a in agents if a["agent_type"] == "local")
+            remote = " ".join(str(a["agent_id"]) for a in agents if a["agent_type"] == "remote")
+            lines.append(
+                f"  ringme client {client_id}: local agents {local or 'none'}; remote agents {remote or 'none'}"
+            )
+    return lines
 
 
 def _auth_hint(settings: Settings, api: Any) -> str:

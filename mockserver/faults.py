@@ -23,9 +23,11 @@ class Fault:
 class Faults:
     """Rules keyed by ``api`` and ``operationId`` (``*`` for any); the most specific rule wins."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, initial: list[Mapping[str, Any]] | None = None) -> None:
         self._rules: dict[tuple[str, str], Fault] = {}
         self._rng = random.Random(seed)
+        self._initial = list(initial or [])  # the config file's ``faults:``, in force again after a reset
+        self.replace(self._initial)
 
     def replace(self, rules: list[Mapping[str, Any]]) -> None:
         self._rules = {
@@ -52,4 +54,4 @@ class Faults:
         return fault.error_rate > 0 and self._rng.random() < fault.error_rate
 
     def clear(self) -> None:
-        self._rules.clear()
+        self.replace(self._initial)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -28,7 +29,7 @@ from mockserver import auth, jsonbody
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation
-from mockserver.responses import error_reply, examples_of, find_example, spec_reply
+from mockserver.responses import error_reply, examples_of, find_example, named_example, spec_reply
 from mockserver.runtime import Runtime
 from mockserver.schemas import CoercionError, Problem, coerce
 
@@ -94,7 +95,7 @@ class MockMiddleware(SpecMiddleware):
                 entry["validation_errors"] = tuple(str(p) for p in problems)
                 first = "; ".join(str(p) for p in problems[:3])
                 more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-                raise ApiError(api.errors.validation_status, f"Invalid request: {first}{more}")
+                raise ApiError(api.errors.validation_status, f"{first}{more}")
             reply = await self._answer(api, call)
         except ApiError as exc:
             reply = self._error(api, call, exc)
@@ -138,8 +139,12 @@ class MockMiddleware(SpecMiddleware):
             limit = int(api.rate_limit.get("requests", 60))
             window = int(api.rate_limit.get("window_seconds", 60))
             if runtime.count_request(api.name, key, window) > limit:
+                # The window is fixed on the mock clock: the client may try again when it turns over.
+                retry_after = math.ceil(window - runtime.clock.now().timestamp() % window)
                 raise ApiError(
-                    429, f"Rate limit exceeded: at most {limit} requests per {window} s for each {per}"
+                    429,
+                    f"Rate limit exceeded: at most {limit} requests per {window} s for each {per}",
+                    problems=[f"retry-after: {retry_after}"],
                 )
         verdict = auth.check(
             operation.security,
@@ -234,7 +239,7 @@ class MockMiddleware(SpecMiddleware):
         except (json.JSONDecodeError, ValueError) as exc:
             return [Problem("body", f"is not valid {media_type}: {exc}")]
         except CoercionError as exc:
-            return [Problem("body", str(exc))]
+            return [Problem(exc.location, str(exc))]
         return schema.problems(call.body)
 
     async def _answer(self, api: Api, call: Call) -> Reply:
@@ -264,6 +269,10 @@ class MockMiddleware(SpecMiddleware):
                 )
             status, media_type, value = found
             return Reply(status, value, media_type)
+        if call.prefer.get("dynamic") == "true":
+            # Like every Prefer override, answered from the spec alone: the handler does not run, so the
+            # request changes no state and sends no callback.
+            return spec_reply(call, runtime)
         handler = runtime.handlers.get((api.name, operation.operation_id))
         if handler is None:
             return spec_reply(call, runtime)
@@ -283,9 +292,15 @@ class MockMiddleware(SpecMiddleware):
                 f"Prefer: code={call.prefer['code']} is not a documented response of {operation.operation_id};"
                 f" documented: {documented}",
             )
+        if "example" in call.prefer:
+            return named_example(call, self.runtime, status, call.prefer["example"])
         if status >= 400:
             return error_reply(
-                call, self.runtime, status, f"Response {status} requested with a Prefer header"
+                call,
+                self.runtime,
+                status,
+                f"Response {status} requested with a Prefer header",
+                preferred=True,
             )
         return spec_reply(call, self.runtime, status)
 
@@ -294,6 +309,8 @@ class MockMiddleware(SpecMiddleware):
         for problem in error.problems:
             if problem.startswith("allow: "):
                 headers["allow"] = problem[len("allow: ") :]
+            elif problem.startswith("retry-after: "):
+                headers["retry-after"] = problem[len("retry-after: ") :]
         if error.status == 401 and call is not None:
             headers["www-authenticate"] = _challenge(api, call.operation)
         body = api.errors.body(error.status, error.message, error.title)
@@ -396,8 +413,17 @@ def _typed_form(fields: Mapping[str, list[str]], schema: Mapping[str, Any]) -> d
     out: dict[str, Any] = {}
     for name, values in fields.items():
         prop = properties.get(name, {})
-        out[name] = coerce(values if prop.get("type") == "array" else values[-1], prop)
+        out[name] = _coerce_field(name, values if prop.get("type") == "array" else values[-1], prop)
     return out
+
+
+def _coerce_field(name: str, text: str | list[str], schema: Mapping[str, Any]) -> Any:
+    """A form field's text as its schema's type; a failure names the field."""
+    try:
+        return coerce(text, schema)
+    except CoercionError as exc:
+        exc.location = f"body.{name}"
+        raise
 
 
 async def _multipart(
@@ -428,7 +454,7 @@ async def _multipart(
                     files[name] = Upload(value.filename or name, value.content_type or "", content)
                     texts.append(content.decode("utf-8", "replace"))
             prop = properties.get(name, {})
-            body[name] = coerce(texts if prop.get("type") == "array" else texts[-1], prop)
+            body[name] = _coerce_field(name, texts if prop.get("type") == "array" else texts[-1], prop)
     finally:
         await form.close()  # uploads are spooled to temporary files; unclosed ones warn when collected
     return body, files

@@ -58,13 +58,42 @@ def spec_reply(call: Call, runtime: Runtime, status: int | None = None) -> Reply
     return Reply(status, generate(schema, fakes, runtime.clock.now()), media_type)
 
 
-def error_reply(call: Call, runtime: Runtime, status: int, message: str) -> Reply:
-    """A documented error status, as the vendor words errors (or as its example, if it has one)."""
+def named_example(call: Call, runtime: Runtime, status: int, name: str) -> Reply:
+    """``Prefer: code=STATUS, example=NAME``: that example of that documented response."""
+    examples = examples_of(call.operation, status)
+    if name not in examples:
+        api = runtime.apis[call.api]
+        raise ApiError(
+            api.errors.validation_status,
+            f"Prefer: example={name} names no example of the {status} response of"
+            f" {call.operation_id}; its examples are: {', '.join(examples) or 'none'}",
+        )
+    media_type, value = examples[name]
+    return Reply(status, value, media_type, retry_headers(runtime, call.api, status))
+
+
+def error_reply(call: Call, runtime: Runtime, status: int, message: str, *, preferred: bool = False) -> Reply:
+    """A documented error status, as the vendor words errors (or as its example, if it has one).
+
+    A validation error is worded from the request, so its examples only answer when a ``Prefer`` header
+    asked for the status (``preferred``)."""
     examples = examples_of(call.operation, status)
     api = runtime.apis[call.api]
-    if examples and status != api.errors.validation_status:
+    headers = retry_headers(runtime, call.api, status)
+    if examples and (preferred or status != api.errors.validation_status):
         media_type, value = next(iter(examples.values()))
-        return Reply(status, value, media_type)
+        return Reply(status, value, media_type, headers)
     return Reply(
-        status, api.errors.body(status, message, ApiError(status, message).title), api.errors.media_type
+        status,
+        api.errors.body(status, message, ApiError(status, message).title),
+        api.errors.media_type,
+        headers,
     )
+
+
+def retry_headers(runtime: Runtime, api: str, status: int) -> dict[str, str]:
+    """A 429 says when to try again: the API's rate-limit window, in seconds of the mock clock."""
+    if status != 429:
+        return {}
+    window = (runtime.apis[api].rate_limit or {}).get("window_seconds", 60)
+    return {"retry-after": str(int(window))}

@@ -15,17 +15,40 @@ import jsonschema
 import jsonschema_rs
 
 from contracts.oas30 import Direction, to_json_schema
+from mockserver.messages import Failure, word
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One way an instance breaks its schema: where (``body.customerData.jsonData[0].number``) and why."""
+    """One way an instance breaks its schema: where (``body.customerData.jsonData[0].number``) and what is
+    wrong with it, said of the field (``is required``). ``str()`` is the sentence a client reads:
+    ``customerData.jsonData[0].number is required``."""
 
     location: str
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}" if self.location else self.message
+        return f"{field_name(self.location)} {self.message}" if self.location else self.message
+
+
+_PARAMETER_PLACES = {
+    "path": "path parameter",
+    "query": "query parameter",
+    "header": "header",
+    "cookie": "cookie",
+}
+
+
+def field_name(location: str) -> str:
+    """How a message names a place: a body field by its own path, a parameter by its kind and name."""
+    if location == "body":
+        return "the body"
+    head, dot, rest = location.partition(".")
+    if head == "body" and dot:
+        return rest
+    if head in _PARAMETER_PLACES and dot:
+        return f"{_PARAMETER_PLACES[head]} {rest}"
+    return location
 
 
 class CompiledSchema:
@@ -42,15 +65,21 @@ class CompiledSchema:
         return bool(self._validator.is_valid(instance))
 
     def problems(self, instance: Any, root: str = "body") -> list[Problem]:
-        found = []
+        found: list[Problem] = []
         if self._large_bounds and _has_big_int(instance):
             # jsonschema-rs compares integers past 2**53 as floats (2**63 passes a maximum of 2**63 - 1);
             # such bodies are rare, so the exact pure-Python validator checks them instead.
-            for exact in self._exact().iter_errors(instance):
-                found.append(Problem(_pointer_to_path(root, exact.absolute_path), exact.message))
+            failures = [failure_of_python_error(error) for error in self._exact().iter_errors(instance)]
         elif not self._validator.is_valid(instance):
-            for error in self._validator.iter_errors(instance):
-                found.append(Problem(_pointer_to_path(root, error.instance_path), error.message))
+            failures = [_from_rust(error) for error in self._validator.iter_errors(instance)]
+        else:
+            failures = []
+        for failure in failures:
+            for worded in word(failure, self.json_schema, self.source):
+                where = "" if worded.whole else _pointer_to_path(root, worded.path)
+                problem = Problem(where, worded.text)
+                if problem not in found:
+                    found.append(problem)
         if len(found) > 1:
             found.sort(key=lambda p: (p.location, p.message))
         return found
@@ -93,6 +122,43 @@ def _has_big_int(instance: Any) -> bool:
     return False
 
 
+def _from_rust(error: Any) -> Failure:
+    """A jsonschema-rs error as a ``Failure`` (its ``kind`` carries the keyword's details)."""
+    kind = error.kind
+    detail = kind.as_dict()
+    branches: tuple[tuple[Failure, ...], ...] = ()
+    if "context" in detail:
+        branches = tuple(tuple(_from_rust(e) for e in branch) for branch in detail.pop("context"))
+    return Failure(
+        keyword=kind.name,
+        instance=error.instance,
+        instance_path=tuple(error.instance_path),
+        schema_path=tuple(error.schema_path),
+        detail=detail,
+        branches=branches,
+    )
+
+
+def failure_of_python_error(
+    error: Any, base: tuple[str | int, ...] = (), at: tuple[str | int, ...] = ()
+) -> Failure:
+    """A ``jsonschema`` error as a ``Failure``; the sub-errors of an anyOf are grouped by branch. (The pure
+    Python validator checks what jsonschema-rs cannot: huge integers, and the config file.)"""
+    schema_path = (*base, *error.relative_schema_path)
+    instance_path = (*at, *error.relative_path)
+    branches: dict[int, list[Failure]] = {}
+    for sub in error.context or ():
+        index = sub.relative_schema_path[0]
+        branches.setdefault(index, []).append(failure_of_python_error(sub, schema_path, instance_path))
+    return Failure(
+        keyword=str(error.validator),
+        instance=error.instance,
+        instance_path=instance_path,
+        schema_path=schema_path,
+        branches=tuple(tuple(v) for _, v in sorted(branches.items())),
+    )
+
+
 def _pointer_to_path(root: str, path: Any) -> str:
     out = root
     for part in path:
@@ -101,7 +167,10 @@ def _pointer_to_path(root: str, path: Any) -> str:
 
 
 class CoercionError(ValueError):
-    """A parameter's text could not be read as the type its schema asks for."""
+    """A parameter's text could not be read as the type its schema asks for. ``location`` names the form
+    field, when the text was one (``body.maxRetries``)."""
+
+    location = "body"
 
 
 def coerce(text: str | list[str], schema: Mapping[str, Any]) -> Any:
@@ -116,17 +185,17 @@ def coerce(text: str | list[str], schema: Mapping[str, Any]) -> Any:
         try:
             return int(text)
         except ValueError:
-            raise CoercionError(f"{text!r} is not an integer") from None
+            raise CoercionError(f"must be an integer, not {text!r}") from None
     if kind == "number":
         try:
             return float(text) if any(c in text for c in ".eE") else int(text)
         except ValueError:
-            raise CoercionError(f"{text!r} is not a number") from None
+            raise CoercionError(f"must be a number, not {text!r}") from None
     if kind == "boolean":
         lowered = text.lower()
         if lowered in {"true", "1"}:
             return True
         if lowered in {"false", "0"}:
             return False
-        raise CoercionError(f"{text!r} is not a boolean (true or false)")
+        raise CoercionError(f"must be true or false, not {text!r}")
     return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -88,8 +89,53 @@ class ConfigError(ValueError):
     """The config file cannot be read or says something the mock does not understand."""
 
 
+CONFIG_SCHEMA = Path(__file__).with_name("config.schema.json")
+"""The config file's JSON Schema: every key the file may hold, what it allows, and its documentation
+(``docs/configuration.md`` is generated from it). A key added here is accepted in the file; a top-level
+key that is also a ``Settings`` field becomes that setting, any other is a section the engines read with
+``Settings.section``."""
+
+
+@functools.cache
+def config_schema() -> Mapping[str, Any]:
+    schema: dict[str, Any] = json.loads(CONFIG_SCHEMA.read_text(encoding="utf-8"))
+    return schema
+
+
+def config_problems(data: Any) -> list[str]:
+    """What is wrong with a config file's content, each naming the key and what is allowed."""
+    import jsonschema
+
+    from contracts.oas30 import inline_refs
+    from mockserver.messages import field_path, word
+    from mockserver.schemas import Problem, failure_of_python_error
+
+    schema = inline_refs(config_schema(), config_schema())
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    found: list[str] = []
+    for error in validator.iter_errors(data):
+        for worded in word(failure_of_python_error(error), schema, schema):
+            where = "" if worded.whole else field_path(worded.path)
+            text = str(Problem(where, worded.text)) if where else f"the file {worded.text}"
+            if text not in found:
+                found.append(text)
+    return sorted(found)
+
+
+def _spelled_as_schema(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Top-level options may be spelt as the flags are (``time-scale``) or with underscores."""
+    known = config_schema().get("properties", {})
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        snake = str(key).replace("-", "_")
+        out[snake if snake in known and key not in known else key] = value
+    return out
+
+
 def load_config(path: str | Path) -> Settings:
-    """Settings from a YAML or JSON config file: top-level option names, plus ``credentials``."""
+    """Settings from a YAML or JSON config file, checked against ``config.schema.json`` first."""
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
@@ -100,6 +146,10 @@ def load_config(path: str | Path) -> Settings:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"config file {source} must hold a mapping at its top level")
+    data = _spelled_as_schema(data)
+    problems = config_problems(data)
+    if problems:
+        raise ConfigError(f"config file {source}: " + "; ".join(problems))
     credentials = {
         api: Credentials.from_mapping(value or {}) for api, value in (data.get("credentials") or {}).items()
     }
