@@ -47,10 +47,16 @@ class CompiledSchema:
             # jsonschema-rs compares integers past 2**53 as floats (2**63 passes a maximum of 2**63 - 1);
             # such bodies are rare, so the exact pure-Python validator checks them instead.
             for exact in self._exact().iter_errors(instance):
-                found.append(Problem(_pointer_to_path(root, exact.absolute_path), exact.message))
+                refused = exact.validator_value if exact.validator == "not" else None
+                found.append(
+                    Problem(_pointer_to_path(root, exact.absolute_path), _said(refused, exact.message))
+                )
         elif not self._validator.is_valid(instance):
             for error in self._validator.iter_errors(instance):
-                found.append(Problem(_pointer_to_path(root, error.instance_path), error.message))
+                refused = getattr(error.kind, "schema", None) if type(error.kind).__name__ == "Not" else None
+                found.append(
+                    Problem(_pointer_to_path(root, error.instance_path), _said(refused, error.message))
+                )
         if len(found) > 1:
             found.sort(key=lambda p: (p.location, p.message))
         return found
@@ -61,6 +67,14 @@ class CompiledSchema:
                 self.json_schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
             )
         return self._exact_validator
+
+
+def _said(refused: Any, message: str) -> str:
+    """A rule written as ``not: {title: <the rule in words>, ...}`` is reported by its title, not by the
+    refused schema printed whole."""
+    if isinstance(refused, Mapping) and isinstance(refused.get("title"), str):
+        return str(refused["title"])
+    return message
 
 
 _EXACT_FLOAT_LIMIT = 2**53

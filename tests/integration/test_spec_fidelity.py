@@ -143,7 +143,7 @@ def test_ryngs_rules_hold_now_that_generators_keep_the_properties() -> None:
     assert _errors(document, queue_data, {"terminalCallbackUrl": "https://crm.example.com/t"}) != []
 
 
-def test_the_mock_refuses_global_mapping_without_agents_with_400() -> None:
+def test_the_mock_refuses_each_rule_by_its_title() -> None:
     async def scenario() -> None:
         async with client_for(new_app()) as client:
             answer = await client.post(
@@ -151,12 +151,19 @@ def test_the_mock_refuses_global_mapping_without_agents_with_400() -> None:
                 headers={"x-access-token": "mockline"},
                 json={"agentMapping": "global", "customerData": {"jsonData": [{"number": "+919845012345"}]}},
             )
-            assert answer.status_code == 400 and answer.json()["error"] is True
+            assert answer.status_code == 400
+            assert answer.json() == {
+                "error": True,
+                "message": "Invalid request: body: agents is required when agentMapping is global",
+            }
             answer = await client.post(
                 "/ryng/rest-api/v1/progressive/queue/12/calls",
                 headers={"x-access-token": "mockline"},
                 json={"customerData": {"terminalCallbackUrl": "https://crm.example.com/t"}},
             )
-            assert answer.status_code == 400 and answer.json()["error"] is True
+            assert answer.status_code == 400
+            assert answer.json()["message"] == (
+                "Invalid request: body.customerData: jsonData or campaignID is required"
+            )
 
     asyncio.run(scenario())

@@ -187,7 +187,8 @@ def model_problems(package: Any, document: Mapping[str, Any]) -> list[str]:
         props = _fields(document, schema)
         if not props:
             continue
-        cls = getattr(models, str(ClassName(name, "")), None)
+        # openapi-python-client names a model by its schema's title, when it has one.
+        cls = getattr(models, str(ClassName(schema.get("title") or name, "")), None)
         if cls is None:
             problems.append(f"{name}: no model class")
             continue
