@@ -5,8 +5,9 @@ tools that read 3.1 and render its top-level ``webhooks``:
 
 - ``openapi: 3.1.0``;
 - ``x-webhooks`` (our 3.0 spelling) becomes ``webhooks``; a callback Path Item marked
-  ``x-webhook: NAME`` (events a subscription registers, such as ringme's agent events) is also listed
-  as webhook ``NAME``, the marker dropped;
+  ``x-webhook: NAME`` (events a subscription registers, such as ringme's agent events) moves to
+  ``components/pathItems/NAME``, and the webhook ``NAME`` and every callback that was or referred to it
+  point there (one Path Item, so its operationIds stay unique);
 - schemas become JSON Schema 2020-12: ``nullable: true`` becomes a ``null`` type (or a ``null``
   alternative), a schema's ``example`` becomes ``examples: [...]``, boolean ``exclusiveMinimum`` /
   ``exclusiveMaximum`` become numbers, ``format: binary`` becomes ``contentMediaType`` and
@@ -32,32 +33,55 @@ def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = copy.deepcopy(dict(document))
     out["openapi"] = VERSION
     webhooks: dict[str, Any] = dict(out.pop("x-webhooks", None) or {})
-    for name, path_item in _marked_callbacks(out):
-        webhooks.setdefault(name, {k: v for k, v in path_item.items() if k != "x-webhook"})
-    for path_item in _callback_items(out):
-        path_item.pop("x-webhook", None)
-    if webhooks:
-        out["webhooks"] = webhooks
     for schema in _schemas(out):
         _convert(schema)
+    shared = _share_marked_callbacks(out)
+    webhooks.update({name: {"$ref": ref} for name, ref in shared.items() if name not in webhooks})
+    if webhooks:
+        out["webhooks"] = webhooks
     return out
 
 
-def _callback_items(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for item in (document.get("paths") or {}).values():
-        for method in _METHODS:
-            op = item.get(method) if isinstance(item, Mapping) else None
-            for callback in ((op or {}).get("callbacks") or {}).values():
-                for path_item in callback.values() if isinstance(callback, Mapping) else ():
-                    if isinstance(path_item, dict):
-                        yield path_item
-
-
-def _marked_callbacks(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for path_item in _callback_items(document):
+def _share_marked_callbacks(document: dict[str, Any]) -> dict[str, str]:
+    """Move each Path Item marked ``x-webhook: NAME`` to ``components/pathItems/NAME`` (a 3.1 place for
+    it), and point every callback that is, or refers to, that Path Item there; NAME -> its reference."""
+    refs: dict[str, str] = {}
+    items = document.setdefault("components", {}).get("pathItems") or {}
+    by_pointer: dict[str, str] = {}
+    for pointer, path_item in list(_callback_items(document)):
         name = path_item.get("x-webhook")
         if isinstance(name, str):
-            yield name, path_item
+            items.setdefault(name, {k: v for k, v in path_item.items() if k != "x-webhook"})
+            refs[name] = f"#/components/pathItems/{name}"
+            by_pointer[pointer] = refs[name]
+    for pointer, path_item in list(_callback_items(document)):
+        target = by_pointer.get(pointer) or by_pointer.get(str(path_item.get("$ref", ""))[1:])
+        if target:
+            path_item.clear()
+            path_item["$ref"] = target
+    if items:
+        document["components"]["pathItems"] = items
+    elif not document["components"]:
+        del document["components"]
+    return refs
+
+
+def _callback_items(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(JSON pointer, Path Item) of every callback written under an operation."""
+    for path, item in (document.get("paths") or {}).items():
+        for method in _METHODS:
+            op = item.get(method) if isinstance(item, Mapping) else None
+            for name, callback in ((op or {}).get("callbacks") or {}).items():
+                for expression, path_item in callback.items() if isinstance(callback, Mapping) else ():
+                    if isinstance(path_item, dict):
+                        where = "/".join(
+                            _esc(p) for p in ("paths", path, method, "callbacks", name, expression)
+                        )
+                        yield "/" + where, path_item
+
+
+def _esc(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
 
 
 def _schemas(node: Any, pointer: str = "") -> Iterator[dict[str, Any]]:

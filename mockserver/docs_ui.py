@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.export import to_openapi_31
 from contracts.loaders import load_spec
+from contracts.oas30 import resolve_pointer
 
 SPEC_31 = "/openapi-3.1.json"
 UI = "/ui"
@@ -32,6 +33,7 @@ _PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>{title}</title>
 <link rel="stylesheet" href="./swagger-ui.css">
+<link rel="icon" type="image/png" href="./favicon-32x32.png">
 </head>
 <body>
 <div id="swagger-ui"></div>
@@ -90,6 +92,10 @@ class SwaggerUI31Middleware(SpecMiddleware):
             document = to_openapi_31(load_spec(self._apis[prefix]))
             # "Try it out" goes to the mock, as with Connexion's 3.0 document.
             document["servers"] = [{"url": self._root(scope) + prefix}]
+            # Swagger UI 5 leaves out a webhook given as a $ref to components/pathItems: write it out.
+            for name, item in (document.get("webhooks") or {}).items():
+                if "$ref" in item:
+                    document["webhooks"][name] = resolve_pointer(document, item["$ref"][1:])
             self._documents[prefix] = orjson.dumps(document)
         return Response(self._documents[prefix], media_type="application/json")
 

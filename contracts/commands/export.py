@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,25 @@ from contracts.loaders import SpecNotFound, load_spec
 
 
 class _PlainDumper(yaml.SafeDumper):
-    """Writes a node used twice (a webhook that is also a callback) out twice: no anchors, no aliases."""
+    """Writes a node used twice out twice (no anchors, no aliases), and quotes every string a YAML 1.2
+    reader would take for a number (``08047112233``, which PyYAML's YAML 1.1 rules leave bare)."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+_NUMBER_LIKE = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+)
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if _NUMBER_LIKE.fullmatch(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_str(value)
+
+
+_PlainDumper.add_representer(str, _string)
 
 
 def register(subparsers: Any) -> None:

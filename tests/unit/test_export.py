@@ -34,15 +34,24 @@ def test_ringotel_and_ringme_events_become_top_level_webhooks() -> None:
     assert sorted(ringotel["webhooks"]) == ["StartCallActivity", "StopCallActivity"]
     assert "x-webhooks" not in ringotel
     ringme = to_openapi_31(load_spec("ringme"))
-    event = ringme["webhooks"]["agentEvent"]
+    shared = {"$ref": "#/components/pathItems/agentEvent"}
+    assert ringme["webhooks"] == {"agentEvent": shared}
+    event = ringme["components"]["pathItems"]["agentEvent"]
     assert {event["get"]["operationId"], event["post"]["operationId"]} == {
         "deliverAgentEventByGet",
         "deliverAgentEventByPost",
     }
     assert "x-webhook" not in json.dumps(ringme), "the export marker stays in the source"
-    # The callbacks are still documented where the subscriptions register them.
-    create = ringme["paths"]["/api/ver1.0/client/{client_id}/agent/local/{agent_id}/event/"]["post"]
-    assert "agentEvent" in create["callbacks"]
+    # The callbacks are still documented where the subscriptions register them, as the same Path Item.
+    registering = [
+        (path, method)
+        for path, item in ringme["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "agentEvent" in (op.get("callbacks") or {})
+    ]
+    assert len(registering) == 4
+    for path, method in registering:
+        assert ringme["paths"][path][method]["callbacks"]["agentEvent"] == {"{$request.body#/url}": shared}
 
 
 def _schemas(node: Any, key: str = "") -> Iterator[Mapping[str, Any]]:
@@ -75,7 +84,9 @@ def test_nullable_fields_take_null_in_31() -> None:
 def _examples(document: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
     """(where, schema, value) for every media-type example of every operation, callback and webhook."""
     items = [(f"paths {p}", i) for p, i in (document.get("paths") or {}).items()]
-    items += [(f"webhooks {n}", i) for n, i in (document.get("webhooks") or {}).items()]
+    items += [(f"webhooks {n}", i) for n, i in (document.get("webhooks") or {}).items() if "$ref" not in i]
+    path_items = (document.get("components") or {}).get("pathItems") or {}
+    items += [(f"pathItems {n}", i) for n, i in path_items.items()]
     while items:
         where, item = items.pop()
         for method in METHODS:
@@ -133,7 +144,10 @@ def test_export_command_writes_yaml_or_json(tmp_path: Path, capsys: pytest.Captu
     assert main(["export", "ringotel-crm", "--openapi", "3.1", "-o", str(as_json)]) == 0
     assert "StopCallActivity" in json.loads(as_json.read_text(encoding="utf-8"))["webhooks"]
     assert main(["export", "ryng", "--openapi", "3.1"]) == 0
-    assert capsys.readouterr().out.startswith("openapi: 3.1.0")
+    out = capsys.readouterr().out
+    assert out.startswith("openapi: 3.1.0")
+    # A YAML 1.2 reader (Redocly, Spectral) must not take a number-like string for a number.
+    assert "virtualNum: '08047112233'" in out
 
 
 def test_export_command_refuses_an_unknown_spec(capsys: pytest.CaptureFixture[str]) -> None:
