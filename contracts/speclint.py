@@ -9,6 +9,10 @@ Each finding names the spec, a JSON pointer into it, the rule broken and what wa
 - ``named-example``: every request body, response and callback body with a schema has a named example;
 - ``example-valid``: every example validates against its schema, formats included;
 - ``provenance``: ``x-provenance`` is ``seed``, ``vendor-docs`` or ``inferred: <reason>``;
+- ``constraint-provenance``: in a vendor's spec, a schema that says ``required``, ``additionalProperties:
+  false``, ``enum``, ``format``, ``minProperties`` or ``maxProperties`` carries ``x-provenance`` (its own, or that of the schema it is an
+  ``allOf``/``anyOf``/``oneOf``/``not``/``items`` part of): these are the constraints most easily added
+  where the vendor is silent, so each says whether the vendor states it;
 - ``retry-rule``: every callback and webhook carries a well-formed ``x-retry``;
 - ``error-template``: ``x-mockline.errors`` exists, and the error it produces fits each documented
   response of that status;
@@ -60,6 +64,7 @@ def lint_document(name: str, document: Mapping[str, Any]) -> list[Finding]:
     findings += _operation_rules(name, ops)
     findings += _examples(name, document, ops)
     findings += _provenance(name, document, "")
+    findings += _constraint_provenance(name, document)
     findings += _error_template(name, document, ops)
     return findings
 
@@ -266,6 +271,67 @@ def _provenance(name: str, node: Any, pointer: str) -> list[Finding]:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             out += _provenance(name, value, f"{pointer}/{index}")
+    return out
+
+
+_CONSTRAINTS = ("required", "enum", "format", "minProperties", "maxProperties")
+_OWN_SPECS = frozenset({"mockline-admin"})  # ours: every constraint in them is our own decision
+
+
+def _constraint_provenance(name: str, document: Mapping[str, Any]) -> list[Finding]:
+    if name in _OWN_SPECS:
+        return []
+    out: list[Finding] = []
+    for pointer, schema in _schema_roots(document, ""):
+        out += _constraints_marked(name, schema, pointer, None)
+    return out
+
+
+def _schema_roots(node: Any, pointer: str) -> Iterator[tuple[str, Any]]:
+    """Every schema written in the document: components/schemas entries and each ``schema`` value."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            key = str(key)
+            if key in {"example", "examples"} or key.startswith("x-"):
+                continue
+            where = f"{pointer}/{_esc(key)}"
+            if key == "schema" or pointer == "/components/schemas":
+                yield where, value
+            else:
+                yield from _schema_roots(value, where)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _schema_roots(value, f"{pointer}/{index}")
+
+
+def _constraints_marked(name: str, schema: Any, pointer: str, inherited: str | None) -> list[Finding]:
+    if not isinstance(schema, Mapping) or "$ref" in schema:
+        return []
+    provenance = schema.get("x-provenance") or inherited
+    added = [k for k in _CONSTRAINTS if k in schema]
+    if schema.get("additionalProperties") is False:
+        added.append("additionalProperties: false")
+    out = []
+    if added and not provenance:
+        out.append(
+            Finding(
+                name,
+                pointer,
+                "constraint-provenance",
+                f"{', '.join(added)} with no x-provenance: say whether the vendor states it "
+                "(seed, vendor-docs) or it is ours (inferred: <reason>)",
+            )
+        )
+    for key in ("allOf", "anyOf", "oneOf"):
+        for index, part in enumerate(schema.get(key) or []):
+            out += _constraints_marked(name, part, f"{pointer}/{key}/{index}", provenance)
+    for key in ("not", "items"):
+        out += _constraints_marked(name, schema.get(key), f"{pointer}/{key}", provenance)
+    for prop, sub in (schema.get("properties") or {}).items():
+        out += _constraints_marked(name, sub, f"{pointer}/properties/{_esc(str(prop))}", None)
+    out += _constraints_marked(
+        name, schema.get("additionalProperties"), f"{pointer}/additionalProperties", None
+    )
     return out
 
 

@@ -18,6 +18,7 @@ from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
 from mockserver.delivery import HttpxTransport, StreamTransport
+from mockserver.docs_ui import SwaggerUI31Middleware
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
@@ -95,6 +96,7 @@ def create_app(
         # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
         middlewares=[
             functools.partial(MockMiddleware, runtime=runtime),
+            SwaggerUI31Middleware,
             ServerErrorMiddleware,
             ExceptionMiddleware,
             SwaggerUIMiddleware,

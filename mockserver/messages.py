@@ -67,6 +67,11 @@ def word(failure: Failure, json_schema: Any, source: Any) -> list[Worded]:
     holder = node_at(json_schema, parent_path)
     holder = holder if isinstance(holder, Mapping) else {}
     keyword = failure.keyword
+    if keyword == "not":
+        # A rule written as ``not: {title: <the rule in words>, ...}`` is said by its title.
+        refused = holder.get("not")
+        if isinstance(refused, Mapping) and isinstance(refused.get("title"), str):
+            return [Worded(failure.instance_path, refused["title"], whole=True)]
     value = failure.instance
     here = failure.instance_path
     if keyword == "required":

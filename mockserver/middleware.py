@@ -35,7 +35,7 @@ from mockserver.schemas import CoercionError, Problem, coerce
 
 log = logging.getLogger("mockline")
 
-_PASS_THROUGH = ("/ui", "/openapi.json", "/openapi.yaml", "/swagger.json")
+_PASS_THROUGH = ("/ui", "/openapi.json", "/openapi.yaml", "/swagger.json", "/openapi-3.1.json")
 _MAX_BODY = 20 * 1024 * 1024
 _TOO_LARGE = "The request body is larger than 20 MiB"
 

@@ -55,6 +55,14 @@ ACTIVITY_FIELDS = (
     "recording_url",
 )
 
+# Ringotel's descriptor sends these quoted ("1729693708182"); the spec takes digits or an integer, and the
+# CRM stores and answers the number.
+_QUOTED_NUMBERS = frozenset({"call_start", "call_end", "call_duration"})
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
 
 class CrmError(kinds.EngineError):
     """A refusal by the CRM."""
@@ -221,7 +229,9 @@ class CrmEngine:
     def create_activity(self, data: Mapping[str, Any]) -> Document:
         activity_id = f"a-{self.store.next_id('crm:activity', start=5001)}"
         record: Document = {field: None for field in ACTIVITY_FIELDS}
-        record.update({k: v for k, v in data.items() if k in ACTIVITY_FIELDS})
+        record.update(
+            {k: _whole(v) if k in _QUOTED_NUMBERS else v for k, v in data.items() if k in ACTIVITY_FIELDS}
+        )
         record["activity_id"] = activity_id
         record["status"] = data.get("status") or "in_progress"
         record["recording"] = None
@@ -245,8 +255,8 @@ class CrmEngine:
     def stop_activity(self, activity_id: str, data: Mapping[str, Any]) -> Document:
         record = self.activity(activity_id)
         record.update(
-            call_end=data["call_end"],
-            call_duration=data["call_duration"],
+            call_end=_whole(data["call_end"]),
+            call_duration=_whole(data["call_duration"]),
             status=data.get("status") or "completed",
         )
         for field in ("call_cause", "notes"):

@@ -112,7 +112,7 @@ def project_copy(tmp_path: Path, old: str = "", new: str = "") -> Path:
 CHANGES = [
     ('"schemathesis>=4.32,<5"', '"schemathesis>=4.30,<5"'),
     ('"faker>=40"', '"faker>=40,<40.1"'),
-    ('  "pytest>=8",\n]', '  "pytest>=8",\n  "redis>=5",\n]'),
+    ("dependencies = [\n", 'dependencies = [\n  "cowsay>=6",\n'),
 ]
 
 

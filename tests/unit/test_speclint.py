@@ -90,6 +90,28 @@ def _invalid_openapi(doc: dict[str, Any]) -> None:
     del _push(doc)["responses"]["200"]["description"]
 
 
+def _unmarked_enum_on_a_property(doc: dict[str, Any]) -> None:
+    # The callback schema has its own x-provenance: a property still needs one for its enum.
+    del doc["components"]["schemas"]["CampaignConnectCallback"]["properties"]["event"]["x-provenance"]
+
+
+def _unmarked_strict_body(doc: dict[str, Any]) -> None:
+    del doc["components"]["schemas"]["PushTransactionalRequest"]["x-provenance"]
+
+
+def _format_added_without_provenance(doc: dict[str, Any]) -> None:
+    doc["components"]["schemas"]["CampaignConnectCallback"]["properties"]["agentUsername"]["format"] = "email"
+
+
+def _required_added_without_provenance(doc: dict[str, Any]) -> None:
+    doc["components"]["schemas"]["LegDetails"]["required"] = ["leg0Status"]
+
+
+def _strictness_added_to_an_inline_schema(doc: dict[str, Any]) -> None:
+    media = _push(doc)["responses"]["200"]["content"]["application/json"]
+    media["schema"] = {"type": "object", "additionalProperties": False, "properties": {"error": {}}}
+
+
 BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (
         _bad_enum_in_request_example,
@@ -108,6 +130,27 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (_zero_attempts, "retry-rule", "attempts must be a whole number"),
     (_template_off_schema, "error-template", "/responses/400"),
     (_invalid_openapi, "openapi-valid", "/responses/200"),
+    (
+        _unmarked_enum_on_a_property,
+        "constraint-provenance",
+        "/components/schemas/CampaignConnectCallback/properties/event enum",
+    ),
+    (
+        _unmarked_strict_body,
+        "constraint-provenance",
+        "/components/schemas/PushTransactionalRequest required, additionalProperties: false",
+    ),
+    (
+        _format_added_without_provenance,
+        "constraint-provenance",
+        "CampaignConnectCallback/properties/agentUsername format",
+    ),
+    (_required_added_without_provenance, "constraint-provenance", "/components/schemas/LegDetails required"),
+    (
+        _strictness_added_to_an_inline_schema,
+        "constraint-provenance",
+        f"{PUSH_POINTER}/responses/200/content/application~1json/schema additionalProperties: false",
+    ),
 ]
 
 
@@ -184,3 +227,12 @@ def test_lint_command_passes_the_shipped_specs(capsys: pytest.CaptureFixture[str
 def test_findings_read_as_sentences() -> None:
     finding = Finding("ryng", "/paths/~1x/get", "summary", "listX has no summary")
     assert str(finding) == "ryng#/paths/~1x/get: [summary] listX has no summary"
+
+
+def test_constraint_provenance_covers_vendor_specs_only() -> None:
+    doc = load_spec("mockline-admin")
+    findings = lint_document("mockline-admin", doc)
+    assert findings == []
+    doc = load_spec("ryng")
+    _required_added_without_provenance(doc)
+    assert [f.rule for f in lint_document("ryng", doc)] == ["constraint-provenance"]

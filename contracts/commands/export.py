@@ -1,0 +1,87 @@
+"""``mockline export SPEC --openapi 3.1 [-o FILE]``: write a spec as an OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_spec_validator import OpenAPIV31SpecValidator
+
+from contracts.export import to_openapi_31
+from contracts.loaders import SpecNotFound, load_spec
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a node used twice out twice (no anchors, no aliases), and quotes every string a YAML 1.2
+    reader would take for a number (``08047112233``, which PyYAML's YAML 1.1 rules leave bare)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_NUMBER_LIKE = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+)
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if _NUMBER_LIKE.fullmatch(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_str(value)
+
+
+_PlainDumper.add_representer(str, _string)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write a spec as an OpenAPI 3.1 document (real webhooks, JSON Schema 2020-12)",
+        description=(
+            "Derive an OpenAPI 3.1 document from one of our 3.0.3 specs (which stay the source): "
+            "x-webhooks and subscribed callbacks become top-level webhooks, nullable becomes a null type. "
+            "The result is checked with openapi-spec-validator's 3.1 validator before it is written."
+        ),
+    )
+    parser.add_argument("spec", metavar="SPEC", help="a spec name (ryng, ringme, ...) or an OpenAPI 3.0 file")
+    parser.add_argument("--openapi", required=True, choices=["3.1"], help="the OpenAPI version to write")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here (.json for JSON, else YAML; default: standard output)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        document = to_openapi_31(load_spec(args.spec))
+    except SpecNotFound as exc:
+        print(f"mockline export: {exc}", file=sys.stderr)
+        return 2
+    problems = [error.message for error in OpenAPIV31SpecValidator(document).iter_errors()]
+    if problems:
+        for problem in problems:
+            print(f"mockline export: not valid OpenAPI 3.1: {problem[:300]}", file=sys.stderr)
+        return 1
+    as_json = bool(args.output) and Path(args.output).suffix == ".json"
+    text = (
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if as_json
+        else yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=110)
+    )
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"mockline export: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(text)
+    return 0

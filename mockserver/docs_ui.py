@@ -1,0 +1,105 @@
+"""Swagger UI 5 at ``/<prefix>/ui/``, over the API's OpenAPI 3.1 export at ``/<prefix>/openapi-3.1.json``.
+
+Connexion's own Swagger UI (4.x) reads only the 3.0 document, where Ringotel's and ringme's events can
+only be ``x-webhooks`` or callbacks and render as nothing. Swagger UI 5 renders a 3.1 document's
+``webhooks``, so this middleware serves it (static files from the swagger-ui-py package) over the document
+``contracts.export`` derives from the 3.0.3 spec; ``/<prefix>/openapi.json`` stays Connexion's 3.0
+document. It sits behind MockMiddleware, which passes these paths on untouched.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import orjson
+from connexion.middleware.abstract import SpecMiddleware
+from connexion.spec import Specification
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from contracts.export import to_openapi_31
+from contracts.loaders import load_spec
+from contracts.oas30 import resolve_pointer
+
+SPEC_31 = "/openapi-3.1.json"
+UI = "/ui"
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="stylesheet" href="./swagger-ui.css">
+<link rel="icon" type="image/png" href="./favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="./swagger-ui-bundle.js" charset="utf-8"></script>
+<script>
+window.ui = SwaggerUIBundle({{url: {url}, dom_id: "#swagger-ui", deepLinking: true,
+  validatorUrl: null, presets: [SwaggerUIBundle.presets.apis]}});
+</script>
+</body>
+</html>
+"""
+
+
+def _static_dir() -> Path:
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
+
+
+class SwaggerUI31Middleware(SpecMiddleware):
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._apis: dict[str, str] = {}  # prefix -> spec name
+        self._documents: dict[str, bytes] = {}  # prefix -> the 3.1 export, made on first request
+        self._static = StaticFiles(directory=_static_dir())
+
+    def add_api(self, specification: Specification, **kwargs: Any) -> None:
+        self._apis[str(kwargs["base_path"]).rstrip("/")] = str(kwargs["mockline_api"])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            for prefix in self._apis:
+                if path.startswith(prefix + "/") or path == prefix:
+                    rest = path[len(prefix) :]
+                    if rest == SPEC_31:
+                        await self._document(prefix, scope)(scope, receive, send)
+                        return
+                    if rest == UI:
+                        await RedirectResponse(self._root(scope) + prefix + UI + "/")(scope, receive, send)
+                        return
+                    if rest == UI + "/":
+                        await self._page(prefix, scope)(scope, receive, send)
+                        return
+                    if rest.startswith(UI + "/"):
+                        await self._static({**scope, "path": rest[len(UI) :], "root_path": ""}, receive, send)
+                        return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _root(scope: Scope) -> str:
+        return str(scope.get("root_path", "")).rstrip("/")
+
+    def _document(self, prefix: str, scope: Scope) -> Response:
+        if prefix not in self._documents:
+            document = to_openapi_31(load_spec(self._apis[prefix]))
+            # "Try it out" goes to the mock, as with Connexion's 3.0 document.
+            document["servers"] = [{"url": self._root(scope) + prefix}]
+            # Swagger UI 5 leaves out a webhook given as a $ref to components/pathItems: write it out.
+            for name, item in (document.get("webhooks") or {}).items():
+                if "$ref" in item:
+                    document["webhooks"][name] = resolve_pointer(document, item["$ref"][1:])
+            self._documents[prefix] = orjson.dumps(document)
+        return Response(self._documents[prefix], media_type="application/json")
+
+    def _page(self, prefix: str, scope: Scope) -> Response:
+        url = orjson.dumps(self._root(scope) + prefix + SPEC_31).decode()
+        title = html.escape(f"{self._apis[prefix]} - mockline")
+        return HTMLResponse(_PAGE.format(title=title, url=url))
