@@ -115,5 +115,10 @@ def load_config(path: str | Path) -> Settings:
         options["apis"] = tuple(options["apis"])
     if "callback_allow" in options:
         allow = options["callback_allow"]
-        options["callback_allow"] = (str(allow),) if isinstance(allow, str) else tuple(map(str, allow or ()))
+        allow = [allow] if isinstance(allow, str) else allow or []
+        if not isinstance(allow, list) or not all(isinstance(entry, str) for entry in allow):
+            raise ConfigError(
+                f"config file {source}: callback-allow must be a host, an address or a CIDR, or a list of them"
+            )
+        options["callback_allow"] = tuple(allow)
     return Settings(credentials=credentials, config=dict(data), **options)

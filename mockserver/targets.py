@@ -70,7 +70,7 @@ class TargetPolicy:
         self._listening: set[tuple[str, int]] = set()
         self._listening_ips: dict[tuple[str, int], frozenset[IPAddress] | None] = {}
         self._local: dict[IPAddress, bool] = {}
-        self._learnt: set[object] = {None}
+        self._learnt: set[tuple[object, ...]] = set()
         self.generation = 0  # goes up with each listening address learnt: senders recheck their connections
         for host, port in listening:
             self.listening_on(host, port)
@@ -89,9 +89,7 @@ class TargetPolicy:
     def learn(self, server: object) -> bool:
         """Note the local end of a connection the mock accepted (an ASGI scope's ``server``); only an IP
         literal and a port are taken (an in-process test client names a made-up host). True if new."""
-        if server in self._learnt:
-            return False
-        if not isinstance(server, tuple) or len(server) != 2:
+        if type(server) is not tuple or server in self._learnt or len(server) != 2:
             return False
         self._learnt.add(server)
         host, port = server
