@@ -30,12 +30,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(**settings: Any) -> Iterator[httpx.Client]:
-    """The mock on 127.0.0.1 at the port its settings name, as ``mockline serve`` runs it."""
+def served(settings_port: int | None = None, **settings: Any) -> Iterator[httpx.Client]:
+    """The mock on 127.0.0.1 at the port its settings name, as ``mockline serve`` runs it (or, given
+    ``settings_port``, at another port than its settings name, as an embedding harness might)."""
     import uvicorn
 
     port = free_port()
-    app = create_app(Settings(host="127.0.0.1", port=port, clock="manual", rate_limit=False, **settings))
+    named = settings_port or port
+    app = create_app(Settings(host="127.0.0.1", port=named, clock="manual", rate_limit=False, **settings))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -98,11 +100,16 @@ def test_a_callback_to_the_mock_s_own_reset_resets_nothing_and_fails_with_the_re
         assert not any(entry.get("path") == "/__admin/reset" for entry in journal)
 
 
-def test_the_plugin_s_mock_learns_its_own_address_from_the_connections_it_accepts(
-    mock_server: MockServer,
-) -> None:
-    # The plugin's mock does not listen on the port its settings name: the address it is reached at is
-    # what counts.
+def test_a_mock_served_elsewhere_than_its_settings_say_learns_its_address_from_its_connections() -> None:
+    with served(settings_port=free_port()) as mock:
+        push(mock, connectCallbackUrl=f"http://localhost:{mock.base_url.port}/__admin/reset")
+        advance(mock)
+        assert len(calls(mock)) == 1, "nothing was reset"
+        (connect,) = deliveries(mock, callback="connect")
+        assert connect["state"] == "failed" and "own listening address" in connect["error"]
+
+
+def test_the_pytest_plugin_s_mock_refuses_callbacks_to_itself(mock_server: MockServer) -> None:
     push(mock_server, connectCallbackUrl=f"{mock_server.url}/__admin/reset")
     mock_server.advance(3600)
     assert len(calls(mock_server.client)) == 1
