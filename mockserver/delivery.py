@@ -88,6 +88,7 @@ class _Wire(asyncio.Protocol):
         self.heard = False  # any byte of an answer to the request now out
         self._eof = False
         self._waiter: asyncio.Future[None] | None = None
+        self._loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -130,9 +131,10 @@ class _Wire(asyncio.Protocol):
         self.h11.send(h11.EndOfMessage())
 
     async def more(self) -> None:
+        """Wait for bytes (or the end of the connection) that h11 has not seen."""
         if self._eof:
             raise ConnectionResetError("the receiver closed the connection")
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = self._loop.create_future()
         await self._waiter
         self._waiter = None
 
@@ -262,19 +264,16 @@ class StreamTransport:
 
     async def _round_trip(self, origin: Origin, wire: _Wire, request: bytes, started: float) -> Answer:
         conn = wire.h11
+        if not wire.usable:  # closed by the receiver between its opening and now
+            raise _Closed if wire.reused else ConnectionResetError("the receiver closed the connection")
         wire.busy, wire.heard = True, False
         try:
             wire.expect_answer()
             assert wire.transport is not None
             wire.transport.write(request)
             status, headers, kept, size = 0, [], bytearray(), 0
+            event: object = h11.NEED_DATA  # nothing can have come yet: an idle connection holds no bytes
             while True:
-                try:
-                    event = conn.next_event()
-                except h11.RemoteProtocolError:
-                    if wire.reused and not wire.heard:
-                        raise _Closed from None
-                    raise
                 if event is h11.NEED_DATA:
                     try:
                         await wire.more()
@@ -282,6 +281,14 @@ class StreamTransport:
                         if wire.reused and not wire.heard:
                             raise _Closed from None
                         raise
+                try:
+                    event = conn.next_event()
+                except h11.RemoteProtocolError:
+                    if wire.reused and not wire.heard:
+                        raise _Closed from None
+                    raise
+                if event is h11.NEED_DATA:
+                    continue
                 elif isinstance(event, h11.Response):
                     status, headers = event.status_code, list(event.headers)
                 elif isinstance(event, h11.Data):
