@@ -1,8 +1,8 @@
 """Sends one due callback or webhook and reports the answer; never raises.
 
-``StreamTransport`` (the default) keeps HTTP/1.1 connections alive per origin (up to 32 each) and leaves
-the protocol to h11: requests are framed by it, and every answer is read by its parser, interim ``1xx``
-answers, chunked bodies and their trailers, ``connection: close`` and a peer that hangs up included.
+``StreamTransport`` (the default) keeps HTTP/1.1 connections alive per origin (up to 32 each). It writes
+each request from parts it checked, and h11's parser reads every answer: interim ``1xx`` answers,
+chunked bodies and their trailers, ``connection: close`` and a peer that hangs up included.
 bench/senders.py measured it against aiohttp's client and httpcore and chose it (see docs/callbacks.md).
 ``HttpxTransport`` is used when the caller injects an ``httpx.AsyncClient``.
 
@@ -35,7 +35,7 @@ BODY_READ_LIMIT = 1 << 20  # an answer longer than this is not read to its end: 
 
 Origin = tuple[str, str, int]
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"  # kept as they are in a request target; anything else is %-escaped
+TARGET_SAFE = "!$%&'()*+,/:;=?@[]~"  # kept as they are in a request target; anything else is %-escaped
 _SENT = h11.Request(method="POST", target="/", headers=[("host", "callback"), ("content-length", "0")])
 
 
