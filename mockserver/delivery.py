@@ -239,8 +239,8 @@ class StreamTransport:
                 continue
             try:
                 return await self._round_trip(origin, wire, request, started)
-            except _Closed:
-                pass  # the receiver closed a kept-alive connection before answering: a fresh one
+            except _Closed:  # the receiver closed a kept-alive connection before answering: the request
+                break  # goes again once, on a fresh connection (the other idle ones are likely as stale)
         return await self._round_trip(origin, await self._connect(origin), request, started)
 
     async def _connect(self, origin: Origin) -> _Wire:
