@@ -168,5 +168,5 @@ def test_that_check_finds_socket_code(tmp_path: Path) -> None:
 def test_a_config_value_that_is_not_hosts_is_a_config_error(tmp_path: Path) -> None:
     config = tmp_path / "mock.json"
     config.write_text('{"callback-allow": {"a": 1}}')
-    with pytest.raises(ConfigError, match="callback-allow must be a host, an address or a CIDR"):
+    with pytest.raises(ConfigError, match=r"callback[-_]allow"):
         load_config(config)
