@@ -40,10 +40,10 @@ def _free_port() -> int:
 class _Served:
     """An ASGI app under uvicorn in a daemon thread on 127.0.0.1."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int | None = None) -> None:
         import uvicorn
 
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="on")
         self.server = uvicorn.Server(config)
@@ -197,7 +197,7 @@ def mockline_server_session() -> Iterator[MockServer]:
 
         port = _free_port()
         app = create_app(Settings(port=port, clock="manual", rate_limit=False))
-    served = _Served(app)
+    served = _Served(app, port)  # the port its settings name: callbacks to it are refused as the mock's own
     server = MockServer(served, app)
     try:
         yield server

@@ -27,10 +27,17 @@ from mockserver.operations import compile_api
 from mockserver.runtime import Runtime, build_outbox
 from mockserver.schemas import CompiledSchema
 from mockserver.settings import Settings
+from mockserver.targets import TargetPolicy
 
 
 class MockApp(connexion.AsyncApp):
     runtime: Runtime
+    targets: TargetPolicy
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # the local end of each connection is an address the mock listens on: no callback may go there
+        self.targets.learn(scope.get("server"))
+        await super().__call__(scope, receive, send)
 
 
 def _unreachable(*_args: Any, **_kwargs: Any) -> None:
@@ -56,10 +63,11 @@ def create_app(
     clock = clock or (ManualClock() if settings.clock == "manual" else ScaledClock(scale=settings.time_scale))
     store = store or open_store(settings.state)
     timeline = Timeline(clock, store)
+    targets = TargetPolicy(settings.callback_allow, [(settings.host, settings.port)])
     transport: Transport = (
-        StreamTransport(settings.callback_timeout_seconds)
+        StreamTransport(settings.callback_timeout_seconds, policy=targets)
         if http_client is None
-        else HttpxTransport(http_client, settings.callback_timeout_seconds)
+        else HttpxTransport(http_client, settings.callback_timeout_seconds, policy=targets)
     )
 
     names = served_apis(settings)
@@ -110,6 +118,7 @@ def create_app(
             mockline_api=name,
         )
     app.runtime = runtime
+    app.targets = targets
     return app
 
 

@@ -70,6 +70,13 @@ def _register_serve(subparsers: Any) -> None:
     serve.add_argument("--config", help="YAML or JSON file: credentials, agents, chaos and any option above")
     serve.add_argument("--rate-limit", choices=["on", "off"], help="enforce vendor rate limits (default on)")
     serve.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
+    serve.add_argument(
+        "--callback-allow",
+        action="append",
+        metavar="HOST|CIDR",
+        help="send callbacks and webhooks only to this host or network (repeatable; default: any host "
+        "but the mock itself)",
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -86,6 +93,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         state=args.state,
         rate_limit=rate_limit,
         log_format=args.log_format,
+        callback_allow=tuple(args.callback_allow) if getattr(args, "callback_allow", None) else None,
     )
 
 

@@ -68,6 +68,7 @@ class Settings:
     dynamic_responses: bool = False
     journal_size: int = 10_000
     callback_timeout_seconds: float = 10.0
+    callback_allow: tuple[str, ...] = ()  # empty: any host but the mock itself (see docs/callbacks.md)
     credentials: Mapping[str, Credentials] = field(default_factory=dict)
     config: Mapping[str, Any] = field(default_factory=dict)  # the whole config file, for the engines
 
@@ -162,4 +163,12 @@ def load_config(path: str | Path) -> Settings:
             options[f.name] = data.get(f.name, data.get(key))
     if "apis" in options:
         options["apis"] = tuple(options["apis"])
+    if "callback_allow" in options:
+        allow = options["callback_allow"]
+        allow = [allow] if isinstance(allow, str) else allow or []
+        if not isinstance(allow, list) or not all(isinstance(entry, str) for entry in allow):
+            raise ConfigError(
+                f"config file {source}: callback-allow must be a host, an address or a CIDR, or a list of them"
+            )
+        options["callback_allow"] = tuple(allow)
     return Settings(credentials=credentials, config=dict(data), **options)

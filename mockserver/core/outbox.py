@@ -51,8 +51,16 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Answer:
+    """What one attempt got: the receiver's status, how long it took, its headers and the start of its
+    body, or an error. ``final`` means the target itself is refused: the delivery fails without retries."""
+
     status: int | None = None
     error: str | None = None
+    latency_ms: float | None = None
+    headers: Mapping[str, str] | None = None
+    body: str | None = None
+    body_truncated: bool = False
+    final: bool = False
 
 
 class Transport(Protocol):
@@ -243,10 +251,15 @@ class Outbox:
             attempt["status"] = answer.status
         if answer.error is not None:
             attempt["error"] = answer.error
+        _describe_answer(attempt, answer)
         record["attempts"].append(attempt)
         rule = RetryRule.from_spec(record["retry"])
         if answer.status is not None and answer.status in rule.success_status:
             record["state"] = "delivered"
+            record["next_attempt_at"] = None
+        elif answer.final:
+            record["state"] = "failed"
+            record["error"] = answer.error or "the target was refused"
             record["next_attempt_at"] = None
         elif len(record["attempts"]) >= rule.attempts:
             record["state"] = "failed"
@@ -263,6 +276,18 @@ class Outbox:
         for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
             if all(str(record.get(k)) == str(v) for k, v in wanted.items()):
                 yield record
+
+
+def _describe_answer(attempt: Document, answer: Answer) -> None:
+    """The receiver's answer on the attempt record, as far as the transport saw it."""
+    if answer.latency_ms is not None:
+        attempt["latency_ms"] = answer.latency_ms
+    if answer.headers is not None:
+        attempt["response_headers"] = dict(answer.headers)
+    if answer.body is not None:
+        attempt["response_body"] = answer.body
+        if answer.body_truncated:
+            attempt["response_body_truncated"] = True
 
 
 def _from_ts(ts: float, clock: Clock) -> datetime:

@@ -1,8 +1,10 @@
-"""The delivery transports against real loopback servers: answers, keep-alive, encodings, failures."""
+"""The delivery transports against crafted raw servers on 127.0.0.1: each answer is written byte for byte,
+so that interim answers, chunked trailers, closes and stray bytes come exactly when a test says."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ import httpx
 import pytest
 
 from mockserver.core.outbox import Answer, Outgoing, Transport
-from mockserver.delivery import HttpxTransport, StreamTransport
+from mockserver.delivery import BODY_KEPT, HttpxTransport, StreamTransport
 
 
 @dataclass
@@ -20,11 +22,17 @@ class Seen:
     connections: int = 0
 
 
-Reply = Callable[[int], bytes]  # request number -> raw HTTP answer
+Reply = Callable[[int], bytes | None]  # request number (from 1) -> raw bytes to write; None: hang up
 
 
 def fixed(raw: bytes) -> Reply:
     return lambda _n: raw
+
+
+def numbered(n: int) -> bytes:
+    """An answer that says which request it answers."""
+    body = f"answer {n}".encode()
+    return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
 
 
 @asynccontextmanager
@@ -50,7 +58,10 @@ async def server(
                 )
                 seen.requests.append(head + await reader.readexactly(length))
                 await asyncio.sleep(delay)
-                writer.write(reply(len(seen.requests)))
+                raw = reply(len(seen.requests))
+                if raw is None:
+                    break
+                writer.write(raw)
                 await writer.drain()
                 if close_after:
                     break
@@ -86,17 +97,39 @@ async def closed(transport: Transport) -> None:
         await asyncio.sleep(0.01)  # let the event loop finish closing httpx's sockets
 
 
+def status_and_body(answer: Answer) -> tuple[int | None, str | None, str | None]:
+    return answer.status, answer.body, answer.error
+
+
+def send_all(reply: Reply, urls: list[str], **options: bool) -> tuple[list[Answer], Seen]:
+    """Each path in ``urls`` sent in turn through one StreamTransport to one crafted server."""
+
+    async def scenario() -> tuple[list[Answer], Seen]:
+        async with server(reply, **options) as (base, seen):
+            transport = StreamTransport(2.0)
+            answers = [await transport.send(Outgoing("POST", base + url, PAYLOAD)) for url in urls]
+            await closed(transport)
+            return answers, seen
+
+    return asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("make", transports(), ids=["stream", "httpx"])
-def test_json_post_is_sent_whole_and_its_status_reported(make: Callable[[], Transport]) -> None:
+def test_json_post_is_sent_whole_and_its_answer_recorded(make: Callable[[], Transport]) -> None:
+    raw = b"HTTP/1.1 500 Oops\r\ncontent-type: text/plain\r\nx-trace: a\r\nx-trace: b\r\ncontent-length: 4\r\n\r\nbusy"
+
     async def scenario() -> tuple[Answer, Seen]:
-        async with server(fixed(b"HTTP/1.1 500 Oops\r\ncontent-length: 0\r\n\r\n")) as (base, seen):
+        async with server(fixed(raw)) as (base, seen):
             transport = make()
             answer = await transport.send(Outgoing("POST", f"{base}/terminal?tenant=7", PAYLOAD))
             await closed(transport)
             return answer, seen
 
     answer, seen = asyncio.run(scenario())
-    assert answer == Answer(status=500)
+    assert (answer.status, answer.error, answer.body, answer.body_truncated) == (500, None, "busy", False)
+    assert answer.headers is not None
+    assert (answer.headers["content-type"], answer.headers["x-trace"]) == ("text/plain", "a, b")
+    assert answer.latency_ms is not None and answer.latency_ms > 0
     head, _, body = seen.requests[0].partition(b"\r\n\r\n")
     assert head.startswith(b"POST /terminal?tenant=7 HTTP/1.1\r\n")
     assert b"content-type: application/json" in head.lower()
@@ -107,19 +140,18 @@ def test_json_post_is_sent_whole_and_its_status_reported(make: Callable[[], Tran
 def test_get_carries_the_payload_in_the_query_and_form_in_the_body(make: Callable[[], Transport]) -> None:
     data = {"agent_id": "136", "agent_status": "available", "extension_name": "000*094@ringme.ru"}
 
-    async def scenario() -> Seen:
+    async def scenario() -> tuple[list[Answer], Seen]:
         async with server(fixed(OK)) as (base, seen):
             transport = make()
-            assert await transport.send(Outgoing("GET", f"{base}/agents", data, "query")) == Answer(
-                status=200
-            )
-            assert await transport.send(Outgoing("POST", f"{base}/agents", data, "form")) == Answer(
-                status=200
-            )
+            answers = [
+                await transport.send(Outgoing("GET", f"{base}/agents", data, "query")),
+                await transport.send(Outgoing("POST", f"{base}/agents", data, "form")),
+            ]
             await closed(transport)
-            return seen
+            return answers, seen
 
-    seen = asyncio.run(scenario())
+    answers, seen = asyncio.run(scenario())
+    assert [a.status for a in answers] == [200, 200]
     assert seen.requests[0].startswith(
         b"GET /agents?agent_id=136&agent_status=available&extension_name=000%2A094%40ringme.ru HTTP/1.1"
     )
@@ -130,36 +162,120 @@ def test_get_carries_the_payload_in_the_query_and_form_in_the_body(make: Callabl
 
 
 def test_connections_are_kept_alive_and_reused() -> None:
+    answers, seen = send_all(numbered, ["/t"] * 5)
+    assert [a.body for a in answers] == [f"answer {n}" for n in range(1, 6)]
+    assert (len(seen.requests), seen.connections) == (5, 1)
+
+
+def test_interim_answers_are_not_taken_for_the_answer_nor_left_for_the_next_delivery() -> None:
+    def reply(n: int) -> bytes:
+        if n == 1:
+            return (
+                b"HTTP/1.1 100 Continue\r\n\r\n"
+                b"HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n"
+                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 4\r\n\r\nfail"
+            )
+        return numbered(n)
+
+    answers, seen = send_all(reply, ["/first", "/second"])
+    assert [status_and_body(a) for a in answers] == [(500, "fail", None), (200, "answer 2", None)]
+    assert answers[0].headers == {"content-length": "4"}, "the final answer's headers, not the 103's"
+    assert seen.connections == 1
+
+
+@pytest.mark.parametrize("make", transports(), ids=["stream", "httpx"])
+def test_url_userinfo_goes_as_basic_credentials_and_never_into_host(make: Callable[[], Transport]) -> None:
     async def scenario() -> Seen:
         async with server(fixed(OK)) as (base, seen):
-            transport = StreamTransport(2.0)
-            for _ in range(5):
-                assert await transport.send(Outgoing("POST", f"{base}/t", PAYLOAD)) == Answer(status=200)
+            transport = make()
+            netloc = base.removeprefix("http://")
+            answer = await transport.send(Outgoing("POST", f"http://us%40er:p%3Ass@{netloc}/t", PAYLOAD))
+            assert answer.status == 200
             await closed(transport)
             return seen
 
     seen = asyncio.run(scenario())
-    assert (len(seen.requests), seen.connections) == (5, 1)
+    head = seen.requests[0].partition(b"\r\n\r\n")[0].decode()
+    lines = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head.split("\r\n")[1:])}
+    assert "@" not in lines["host"] and lines["host"].startswith("127.0.0.1:")
+    assert lines["authorization"] == "Basic " + base64.b64encode(b"us@er:p:ss").decode()
 
 
-def test_a_server_that_closes_or_streams_its_answer_is_read_correctly() -> None:
-    chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
-    to_close = b"HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+def test_chunked_answers_and_their_trailers_are_read_to_the_end() -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"3;ext=1\r\nabc\r\n4\r\ndefg\r\n0\r\nx-checksum: 42\r\nx-more: yes\r\n\r\n"
+    )
 
-    async def scenario() -> tuple[list[Answer], Seen, Seen]:
-        transport = StreamTransport(2.0)
-        async with (
-            server(fixed(chunked)) as (base, chunks),
-            server(fixed(to_close), close_after=True) as (other, closes),
-        ):
-            answers = [await transport.send(Outgoing("POST", f"{base}/t", PAYLOAD)) for _ in range(2)]
-            answers += [await transport.send(Outgoing("POST", f"{other}/t", PAYLOAD)) for _ in range(2)]
-            await closed(transport)
-            return answers, chunks, closes
+    answers, seen = send_all(lambda n: chunked if n == 1 else numbered(n), ["/t", "/t", "/t"])
+    assert [status_and_body(a) for a in answers] == [
+        (200, "abcdefg", None),
+        (200, "answer 2", None),
+        (200, "answer 3", None),
+    ]
+    assert seen.connections == 1, "the trailers were read, so the connection stays in step"
 
-    answers, chunks, closes = asyncio.run(scenario())
-    assert answers == [Answer(status=200)] * 2 + [Answer(status=202)] * 2
-    assert chunks.connections == 1 and closes.connections == 2
+
+def test_connection_close_answers_open_a_new_connection_each_time() -> None:
+    def reply(n: int) -> bytes:
+        body = f"closing {n}".encode()
+        return b"HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s" % (
+            len(body),
+            body,
+        )
+
+    answers, seen = send_all(reply, ["/t"] * 3, close_after=True)
+    assert [status_and_body(a) for a in answers] == [(202, f"closing {n}", None) for n in (1, 2, 3)]
+    assert seen.connections == 3
+
+
+def test_an_answer_that_runs_to_the_end_of_the_connection_is_read_whole() -> None:
+    answers, seen = send_all(
+        lambda n: b"HTTP/1.0 200 OK\r\n\r\nuntil close %d" % n, ["/t", "/t"], close_after=True
+    )
+    assert [a.body for a in answers] == ["until close 1", "until close 2"]
+    assert seen.connections == 2
+
+
+def test_a_kept_alive_connection_the_receiver_closed_is_replaced_and_nothing_is_lost() -> None:
+    # The server answers request 1, then hangs up on request 2 without a byte: the sender cannot tell
+    # this from a close that crossed its request, so it sends again on a fresh connection.
+    answers, seen = send_all(lambda n: None if n == 2 else numbered(n), ["/a", "/b", "/c"])
+    assert [status_and_body(a) for a in answers] == [
+        (200, "answer 1", None),
+        (200, "answer 3", None),
+        (200, "answer 4", None),
+    ]
+    paths = [r.split(b" ")[1] for r in seen.requests]
+    assert paths == [b"/a", b"/b", b"/b", b"/c"]
+    assert seen.connections == 2
+
+
+def test_a_receiver_that_closes_after_each_answer_without_saying_so() -> None:
+    answers, seen = send_all(numbered, ["/a", "/b", "/c"], close_after=True)
+    assert [a.body for a in answers] == ["answer 1", "answer 2", "answer 3"]
+    assert seen.connections == 3 and len(seen.requests) == 3
+
+
+def test_bytes_after_an_answer_are_never_read_as_the_next_delivery_s_answer() -> None:
+    stray = b"HTTP/1.1 500 Stray\r\ncontent-length: 0\r\n\r\n"
+    answers, seen = send_all(lambda n: numbered(n) + stray if n == 1 else numbered(n), ["/a", "/b"])
+    assert [status_and_body(a) for a in answers] == [(200, "answer 1", None), (200, "answer 2", None)]
+    assert seen.connections == 2, "a connection holding unasked-for bytes is not reused"
+
+
+def test_only_the_first_2_kib_of_a_long_body_is_kept() -> None:
+    body = ("é" * 3000).encode()  # two bytes each: 6,000 bytes
+    raw = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+    answers, seen = send_all(lambda n: raw if n == 1 else numbered(n), ["/a", "/b"])
+    assert answers[0].body == "é" * (BODY_KEPT // 2) and answers[0].body_truncated
+    assert answers[1].body == "answer 2" and seen.connections == 1
+
+
+def test_an_answer_that_is_not_http_is_an_error_not_an_exception() -> None:
+    answers, _ = send_all(fixed(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"), ["/t"])
+    assert answers[0].status is None and answers[0].error is not None
+    assert "not valid HTTP/1.1" in answers[0].error
 
 
 @pytest.mark.parametrize("make", transports(), ids=["stream", "httpx"])
@@ -185,6 +301,20 @@ def test_refused_connections_and_timeouts_are_answers_not_exceptions(make: Calla
     assert timed_out == Answer(error="timed out after 0.1 s")
 
 
-def test_only_http_urls_are_delivered() -> None:
-    answer = asyncio.run(StreamTransport(1.0).send(Outgoing("POST", "ftp://example.com/x", PAYLOAD)))
-    assert answer.error is not None and "only http and https" in answer.error
+@pytest.mark.parametrize("make", transports(), ids=["stream", "httpx"])
+def test_only_http_and_https_urls_are_delivered_and_the_refusal_is_final(
+    make: Callable[[], Transport],
+) -> None:
+    async def scenario() -> list[Answer]:
+        transport = make()
+        answers = [
+            await transport.send(Outgoing("POST", url, PAYLOAD))
+            for url in ("ftp://127.0.0.1/x", "file:///etc/passwd", "http:///no-host", "http://h:99999/")
+        ]
+        await closed(transport)
+        return answers
+
+    for answer in asyncio.run(scenario()):
+        assert answer.final and answer.status is None and answer.error is not None
+    ftp = asyncio.run(scenario())[0].error
+    assert ftp is not None and "ftp:// is not allowed, only http and https" in ftp
