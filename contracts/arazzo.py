@@ -179,6 +179,7 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: Any = None
     raw: bytes = b""
+    operation: str = ""  # "PATCH /contacts/{contact_id}": the operation the step named
 
 
 @dataclass

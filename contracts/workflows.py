@@ -75,6 +75,7 @@ class StepFailed(Exception):
         self.expected = expected
         self.exchange = exchange
         self.got = got
+        self.operation = exchange.operation if exchange is not None else ""
 
 
 class NotApplicable(Exception):
@@ -390,6 +391,7 @@ class Runner:
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         exchange = Exchange(operation.method, url, dict(headers), query, path_params, body)
+        exchange.operation = f"{operation.method} {operation.path}"
         try:
             response = self.client.request(operation.method, url, headers=headers, content=content)
         except httpx.HTTPError as exc:
@@ -414,7 +416,9 @@ class Runner:
         if exchange is not None:
             path = urlsplit(exchange.url).path
             base_path = urlsplit(self.target.base_url).path.rstrip("/")
-            operation = f"{exchange.method} {path[len(base_path) :] if path.startswith(base_path) else path}"
+            operation = failure.operation or (
+                f"{exchange.method} {path[len(base_path) :] if path.startswith(base_path) else path}"
+            )
             if exchange.status is not None and not got:
                 got = describe(exchange.status, exchange.response_headers, exchange.raw)
             body = None
