@@ -111,6 +111,11 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A YAML or JSON file's top-level mapping (an OpenAPI or Arazzo document)."""
+    return _read(path)
+
+
 def index_operations(source: str, document: Mapping[str, Any]) -> dict[str, Operation]:
     found: dict[str, Operation] = {}
     for path, item in (document.get("paths") or {}).items():
