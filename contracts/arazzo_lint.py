@@ -128,8 +128,9 @@ def _workflow(document: Document, w: int, workflow: Mapping[str, Any]) -> Iterat
         body = step.get("requestBody") or {}
         for expression in arazzo.expressions_in(body.get("payload")):
             yield from check(expression, (*at, "requestBody", "payload"), True)
-        for c, criterion in enumerate(step.get("successCriteria") or []):
-            yield from _criterion(criterion, (*at, "successCriteria", c), check)
+        for kind in ("successCriteria", "x-mockline-not-applicable-when"):
+            for c, criterion in enumerate(step.get(kind) or []):
+                yield from _criterion(criterion, (*at, kind, c), check)
         for kind in ("onSuccess", "onFailure"):
             for a, action in enumerate(step.get(kind) or []):
                 if "reference" in action:

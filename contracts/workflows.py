@@ -16,7 +16,8 @@ command reproduces the request.
   the target has no such control plane (a real implementation): it is reported as such, neither passed
   nor failed.
 - ``x-mockline-helper: true`` marks a workflow that only prepares others (it is run as their step, never
-  on its own).
+  on its own); ``x-mockline-not-applicable-when`` on a step lists criteria under which its failure
+  proves nothing (an agent busy on another call), so the workflow is not applicable rather than failed.
 """
 
 from __future__ import annotations
@@ -203,12 +204,9 @@ class Runner:
         outcome = Outcome(workflow_id, str(workflow.get("x-mockline-rule", "")), f"workflow {workflow_id}")
         before = self.requests
         try:
-            needs = workflow.get("x-mockline-needs")
-            uses_admin = any(
-                step.get("operationId") and self._source_of(step) == ADMIN_SOURCE
-                for step in workflow.get("steps") or []
-            )
-            if (needs == "controllable-clock" or uses_admin) and not self.has_control_plane():
+            # A step of the control plane that is reached without one makes the workflow not
+            # applicable there and then (send); one marked as needing the clock is not even started.
+            if workflow.get("x-mockline-needs") == "controllable-clock" and not self.has_control_plane():
                 raise NotApplicable(
                     f"needs a clock it can move ({self.target.admin_url}/clock answers no mock clock)"
                 )
@@ -234,12 +232,6 @@ class Runner:
             if expression.startswith("$inputs.")
         }
         return sorted(name for name in used if name not in inputs)
-
-    def _source_of(self, step: Mapping[str, Any]) -> str:
-        try:
-            return self.document.operation(str(step["operationId"])).source
-        except arazzo.ArazzoError:
-            return ""
 
     def execute(self, workflow: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Run one workflow to its end; its outputs. Raises :class:`StepFailed`."""
@@ -328,6 +320,9 @@ class Runner:
         scope.exchange = exchange
         for criterion in step.get("successCriteria") or []:
             if not arazzo.holds(criterion, scope):
+                excuse = step.get("x-mockline-not-applicable-when")
+                if excuse and all(arazzo.holds(c, scope) for c in excuse):
+                    raise NotApplicable(f"step {step_id} got {exchange.status}, which proves nothing here")
                 return False, StepFailed(step_id, arazzo.describe_criterion(criterion), exchange)
         outputs: dict[str, Any] = {}
         for name, expression in (step.get("outputs") or {}).items():
@@ -348,6 +343,8 @@ class Runner:
 
     def send(self, operation: arazzo.Operation, step: Mapping[str, Any], scope: Scope) -> Exchange:
         step_id = str(step.get("stepId"))
+        if operation.source == ADMIN_SOURCE and not self.has_control_plane():
+            raise NotApplicable(f"step {step_id} needs the mock's control plane ({self.target.admin_url})")
         path_params: dict[str, str] = {}
         query: dict[str, str] = {}
         headers: dict[str, str] = {}
