@@ -38,6 +38,7 @@ from contracts.reporting.model import Violation
 
 ADMIN_SOURCE = "mockline-admin"
 ADMIN_PATH = "/__admin"
+ADMIN_TIMEOUT = 180.0  # seconds for a control-plane request (a clock advance runs what falls due)
 MAX_STEP_RUNS = 400  # a loop that never reaches its exit (a cap never enforced) ends here
 PHASE = "workflows"
 
@@ -390,7 +391,12 @@ class Runner:
         exchange = Exchange(operation.method, url, dict(headers), query, path_params, body)
         exchange.operation = f"{operation.method} {operation.path}"
         try:
-            response = self.client.request(operation.method, url, headers=headers, content=content)
+            # Moving the mock's clock runs every job that falls due, callbacks included: give it time.
+            admin = operation.source == ADMIN_SOURCE
+            timeout = max(self.target.timeout, ADMIN_TIMEOUT) if admin else self.target.timeout
+            response = self.client.request(
+                operation.method, url, headers=headers, content=content, timeout=timeout
+            )
         except httpx.HTTPError as exc:
             raise StepFailed(step_id, "an answer", exchange, f"no answer: {exc}") from None
         self.requests += 1
