@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,6 +272,7 @@ class Runner:
                     raise failed or StepFailed(step_id, "the step to succeed", scope.exchange)
                 break
             if kind == "retry":
+                time.sleep(min(float(action.get("retryAfter", 0)), 60.0))
                 retries += 1
                 if retries > int(action.get("retryLimit", 1)):
                     if not ok:
