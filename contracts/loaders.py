@@ -21,6 +21,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when pre
 
 VENDOR_SPECS = ("ryng", "diyalog", "ringotel-crm", "ringme")
 ADMIN_SPEC = "mockline-admin"
+WORKFLOWS_SUFFIX = ".arazzo.yaml"  # an API's behavioural contract (Arazzo), beside its spec
 
 
 class SpecNotFound(LookupError):
@@ -37,7 +38,7 @@ def specs_dir() -> Path:
 
 def spec_names() -> list[str]:
     """Names of every spec that ships with mockline, vendor APIs first."""
-    present = {p.stem for p in specs_dir().glob("*.yaml")}
+    present = {p.stem for p in specs_dir().glob("*.yaml") if not p.name.endswith(WORKFLOWS_SUFFIX)}
     ordered = [n for n in (*VENDOR_SPECS, ADMIN_SPEC) if n in present]
     return ordered + sorted(present - set(ordered))
 
@@ -68,3 +69,13 @@ def load_spec(name_or_path: str | Path) -> dict[str, Any]:
     """The raw document (``$ref`` left as written). Callers get their own copy to change freely."""
     path = spec_path(name_or_path)
     return copy.deepcopy(_load_cached(path, path.stat().st_mtime))
+
+
+def workflows_path(name: str) -> Path | None:
+    """The Arazzo document beside spec ``name`` (``specs/ryng.arazzo.yaml``), if there is one."""
+    candidate = Path(name)
+    if candidate.suffix in {".yaml", ".yml", ".json"} and candidate.is_file():
+        sibling = candidate.with_name(candidate.stem + WORKFLOWS_SUFFIX)
+        return sibling if sibling.is_file() else None
+    named = specs_dir() / f"{name}{WORKFLOWS_SUFFIX}"
+    return named if named.is_file() else None

@@ -24,7 +24,8 @@ from contracts.loaders import SpecNotFound, load_spec
 from contracts.reporting.model import Report, Violation
 
 DEFAULT_MAX_EXAMPLES = 20
-PHASES = ("examples", "coverage", "fuzzing", "stateful")
+PHASES = ("examples", "coverage", "fuzzing", "stateful", "workflows")
+SCHEMATHESIS_PHASES = PHASES[:4]  # "workflows" is ours: contracts/workflows.py
 
 # What each of Schemathesis' own checks expects, in the words the report uses.
 EXPECTATIONS: dict[str, str] = {
@@ -218,7 +219,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         "workers": options.workers,
         "request-timeout": options.request_timeout,
         "generation": {"max-examples": options.max_examples, "mode": "all"},
-        "phases": {name: {"enabled": name in options.phases} for name in PHASES},
+        "phases": {name: {"enabled": name in options.phases} for name in SCHEMATHESIS_PHASES},
         # A curl command that reproduces a failure needs the credentials it was sent with.
         "output": {"sanitization": {"enabled": False}},
     }
@@ -240,7 +241,8 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
     started = time.perf_counter()
     yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed)
     try:
-        for event in from_schema(schema).execute():
+        engine = from_schema(schema).execute() if set(options.phases) & set(SCHEMATHESIS_PHASES) else ()
+        for event in engine:
             if isinstance(event, events.PhaseStarted) and event.phase.name.value in PHASES:
                 yield PhaseStarted(event.phase.name.value)
             elif isinstance(event, events.ScenarioFinished) and event.status != Status.SKIP:
@@ -258,6 +260,10 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
             elif isinstance(event, events.EngineFinished):
                 for failure in event.failures:
                     report.add_violation(_violation(failure, "after run", None, None))
+        if "workflows" in options.phases:
+            from contracts import workflows
+
+            yield from workflows.phase(report, options, document, base_url, headers, seed)
     finally:
         checks.unbind(schema)
     report.duration_seconds = time.perf_counter() - started

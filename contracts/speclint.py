@@ -17,7 +17,9 @@ Each finding names the spec, a JSON pointer into it, the rule broken and what wa
 - ``error-template``: ``x-mockline.errors`` exists, and the error it produces fits each documented
   response of that status;
 - ``traceability``: every pointer in TRACEABILITY.md resolves;
-- ``descriptor``: the Ringotel integration descriptor's hooks match operations and fields of the spec.
+- ``descriptor``: the Ringotel integration descriptor's hooks match operations and fields of the spec;
+- the behavioural contracts beside the specs (``<api>.arazzo.yaml``) keep the rules of
+  :mod:`contracts.arazzo_lint` (Arazzo structure, operationIds and runtime expressions resolve).
 """
 
 from __future__ import annotations
@@ -526,4 +528,15 @@ def lint_shipped(names: list[str] | None = None) -> list[Finding]:
         )
     if names is None:
         findings += lint_traceability(folder / "TRACEABILITY.md", folder)
+    for name in chosen:
+        workflows = folder / f"{name}.arazzo.yaml"
+        if workflows.is_file():
+            findings += lint_workflows(workflows)
     return findings
+
+
+def lint_workflows(path: Path) -> list[Finding]:
+    """The rules of :mod:`contracts.arazzo_lint` over one Arazzo document, as findings."""
+    from contracts.arazzo_lint import lint
+
+    return [Finding(path.name, where, rule, message) for where, rule, message in lint(path)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from contracts.loaders import SpecNotFound, load_spec, spec_path
-from contracts.speclint import Finding, lint_document, lint_shipped
+from contracts.speclint import Finding, lint_document, lint_shipped, lint_workflows
 
 
 def register(subparsers: Any) -> None:
@@ -24,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.specs:
             findings = lint_shipped()
         for spec in args.specs:
+            if spec.endswith(".arazzo.yaml"):  # a behavioural contract (Arazzo workflows)
+                findings += lint_workflows(Path(spec))
+                continue
             findings += lint_document(spec_path(spec).stem, load_spec(spec))
     except SpecNotFound as exc:
         print(f"mockline lint: {exc}", file=sys.stderr)

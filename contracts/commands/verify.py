@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
         help="only this operation: an operationId, 'METHOD /path' or a path fragment (repeatable)",
     )
     parser.add_argument(
-        "--phases", help="comma-separated subset of examples,coverage,fuzzing,stateful (default: all)"
+        "--phases",
+        help="comma-separated subset of examples,coverage,fuzzing,stateful,workflows (default: all)",
     )
     parser.add_argument("--workers", type=int, default=1, help="concurrent requests (default 1)")
     parser.add_argument(

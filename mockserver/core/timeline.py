@@ -19,6 +19,7 @@ from mockserver.core.clock import Clock
 from mockserver.core.store import StateStore
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+_NEVER_SECONDS = 100 * 365 * 86400.0
 _COLLECTION = "jobs"
 _META = "timeline"
 
@@ -62,6 +63,9 @@ class Timeline:
         return seq
 
     def schedule_in(self, seconds: float, kind: str, args: dict[str, Any]) -> int:
+        # A delay a client chose (maxDispose, retryInterval) may be any integer the spec allows; past
+        # a century it means "never" and must not overflow the date arithmetic of a later advance.
+        seconds = min(float(seconds), _NEVER_SECONDS)
         return self.schedule(self.clock.now() + timedelta(seconds=seconds), kind, args)
 
     def scheduled(self, kind: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.runner import VerifyOptions, run_to_report
+from contracts.runner import PHASES, VerifyOptions, run_to_report
 from mockserver.app import create_app
 from mockserver.cli import main
 from mockserver.settings import Settings
@@ -30,9 +30,17 @@ from tests.fixtures.verify.broken import (
 pytestmark = pytest.mark.slow
 
 
-def options(spec: str, url: str, *, operations: tuple[str, ...] = (), max_examples: int = 3) -> VerifyOptions:
+def options(
+    spec: str,
+    url: str,
+    *,
+    operations: tuple[str, ...] = (),
+    max_examples: int = 3,
+    phases: tuple[str, ...] = PHASES,
+) -> VerifyOptions:
     auth = VERIFY_AUTH[spec]
     return VerifyOptions(
+        phases=phases,
         spec=spec,
         base_url=url + PREFIX[spec],
         headers=auth.get("headers", {}),
@@ -50,8 +58,12 @@ def test_the_corpus_has_at_least_five_broken_fixtures_per_spec() -> None:
 
 @pytest.mark.parametrize(("spec", "breakage"), corpus(), ids=[f"{s}-{b}" for s, b in corpus()])
 def test_verify_names_the_rule_a_fixture_breaks(spec: str, breakage: str) -> None:
+    phases = getattr(BREAKAGES[breakage], "phases", None)  # behavioural ones: the workflows phase alone
     with serving(fixture_app(spec, breakage)) as url:
-        report = run_to_report(options(spec, url, operations=OPERATIONS[spec]))
+        if phases:
+            report = run_to_report(options(spec, url, phases=phases))
+        else:
+            report = run_to_report(options(spec, url, operations=OPERATIONS[spec]))
     rule = BREAKAGES[breakage].rule
     assert rule in report.broken_rules, f"{breakage} was caught only by {sorted(report.broken_rules)}"
     assert report.exit_code() == 1

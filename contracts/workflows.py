@@ -1,0 +1,565 @@
+"""``mockline verify``'s ``workflows`` phase: an API's behavioural contract, played over HTTP.
+
+Each API may have an Arazzo document beside its spec (``specs/<api>.arazzo.yaml``) with one workflow per
+rule about state (a create then read, a partial update, a cap, a conflict). :func:`run_document` plays
+every workflow against a base URL with the run's credentials and turns a failing step into a
+:class:`~contracts.reporting.model.Violation` like any other: the rule is the workflow and the step, the
+expectation is the criterion that did not hold (and the spec element the workflow proves), and a curl
+command reproduces the request.
+
+- Inputs come from the document's ``x-mockline-credentials`` (which input carries which credential of
+  the run), then their schema's ``default``, then a value drawn from the run's seed (a string from its
+  ``pattern``, an integer within its bounds), so a workflow that leaves a value open still runs the
+  same way twice.
+- Steps of a source named ``mockline-admin`` go to the mock's control plane beside the API (``/__admin``
+  on the same host). A workflow marked ``x-mockline-needs: controllable-clock`` is *not applicable* when
+  the target has no such control plane (a real implementation): it is reported as such, neither passed
+  nor failed.
+- ``x-mockline-helper: true`` marks a workflow that only prepares others (it is run as their step, never
+  on its own); ``x-mockline-not-applicable-when`` on a step lists criteria under which its failure
+  proves nothing (an agent busy on another call), so the workflow is not applicable rather than failed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+from contracts import arazzo
+from contracts.arazzo import Document, Exchange, Scope, Unresolved
+from contracts.reporting.model import Violation
+
+ADMIN_SOURCE = "mockline-admin"
+ADMIN_PATH = "/__admin"
+ADMIN_TIMEOUT = 180.0  # seconds for a control-plane request (a clock advance runs what falls due)
+MAX_STEP_RUNS = 400  # a loop that never reaches its exit (a cap never enforced) ends here
+PHASE = "workflows"
+
+
+@dataclass
+class Outcome:
+    """How one workflow fared."""
+
+    workflow_id: str
+    rule: str  # the spec element the workflow proves
+    label: str  # "workflow <id>"
+    passed: bool = False
+    not_applicable: str = ""  # why it could not run against this target
+    violation: Violation | None = None
+    requests: int = 0
+
+
+@dataclass
+class Target:
+    base_url: str  # the API's base URL, e.g. http://127.0.0.1:8000/ringme
+    credentials: Mapping[str, str] = field(default_factory=dict)  # headers the run sends
+    oauth2: Mapping[str, str] = field(default_factory=dict)  # client_id / client_secret, when given
+    seed: int = 0
+    timeout: float = 10.0
+
+    @property
+    def admin_url(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}{ADMIN_PATH}"
+
+
+class StepFailed(Exception):
+    def __init__(self, step_id: str, expected: str, exchange: Exchange | None, got: str = "") -> None:
+        super().__init__(expected)
+        self.step_id = step_id
+        self.expected = expected
+        self.exchange = exchange
+        self.got = got
+        self.operation = exchange.operation if exchange is not None else ""
+
+
+class NotApplicable(Exception):
+    """The workflow needs something this target does not offer."""
+
+
+# -- inputs ------------------------------------------------------------------------------------------------
+
+
+def sample_pattern(pattern: str, rng: random.Random) -> str:
+    """A string matching a simple regular expression (literals, classes, fixed or bounded repeats)."""
+    from re import _parser
+
+    def emit(items: Any) -> str:
+        out: list[str] = []
+        for op, arg in items:
+            name = str(op)
+            if name == "LITERAL":
+                out.append(chr(arg))
+            elif name == "IN":
+                choices: list[str] = []
+                for kind, value in arg:
+                    if str(kind) == "RANGE":
+                        choices += [chr(c) for c in range(value[0], value[1] + 1)]
+                    elif str(kind) == "LITERAL":
+                        choices.append(chr(value))
+                    elif str(kind) == "CATEGORY":
+                        choices += list("0123456789") if "DIGIT" in str(value) else list("abcdefghij")
+                out.append(rng.choice(choices or ["x"]))
+            elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+                low, high, sub = arg
+                count = rng.randint(low, min(high, low + 8))
+                out += [emit(sub) for _ in range(count)]
+            elif name == "SUBPATTERN":
+                out.append(emit(arg[-1]))
+            elif name == "BRANCH":
+                out.append(emit(rng.choice(arg[1])))
+            elif name == "CATEGORY":
+                out.append(rng.choice("0123456789" if "DIGIT" in str(arg) else "abcdefghij"))
+            elif name == "ANY":
+                out.append(rng.choice("abcdefghij"))
+            # AT (anchors) emit nothing
+        return "".join(out)
+
+    return emit(_parser.parse(pattern))
+
+
+def generate(schema: Mapping[str, Any], rng: random.Random) -> Any:
+    if "enum" in schema:
+        return rng.choice(list(schema["enum"]))
+    kind = schema.get("type")
+    if kind == "integer":
+        low = int(schema.get("minimum", 1))
+        return rng.randint(low, int(schema.get("maximum", low + 10**6)))
+    if kind == "boolean":
+        return rng.choice([True, False])
+    if kind == "string":
+        if "pattern" in schema:
+            return sample_pattern(str(schema["pattern"]), rng)
+        return "mockline-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+    return None
+
+
+def workflow_inputs(document: Document, workflow: Mapping[str, Any], target: Target) -> dict[str, Any]:
+    schema = document.resolve_local(workflow.get("inputs") or {})
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    mapping: Mapping[str, Any] = document.data.get("x-mockline-credentials") or {}
+    rng = random.Random(f"{target.seed}:{document.path.name}:{workflow.get('workflowId')}")
+    values: dict[str, Any] = {}
+    for name, prop in properties.items():
+        source = mapping.get(name) or {}
+        if "header" in source:
+            header = _lookup(target.credentials, str(source["header"]))
+            if header is not None:
+                values[name] = header
+                continue
+        if "oauth2" in source:
+            if str(source["oauth2"]) in target.oauth2:
+                values[name] = target.oauth2[str(source["oauth2"])]
+            continue
+        if "default" in prop:
+            values[name] = prop["default"]
+        elif name not in mapping:
+            drawn = generate(prop, rng)
+            if drawn is not None:
+                values[name] = drawn
+    return values
+
+
+def _lookup(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+# -- running ------------------------------------------------------------------------------------------------
+
+
+class Runner:
+    """Plays the workflows of one document against one target."""
+
+    def __init__(self, document: Document, target: Target, client: httpx.Client) -> None:
+        self.document = document
+        self.target = target
+        self.client = client
+        self.requests = 0
+        self._admin: bool | None = None
+        self.finished: dict[str, dict[str, Any]] = {}
+
+    def has_control_plane(self) -> bool:
+        if self._admin is None:
+            try:
+                answer = self.client.get(self.target.admin_url + "/clock")
+                self._admin = answer.status_code == 200 and "now" in (answer.json() or {})
+            except (httpx.HTTPError, ValueError, AttributeError):
+                self._admin = False
+        return self._admin
+
+    def base_for(self, source: str) -> str:
+        return self.target.admin_url if source == ADMIN_SOURCE else self.target.base_url.rstrip("/")
+
+    def run(self, workflow: Mapping[str, Any]) -> Outcome:
+        workflow_id = str(workflow.get("workflowId"))
+        outcome = Outcome(workflow_id, str(workflow.get("x-mockline-rule", "")), f"workflow {workflow_id}")
+        before = self.requests
+        try:
+            # A step of the control plane that is reached without one makes the workflow not
+            # applicable there and then (send); one marked as needing the clock is not even started.
+            if workflow.get("x-mockline-needs") == "controllable-clock" and not self.has_control_plane():
+                raise NotApplicable(
+                    f"needs a clock it can move ({self.target.admin_url}/clock answers no mock clock)"
+                )
+            inputs = workflow_inputs(self.document, workflow, self.target)
+            missing = self._missing_inputs(workflow, inputs)
+            if missing:
+                raise NotApplicable(f"the run gives no value for {', '.join(missing)}")
+            self.execute(workflow, inputs)
+            outcome.passed = True
+        except NotApplicable as exc:
+            outcome.not_applicable = str(exc)
+        except StepFailed as exc:
+            outcome.violation = self._violation(workflow, exc)
+        outcome.requests = self.requests - before
+        return outcome
+
+    def _missing_inputs(self, workflow: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[str]:
+        """Inputs some step reads but the run could not fill (e.g. OAuth2 client credentials when the
+        run was given a Bearer token)."""
+        used = {
+            expression.split(".")[1].split("#")[0]
+            for expression in arazzo.expressions_in(workflow.get("steps") or [])
+            if expression.startswith("$inputs.")
+        }
+        return sorted(name for name in used if name not in inputs)
+
+    def execute(self, workflow: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Run one workflow to its end; its outputs. Raises :class:`StepFailed`."""
+        workflow_id = str(workflow.get("workflowId"))
+        for dependency in workflow.get("dependsOn") or []:
+            if dependency not in self.finished:
+                other = self.document.workflow(str(dependency))
+                self.execute(other, workflow_inputs(self.document, other, self.target))
+        scope = Scope(document=self.document, inputs=inputs, workflows=self.finished)
+        steps: list[Mapping[str, Any]] = list(workflow.get("steps") or [])
+        index = {str(step.get("stepId")): i for i, step in enumerate(steps)}
+        position, runs, retries = 0, 0, 0
+        while position < len(steps):
+            step = steps[position]
+            step_id = str(step.get("stepId"))
+            runs += 1
+            if runs > MAX_STEP_RUNS:
+                raise StepFailed(
+                    step_id,
+                    f"the workflow to end within {MAX_STEP_RUNS} steps (a loop never reached its exit)",
+                    scope.exchange,
+                    got=f"step {step_id} was still being repeated",
+                )
+            ok, failed = self.step(step, scope)
+            actions = step.get("onSuccess" if ok else "onFailure") or []
+            action = self._first_action(actions, scope)
+            if action is None:
+                if not ok:
+                    raise failed or StepFailed(step_id, "the step to succeed", scope.exchange)
+                position += 1
+                retries = 0
+                continue
+            kind = action.get("type")
+            if kind == "end":
+                if not ok:
+                    raise failed or StepFailed(step_id, "the step to succeed", scope.exchange)
+                break
+            if kind == "retry":
+                time.sleep(min(float(action.get("retryAfter", 0)), 60.0))
+                retries += 1
+                if retries > int(action.get("retryLimit", 1)):
+                    if not ok:
+                        raise failed or StepFailed(step_id, "the step to succeed", scope.exchange)
+                    position += 1
+                continue
+            if kind == "goto":
+                if action.get("workflowId"):
+                    other = self.document.workflow(str(action["workflowId"]))
+                    self.execute(other, workflow_inputs(self.document, other, self.target))
+                    break
+                target = str(action.get("stepId"))
+                if target not in index:
+                    raise arazzo.ArazzoError(f"{workflow_id}: goto names no step {target!r}")
+                position = index[target]
+                retries = 0
+                continue
+            raise arazzo.ArazzoError(f"{workflow_id}: action type {kind!r} is not supported")
+        outputs: dict[str, Any] = {}
+        for name, expression in (workflow.get("outputs") or {}).items():
+            try:
+                outputs[name] = arazzo.interpolate(expression, scope)
+            except Unresolved:
+                outputs[name] = None
+        self.finished[workflow_id] = {"inputs": dict(inputs), "outputs": outputs}
+        return outputs
+
+    def _first_action(self, actions: list[Any], scope: Scope) -> Mapping[str, Any] | None:
+        for action in actions:
+            if isinstance(action, Mapping) and "reference" in action:
+                action = self.document.component(str(action["reference"]))
+            if all(arazzo.holds(c, scope) for c in action.get("criteria") or []):
+                return action  # type: ignore[no-any-return]
+        return None
+
+    def step(self, step: Mapping[str, Any], scope: Scope) -> tuple[bool, StepFailed | None]:
+        step_id = str(step.get("stepId"))
+        if step.get("workflowId"):
+            child = self.document.workflow(str(step["workflowId"]))
+            values = {}
+            for parameter in step.get("parameters") or []:
+                values[str(parameter["name"])] = self._value(parameter.get("value"), scope, step_id)
+            defaults = workflow_inputs(self.document, child, self.target)
+            scope.steps[step_id] = self.execute(child, {**defaults, **values})
+            return True, None
+        operation = self.document.operation(str(step["operationId"]))
+        exchange = self.send(operation, step, scope)
+        scope.exchange = exchange
+        for criterion in step.get("successCriteria") or []:
+            if not arazzo.holds(criterion, scope):
+                excuse = step.get("x-mockline-not-applicable-when")
+                if excuse and all(arazzo.holds(c, scope) for c in excuse):
+                    raise NotApplicable(f"step {step_id} got {exchange.status}, which proves nothing here")
+                return False, StepFailed(step_id, arazzo.describe_criterion(criterion), exchange)
+        outputs: dict[str, Any] = {}
+        for name, expression in (step.get("outputs") or {}).items():
+            try:
+                outputs[name] = arazzo.interpolate(expression, scope)
+            except Unresolved as exc:
+                return False, StepFailed(
+                    step_id, f"output {name} ({expression}) to be in the answer", exchange, str(exc)
+                )
+        scope.steps[step_id] = outputs
+        return True, None
+
+    def _value(self, value: Any, scope: Scope, step_id: str) -> Any:
+        try:
+            return arazzo.interpolate(value, scope)
+        except Unresolved as exc:
+            raise StepFailed(step_id, f"{value} to have a value", scope.exchange, str(exc)) from None
+
+    def send(self, operation: arazzo.Operation, step: Mapping[str, Any], scope: Scope) -> Exchange:
+        step_id = str(step.get("stepId"))
+        if operation.source == ADMIN_SOURCE and not self.has_control_plane():
+            raise NotApplicable(f"step {step_id} needs the mock's control plane ({self.target.admin_url})")
+        path_params: dict[str, str] = {}
+        query: dict[str, str] = {}
+        headers: dict[str, str] = {}
+        cookies: dict[str, str] = {}
+        for parameter in step.get("parameters") or []:
+            if "reference" in parameter:
+                resolved = dict(self.document.component(str(parameter["reference"])))
+                if "value" in parameter:
+                    resolved["value"] = parameter["value"]
+                parameter = resolved
+            value = self._value(parameter.get("value"), scope, step_id)
+            text = arazzo.as_text(value)
+            where = {"path": path_params, "query": query, "header": headers, "cookie": cookies}.get(
+                str(parameter.get("in"))
+            )
+            if where is not None:
+                where[str(parameter["name"])] = text
+        path = operation.path
+        for name, text in path_params.items():
+            path = path.replace("{" + name + "}", quote(text, safe=""))
+        url = self.base_for(operation.source) + path
+        if query:
+            url += "?" + urlencode(query)
+        content: bytes | None = None
+        body: Any = None
+        request_body = step.get("requestBody")
+        if request_body:
+            body = self._value(request_body.get("payload"), scope, step_id)
+            for replacement in request_body.get("replacements") or []:
+                body = _replace(
+                    body, str(replacement["target"]), self._value(replacement.get("value"), scope, step_id)
+                )
+            media = str(request_body.get("contentType") or "application/json")
+            headers.setdefault("Content-Type", media)
+            if "json" in media:
+                content = json.dumps(body).encode()
+            elif media == "application/x-www-form-urlencoded" and isinstance(body, Mapping):
+                content = urlencode({k: arazzo.as_text(v) for k, v in body.items()}).encode()
+            else:
+                content = arazzo.as_text(body).encode()
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        exchange = Exchange(operation.method, url, dict(headers), query, path_params, body)
+        exchange.operation = f"{operation.method} {operation.path}"
+        try:
+            # Moving the mock's clock runs every job that falls due, callbacks included: give it time.
+            admin = operation.source == ADMIN_SOURCE
+            timeout = max(self.target.timeout, ADMIN_TIMEOUT) if admin else self.target.timeout
+            response = self.client.request(
+                operation.method, url, headers=headers, content=content, timeout=timeout
+            )
+        except httpx.HTTPError as exc:
+            raise StepFailed(step_id, "an answer", exchange, f"no answer: {exc}") from None
+        self.requests += 1
+        exchange.status = response.status_code
+        exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+        exchange.response_body = _body(response)
+        exchange.raw = response.content
+        return exchange
+
+    def _violation(self, workflow: Mapping[str, Any], failure: StepFailed) -> Violation:
+        from contracts.checks import curl_command, describe
+
+        workflow_id = str(workflow.get("workflowId"))
+        exchange = failure.exchange
+        rule = str(workflow.get("x-mockline-rule", ""))
+        summary = str(workflow.get("summary", workflow_id))
+        operation = ""
+        got = failure.got
+        curl = ""
+        if exchange is not None:
+            path = urlsplit(exchange.url).path
+            base_path = urlsplit(self.target.base_url).path.rstrip("/")
+            operation = failure.operation or (
+                f"{exchange.method} {path[len(base_path) :] if path.startswith(base_path) else path}"
+            )
+            if exchange.status is not None and not got:
+                got = describe(exchange.status, exchange.response_headers, exchange.raw)
+            body = None
+            if exchange.request_body is not None:
+                media = exchange.request_headers.get("Content-Type", "")
+                body = (
+                    json.dumps(exchange.request_body)
+                    if "json" in media
+                    else urlencode({k: arazzo.as_text(v) for k, v in exchange.request_body.items()})
+                    if isinstance(exchange.request_body, Mapping)
+                    else arazzo.as_text(exchange.request_body)
+                )
+            curl = curl_command(exchange.method, exchange.url, exchange.request_headers, body)
+        return Violation(
+            operation=operation or f"workflow {workflow_id}",
+            rule=f"workflow {workflow_id} / step {failure.step_id}",
+            title=summary,
+            expected=f"{failure.expected} ({rule})" if rule else failure.expected,
+            got=got or "nothing",
+            message=f"{self.document.path.name}: {summary}",
+            curl=curl,
+            phase=PHASE,
+        )
+
+
+def _replace(body: Any, target: str, value: Any) -> Any:
+    if not target.startswith("/") or not isinstance(body, dict | list):
+        return body
+    node = body
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in target[1:].split("/")]
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+    return body
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    if "json" in response.headers.get("content-type", "") or response.content[:1] in (b"{", b"["):
+        try:
+            return response.json()
+        except ValueError:
+            pass
+    return response.text
+
+
+def selected(workflow: Mapping[str, Any], document: Document, operations: set[str] | None) -> bool:
+    """Whether a workflow only uses operations the run kept (``--operation`` narrows a run)."""
+    if operations is None:
+        return True
+    for step in workflow.get("steps") or []:
+        if step.get("operationId"):
+            operation = document.operation(str(step["operationId"]))
+            if operation.source != ADMIN_SOURCE and operation.operation_id not in operations:
+                return False
+        elif step.get("workflowId") and not selected(
+            document.workflow(str(step["workflowId"])), document, operations
+        ):
+            return False
+    return True
+
+
+def run_document(
+    path: str | Path,
+    target: Target,
+    *,
+    operations: set[str] | None = None,
+    workflow_ids: set[str] | None = None,
+) -> Iterator[Outcome]:
+    """Play every workflow of the document (helpers only as steps of others), in document order."""
+    document = arazzo.load(path)
+    with httpx.Client(timeout=target.timeout) as client:
+        runner = Runner(document, target, client)
+        for workflow in document.workflows:
+            if workflow.get("x-mockline-helper"):
+                continue
+            if workflow_ids is not None and workflow.get("workflowId") not in workflow_ids:
+                continue
+            if not selected(workflow, document, operations):
+                continue
+            yield runner.run(workflow)
+
+
+def oauth2_client(auth: str | None) -> dict[str, str]:
+    """The OAuth2 client credentials of a ``--auth oauth2:ID:SECRET`` run, for workflows that fetch
+    tokens of their own."""
+    if not auth or not auth.lower().startswith("oauth2:"):
+        return {}
+    client_id, _, secret = auth.partition(":")[2].partition(":")
+    return {"client_id": client_id, "client_secret": secret}
+
+
+def remaining_operations(document: Mapping[str, Any]) -> set[str]:
+    return {
+        str(op["operationId"])
+        for item in (document.get("paths") or {}).values()
+        if isinstance(item, Mapping)
+        for method, op in item.items()
+        if method in arazzo.HTTP_METHODS and isinstance(op, Mapping) and op.get("operationId")
+    }
+
+
+def phase(
+    report: Any,
+    options: Any,
+    document: Mapping[str, Any],
+    base_url: str,
+    headers: Mapping[str, str],
+    seed: int,
+) -> Iterator[Any]:
+    """The ``workflows`` phase of ``mockline verify``: events for the runner, results into ``report``."""
+    from contracts.loaders import workflows_path
+    from contracts.runner import PhaseStarted, Problem, Tested
+
+    path = workflows_path(options.spec)
+    if path is None:
+        return
+    yield PhaseStarted(PHASE)
+    target = Target(base_url, headers, oauth2_client(options.auth), seed, options.request_timeout)
+    operations = remaining_operations(document) if options.operations else None
+    try:
+        for outcome in run_document(path, target, operations=operations):
+            report.requests += outcome.requests
+            if outcome.not_applicable:
+                yield Problem(f"{outcome.label}: not applicable: {outcome.not_applicable}")
+                continue
+            report.record(outcome.label, PHASE, outcome.passed)
+            new = []
+            if outcome.violation is not None and report.add_violation(outcome.violation):
+                new.append(outcome.violation)
+            yield Tested(PHASE, outcome.label, outcome.passed, new)
+    except arazzo.ArazzoError as exc:
+        message = f"{path.name}: {exc}"
+        report.errors.append(message)
+        yield Problem(message)
