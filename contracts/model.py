@@ -194,7 +194,7 @@ class RateLimit:
     per: str  # the header (or "ip") whose value is counted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per spec element: compared and hashed by identity
 class Operation:
     api: str
     operation_id: str
@@ -219,7 +219,7 @@ class Operation:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per spec element: compared and hashed by identity
 class Callback:
     """A callback (sent to a URL an operation's request carried) or a webhook (``x-webhooks``)."""
 
@@ -270,15 +270,15 @@ class Callback:
         """(query string, headers, body) that carry ``payload`` the way the vendor sends it."""
         import json
 
+        if self.encoding == "json":
+            return "", {"content-type": self.media_type or "application/json"}, json.dumps(payload).encode()
         fields = dict(payload or {})
         if self.encoding == "query":
             return form_encode(fields), {}, None
-        if self.encoding == "form":
-            return "", {"content-type": FORM}, form_encode(fields).encode()
-        return "", {"content-type": self.media_type or "application/json"}, json.dumps(fields).encode()
+        return "", {"content-type": FORM}, form_encode(fields).encode()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per spec element: compared and hashed by identity
 class Contract:
     """One spec, read once."""
 
