@@ -11,7 +11,8 @@ the default retry rule) are read from the spec's ``x-mockline`` object, never wr
 
 This is the one module of ``contracts/`` the mock may import (ARCHITECTURE.md); so it re-exports the few
 spec helpers the mock needs (names of the shipped specs, the OpenAPI 3.0 to JSON Schema conversion, the
-error shape) and imports nothing of ours but ``loaders``, ``oas30`` and ``errorshape``.
+error shape, the 3.1 export) and imports nothing of ours but ``loaders``, ``oas30``, ``errorshape`` and
+``export``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
 from contracts.errorshape import ErrorShape
-from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec, spec_path
+from contracts.export import to_openapi_31
+from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_path
 from contracts.oas30 import Direction, to_json_schema
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "RequestBody",
     "Response",
     "RetryRule",
+    "SpecNotFound",
     "UnresolvableRef",
     "contract",
     "contracts",
@@ -52,6 +55,7 @@ __all__ = [
     "from_document",
     "resolve",
     "to_json_schema",
+    "to_openapi_31",
 ]
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -11,8 +12,8 @@ import httpx
 from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware, SwaggerUIMiddleware
 from connexion.resolver import Resolver
 
-from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec
-from contracts.oas30 import inline_refs
+from contracts import model
+from contracts.model import ADMIN_SPEC, VENDOR_SPECS
 from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
@@ -71,9 +72,10 @@ def create_app(
     )
 
     names = served_apis(settings)
-    # Connexion validates each document once, in add_api below; our compile only needs $refs resolved.
-    raw_specs = {name: load_spec(name) for name in names}
-    apis = {name: compile_api(name, inline_refs(raw, raw), raw) for name, raw in raw_specs.items()}
+    # Connexion validates each document once, in add_api below; our compile reads the contract model.
+    contracts = {name: model.contract(name) for name in names}
+    raw_specs = {name: copy.deepcopy(dict(spec.raw)) for name, spec in contracts.items()}
+    apis = {name: compile_api(spec) for name, spec in contracts.items()}
     outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
     handlers = {
         (handler_set.api, operation_id): fn
@@ -130,12 +132,9 @@ def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
             for spec in operation.callback_specs:
                 if spec.schema is not None:
                     schemas[spec.operation_id] = spec.schema
-        for event in (api.document.get("x-webhooks") or {}).values():
-            for op in event.values():
-                content = (op.get("requestBody") or {}).get("content", {})
-                for media in content.values():
-                    if "schema" in media and "operationId" in op:
-                        schemas[op["operationId"]] = CompiledSchema(media["schema"])
+        for webhook in api.webhooks:
+            if webhook.payload_schema is not None:
+                schemas[webhook.operation_id] = CompiledSchema(webhook.payload_schema)
 
     def check(record: Document) -> list[str]:
         compiled = schemas.get(str(record.get("operationId")))

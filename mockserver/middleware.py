@@ -24,7 +24,7 @@ from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.loaders import ADMIN_SPEC
+from contracts.model import ADMIN_SPEC
 from mockserver import auth, jsonbody
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload

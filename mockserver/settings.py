@@ -107,11 +107,11 @@ def config_problems(data: Any) -> list[str]:
     """What is wrong with a config file's content, each naming the key and what is allowed."""
     import jsonschema
 
-    from contracts.oas30 import inline_refs
+    from contracts.model import resolve
     from mockserver.messages import field_path, word
     from mockserver.schemas import Problem, failure_of_python_error
 
-    schema = inline_refs(config_schema(), config_schema())
+    schema = resolve(config_schema())
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
