@@ -30,7 +30,7 @@ from referencing.exceptions import Unresolvable
 from contracts.errorshape import ErrorShape
 from contracts.export import to_openapi_31
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_path
-from contracts.oas30 import Direction, to_json_schema
+from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
 
 __all__ = [
     "ADMIN_SPEC",
@@ -62,10 +62,6 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 FORM = "application/x-www-form-urlencoded"
 Encoding = Literal["json", "form", "query"]
 _BASE = "urn:mockline:spec"
-
-
-class UnresolvableRef(LookupError):
-    """A ``$ref`` points at nothing, or at itself without end."""
 
 
 # ---- the one reference resolver ----------------------------------------------------------------------
@@ -235,6 +231,7 @@ class Callback:
     encoding: Encoding  # how the payload travels: a JSON body, a form body, or the query string
     retry: RetryRule
     pointer: str = field(repr=False, compare=False, default="")  # where it is written in the raw document
+    registered_at: str = field(repr=False, compare=False, default="")  # pointer of the registering operation
 
     @property
     def operation_id(self) -> str:
@@ -385,11 +382,12 @@ def _operation(
     shared: list[Any],
     security: list[Any],
     pointer: str,
+    fallback_id: str = "",
 ) -> Operation:
     body = op.get("requestBody")
     return Operation(
         api=api,
-        operation_id=str(op.get("operationId") or f"{method}{path}"),
+        operation_id=str(op.get("operationId") or fallback_id or f"{method}{path}"),
         method=method.upper(),
         path=path,
         parameters=_parameters([*shared, *(op.get("parameters") or [])]),
@@ -440,10 +438,9 @@ def _callback(
     pointer: str,
     default_retry: RetryRule,
     fallback_id: str,
+    registered_at: str = "",
 ) -> Callback:
-    operation = _operation(
-        api, method, expression or name, {"operationId": fallback_id, **op}, [], [], pointer
-    )
+    operation = _operation(api, method, expression or name, op, [], [], pointer, fallback_id)
     return Callback(
         api=api,
         name=name,
@@ -453,7 +450,27 @@ def _callback(
         encoding=_encoding(operation),
         retry=RetryRule.read(op.get("x-retry"), default_retry),
         pointer=pointer,
+        registered_at=registered_at,
     )
+
+
+def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
+    """Where the node at ``parts`` is written in the raw document: a pointer that follows every local
+    ``$ref`` on the way (a callback shared by reference is written once, whoever registers it)."""
+    node: Any = raw
+    pointer = ""
+    for part in (*parts, None):
+        if isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
+            pointer = node["$ref"][1:]
+            try:
+                node = resolve_pointer(raw, pointer)
+            except UnresolvableRef:
+                return "/" + "/".join(_esc(p) for p in parts)
+        if part is None:
+            break
+        node = node.get(part) if isinstance(node, Mapping) else None
+        pointer = f"{pointer}/{_esc(part)}"
+    return pointer
 
 
 def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None) -> Contract:
@@ -466,21 +483,13 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
     global_security = list(document.get("security") or [])
     operations: list[Operation] = []
     callbacks: list[Callback] = []
-    raw_paths = raw.get("paths") or {}
     for path, item in (document.get("paths") or {}).items():
         shared = list(item.get("parameters") or [])
         for method, op in path_operations(item):
             pointer = f"/paths/{_esc(path)}/{method}"
             operation = _operation(name, method, path, op, shared, global_security, pointer)
             operations.append(operation)
-            raw_callbacks = ((raw_paths.get(path) or {}).get(method) or {}).get("callbacks") or {}
             for key, expressions in (op.get("callbacks") or {}).items():
-                written = raw_callbacks.get(key) or {}
-                where = (
-                    str(written["$ref"])[1:]
-                    if isinstance(written, Mapping) and "$ref" in written
-                    else f"{pointer}/callbacks/{_esc(key)}"
-                )
                 for expression, cb_item in (expressions or {}).items():
                     for cb_method, cb_op in path_operations(cb_item or {}):
                         callbacks.append(
@@ -491,9 +500,12 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
                                 expression,
                                 cb_method,
                                 cb_op,
-                                f"{where}/{_esc(expression)}/{cb_method}",
+                                _written_at(
+                                    raw, ("paths", path, method, "callbacks", key, expression, cb_method)
+                                ),
                                 default_retry,
                                 f"{operation.operation_id}.{key}.{cb_method}",
+                                pointer,
                             )
                         )
     for event, item in (document.get("x-webhooks") or {}).items():
@@ -506,7 +518,7 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
                     None,
                     method,
                     op,
-                    f"/x-webhooks/{_esc(event)}/{method}",
+                    _written_at(raw, ("x-webhooks", event, method)),
                     default_retry,
                     f"{event}Webhook",
                 )
