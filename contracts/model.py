@@ -117,6 +117,10 @@ def form_value(value: Any) -> str:
         return "true" if value else "false"
     if value is None:
         return ""
+    if isinstance(value, Mapping | list):
+        import json
+
+        return json.dumps(value, separators=(",", ":"))  # a nested value travels as its JSON text
     return str(value)
 
 
@@ -473,6 +477,18 @@ def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
     return pointer
 
 
+def _rate_limit(name: str, rate: Any) -> RateLimit | None:
+    """``x-mockline.rate_limit``: every number is the vendor's, so none has a default here."""
+    if rate is None:
+        return None
+    try:
+        return RateLimit(int(rate["requests"]), int(rate["window_seconds"]), str(rate["per"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name}: x-mockline.rate_limit must give requests, window_seconds and per, not {rate!r}"
+        ) from exc
+
+
 def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None) -> Contract:
     """The model of a document already loaded (``raw``, references as written)."""
     document: Mapping[str, Any] = resolve(raw, base=base)
@@ -531,13 +547,7 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
         locale=str(mock.get("locale", "en_US")),
         errors=errors or ErrorShape.problem_details(),
         states_errors=errors is not None,
-        rate_limit=(
-            RateLimit(
-                int(rate.get("requests", 60)), int(rate.get("window_seconds", 60)), str(rate.get("per", "ip"))
-            )
-            if isinstance(rate, Mapping)
-            else None
-        ),
+        rate_limit=_rate_limit(name, rate),
         security_schemes=(document.get("components") or {}).get("securitySchemes") or {},
         messages={str(k): str(v) for k, v in (mock.get("messages") or {}).items()},
         token_lifetimes={str(k): int(v) for k, v in (mock.get("tokens") or {}).items()},

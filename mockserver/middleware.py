@@ -134,10 +134,10 @@ class MockMiddleware(SpecMiddleware):
         query_raw = parse_qs(query_string, keep_blank_values=True) if query_string else {}
         call.query = {k: v if len(v) > 1 else v[0] for k, v in query_raw.items()}
         if runtime.settings.rate_limit and api.rate_limit:
-            per = str(api.rate_limit.get("per", "")).lower()
+            per = api.rate_limit.per.lower()
             key = call.headers.get(per, "") or "anonymous"
-            limit = int(api.rate_limit.get("requests", 60))
-            window = int(api.rate_limit.get("window_seconds", 60))
+            limit = api.rate_limit.requests
+            window = api.rate_limit.window_seconds
             if runtime.count_request(api.name, key, window) > limit:
                 # The window is fixed on the mock clock: the client may try again when it turns over.
                 retry_after = math.ceil(window - runtime.clock.now().timestamp() % window)

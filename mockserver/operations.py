@@ -104,11 +104,12 @@ class Api:
     raw: Mapping[str, Any]
     locale: str
     errors: ErrorShape
-    rate_limit: Mapping[str, Any] | None
+    rate_limit: model.RateLimit | None
     security_schemes: Mapping[str, Any]
     routes: list[Route]
     operations: dict[str, Operation]
-    webhooks: tuple[model.Callback, ...] = ()
+    webhooks: tuple[model.Callback, ...]
+    contract: model.Contract = field(repr=False)  # the spec, read once: vendor messages, token lifetimes
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -138,7 +139,6 @@ def compile_api(spec: model.Contract) -> Api:
         operations[operation.operation_id] = operation
     # Static segments win over templated ones: /CreateInteraction before /{interactionId}.
     ordered = sorted(routes.values(), key=lambda r: (r.template.count("{"), -len(r.template)))
-    rate = spec.rate_limit
     return Api(
         name=spec.name,
         prefix=spec.prefix,
@@ -146,15 +146,12 @@ def compile_api(spec: model.Contract) -> Api:
         raw=spec.raw,
         locale=spec.locale,
         errors=spec.errors,
-        rate_limit=(
-            {"requests": rate.requests, "window_seconds": rate.window_seconds, "per": rate.per}
-            if rate
-            else None
-        ),
+        rate_limit=spec.rate_limit,
         security_schemes=spec.security_schemes,
         routes=ordered,
         operations=operations,
         webhooks=spec.webhooks,
+        contract=spec,
     )
 
 

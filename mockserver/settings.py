@@ -26,7 +26,7 @@ class Credentials:
     bearer: tuple[str, ...] = (DEFAULT_SECRET,)
     clients: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
     users: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
-    token_lifetime_seconds: int = 3600
+    token_lifetime_seconds: int | None = None  # None: the spec's x-mockline.tokens.access
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Credentials:
@@ -47,7 +47,9 @@ class Credentials:
             bearer=tuple(data.get("bearer", base.bearer)),
             clients=pairs(data["clients"]) if "clients" in data else base.clients,
             users=pairs(data["users"]) if "users" in data else base.users,
-            token_lifetime_seconds=int(data.get("token_lifetime_seconds", base.token_lifetime_seconds)),
+            token_lifetime_seconds=(
+                int(data["token_lifetime_seconds"]) if "token_lifetime_seconds" in data else None
+            ),
         )
 
 

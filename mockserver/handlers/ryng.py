@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 API = "ryng"
 handlers = HandlerSet(API)
 
-CAMPAIGN_FAILED = "Failed to create Campaign"
-QUEUE_FAILED = "Failed to Create Queue"
+
+def said(rt: Runtime, key: str, **values: Any) -> str:
+    """Ryng's words for ``key``, from the spec's ``x-mockline.messages``."""
+    return rt.apis[API].contract.message(key, **values)
 
 
 def build_engine(runtime: Runtime) -> Dialer:
@@ -108,8 +110,8 @@ def create_campaign(call: Call, rt: Runtime) -> Reply:
         else:
             campaign_id, calls = engine(rt).create_campaign(call.body, routes(call, rt), call.operation_id)
     except DialerError:
-        raise ApiError(500, CAMPAIGN_FAILED) from None
-    return _ok("Processing Campaign...", {}, campaign_id=campaign_id, calls=len(calls), **warning)
+        raise ApiError(500, said(rt, "campaign_failed")) from None
+    return _ok(said(rt, "campaign_processing"), {}, campaign_id=campaign_id, calls=len(calls), **warning)
 
 
 @handlers.operation("appendCampaign")
@@ -122,8 +124,8 @@ def append_campaign(call: Call, rt: Runtime) -> Reply:
         else:
             calls = engine(rt).append_campaign(campaign_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:
-        raise ApiError(500, CAMPAIGN_FAILED) from None
-    return _ok("Processing Campaign...", {}, calls=len(calls), **warning)
+        raise ApiError(500, said(rt, "campaign_failed")) from None
+    return _ok(said(rt, "campaign_processing"), {}, calls=len(calls), **warning)
 
 
 @handlers.operation("makePreviewCall")
@@ -138,9 +140,10 @@ def make_preview_call(call: Call, rt: Runtime) -> Reply:
             routes(call, rt),
         )
     except DialerError:
-        raise ApiError(500, "Failed to start call.") from None
+        raise ApiError(500, said(rt, "preview_failed")) from None
     return _ok(
-        f"Call Initiated With SID {started['sid']}", {"callID": started["callID"], "logID": started["logID"]}
+        said(rt, "preview_started", sid=started["sid"]),
+        {"callID": started["callID"], "logID": started["logID"]},
     )
 
 
@@ -152,8 +155,8 @@ def end_preview_call(call: Call, rt: Runtime) -> Reply:
             int(call.path_params["callID"]), int(body["logID"]), body["dispositionName"], body["notes"]
         )
     except DialerError:
-        raise ApiError(500, "Failed to dispose of call.") from None
-    return _ok("Call disposed and ended.", {})
+        raise ApiError(500, said(rt, "disposal_failed")) from None
+    return _ok(said(rt, "preview_disposed"), {})
 
 
 @handlers.operation("createQueue")
@@ -161,8 +164,8 @@ def create_queue(call: Call, rt: Runtime) -> Reply:
     try:
         queue_id, calls = engine(rt).create_queue(call.body, routes(call, rt), call.operation_id)
     except DialerError:
-        raise ApiError(500, QUEUE_FAILED) from None
-    return _ok("Queue Created! Processing Calls...", {}, queue_id=queue_id, calls=len(calls))
+        raise ApiError(500, said(rt, "queue_failed")) from None
+    return _ok(said(rt, "queue_created"), {}, queue_id=queue_id, calls=len(calls))
 
 
 @handlers.operation("appendToQueue")
@@ -180,8 +183,8 @@ def _add_to_queue(call: Call, rt: Runtime) -> Reply:
     try:
         calls = engine(rt).add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:
-        raise ApiError(500, QUEUE_FAILED) from None
-    return _ok("Appending Queue...", None, calls=len(calls))
+        raise ApiError(500, said(rt, "queue_failed")) from None
+    return _ok(said(rt, "queue_appended"), None, calls=len(calls))
 
 
 @handlers.operation("cancelCall")
@@ -189,7 +192,7 @@ def cancel_call(call: Call, rt: Runtime) -> Reply:
     try:
         engine(rt).cancel(int(call.path_params["callID"]))
     except UnknownCall:
-        raise ApiError(500, "Call ID does not exist") from None
+        raise ApiError(500, said(rt, "call_unknown")) from None
     except NotCancellable:
-        raise ApiError(500, "Call already attempted: only calls not yet tried can be cancelled") from None
-    return _ok("Call Cancelled", {})
+        raise ApiError(500, said(rt, "call_not_cancellable")) from None
+    return _ok(said(rt, "call_cancelled"), {})

@@ -133,3 +133,31 @@ def test_one_encoder_writes_booleans_as_json_does() -> None:
     assert parse_qs(body.decode()) == {"id": ["7"], "gift": ["true"]}
     query, headers, body = model.contract(FOREIGN).callbacks[1].encode({"id": 7})
     assert (query, headers, body) == ("id=7", {}, None)
+
+
+def test_vendor_words_and_token_lifetimes_are_spec_data() -> None:
+    ryng = model.contract("ryng")
+    assert ryng.message("preview_started", sid="CA12") == "Call Initiated With SID CA12"
+    assert ryng.message("queue_appended") == "Appending Queue..."
+    with pytest.raises(LookupError, match="no message 'nope'"):
+        ryng.message("nope")
+    assert model.contract("ringme").token_lifetime() == 3600
+    assert model.contract("ringotel-crm").token_lifetime() == 3600
+    with pytest.raises(LookupError, match="no token lifetime"):
+        model.contract(FOREIGN).token_lifetime()
+
+
+def test_ryng_success_messages_are_the_ones_its_examples_show() -> None:
+    """The words the mock answers with are the words the spec's own 200 examples show."""
+    ryng = model.contract("ryng")
+    shown = {
+        media.examples[name].get("message")
+        for op in ryng.operations
+        for status, response in op.responses.items()
+        if status.startswith("2")
+        for media in response.content.values()
+        for name in media.examples
+        if isinstance(media.examples[name], dict)
+    }
+    for key in ("queue_created", "queue_appended", "campaign_processing", "call_cancelled"):
+        assert ryng.message(key) in shown, key
