@@ -1,7 +1,7 @@
 """The request path of the mock, as one Connexion ``SpecMiddleware``.
 
-Connexion loads each spec (``$ref`` resolved) and hands it to ``add_api``; from there every request to an
-API's operations is routed, rate limited, authenticated, validated against precompiled schemas and
+The contract model reads each spec (``$ref`` resolved) and Connexion serves it (``add_api``); from there
+every request to an API's operations is routed, rate limited, authenticated, validated against precompiled schemas and
 answered here, in the vendor's own error shape. Requests for Swagger UI and the spec documents go on to
 Connexion's own middlewares. Connexion's per-request stack is not on this path: it costs ~650 us a
 request, against tens of microseconds here (see bench/).
