@@ -22,8 +22,9 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from contracts.oas30 import resolve_pointer
+
 VERSION = "3.1.0"
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "not", "additionalProperties", "contains", "propertyNames")
 
@@ -48,13 +49,14 @@ def _share_marked_callbacks(document: dict[str, Any]) -> dict[str, str]:
     refs: dict[str, str] = {}
     items = document.setdefault("components", {}).get("pathItems") or {}
     by_pointer: dict[str, str] = {}
-    for pointer, path_item in list(_callback_items(document)):
+    callbacks = list(_callback_items(document))
+    for pointer, path_item in callbacks:
         name = path_item.get("x-webhook")
         if isinstance(name, str):
             items.setdefault(name, {k: v for k, v in path_item.items() if k != "x-webhook"})
             refs[name] = f"#/components/pathItems/{name}"
             by_pointer[pointer] = refs[name]
-    for pointer, path_item in list(_callback_items(document)):
+    for pointer, path_item in callbacks:
         target = by_pointer.get(pointer) or by_pointer.get(str(path_item.get("$ref", ""))[1:])
         if target:
             path_item.clear()
@@ -67,17 +69,19 @@ def _share_marked_callbacks(document: dict[str, Any]) -> dict[str, str]:
 
 
 def _callback_items(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(JSON pointer, Path Item) of every callback written under an operation."""
-    for path, item in (document.get("paths") or {}).items():
-        for method in _METHODS:
-            op = item.get(method) if isinstance(item, Mapping) else None
-            for name, callback in ((op or {}).get("callbacks") or {}).items():
-                for expression, path_item in callback.items() if isinstance(callback, Mapping) else ():
-                    if isinstance(path_item, dict):
-                        where = "/".join(
-                            _esc(p) for p in ("paths", path, method, "callbacks", name, expression)
-                        )
-                        yield "/" + where, path_item
+    """(JSON pointer, Path Item as written, perhaps a ``$ref``) of every callback an operation registers,
+    found by the contract model's callback walk."""
+    from contracts import model
+
+    seen: set[str] = set()
+    for callback in model.from_document("export", document).callbacks:
+        if callback.is_webhook:
+            continue
+        where = f"{callback.registered_at}/callbacks/{_esc(callback.name)}/{_esc(callback.expression or '')}"
+        path_item = resolve_pointer(document, where)
+        if where not in seen and isinstance(path_item, dict):
+            seen.add(where)
+            yield where, path_item
 
 
 def _esc(part: str) -> str:

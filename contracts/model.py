@@ -28,7 +28,6 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
 from contracts.errorshape import ErrorShape
-from contracts.export import to_openapi_31
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_path
 from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
 
@@ -105,6 +104,13 @@ def _inline(node: Any, resolver: Any, trail: tuple[str, ...]) -> Any:
     if isinstance(node, list):
         return [_inline(v, resolver, trail) for v in node]
     return node
+
+
+def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The 3.1 export of a 3.0 document (``contracts.export``, which walks callbacks with this model)."""
+    from contracts.export import to_openapi_31 as export
+
+    return export(document)
 
 
 # ---- the one wire encoder for form and query values ----------------------------------------------------
