@@ -104,9 +104,9 @@ def _has_keys(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> bool:
 
 
 def _resolved(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
-    if not isinstance(schema.get("$ref"), str):
+    if "$ref" not in schema:
         return schema
-    target = resolve({"$defs": defs}, {"$ref": schema["$ref"]})
+    target = resolve({"$defs": defs}, dict(schema))  # the reference's target (its siblings left out)
     return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
 
 

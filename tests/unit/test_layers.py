@@ -159,3 +159,74 @@ def test_architecture_states_exactly_the_rules_enforced_here() -> None:
     listed = next(part for part in section if part.startswith("- "))
     stated = [line[2:] for line in listed.splitlines()]
     assert stated == [rule.says for rule in RULES]
+
+
+# --- one reader of specs ---------------------------------------------------------------------------------
+
+SPEC_KEYS = ("$ref", "paths", "callbacks", "x-webhooks")
+# Reading one of these keys outside contracts/model.py is a second resolver or walker, except here:
+READERS_ALLOWED = {
+    (
+        "contracts/runner.py",
+        "paths",
+    ): "deletes from the raw document the operations the model's walk left out",
+    ("contracts/export.py", "x-webhooks"): "renames x-webhooks to 3.1 webhooks in the document it writes",
+    ("contracts/export.py", "$ref"): "points shared callbacks at their 3.1 place in the document it writes",
+}
+
+
+def spec_readers(root: Path) -> list[str]:
+    """Where code outside contracts/model.py reads a spec's ``$ref``, ``paths``, ``callbacks`` or
+    ``x-webhooks`` itself (``d["paths"]``, ``d.get("$ref")``, ``d.pop("x-webhooks")``), or imports
+    ``urlencode`` (the model's ``form_encode`` is the one form and query encoder)."""
+    found = []
+    for top in ("mockserver", "contracts"):
+        for path in sorted((root / top).rglob("*.py")):
+            where = path.relative_to(root).as_posix()
+            if where == "contracts/model.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                key = None
+                if (
+                    isinstance(node, ast.Subscript)
+                    and isinstance(node.ctx, ast.Load)
+                    and isinstance(node.slice, ast.Constant)
+                ):
+                    key = node.slice.value
+                elif (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in {"get", "pop", "setdefault"}
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    key = node.args[0].value
+                elif isinstance(node, ast.ImportFrom) and any(a.name == "urlencode" for a in node.names):
+                    found.append(f"{where}:{node.lineno} imports urlencode")
+                if key in SPEC_KEYS and (where, key) not in READERS_ALLOWED:
+                    found.append(f"{where}:{node.lineno} reads {key!r}")
+    return found
+
+
+def test_only_the_contract_model_resolves_walks_and_encodes() -> None:
+    assert spec_readers(ROOT) == []
+
+
+def test_the_spec_reader_check_finds_a_second_walker(tmp_path: Path) -> None:
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "mockserver").mkdir()
+    (tmp_path / "contracts" / "walker.py").write_text(
+        "from urllib.parse import urlencode\n"
+        "def walk(doc):\n"
+        "    for item in doc.get('paths', {}).values():\n"
+        "        for op in item.values():\n"
+        "            yield op['callbacks'], doc.get('$ref')\n"
+        "    doc['$ref'] = '#/written'\n"
+    )
+    (tmp_path / "contracts" / "model.py").write_text("def walk(doc):\n    return doc['paths']\n")
+    assert spec_readers(tmp_path) == [
+        "contracts/walker.py:1 imports urlencode",
+        "contracts/walker.py:3 reads 'paths'",
+        "contracts/walker.py:5 reads 'callbacks'",
+        "contracts/walker.py:5 reads '$ref'",
+    ]
