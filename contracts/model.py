@@ -18,11 +18,13 @@ error shape, the 3.1 export) and imports nothing of ours but ``loaders``, ``oas3
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+from urllib.request import url2pathname
 
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
@@ -84,7 +86,7 @@ def resolve(document: Mapping[str, Any], node: Any = None, *, base: str | None =
 def _retrieve(uri: str) -> Resource[Any]:
     if not uri.startswith("file://"):
         raise UnresolvableRef(f"only local and file references are supported, not {uri!r}")
-    return Resource.opaque(load_spec(Path(uri[len("file://") :])))
+    return Resource.opaque(load_spec(Path(url2pathname(urlsplit(uri).path))))
 
 
 def _inline(node: Any, resolver: Any, trail: tuple[str, ...]) -> Any:
@@ -124,8 +126,6 @@ def form_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Mapping | list):
-        import json
-
         return json.dumps(value, separators=(",", ":"))  # a nested value travels as its JSON text
     return str(value)
 
@@ -279,8 +279,6 @@ class Callback:
 
     def encode(self, payload: Mapping[str, Any] | None) -> tuple[str, dict[str, str], bytes | None]:
         """(query string, headers, body) that carry ``payload`` the way the vendor sends it."""
-        import json
-
         if self.encoding == "json":
             return "", {"content-type": self.media_type or "application/json"}, json.dumps(payload).encode()
         fields = dict(payload or {})
