@@ -60,6 +60,22 @@ APPLICABLE: dict[str, Callable[[Any], bool]] = {
 }
 
 
+# Checks that judge an answer itself (its status, type, headers, body, speed): they judge a 429 answer
+# too. Every other check judges behaviour that a 429 kept from happening, so a failure it draws from a
+# 429 is no evidence of anything and is counted as not applicable.
+JUDGES_THE_ANSWER_ITSELF = frozenset(
+    {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "max_response_time",
+        "vendor_error_envelope",
+    }
+)
+
+
 def _is_negative(case: Any) -> bool:
     meta = getattr(case, "meta", None)
     if meta is None:
@@ -469,10 +485,17 @@ def _collect(report: Report, phase: str, recorder: Any, enabled: Sequence[str] =
                 judged = case is None or applies is None or applies(case)
                 report.record(operation, check.name, True if judged else None)
             elif check.status == Status.FAILURE and check.failure_info is not None:
-                report.record(operation, check.name, False)
                 failure = check.failure_info.failure
                 interaction = recorder.interactions.get(failure.case_id or case_id)
                 response = interaction.response if interaction is not None else None
+                if (
+                    response is not None
+                    and response.status_code == 429
+                    and check.name not in JUDGES_THE_ANSWER_ITSELF
+                ):
+                    report.record(operation, check.name, None)
+                    continue
+                report.record(operation, check.name, False)
                 violation = _violation(
                     failure, phase, check.name, response, code_sample=check.failure_info.code_sample
                 )

@@ -141,12 +141,17 @@ class Evidence:
             refused, given = counts["credentials refused"], counts["with credentials"]
             if not counts["answers"]:
                 reason = "no answer at all: no request reached this operation"
-            elif credentials_given and given and refused == given:
-                reason = f"the credentials given were refused on all {given} requests that carried them"
-            elif not counts["2xx"]:
-                reason = f"no success (2xx) answer in {counts['answers']} answers"
-            else:
+            elif counts["2xx"]:
                 continue
+            elif credentials_given and refused and 2 * refused >= given:
+                # "Every time": every request that carried them and got past routing (a 404 or 405 for a
+                # path or method the server does not have never reaches its credential check).
+                reason = (
+                    f"the credentials given were refused ({refused} of {given} requests that carried them) "
+                    "and no request succeeded"
+                )
+            else:
+                reason = f"no success (2xx) answer in {counts['answers']} answers"
             found.append(Inconclusive(scope="operation", name=operation, reason=reason, counts=dict(counts)))
         return found
 
