@@ -288,8 +288,8 @@ def _reachable(base_url: str, timeout: float) -> None:
         raise VerifyError(f"cannot reach {base_url}: {exc}") from exc
 
 
-def _check_selection(options: VerifyOptions) -> dict[str, Any]:
-    """Schemathesis' ``checks`` config for ``--checks`` / ``--exclude-checks`` / ``--max-response-time``."""
+def _check_selection(options: VerifyOptions) -> list[str]:
+    """The checks ``--checks`` / ``--exclude-checks`` / ``--max-response-time`` leave to run."""
     known = set(all_checks())
     named = [*options.checks, *options.exclude_checks]
     unknown = sorted({name for name in named if name not in known and name != "all"})
@@ -297,22 +297,16 @@ def _check_selection(options: VerifyOptions) -> dict[str, Any]:
         raise VerifyError(f"unknown check {', '.join(unknown)}: choose from {', '.join(all_checks())}")
     chosen = known if not options.checks or "all" in options.checks else set(options.checks)
     chosen -= set(options.exclude_checks)
-    if options.max_response_time is None:
-        chosen.discard("max_response_time")
-    elif "max_response_time" in set(options.exclude_checks):
-        raise VerifyError("--max-response-time with --exclude-checks max_response_time: choose one")
-    else:
-        chosen.add("max_response_time")
-    if not chosen:
-        raise VerifyError("no check is left to run")
-    config: dict[str, Any] = {
-        name: {"enabled": name in chosen} for name in known if name != "max_response_time"
-    }
+    chosen.discard("max_response_time")
     if options.max_response_time is not None:
         if options.max_response_time <= 0:
             raise VerifyError("--max-response-time: give a number of seconds above 0")
-        config["max_response_time"] = options.max_response_time
-    return config
+        if "max_response_time" in options.exclude_checks:
+            raise VerifyError("--max-response-time with --exclude-checks max_response_time: choose one")
+        chosen.add("max_response_time")
+    if not chosen:
+        raise VerifyError("no check is left to run")
+    return sorted(chosen)
 
 
 def operation_labels(document: Mapping[str, Any]) -> list[str]:
@@ -349,7 +343,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         raise VerifyError(str(exc)) from exc
     if options.max_failures is not None and options.max_failures < 1:
         raise VerifyError("--max-failures: give a number above 0")
-    check_config = _check_selection(options)
+    enabled = _check_selection(options)
     base_url = options.base_url.rstrip("/")
     errors = ErrorShape.from_document(document)
     auth_statuses = frozenset({errors.auth_status}) if errors is not None else frozenset({401, 403})
@@ -373,7 +367,6 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         "request-timeout": options.request_timeout,
         "generation": {"max-examples": options.max_examples, "mode": "all"},
         "phases": {name: {"enabled": name in schemathesis_phases} for name in SCHEMATHESIS_PHASES},
-        "checks": check_config,
         # A 429 with Retry-After is waited out and sent again; our Pacer spaces every request.
         "rate-limit": "auto",
         # A curl command that reproduces a failure needs the credentials it was sent with.
@@ -384,11 +377,13 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
     if options.seed is not None:
         config["seed"] = options.seed
     st_config = schemathesis.Config.from_dict(config)
+    st_config.projects.default.checks.update(
+        included_check_names=enabled,
+        excluded_check_names=sorted(set(all_checks()) - set(enabled)),
+        max_response_time=options.max_response_time,
+    )
     schema = schemathesis.openapi.from_dict(document, config=st_config)
     seed = schema.config.seed
-    enabled = sorted(
-        name for name, value in check_config.items() if not isinstance(value, dict) or value["enabled"]
-    )
 
     @schema.hook
     def filter_failure(_context: Any, failure: Any, case: Any, response: Any) -> bool:
