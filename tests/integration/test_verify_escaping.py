@@ -64,3 +64,23 @@ def test_a_server_that_loses_what_it_created_fails_with_created_id_usable(
     assert report.exit_code() == 1
     caught = next(v for v in report.violations if v.rule == "created_id_usable")
     assert "/notes/n%20" in caught.curl and "%2520" not in caught.curl
+
+
+def test_an_unpaced_run_against_a_rate_limit_is_inconclusive_and_a_paced_one_conformant() -> None:
+    """Pacing (``--rate-limit``) and Retry-After against a gateway that allows 4 requests each half second."""
+    from tests.fixtures.verify.limited import RateLimited
+
+    options = {"spec": SPEC, "seed": 1, "max_examples": 3, "phases": ("examples", "stateful")}
+    gateway = RateLimited(NotesServer(), per_window=4, window=0.5)
+    with serving(gateway) as url:
+        unpaced = run_to_report(VerifyOptions(base_url=url, **options))  # type: ignore[arg-type]
+    assert unpaced.violations == [] and unpaced.exit_code() == 3
+    assert any(i.scope == "phase" and "429" in i.reason for i in unpaced.inconclusive)
+    # Each 429 came with Retry-After and was sent again after the wait: every operation still succeeded.
+    assert [i for i in unpaced.inconclusive if i.scope == "operation"] == []
+
+    gateway = RateLimited(NotesServer(), per_window=4, window=0.5)
+    with serving(gateway) as url:
+        paced = run_to_report(VerifyOptions(base_url=url, rate_limit="3/s", **options))  # type: ignore[arg-type]
+    assert 429 not in gateway.answers and len(gateway.answers) > 20
+    assert paced.violations == [] and paced.inconclusive == [] and paced.exit_code() == 0
