@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from contracts.reporting.model import Exchange, FollowUp, Inconclusive
@@ -227,7 +227,7 @@ class Traffic:
             if self.keep_exchanges:
                 self.exchanges.append(
                     Exchange(
-                        started=datetime.now(UTC).isoformat(),
+                        started=(datetime.now(UTC) - timedelta(seconds=elapsed)).isoformat(),
                         phase=phase,
                         source=follow_up_of[0] if follow_up_of else "schemathesis",
                         method=method,

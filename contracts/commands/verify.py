@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
             "mockline's own (error envelope, auth failure code and message, created ids usable, deleted ids "
             "gone), against any server claiming to implement SPEC. Exit 0 when conformant, 1 on violations, "
             "2 on a usage or connection error, 3 when inconclusive: an operation never answered with "
-            "success, the credentials were refused every time, or more than 10%% of a phase's answers were "
+            "success, the credentials were refused every time, or more than 10% of a phase's answers were "
             "429 (pace with --rate-limit)."
         ),
     )
