@@ -7,7 +7,12 @@ the checks find it through the case. A case whose schema has no context (someone
 run in the same process) is left alone.
 
 Every failure is a :class:`Violated`, which carries what the rule expected, what came back and a curl
-command for the request that showed it.
+command for the request that showed it. A check with nothing to judge returns True, which Schemathesis
+records as no judgement at all: the report shows it as "not applicable", never as a pass.
+
+Every probe goes through the run's :class:`~contracts.traffic.Traffic` (pacing, ``Retry-After``, the
+follow-up list the reports print) and gets its URL from :mod:`contracts.urls`; the ``before_call`` and
+``after_call`` hooks at the end put Schemathesis' own requests through the same Traffic.
 """
 
 from __future__ import annotations
@@ -196,8 +201,9 @@ def _send(
             elapsed=response.elapsed.total_seconds(),
             follow_up_of=(check, operation),
         )
-        waited = retry_after_seconds(response.headers.get("retry-after", ""))
-        if response.status_code != 429 or waited is None or attempt == _RATE_LIMIT_RETRIES:
+        # after_response made the pacer hold for the Retry-After; the next before_request waits it out.
+        retry_after = retry_after_seconds(response.headers.get("retry-after", ""))
+        if response.status_code != 429 or retry_after is None or attempt == _RATE_LIMIT_RETRIES:
             break
     headers = {k: str(v) for k, v in prepared.headers.items() if k.lower() not in _TRANSPORT_HEADERS}
     curl = curl_command(str(prepared.method), str(prepared.url), headers, body)
