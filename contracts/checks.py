@@ -7,7 +7,12 @@ the checks find it through the case. A case whose schema has no context (someone
 run in the same process) is left alone.
 
 Every failure is a :class:`Violated`, which carries what the rule expected, what came back and a curl
-command for the request that showed it.
+command for the request that showed it. A check with nothing to judge returns True, which Schemathesis
+records as no judgement at all: the report shows it as "not applicable", never as a pass.
+
+Every probe goes through the run's :class:`~contracts.traffic.Traffic` (pacing, ``Retry-After``, the
+follow-up list the reports print) and gets its URL from :mod:`contracts.urls`; the ``before_call`` and
+``after_call`` hooks at the end put Schemathesis' own requests through the same Traffic.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import jsonschema
 import requests
@@ -29,6 +34,8 @@ from schemathesis.core.failures import Failure
 from contracts import model
 from contracts.errorshape import ErrorShape
 from contracts.model import to_json_schema
+from contracts.traffic import Traffic, retry_after_seconds
+from contracts.urls import case_path_values, request_url
 
 _FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
 
@@ -43,6 +50,7 @@ RULES: dict[str, str] = {
 
 _INVALID_SECRET = "mockline-verify-invalid-credential"
 _PROBES_PER_PAIR = 2
+_RATE_LIMIT_RETRIES = 3  # a probe answered 429 with Retry-After is sent again after the wait, this often
 _TRANSPORT_HEADERS = {"user-agent", "accept-encoding", "accept", "connection", "content-length"}
 
 
@@ -85,6 +93,7 @@ class VerifyContext:
     credentials: Mapping[str, str]  # headers that carry the credentials the run was given
     timeout: float = 10.0
     errors: ErrorShape | None = None
+    traffic: Traffic = field(default_factory=Traffic)
     _auth_probes: dict[str, tuple[int, Any, str]] = field(default_factory=dict)
     _pair_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -174,19 +183,53 @@ def _credential_header_names(context: VerifyContext) -> set[str]:
     return names
 
 
-def _send(context: VerifyContext, kwargs: Mapping[str, Any]) -> tuple[requests.Response, str]:
+def _send(
+    context: VerifyContext, kwargs: Mapping[str, Any], *, check: str, operation: str
+) -> tuple[requests.Response, str]:
+    """Send a probe through the run's pacing; wait out a 429's Retry-After and send it again."""
     args = dict(kwargs)
     args.pop("auth", None)
-    response = requests.request(timeout=context.timeout, allow_redirects=False, **args)
-    prepared = response.request
+    traffic = context.traffic
+    for attempt in range(_RATE_LIMIT_RETRIES + 1):
+        traffic.before_request()
+        response = requests.request(timeout=context.timeout, allow_redirects=False, **args)
+        prepared = response.request
+        body = prepared.body if isinstance(prepared.body, bytes | str) else None
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        traffic.after_response(
+            operation=None,
+            method=str(prepared.method),
+            url=str(prepared.url),
+            request_headers={k: str(v) for k, v in prepared.headers.items()},
+            request_body=raw,
+            status=response.status_code,
+            response_headers=list(response.headers.items()),
+            response_body=response.content,
+            elapsed=response.elapsed.total_seconds(),
+            follow_up_of=(check, operation),
+        )
+        # after_response made the pacer hold for the Retry-After; the next before_request waits it out.
+        retry_after = retry_after_seconds(response.headers.get("retry-after", ""))
+        if response.status_code != 429 or retry_after is None or attempt == _RATE_LIMIT_RETRIES:
+            break
     headers = {k: str(v) for k, v in prepared.headers.items() if k.lower() not in _TRANSPORT_HEADERS}
-    body = prepared.body if isinstance(prepared.body, bytes | str) else None
     curl = curl_command(str(prepared.method), str(prepared.url), headers, body)
     return response, curl
 
 
+def _case_url(case: Any, context: VerifyContext, kwargs: Mapping[str, Any]) -> str:
+    """The case's URL with its path values encoded by :func:`contracts.urls.request_url` (decoded once
+    from Schemathesis' own encoding), its query string as Schemathesis built it."""
+    url = request_url(context.base_url, case.operation.path, case_path_values(case))
+    if url is None:
+        return str(kwargs["url"])
+    query = urlsplit(str(kwargs["url"])).query
+    return url + (f"?{query}" if query else "")
+
+
 def _request_kwargs(case: Any, context: VerifyContext) -> dict[str, Any]:
     kwargs: dict[str, Any] = case.as_transport_kwargs(base_url=context.base_url)
+    kwargs["url"] = _case_url(case, context, kwargs)
     headers = dict(kwargs.get("headers") or {})
     present = {name.lower() for name in headers}
     for name, value in context.credentials.items():
@@ -301,12 +344,12 @@ def vendor_error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
     """Every 4xx and 5xx answer is the vendor's error template filled in."""
     context = context_of(case)
     if context is None or context.errors is None or response.status_code < 400:
-        return None
+        return True  # nothing to judge: not applicable
     rules = context.errors
     media_type = _content_type(response)
     documented = _documented_media_types(case, context.document, response.status_code)
     if media_type != rules.media_type and media_type in documented:
-        return None  # this operation documents another error shape here (an OAuth2 error, say)
+        return True  # this operation documents another error shape here (an OAuth2 error, say)
     got = describe(response.status_code, response.headers, response.content)
     if media_type != rules.media_type:
         raise Violated(
@@ -329,8 +372,15 @@ def vendor_error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+_AUTH_PROBE = "auth_failure_status"  # the probe both auth checks judge is listed under this name
+
+
 def _auth_probe(case: Any, response: Any, context: VerifyContext) -> tuple[int, Any, str, str] | None:
-    """The operation's request once more, with its credentials left out (then with wrong ones)."""
+    """The operation's request once more, with its credentials left out (then with wrong ones).
+
+    None when there is nothing to probe (the answer was no success, the operation needs no
+    credentials) or when the probe itself was rate limited, which proves nothing either way.
+    """
     if not _is_success(response.status_code) or not _requires_credentials(case, context.document):
         return None
     label = case.operation.label
@@ -346,7 +396,9 @@ def _auth_probe(case: Any, response: Any, context: VerifyContext) -> tuple[int, 
             if wrong is not None:
                 for name in names:
                     attempt[name] = f"Bearer {wrong}" if name == "authorization" else wrong
-            probe, curl = _send(context, {**kwargs, "headers": attempt})
+            probe, curl = _send(context, {**kwargs, "headers": attempt}, check=_AUTH_PROBE, operation=label)
+            if probe.status_code == 429:
+                return None
             result = (probe.status_code, probe, curl)
             if worst is None or probe.status_code != context.errors_status():
                 worst = result
@@ -365,10 +417,10 @@ def auth_failure_status(ctx: Any, response: Any, case: Any) -> bool | None:
     """A request without valid credentials gets the documented auth failure status."""
     context = context_of(case)
     if context is None or context.errors is None:
-        return None
+        return True
     found = _auth_probe(case, response, context)
     if found is None:
-        return None
+        return True
     status, probe, curl, label = found
     expected = context.errors.auth_status
     if status != expected:
@@ -388,15 +440,15 @@ def auth_failure_message(ctx: Any, response: Any, case: Any) -> bool | None:
     """The auth failure says what the vendor documents."""
     context = context_of(case)
     if context is None or context.errors is None or not context.errors.auth_message:
-        return None
+        return True
     found = _auth_probe(case, response, context)
     if found is None:
-        return None
+        return True
     status, probe, curl, label = found
     rules = context.errors
     field_name = rules.message_field
     if status != rules.auth_status or field_name is None:
-        return None
+        return True  # the status is wrong already (auth_failure_status says so): no message to judge
     body = _json(probe.content)
     message = body.get(field_name) if isinstance(body, Mapping) else None
     if not isinstance(message, str) or not message.startswith(rules.auth_message):
@@ -442,9 +494,13 @@ def _pointer(document: Any, pointer: str) -> Any:
 def _follow_ups(
     case: Any, body: Any, context: VerifyContext
 ) -> list[tuple[str, str, model.Operation, dict[str, Any]]]:
-    """Operations that address what this response created, with their path parameters filled in."""
+    """Operations that address what this response created, with their raw path values filled in.
+
+    The values are raw: the case's own path values decoded once from Schemathesis' encoding, the
+    created ids as the server answered them. :func:`contracts.urls.request_url` encodes them once.
+    """
     raw = _operation_document(case)
-    known: dict[str, Any] = dict(case.path_parameters or {})
+    known: dict[str, Any] = case_path_values(case)
     source_path = case.operation.path.rstrip("/")
     contract = context.contract
     found = []
@@ -490,17 +546,18 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
     """An id answered by a create is found again by the operations that address it."""
     context = context_of(case)
     if context is None or case.operation.method.lower() not in {"post", "put"}:
-        return None
+        return True
     if not _is_success(response.status_code):
-        return None
+        return True
     body = _json(response.content)
     if not isinstance(body, Mapping):
-        return None
+        return True
     label = case.operation.label
     # Prefer reading the resource back; other operations on it come after.
     targets = sorted(
         _follow_ups(case, body, context), key=lambda t: ({"get": 0, "patch": 1, "put": 2}.get(t[1], 3), t[0])
     )
+    judged = False
     for path, method, op, values in targets[:1]:
         pair = (label, f"{method.upper()} {path}")
         with context._lock:
@@ -508,10 +565,8 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
             if count >= _PROBES_PER_PAIR:
                 continue
             context._pair_counts[pair] = count + 1
-        url_path = path
-        for name, value in values.items():
-            url_path = url_path.replace("{" + name + "}", quote(str(value), safe=""))
-        if "{" in url_path:
+        url = request_url(context.base_url, path, values)
+        if url is None:
             continue
         headers = dict(context.credentials)
         data: bytes | None = None
@@ -524,8 +579,15 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
             data = json.dumps(value).encode("utf-8")
         elif method in {"put", "patch", "post"} and op.request_body is not None and op.request_body.required:
             continue
-        url = context.base_url.rstrip("/") + url_path
-        probe, curl = _send(context, {"method": method.upper(), "url": url, "headers": headers, "data": data})
+        probe, curl = _send(
+            context,
+            {"method": method.upper(), "url": url, "headers": headers, "data": data},
+            check="created_id_usable",
+            operation=label,
+        )
+        if probe.status_code == 429:
+            continue  # rate limited: this follow-up proves nothing either way
+        judged = True
         if probe.status_code in {404, 410}:
             raise Violated(
                 operation=label,
@@ -535,7 +597,7 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
                 got=describe(probe.status_code, probe.headers, probe.content),
                 curl=curl,
             )
-    return None
+    return None if judged else True
 
 
 @schemathesis.check
@@ -543,16 +605,18 @@ def deleted_id_gone(ctx: Any, response: Any, case: Any) -> bool | None:
     """Deleting what was just deleted answers 404, where the operation documents 404."""
     context = context_of(case)
     if context is None or case.operation.method.lower() != "delete" or not _is_success(response.status_code):
-        return None
+        return True
     if not case.path_parameters or "404" not in (_operation_document(case).get("responses") or {}):
-        return None
+        return True
     label = case.operation.label
     with context._lock:
         count = context._pair_counts.get((label, label), 0)
         if count >= _PROBES_PER_PAIR:
-            return None
+            return True
         context._pair_counts[(label, label)] = count + 1
-    probe, curl = _send(context, _request_kwargs(case, context))
+    probe, curl = _send(context, _request_kwargs(case, context), check="deleted_id_gone", operation=label)
+    if probe.status_code == 429:
+        return True
     if probe.status_code != 404:
         raise Violated(
             operation=label,
@@ -563,3 +627,35 @@ def deleted_id_gone(ctx: Any, response: Any, case: Any) -> bool | None:
             curl=curl,
         )
     return None
+
+
+# --- hooks: every request Schemathesis sends goes through the run's pacing and evidence ------------------
+
+
+@schemathesis.hook
+def before_call(ctx: Any, case: Any, kwargs: Any) -> None:
+    context = context_of(case)
+    if context is not None:
+        context.traffic.before_request()
+
+
+@schemathesis.hook
+def after_call(ctx: Any, case: Any, response: Any) -> None:
+    context = context_of(case)
+    if context is None:
+        return
+    request = response.request
+    body = request.body if isinstance(request.body, bytes | str) else None
+    context.traffic.after_response(
+        operation=case.operation.label,
+        method=str(request.method),
+        url=str(request.url),
+        request_headers={k: str(v) for k, v in request.headers.items()},
+        request_body=body.encode("utf-8") if isinstance(body, str) else body,
+        status=response.status_code,
+        response_headers=[(k, v) for k, values in response.headers.items() for v in values],
+        response_body=response.content,
+        elapsed=response.elapsed,
+        http_version=response.http_version,
+        needs_credentials=_requires_credentials(case, context.document),
+    )

@@ -3,16 +3,19 @@
 :func:`verify` loads a spec (one of ours by name, or any OpenAPI file), points it at a base URL, obtains
 credentials (a header, Basic, Bearer, or an OAuth2 client-credentials token from the spec's token URL),
 and runs Schemathesis' examples, coverage, fuzzing and stateful phases with every built-in check and the
-ones in :mod:`contracts.checks`, positive and negative data alike. It yields :class:`Event` objects while
-it runs and ends with :class:`Finished`, whose :class:`~contracts.reporting.model.Report` holds the
-conformance table and the violations. It never imports the mock: it speaks HTTP to whatever is there.
+ones in :mod:`contracts.checks`, positive and negative data alike, then the phases registered in
+:data:`OWN_PHASES`. It yields :class:`Event` objects while it runs and ends with :class:`Finished`, whose
+:class:`~contracts.reporting.model.Report` holds the conformance table, the violations and what the run
+could not judge (inconclusive, from the answers :mod:`contracts.traffic` counted). Every request goes
+through the run's :class:`~contracts.traffic.Traffic` (pacing, ``Retry-After``, evidence, HAR).
+It never imports the mock: it speaks HTTP to whatever is there.
 """
 
 from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -20,12 +23,14 @@ from urllib.parse import urlparse
 import httpx
 
 from contracts import checks, model
+from contracts.errorshape import ErrorShape
 from contracts.loaders import SpecNotFound, load_spec
 from contracts.reporting.model import Report, Violation
+from contracts.traffic import Evidence, Pacer, Traffic, parse_rate
 
 DEFAULT_MAX_EXAMPLES = 20
-PHASES = ("examples", "coverage", "fuzzing", "stateful", "workflows")
-SCHEMATHESIS_PHASES = PHASES[:4]  # "workflows" is ours: contracts/workflows.py
+# Schemathesis runs these, in this order; phases of our own (OWN_PHASES) run after them.
+SCHEMATHESIS_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 # What each of Schemathesis' own checks expects, in the words the report uses.
 EXPECTATIONS: dict[str, str] = {
@@ -47,6 +52,38 @@ EXPECTATIONS: dict[str, str] = {
     **checks.RULES,
 }
 
+# Checks that Schemathesis counts as passed on answers they cannot judge: each is applicable only where
+# its predicate holds, and shows "not applicable" elsewhere instead of a pass.
+APPLICABLE: dict[str, Callable[[Any], bool]] = {
+    "negative_data_rejection": lambda case: _is_negative(case),
+    "positive_data_acceptance": lambda case: not _is_negative(case),
+}
+
+
+# Checks that judge an answer itself (its status, type, headers, body, speed): they judge a 429 answer
+# too. Every other check judges behaviour that a 429 kept from happening, so a failure it draws from a
+# 429 is no evidence of anything and is counted as not applicable.
+JUDGES_THE_ANSWER_ITSELF = frozenset(
+    {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "max_response_time",
+        "vendor_error_envelope",
+    }
+)
+
+
+def _is_negative(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    if meta is None:
+        return False
+    return bool(meta.generation.mode.is_negative) or any(
+        info.mode.is_negative for info in meta.components.values()
+    )
+
 
 class VerifyError(Exception):
     """A usage or connection problem: the run could not start (exit code 2)."""
@@ -61,9 +98,54 @@ class VerifyOptions:
     seed: int | None = None
     max_examples: int = DEFAULT_MAX_EXAMPLES
     operations: Sequence[str] = ()
-    phases: Sequence[str] = PHASES
+    phases: Sequence[str] | None = None  # None: every phase
     workers: int = 1
     request_timeout: float = 10.0
+    rate_limit: str | None = None  # "60/m": requests spaced evenly, at most this many per unit
+    checks: Sequence[str] = ()  # only these checks (empty: all)
+    exclude_checks: Sequence[str] = ()
+    exclude_operations: Sequence[str] = ()
+    max_response_time: float | None = None  # seconds; a slower answer is a violation
+    max_failures: int | None = None  # stop after this many failures
+    har_path: str | None = None  # keep every exchange for a HAR file
+
+
+@dataclass
+class PhaseRun:
+    """What a phase of our own gets: the run's spec, target, credentials, traffic and report."""
+
+    options: VerifyOptions
+    document: Mapping[str, Any]
+    base_url: str
+    credentials: Mapping[str, str]
+    traffic: Traffic
+    report: Report
+    seed: int
+
+
+# Phases of our own, run after Schemathesis' in this order: name -> a function that runs the phase,
+# adds to ``PhaseRun.report`` and yields events (Tested, Problem). A module adds its phase here.
+OWN_PHASES: dict[str, Callable[[PhaseRun], Iterator[Event]]] = {}
+
+
+def _workflows(run: PhaseRun) -> Iterator[Event]:
+    """The API's Arazzo workflows (contracts/workflows.py), after Schemathesis' phases."""
+    from contracts import workflows
+
+    yield from workflows.phase(run.report, run.options, run.document, run.base_url, run.credentials, run.seed)
+
+
+OWN_PHASES["workflows"] = _workflows
+
+
+def phases() -> tuple[str, ...]:
+    """Every phase verify knows, in the order it runs them."""
+    return (*SCHEMATHESIS_PHASES, *OWN_PHASES)
+
+
+def all_checks() -> list[str]:
+    """Every check verify can run: Schemathesis' and mockline's."""
+    return sorted(EXPECTATIONS)
 
 
 @dataclass
@@ -111,7 +193,9 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def credentials(document: Mapping[str, Any], options: VerifyOptions) -> dict[str, str]:
+def credentials(
+    document: Mapping[str, Any], options: VerifyOptions, traffic: Traffic | None = None
+) -> dict[str, str]:
     """The headers that carry the run's credentials (``--header`` and ``--auth`` together)."""
     headers = dict(options.headers)
     if not options.auth:
@@ -126,7 +210,8 @@ def credentials(document: Mapping[str, Any], options: VerifyOptions) -> dict[str
         headers["Authorization"] = f"Bearer {rest}"
     elif kind == "oauth2" and ":" in rest:
         client_id, _, secret = rest.partition(":")
-        headers["Authorization"] = f"Bearer {_oauth2_token(document, options, client_id, secret)}"
+        token = _oauth2_token(document, options, client_id, secret, traffic or Traffic())
+        headers["Authorization"] = f"Bearer {token}"
     else:
         raise VerifyError(
             f"--auth {options.auth!r}: use basic:USER:PASS, bearer:TOKEN or oauth2:CLIENT_ID:SECRET"
@@ -149,13 +234,27 @@ def token_url(document: Mapping[str, Any], base_url: str) -> str:
     raise VerifyError("--auth oauth2: the spec declares no OAuth2 token URL")
 
 
-def _oauth2_token(document: Mapping[str, Any], options: VerifyOptions, client_id: str, secret: str) -> str:
+def _oauth2_token(
+    document: Mapping[str, Any], options: VerifyOptions, client_id: str, secret: str, traffic: Traffic
+) -> str:
     url = token_url(document, options.base_url)
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     try:
+        traffic.before_request()
         response = httpx.post(url, data=form, timeout=options.request_timeout)
     except httpx.HTTPError as exc:
         raise VerifyError(f"cannot get an OAuth2 token from {url}: {exc}") from exc
+    traffic.after_response(
+        operation=None,
+        method="POST",
+        url=url,
+        request_headers=dict(response.request.headers),
+        request_body=response.request.content,
+        status=response.status_code,
+        response_headers=list(response.headers.items()),
+        response_body=response.content,
+        elapsed=response.elapsed.total_seconds(),
+    )
     try:
         token = response.json().get("access_token")
     except ValueError:
@@ -167,13 +266,18 @@ def _oauth2_token(document: Mapping[str, Any], options: VerifyOptions, client_id
     return token
 
 
-def select_operations(document: dict[str, Any], filters: Sequence[str]) -> int:
-    """Keep the operations named by ``filters`` (operationId, 'METHOD /path' or a path fragment)."""
+def select_operations(document: dict[str, Any], filters: Sequence[str], exclude: Sequence[str] = ()) -> int:
+    """Keep the operations named by ``filters`` (operationId, 'METHOD /path' or a path fragment), less
+    those named by ``exclude`` (the same ways); say how many are left."""
+
+    def named(by: Sequence[str], names: set[str], path: str) -> bool:
+        return any(f in names or (f.startswith("/") and f in path) for f in by)
+
     kept = 0
     for operation in model.from_document("verify", document).operations:
         path, method = operation.path, operation.method.lower()
         names = {str(operation.definition.get("operationId", "")), f"{operation.method} {path}"}
-        if filters and not any(f in names or (f.startswith("/") and f in path) for f in filters):
+        if (filters and not named(filters, names, path)) or named(exclude, names, path):
             item = document["paths"][path]
             del item[method]
             if not any(m in item for m in model.METHODS):
@@ -193,6 +297,38 @@ def _reachable(base_url: str, timeout: float) -> None:
         raise VerifyError(f"cannot reach {base_url}: {exc}") from exc
 
 
+def _check_selection(options: VerifyOptions) -> list[str]:
+    """The checks ``--checks`` / ``--exclude-checks`` / ``--max-response-time`` leave to run."""
+    known = set(all_checks())
+    named = [*options.checks, *options.exclude_checks]
+    unknown = sorted({name for name in named if name not in known and name != "all"})
+    if unknown:
+        raise VerifyError(f"unknown check {', '.join(unknown)}: choose from {', '.join(all_checks())}")
+    chosen = known if not options.checks or "all" in options.checks else set(options.checks)
+    chosen -= set(options.exclude_checks)
+    chosen.discard("max_response_time")
+    if options.max_response_time is not None:
+        if options.max_response_time <= 0:
+            raise VerifyError("--max-response-time: give a number of seconds above 0")
+        if "max_response_time" in options.exclude_checks:
+            raise VerifyError("--max-response-time with --exclude-checks max_response_time: choose one")
+        chosen.add("max_response_time")
+    if not chosen:
+        raise VerifyError("no check is left to run")
+    return sorted(chosen)
+
+
+def operation_labels(document: Mapping[str, Any]) -> list[str]:
+    """'METHOD /path' for every operation of ``document``, as Schemathesis labels them."""
+    methods = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+    return sorted(
+        f"{method.upper()} {path}"
+        for path, item in (document.get("paths") or {}).items()
+        for method in item
+        if method in methods
+    )
+
+
 def verify(options: VerifyOptions) -> Iterator[Event]:
     """Run every phase against ``options.base_url``; the last event is :class:`Finished`."""
     import schemathesis
@@ -202,29 +338,59 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         document = load_spec(options.spec)
     except SpecNotFound as exc:
         raise VerifyError(str(exc)) from exc
-    unknown = [p for p in options.phases if p not in PHASES]
+    chosen_phases = tuple(options.phases) if options.phases else phases()
+    unknown = [p for p in chosen_phases if p not in phases()]
     if unknown:
-        raise VerifyError(f"unknown phase {', '.join(unknown)}: choose from {', '.join(PHASES)}")
-    if select_operations(document, options.operations) == 0:
-        raise VerifyError(f"no operation of {options.spec} matches {', '.join(options.operations)}")
+        raise VerifyError(f"unknown phase {', '.join(unknown)}: choose from {', '.join(phases())}")
+    if select_operations(document, options.operations, options.exclude_operations) == 0:
+        raise VerifyError(
+            f"no operation of {options.spec} is left to verify after --operation/--exclude-operation"
+        )
+    try:
+        interval = parse_rate(options.rate_limit) if options.rate_limit else 0.0
+    except ValueError as exc:
+        raise VerifyError(str(exc)) from exc
+    if options.max_failures is not None and options.max_failures < 1:
+        raise VerifyError("--max-failures: give a number above 0")
+    enabled = _check_selection(options)
     base_url = options.base_url.rstrip("/")
+    errors = ErrorShape.from_document(document)
+    auth_statuses = frozenset({errors.auth_status}) if errors is not None else frozenset({401, 403})
+    traffic = Traffic(
+        pacer=Pacer(interval),
+        evidence=Evidence(auth_statuses=auth_statuses),
+        keep_exchanges=options.har_path is not None,
+    )
+    traffic.before_request()
     _reachable(base_url, options.request_timeout)
-    headers = credentials(document, options)
+    headers = credentials(document, options, traffic)
+    traffic.credentials = {k.lower(): v for k, v in headers.items()}
     document.pop("servers", None)
+    labels = operation_labels(document)
 
+    schemathesis_phases = [name for name in SCHEMATHESIS_PHASES if name in chosen_phases]
     config: dict[str, Any] = {
         "base-url": base_url,
         "headers": headers,
         "workers": options.workers,
         "request-timeout": options.request_timeout,
         "generation": {"max-examples": options.max_examples, "mode": "all"},
-        "phases": {name: {"enabled": name in options.phases} for name in SCHEMATHESIS_PHASES},
+        "phases": {name: {"enabled": name in schemathesis_phases} for name in SCHEMATHESIS_PHASES},
+        # A 429 with Retry-After is waited out and sent again; our Pacer spaces every request.
+        "rate-limit": "auto",
         # A curl command that reproduces a failure needs the credentials it was sent with.
         "output": {"sanitization": {"enabled": False}},
     }
+    if options.max_failures is not None:
+        config["max-failures"] = options.max_failures
     if options.seed is not None:
         config["seed"] = options.seed
     st_config = schemathesis.Config.from_dict(config)
+    st_config.projects.default.checks.update(
+        included_check_names=enabled,
+        excluded_check_names=sorted(set(all_checks()) - set(enabled)),
+        max_response_time=options.max_response_time,
+    )
     schema = schemathesis.openapi.from_dict(document, config=st_config)
     seed = schema.config.seed
 
@@ -233,40 +399,67 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         return checks.keep_failure(failure, case, response)
 
     context = checks.VerifyContext(
-        document=schema.raw_schema, base_url=base_url, credentials=headers, timeout=options.request_timeout
+        document=schema.raw_schema,
+        base_url=base_url,
+        credentials=headers,
+        timeout=options.request_timeout,
+        traffic=traffic,
     )
     checks.bind(schema, context)
-    report = Report(kind="verify", target=options.spec, url=base_url, seed=seed)
+    report = Report(
+        kind="verify", target=options.spec, url=base_url, seed=seed, rate_limit=options.rate_limit
+    )
     started = time.perf_counter()
     yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed)
     try:
-        engine = from_schema(schema).execute() if set(options.phases) & set(SCHEMATHESIS_PHASES) else ()
-        for event in engine:
-            if isinstance(event, events.PhaseStarted) and event.phase.name.value in PHASES:
-                yield PhaseStarted(event.phase.name.value)
-            elif isinstance(event, events.ScenarioFinished) and event.status != Status.SKIP:
-                new = _collect(report, event.phase.value, event.recorder)
-                label = event.label or event.recorder.label
-                yield Tested(event.phase.value, label, event.status == Status.SUCCESS, new)
-            elif isinstance(event, events.NonFatalError):
-                message = f"{event.label}: {event.info.title}: {event.info.message}".strip()
-                report.errors.append(message)
-                yield Problem(message)
-            elif isinstance(event, events.FatalError):
-                message = f"Schemathesis stopped: {event.exception}"
-                report.errors.append(message)
-                yield Problem(message)
-            elif isinstance(event, events.EngineFinished):
-                for failure in event.failures:
-                    report.add_violation(_violation(failure, "after run", None, None))
-        if "workflows" in options.phases:
-            from contracts import workflows
-
-            yield from workflows.phase(report, options, document, base_url, headers, seed)
+        if schemathesis_phases:
+            for event in from_schema(schema).execute():
+                if isinstance(event, events.PhaseStarted):
+                    traffic.phase = event.phase.name.value
+                    if traffic.phase in SCHEMATHESIS_PHASES:
+                        yield PhaseStarted(traffic.phase)
+                elif isinstance(event, events.ScenarioFinished) and event.status != Status.SKIP:
+                    new = _collect(report, event.phase.value, event.recorder, enabled)
+                    label = event.label or event.recorder.label
+                    yield Tested(event.phase.value, label, event.status == Status.SUCCESS, new)
+                elif isinstance(event, events.NonFatalError):
+                    message = f"{event.label}: {event.info.title}: {event.info.message}".strip()
+                    report.errors.append(message)
+                    yield Problem(message)
+                elif isinstance(event, events.FatalError):
+                    message = f"Schemathesis stopped: {event.exception}"
+                    report.errors.append(message)
+                    yield Problem(message)
+                elif isinstance(event, events.EngineFinished):
+                    for failure in event.failures:
+                        report.add_violation(_violation(failure, "after run", None, None))
+        run = PhaseRun(options, schema.raw_schema, base_url, headers, traffic, report, seed)
+        for name, phase in OWN_PHASES.items():
+            if name in chosen_phases:
+                traffic.phase = name
+                yield PhaseStarted(name)
+                yield from phase(run)
     finally:
         checks.unbind(schema)
     report.duration_seconds = time.perf_counter() - started
+    _conclude(report, traffic, labels, credentials_given=bool(headers))
+    if options.har_path is not None:
+        from contracts.reporting import har
+
+        try:
+            har.write(traffic.exchanges, options.har_path)
+        except OSError as exc:
+            raise VerifyError(f"--report-har {options.har_path}: {exc}") from exc
     yield Finished(report)
+
+
+def _conclude(report: Report, traffic: Traffic, labels: Sequence[str], *, credentials_given: bool) -> None:
+    """Copy what the traffic saw into the report and name what the run could not judge."""
+    evidence = traffic.evidence
+    report.counts = {op: dict(counts) for op, counts in sorted(evidence.operations.items())}
+    report.phase_counts = {phase: dict(counts) for phase, counts in evidence.phases.items()}
+    report.follow_ups = list(traffic.follow_ups)
+    report.inconclusive = evidence.inconclusive(labels, credentials_given=credentials_given)
 
 
 def run_to_report(options: VerifyOptions) -> Report:
@@ -277,28 +470,46 @@ def run_to_report(options: VerifyOptions) -> Report:
     raise AssertionError("verify() ended without a Finished event")
 
 
-def _collect(report: Report, phase: str, recorder: Any) -> list[Violation]:
+def _collect(report: Report, phase: str, recorder: Any, enabled: Sequence[str] = ()) -> list[Violation]:
+    """Add one scenario's judgements to the report: passed, failed, or not applicable (a check that had
+    nothing to judge on an answer, or one that Schemathesis counts as passed where it cannot apply)."""
     from schemathesis.engine import Status
 
     new: list[Violation] = []
     report.requests += len(recorder.interactions)
     for case_id, nodes in recorder.checks.items():
         node = recorder.cases.get(case_id)
-        operation = node.value.operation.label if node is not None else recorder.label
+        case = node.value if node is not None else None
+        operation = case.operation.label if case is not None else recorder.label
+        seen: set[str] = set()
         for check in nodes:
+            seen.add(check.name)
             if check.status == Status.SUCCESS:
-                report.record(operation, check.name, True)
+                applies = APPLICABLE.get(check.name)
+                judged = case is None or applies is None or applies(case)
+                report.record(operation, check.name, True if judged else None)
             elif check.status == Status.FAILURE and check.failure_info is not None:
-                report.record(operation, check.name, False)
                 failure = check.failure_info.failure
                 interaction = recorder.interactions.get(failure.case_id or case_id)
                 response = interaction.response if interaction is not None else None
+                if (
+                    response is not None
+                    and response.status_code == 429
+                    and check.name not in JUDGES_THE_ANSWER_ITSELF
+                ):
+                    report.record(operation, check.name, None)
+                    continue
+                report.record(operation, check.name, False)
                 violation = _violation(
                     failure, phase, check.name, response, code_sample=check.failure_info.code_sample
                 )
                 violation.operation = violation.operation or operation
                 if report.add_violation(violation):
                     new.append(violation)
+        if case_id in recorder.interactions:
+            for name in enabled:
+                if name not in seen:
+                    report.record(operation, name, None)
     return new
 
 

@@ -534,18 +534,18 @@ def phase(
 ) -> Iterator[Any]:
     """The ``workflows`` phase of ``mockline verify``: events for the runner, results into ``report``."""
     from contracts.loaders import workflows_path
-    from contracts.runner import PhaseStarted, Problem, Tested
+    from contracts.runner import Problem, Tested
 
     path = workflows_path(options.spec)
     if path is None:
         return
-    yield PhaseStarted(PHASE)
     target = Target(base_url, headers, oauth2_client(options.auth), seed, options.request_timeout)
     operations = remaining_operations(document) if options.operations else None
     try:
         for outcome in run_document(path, target, operations=operations):
             report.requests += outcome.requests
             if outcome.not_applicable:
+                report.record(outcome.label, PHASE, None)
                 yield Problem(f"{outcome.label}: not applicable: {outcome.not_applicable}")
                 continue
             report.record(outcome.label, PHASE, outcome.passed)

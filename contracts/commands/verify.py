@@ -17,7 +17,9 @@ def register(subparsers: Any) -> None:
             "Run Schemathesis' examples, coverage, fuzzing and stateful phases, with all its checks and "
             "mockline's own (error envelope, auth failure code and message, created ids usable, deleted ids "
             "gone), against any server claiming to implement SPEC. Exit 0 when conformant, 1 on violations, "
-            "2 on a usage or connection error."
+            "2 on a usage or connection error, 3 when inconclusive: an operation never answered with "
+            "success, the credentials were refused every time, or more than 10% of a phase's answers were "
+            "429 (pace with --rate-limit)."
         ),
     )
     parser.add_argument("spec", help=f"one of {', '.join(VENDOR_SPECS)}, or a path to an OpenAPI file")
@@ -38,14 +40,38 @@ def register(subparsers: Any) -> None:
         help="only this operation: an operationId, 'METHOD /path' or a path fragment (repeatable)",
     )
     parser.add_argument(
+        "--exclude-operation",
+        action="append",
+        default=[],
+        dest="exclude_operations",
+        help="leave this operation out, named as for --operation (repeatable)",
+    )
+    parser.add_argument(
         "--phases",
         help="comma-separated subset of examples,coverage,fuzzing,stateful,workflows (default: all)",
     )
+    parser.add_argument("--checks", help="comma-separated checks to run, or 'all' (default: all)")
+    parser.add_argument("--exclude-checks", help="comma-separated checks not to run")
+    parser.add_argument(
+        "--rate-limit",
+        metavar="N/s|N/m",
+        help="pace requests evenly, at most N per second or minute (Ryng allows 60/m); "
+        "a Retry-After is always honoured",
+    )
+    parser.add_argument(
+        "--max-response-time", type=float, metavar="SECONDS", help="an answer slower than this is a violation"
+    )
+    parser.add_argument("--max-failures", type=int, metavar="N", help="stop after N failures")
+    parser.add_argument("--report-har", metavar="PATH", help="write every exchange as a HAR 1.2 file")
     parser.add_argument("--workers", type=int, default=1, help="concurrent requests (default 1)")
     parser.add_argument(
         "--request-timeout", type=float, default=10.0, help="seconds per request (default 10)"
     )
     parser.set_defaults(run=run)
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip()) if text else ()
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
     from contracts.reporting import terminal
     from contracts.runner import (
         DEFAULT_MAX_EXAMPLES,
-        PHASES,
         Finished,
         PhaseStarted,
         Problem,
@@ -100,9 +125,16 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES,
             operations=tuple(args.operations),
-            phases=tuple(p.strip() for p in args.phases.split(",")) if args.phases else PHASES,
+            phases=_names(args.phases) or None,
             workers=args.workers,
             request_timeout=args.request_timeout,
+            rate_limit=args.rate_limit,
+            checks=_names(args.checks),
+            exclude_checks=_names(args.exclude_checks),
+            exclude_operations=tuple(args.exclude_operations),
+            max_response_time=args.max_response_time,
+            max_failures=args.max_failures,
+            har_path=args.report_har,
         )
         report = None
         for event in verify(options):

@@ -14,6 +14,7 @@ th,td{border:1px solid #ccc;padding:3px 6px;text-align:center}
 th.op,td.op{text-align:left;white-space:nowrap}
 th.check{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal}
 td.ok{background:#e6f4ea}td.fail{background:#fce8e6;font-weight:bold}td.none{color:#bbb}
+td.na{color:#777;background:#f5f5f5}.inconclusive{border-left:4px solid #f9ab00;padding:.5em 1em;margin:1em 0}
 .violation{border-left:4px solid #d93025;padding:.5em 1em;margin:1em 0;background:#fafafa}
 pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f4;padding:.5em}
 .pass{color:#188038}.failv{color:#d93025}
@@ -32,8 +33,10 @@ def render(report: Report) -> str:
             if (operation, check) in failing or (row is not None and row.failed):
                 counts = f"{row.failed}/{row.passed + row.failed}" if row else "✗"
                 cells.append(f'<td class="fail" title="{escape(check)}">✗ {counts}</td>')
-            elif row is not None:
+            elif row is not None and row.passed:
                 cells.append(f'<td class="ok" title="{escape(check)}">✓ {row.passed}</td>')
+            elif row is not None:
+                cells.append(f'<td class="na" title="{escape(check)}: not applicable">n/a</td>')
             else:
                 cells.append('<td class="none">-</td>')
         body.append(f'<tr><td class="op">{escape(operation)}</td>{"".join(cells)}</tr>')
@@ -51,19 +54,33 @@ def render(report: Report) -> str:
     verdict = (
         '<span class="pass">conformant</span>'
         if report.conformant
-        else f'<span class="failv">{len(report.violations)} violation(s), {len(report.errors)} error(s)</span>'
+        else f'<span class="failv">{escape(report.verdict)}</span>'
+    )
+    inconclusive = "".join(
+        f'<div class="inconclusive"><b>{escape(i.scope)} {escape(i.name)}</b>: {escape(i.reason)}'
+        f"<br>answers: {escape(', '.join(f'{k} {v}' for k, v in i.counts.items()))}</div>"
+        for i in report.inconclusive
+    )
+    follow_ups = "".join(
+        f"<tr><td>{escape(f.check)}</td><td class=op>{escape(f.operation)}</td><td>{escape(f.method)}</td>"
+        f'<td class="op"><code>{escape(f.url)}</code></td><td>{f.status}</td></tr>'
+        for f in report.follow_ups
     )
     title = f"mockline {report.kind} {report.target}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{escape(title)}</h1>
-<p>Target <code>{escape(report.url)}</code>: {verdict}. {report.requests} requests in
+<p>Target <code>{escape(report.url)}</code>: {verdict} (exit code {report.exit_code()}). {report.requests} requests in
 {report.duration_seconds:.1f} s{f", seed {report.seed}" if report.seed is not None else ""}.</p>
 <p>{escape(describe(report.versions))}</p>
 <h2>Conformance</h2>
 <table><thead><tr><th class="op">operation</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>
 <h2>Violations</h2>{"".join(violations) or "<p>None.</p>"}
+<h2>Inconclusive</h2>{inconclusive or "<p>None: every operation was answered with success.</p>"}
+<h2>Requests the checks built</h2>
+<table><thead><tr><th>check</th><th class="op">operation judged</th><th>method</th><th class="op">URL sent</th>
+<th>status</th></tr></thead><tbody>{follow_ups}</tbody></table>
 {f"<h2>Errors</h2><ul>{errors}</ul>" if errors else ""}
 </body></html>
 """

@@ -17,12 +17,14 @@ def render(report: Report) -> str:
         if any((v.operation, v.rule) == pair for v in report.violations)
         or (pair in report.rows and report.rows[pair].failed)
     )
+    skipped = sum(1 for pair in pairs if pair in report.rows and report.rows[pair].verdict == "n/a")
     suite = ET.Element(
         "testsuite",
         name=f"mockline {report.kind} {report.target}",
-        tests=str(len(pairs) + len(report.errors)),
+        tests=str(len(pairs) + len(report.errors) + len(report.inconclusive)),
         failures=str(failures),
-        errors=str(len(report.errors)),
+        errors=str(len(report.errors) + len(report.inconclusive)),
+        skipped=str(skipped),
         time=f"{report.duration_seconds:.3f}",
     )
     properties = ET.SubElement(suite, "properties")  # the environment: mockline, key libraries, Python
@@ -40,6 +42,19 @@ def render(report: Report) -> str:
                 case, "failure", message=found[0].title if found else f"{check} failed", type=check
             )
             failure.text = text
+        elif row is not None and row.verdict == "n/a":
+            ET.SubElement(case, "skipped", message=f"not applicable: {check} had nothing to judge here")
+        sent = [f for f in report.follow_ups if (f.operation, f.check) == (operation, check)]
+        if sent:
+            ET.SubElement(case, "system-out").text = "\n".join(
+                f"{f.method} {f.url} -> {f.status}" for f in sent
+            )
+    for item in report.inconclusive:
+        case = ET.SubElement(suite, "testcase", classname=item.name, name=f"inconclusive {item.scope}")
+        counts = ", ".join(f"{k} {v}" for k, v in item.counts.items())
+        ET.SubElement(
+            case, "error", message=f"inconclusive: {item.reason}"[:200], type="inconclusive"
+        ).text = f"{item.reason}\nanswers: {counts}"
     for number, message in enumerate(report.errors, 1):
         case = ET.SubElement(suite, "testcase", classname="run", name=f"error {number}")
         ET.SubElement(case, "error", message=message[:200]).text = message

@@ -38,10 +38,53 @@ class Row:
     check: str
     passed: int = 0
     failed: int = 0
+    not_applicable: int = 0  # answers the check had nothing to judge on
 
     @property
     def verdict(self) -> str:
-        return "FAIL" if self.failed else "ok"
+        if self.failed:
+            return "FAIL"
+        return "ok" if self.passed else "n/a"
+
+
+@dataclass
+class Inconclusive:
+    """Something the run could not judge, and why: the run is then not conformant (exit code 3)."""
+
+    scope: str  # "operation" | "phase"
+    name: str  # "GET /contacts" or "fuzzing"
+    reason: str
+    counts: dict[str, int] = field(default_factory=dict)  # answers by status class, credentials refused
+
+
+@dataclass
+class FollowUp:
+    """A request one of mockline's checks built on its own, with the exact URL it was sent to."""
+
+    check: str
+    operation: str  # the operation whose answer the check was judging
+    method: str
+    url: str
+    status: int
+    phase: str = ""
+
+
+@dataclass
+class Exchange:
+    """One request and its answer, as ``--report-har`` writes it."""
+
+    started: str  # ISO 8601
+    phase: str
+    source: str  # "schemathesis" or the check that sent it
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes | None
+    status: int
+    response_headers: list[tuple[str, str]]
+    response_body: bytes
+    elapsed_ms: float
+    http_version: str = "HTTP/1.1"
 
 
 @dataclass
@@ -58,12 +101,20 @@ class Report:
     errors: list[str] = field(default_factory=list)  # problems that stopped part of the run
     requests: int = 0
     versions: dict[str, str] = field(default_factory=_versions.collect)  # mockline, key libraries, Python
+    inconclusive: list[Inconclusive] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # operation -> status class -> answers
+    phase_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    rate_limit: str | None = None  # the pacing the run was given ("60/m")
 
-    def record(self, operation: str, check: str, ok: bool) -> None:
+    def record(self, operation: str, check: str, ok: bool | None) -> None:
+        """Count one judgement of ``check`` on ``operation``: passed, failed, or None (not applicable)."""
         row = self.rows.get((operation, check))
         if row is None:
             row = self.rows[(operation, check)] = Row(operation, check)
-        if ok:
+        if ok is None:
+            row.not_applicable += 1
+        elif ok:
             row.passed += 1
         else:
             row.failed += 1
@@ -77,19 +128,35 @@ class Report:
 
     @property
     def conformant(self) -> bool:
-        return not self.violations and not self.errors
+        return not self.violations and not self.errors and not self.inconclusive
+
+    @property
+    def verdict(self) -> str:
+        """``conformant``, ``N violation(s)``, ``errors`` or ``inconclusive``, as the reports word it."""
+        if self.violations:
+            return f"{len(self.violations)} violation(s)"
+        if self.errors:
+            return "errors"
+        return "inconclusive" if self.inconclusive else "conformant"
 
     @property
     def broken_rules(self) -> set[str]:
         return {v.rule for v in self.violations}
 
     def exit_code(self) -> int:
+        """0 conformant, 1 violations, 2 the run could not start or broke off, 3 inconclusive."""
         if self.violations:
             return 1
-        return 2 if self.errors else 0
+        if self.errors:
+            return 2
+        return 3 if self.inconclusive else 0
 
     def operations(self) -> list[str]:
-        return sorted({op for op, _ in self.rows} | {v.operation for v in self.violations})
+        return sorted(
+            {op for op, _ in self.rows}
+            | {v.operation for v in self.violations}
+            | {i.name for i in self.inconclusive if i.scope == "operation"}
+        )
 
     def checks(self) -> list[str]:
         return sorted({check for _, check in self.rows} | {v.rule for v in self.violations})
@@ -101,6 +168,7 @@ class Report:
             "url": self.url,
             "seed": self.seed,
             "conformant": self.conformant,
+            "verdict": self.verdict,
             "exit_code": self.exit_code(),
             "duration_seconds": round(self.duration_seconds, 3),
             "requests": self.requests,
@@ -109,6 +177,10 @@ class Report:
                 for row in sorted(self.rows.values(), key=lambda r: (r.operation, r.check))
             ],
             "violations": [asdict(v) for v in self.violations],
+            "inconclusive": [asdict(i) for i in self.inconclusive],
+            "follow_ups": [asdict(f) for f in self.follow_ups],
+            "answers": {"by_operation": self.counts, "by_phase": self.phase_counts},
+            "rate_limit": self.rate_limit,
             "errors": list(self.errors),
             "versions": dict(self.versions),
         }

@@ -48,17 +48,33 @@ class Progress:
             self._open = False
 
 
+def _counts(counts: dict[str, int]) -> str:
+    order = ["answers", "2xx", "3xx", "4xx", "429", "5xx", "with credentials", "credentials refused"]
+    return ", ".join(f"{key} {counts[key]}" for key in order if counts.get(key))
+
+
 def render(report: Report) -> str:
-    """The conformance table per operation and check, then the violations."""
+    """The conformance table per operation and check, then the violations, what was inconclusive and
+    every request a check built on its own."""
     lines: list[str] = ["", f"Conformance of {report.target} at {report.url}", ""]
     width = max([len(op) for op in report.operations()] + [20])
+    inconclusive = {i.name: i for i in report.inconclusive if i.scope == "operation"}
     for operation in report.operations():
         rows = [row for (op, _), row in sorted(report.rows.items()) if op == operation]
         failed = [row for row in rows if row.failed]
         failing_rules = {v.rule for v in report.violations if v.operation == operation}
-        passed = [row for row in rows if not row.failed and row.check not in failing_rules]
-        verdict = "FAIL" if failed or failing_rules else "ok"
-        lines.append(f"{operation:<{width}}  {verdict:<4}  {len(passed)} checks passed")
+        passed = [row for row in rows if row.passed and not row.failed and row.check not in failing_rules]
+        not_applicable = [row for row in rows if not row.passed and not row.failed]
+        if failed or failing_rules:
+            verdict = "FAIL"
+        elif operation in inconclusive:
+            verdict = "INCONCLUSIVE"
+        else:
+            verdict = "ok"
+        summary = f"{len(passed)} checks passed" + (
+            f", {len(not_applicable)} not applicable" if not_applicable else ""
+        )
+        lines.append(f"{operation:<{width}}  {verdict:<4}  {summary}")
         for rule in sorted({row.check for row in failed} | failing_rules):
             row = report.rows.get((operation, rule))
             counts = f"{row.failed} failed, {row.passed} passed" if row else "failed"
@@ -75,17 +91,29 @@ def render(report: Report) -> str:
                 lines.append(f"   detail:   {detail}")
             if v.curl:
                 lines.append(f"   reproduce: {v.curl}")
+    if report.inconclusive:
+        lines += ["", f"Inconclusive ({len(report.inconclusive)}): not judged, so not conformant"]
+        for item in report.inconclusive:
+            lines.append(f"  - {item.scope} {item.name}: {item.reason}")
+            if item.counts:
+                lines.append(f"      answers: {_counts(item.counts)}")
+    if report.follow_ups:
+        lines += [
+            "",
+            "Requests mockline's checks sent on their own (check, operation judged -> request sent):",
+        ]
+        for f in report.follow_ups:
+            lines.append(f"  {f.check} {f.operation} -> {f.method} {f.url} -> {f.status}")
+    if report.phase_counts:
+        phases = "; ".join(f"{phase}: {_counts(counts)}" for phase, counts in report.phase_counts.items())
+        lines += ["", f"Answers by phase: {phases}"]
     if report.errors:
         lines += ["", "Errors:"] + [f"  - {e}" for e in report.errors]
-    verdict = (
-        "conformant"
-        if report.conformant
-        else (f"{len(report.violations)} violation(s)" if report.violations else "errors")
-    )
     seed = f", seed {report.seed}" if report.seed is not None else ""
+    paced = f", paced at {report.rate_limit}" if report.rate_limit else ""
     lines += [
         "",
-        f"{report.kind} {report.target}: {verdict} ({report.requests} requests in "
-        f"{report.duration_seconds:.1f} s{seed})",
+        f"{report.kind} {report.target}: {report.verdict} ({report.requests} requests in "
+        f"{report.duration_seconds:.1f} s{seed}{paced}; exit code {report.exit_code()})",
     ]
     return "\n".join(lines)

@@ -16,7 +16,9 @@ RYNG_AUTH = {"x-access-token": "mockline"}
 def test_the_mock_answers_and_journals(mock_server):
     url = mock_server.url_for("ryng") + "/rest-api/v1/preview/call"
     response = httpx.post(url, headers=RYNG_AUTH, json={"agentID": 31, "campaignID": 318})
-    assert response.status_code in (200, 400, 500)
+    # Agent 31 is one of the mock's default agents and free in a reset mock: the call starts.
+    assert response.status_code == 200, response.text
+    assert response.json()["message"].startswith("Call Initiated With SID ")
     assert [e["operationId"] for e in mock_server.requests(api="ryng")] == ["makePreviewCall"]
     assert mock_server.clock.mode == "manual"
 

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from contracts.runner import PHASES, VerifyOptions, run_to_report
+from contracts.runner import VerifyOptions, run_to_report
+from contracts.runner import phases as all_phases
 from mockserver.app import create_app
 from mockserver.cli import main
 from mockserver.settings import Settings
 from tests.fixtures.verify import free_port, serving
 from tests.fixtures.verify.broken import (
     BREAKAGES,
+    INCONCLUSIVE,
     OPERATIONS,
     PREFIX,
     SPECS,
@@ -26,6 +28,8 @@ from tests.fixtures.verify.broken import (
     corpus,
     fixture_app,
 )
+
+ALL_PHASES = all_phases()
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +40,7 @@ def options(
     *,
     operations: tuple[str, ...] = (),
     max_examples: int = 3,
-    phases: tuple[str, ...] = PHASES,
+    phases: tuple[str, ...] = ALL_PHASES,
 ) -> VerifyOptions:
     auth = VERIFY_AUTH[spec]
     return VerifyOptions(
@@ -76,8 +80,33 @@ def test_a_correct_fixture_passes(spec: str) -> None:
     with serving(fixture_app(spec, "identity")) as url:
         report = run_to_report(options(spec, url, operations=OPERATIONS[spec]))
     assert report.violations == [], [(v.operation, v.rule, v.got) for v in report.violations]
-    assert report.conformant and report.exit_code() == 0
-    assert report.requests > 0
+    assert report.errors == [] and report.requests > 0
+    # Conformant, but for the operations no generated request can succeed on yet (see below); with three
+    # examples an OAuth2 token endpoint may also see no request that names the example client.
+    unproven = {i.name for i in report.inconclusive}
+    assert unproven <= UNPROVEN_ON_THE_MOCK[spec] | {"POST /oauth/token"}, report.inconclusive
+    assert report.exit_code() == (3 if unproven else 0)
+
+
+# Operations of the mock that verify's generated requests never get a success answer from yet, so
+# verify cannot vouch for them (inconclusive). Each needs a create -> use pairing the specs do not
+# declare yet (issue 12, point 3: OpenAPI links) or data the generator cannot guess (a remote agent).
+# The set must match exactly: an operation that becomes provable must leave this list.
+UNPROVEN_ON_THE_MOCK: dict[str, set[str]] = {
+    "ryng": {
+        "PATCH /rest-api/v1/preview/call/{callID}",
+    },
+    "diyalog": set(),
+    "ringotel-crm": {"POST /oauth/token"},  # generated client credentials are never the mock's
+    "ringme": {
+        "POST /oauth/token",  # only verify's own token request names a client the mock knows
+        "DELETE /api/ver1.0/client/{client_id}/agent/remote/{agent_id}/event/{event_id}",
+        "GET /api/ver1.0/client/{client_id}/agent/remote/{agent_id}/event/",
+        "GET /api/ver1.0/client/{client_id}/agent/remote/{agent_id}/event/{event_id}",
+        "POST /api/ver1.0/client/{client_id}/agent/remote/{agent_id}/event/",
+        "PUT /api/ver1.0/client/{client_id}/agent/remote/{agent_id}/event/{event_id}",
+    },
+}
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -86,7 +115,109 @@ def test_the_mock_passes_verify(spec: str) -> None:
     with serving(app) as url:
         report = run_to_report(options(spec, url, max_examples=5))
     assert report.violations == [], [(v.operation, v.rule, v.title, v.got) for v in report.violations]
-    assert report.conformant
+    assert report.errors == []
+    unproven = {i.name for i in report.inconclusive if i.scope == "operation"}
+    assert unproven == UNPROVEN_ON_THE_MOCK[spec], [(i.name, i.reason) for i in report.inconclusive]
+    assert [i for i in report.inconclusive if i.scope == "phase"] == []
+    assert report.exit_code() == (3 if unproven else 0)
+
+
+def test_the_mock_as_the_readme_starts_it_is_inconclusive_unless_paced_or_unlimited() -> None:
+    """Ryng's 60 requests a minute: an unpaced run is mostly 429s, which prove nothing."""
+    app = create_app(Settings(apis=("ryng",), clock="manual"))  # the rate limit is on by default
+    with serving(app) as url:
+        report = run_to_report(options("ryng", url, operations=("pushTransactional", "createQueue")))
+    assert report.violations == [], [(v.operation, v.rule, v.got) for v in report.violations]
+    limited = [i for i in report.inconclusive if i.scope == "phase"]
+    assert limited and all("429" in i.reason and i.counts["429"] > i.counts["answers"] // 10 for i in limited)
+    assert report.exit_code() == 3 and not report.conformant
+
+
+@pytest.mark.parametrize(
+    ("spec", "fixture"),
+    [(spec, name) for name, cls in INCONCLUSIVE.items() for spec in cls.specs],
+)
+def test_a_fixture_that_gives_no_evidence_is_inconclusive(spec: str, fixture: str) -> None:
+    with serving(fixture_app(spec, fixture)) as url:
+        report = run_to_report(options(spec, url, operations=OPERATIONS[spec]))
+    assert report.violations == [], [(v.operation, v.rule, v.got) for v in report.violations]
+    scope = INCONCLUSIVE[fixture].scope  # type: ignore[attr-defined]
+    named = [i for i in report.inconclusive if i.scope == scope]
+    assert named, report.inconclusive
+    if fixture == "refuses_every_credential":
+        assert all(
+            "credentials given were refused" in i.reason for i in named if i.counts.get("with credentials")
+        )
+        assert any(i.counts.get("credentials refused") for i in named)
+    assert report.exit_code() == 3
+
+
+def test_cli_exits_3_and_names_what_is_inconclusive_in_every_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit, html, data = tmp_path / "r.xml", tmp_path / "r.html", tmp_path / "r.json"
+    with serving(fixture_app("diyalog", "refuses_every_credential")) as url:
+        argv = ["verify", "diyalog", "--base-url", f"{url}/diyalog", "--header", "Auth-Token: mockline"]
+        argv += ["--seed", "1", "--max-examples", "2", "--phases", "examples", "--junit-xml", str(junit)]
+        assert main([*argv, "--report", str(html)]) == 3
+        assert main([*argv, "--report", str(data)]) == 3
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE" in out and "credentials given were refused" in out and "exit code 3" in out
+    document = json.loads(data.read_text())
+    assert document["exit_code"] == 3 and document["verdict"] == "inconclusive"
+    item = document["inconclusive"][0]
+    assert item["reason"] and item["counts"]["credentials refused"] > 0
+    errors = [e for e in ET.parse(junit).getroot().iter("error") if e.get("type") == "inconclusive"]
+    assert errors and "refused" in (errors[0].get("message") or "")
+    page = html.read_text()
+    assert "inconclusive" in page and "credentials refused" in page
+
+
+def test_cli_paces_requests_and_writes_every_exchange_as_har(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    har = tmp_path / "run.har"
+    with serving(fixture_app("diyalog", "identity")) as url:
+        argv = ["verify", "diyalog", "--base-url", f"{url}/diyalog", "--header", "Auth-Token: mockline"]
+        argv += ["--seed", "1", "--max-examples", "2", "--phases", "examples", "--rate-limit", "50/s"]
+        argv += ["--exclude-operation", "DELETE /{interactionId}", "--exclude-checks", "max_response_time"]
+        argv += ["--report-har", str(har)]
+        code = main(argv)
+    out = capsys.readouterr().out
+    entries = json.loads(har.read_text())["log"]["entries"]
+    assert "paced at 50/s" in out and code in (0, 3)
+    assert entries and all(e["request"]["url"].startswith(url) for e in entries)
+    assert not any(e["request"]["method"] == "DELETE" for e in entries if e["_source"] == "schemathesis")
+    started = [e["startedDateTime"] for e in entries]
+    assert started == sorted(started)
+    assert {e["_phase"] for e in entries} >= {"examples"}
+
+
+def test_cli_checks_and_max_failures_choose_what_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    with serving(fixture_app("ryng", "wrong_auth_code")) as url:
+        base = ["verify", "ryng", "--base-url", f"{url}/ryng", "--header", "x-access-token: mockline"]
+        base += [
+            "--seed",
+            "1",
+            "--max-examples",
+            "2",
+            "--operation",
+            "makePreviewCall",
+            "--phases",
+            "examples",
+        ]
+        assert main([*base, "--checks", "auth_failure_status", "--max-failures", "1"]) == 1
+        out = capsys.readouterr().out
+        assert "[auth_failure_status]" in out and "not_a_server_error" not in out
+    with serving(fixture_app("ryng", "wrong_auth_code")) as url:  # a fresh server: the agent is free again
+        base[3] = f"{url}/ryng"
+        assert main([*base, "--exclude-checks", "auth_failure_status,auth_failure_message"]) in (0, 3)
+        out = capsys.readouterr().out
+        assert "auth_failure_status" not in out
+        assert main([*base, "--checks", "no_such_check"]) == 2
+        assert "unknown check no_such_check" in capsys.readouterr().err
+        assert main([*base, "--rate-limit", "fast"]) == 2
+        assert "--rate-limit 'fast'" in capsys.readouterr().err
 
 
 def test_cli_passes_a_conformant_server_and_writes_every_report(
@@ -100,7 +231,7 @@ def test_cli_passes_a_conformant_server_and_writes_every_report(
         assert main([*argv[:-2], "--report", str(data)]) == 0
     out = capsys.readouterr().out
     assert "examples" in out and "conformant" in out and "POST /CreateInteraction" in out
-    assert " s, seed 3)" in out  # the run prints its time
+    assert " s, seed 3; exit code 0)" in out  # the run prints its time and exit code
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0" and int(suite.get("tests", "0")) > 0
     assert "<table>" in html.read_text() and "conformant" in html.read_text()

@@ -132,7 +132,7 @@ def test_every_reporter_names_the_rule_and_the_reproduction() -> None:
     assert report.exit_code() == 1 and not report.conformant
     text = terminal.render(report)
     assert "[vendor_error_envelope] POST /a" in text and "reproduce: curl -X POST 'x'" in text
-    assert "1 violation(s) (0 requests in 1.2 s, seed 3)" in text
+    assert "1 violation(s) (0 requests in 1.2 s, seed 3; exit code 1)" in text
     suite = ET.fromstring(junit.render(report)).find("testsuite")
     assert suite is not None and suite.get("failures") == "1" and suite.get("tests") == "2"
     page = html.render(report)

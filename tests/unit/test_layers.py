@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MISPLACED = ROOT / "tests" / "fixtures" / "layers" / "misplaced"
-HTTP_LIBRARIES = ("connexion", "starlette", "httpx", "uvicorn", "h11")
+HTTP_LIBRARIES = ("connexion", "starlette", "httpx", "uvicorn", "h11", "httpcore", "aiohttp")
+NETWORK = ("socket", "ssl")
 # contracts/model.py and the modules it reads specs with: the one door of contracts/ the mock may use.
 SPEC_LAYER = (
     "contracts.model",
@@ -71,6 +72,11 @@ RULES = (
         lambda i: within(i, HTTP_LIBRARIES),
     ),
     Rule(
+        "mockserver/core/ opens no sockets and resolves no names",
+        lambda m: within(m, ("mockserver.core",)),
+        lambda i: within(i, NETWORK),
+    ),
+    Rule(
         "mockserver/core/ imports nothing of mockserver outside core",
         lambda m: within(m, ("mockserver.core",)),
         lambda i: within(i, ("mockserver",)) and not within(i, ("mockserver.core",)),
@@ -108,6 +114,25 @@ RULES = (
 )
 
 
+def offending(
+    folder: Path, forbidden: tuple[str, ...], allowed_files: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
+    """Each file under ``folder`` that imports a forbidden module, with what it imports (absolute
+    imports only: a folder outside our tree has no package to resolve relative ones against)."""
+    out = {}
+    for path in sorted(folder.rglob("*.py")):
+        if path.name in allowed_files:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names} | {
+            n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level
+        }
+        bad = sorted(m for m in imported if within(m, forbidden))
+        if bad:
+            out[path.name] = bad
+    return out
+
+
 def violations(root: Path) -> list[str]:
     """``module imports what: the rule it breaks`` for every file under root's mockserver/ and contracts/."""
     found = []
@@ -136,6 +161,7 @@ def test_each_rule_rejects_its_misplaced_import() -> None:
         "mockserver/core/ imports nothing of mockserver outside core",
         "mockserver.core.climbs imports mockserver.handlers: "
         "mockserver/core/ imports nothing of mockserver outside core",
+        "mockserver.core.dials imports socket: mockserver/core/ opens no sockets and resolves no names",
         "mockserver.core.leaks imports starlette.requests: mockserver/core/ imports no HTTP library",
         "mockserver.core.reads_specs imports contracts: mockserver/core/ imports nothing of contracts/",
         "mockserver.handlers.checks_itself imports contracts.checks: "

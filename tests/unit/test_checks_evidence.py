@@ -1,0 +1,219 @@
+"""No pass without evidence: pacing, Retry-After, answer counts, inconclusive verdicts and how every
+reporter names them (issue 12, point 4)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+
+from contracts.reporting import har, html, json_report, junit, terminal
+from contracts.reporting.model import Exchange, FollowUp, Inconclusive, Report, Violation
+from contracts.traffic import Evidence, Pacer, Traffic, parse_rate, retry_after_seconds
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "interval"), [("60/m", 1.0), ("4/s", 0.25), ("3600/h", 1.0), (" 30 / m ", 2.0)]
+)
+def test_rates_are_read_as_seconds_between_requests(text: str, interval: float) -> None:
+    assert parse_rate(text) == interval
+
+
+@pytest.mark.parametrize("text", ["60", "0/s", "fast", "1/d", "-1/s", "1.5/s"])
+def test_a_rate_that_is_not_n_per_unit_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="N/s, N/m or N/h"):
+        parse_rate(text)
+
+
+def test_the_pacer_spaces_requests_evenly_from_the_first() -> None:
+    time = FakeTime()
+    pacer = Pacer(parse_rate("60/m"), clock=time.clock, sleep=time.sleep)
+    for _ in range(4):
+        pacer.wait()
+    assert time.slept == [1.0, 1.0, 1.0]  # the first goes at once, then one a second
+    time.now += 5  # a pause longer than the interval is not made up for with a burst
+    pacer.wait()
+    pacer.wait()
+    assert time.slept == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_retry_after_holds_every_request_until_it_has_passed() -> None:
+    time = FakeTime()
+    pacer = Pacer(clock=time.clock, sleep=time.sleep)  # no pacing asked for
+    pacer.wait()
+    pacer.hold(7.5)
+    pacer.wait()
+    pacer.wait()
+    assert time.slept == [7.5]
+
+
+def test_traffic_honours_retry_after_on_a_429() -> None:
+    time = FakeTime()
+    traffic = Traffic(pacer=Pacer(clock=time.clock, sleep=time.sleep))
+    answer = {"method": "GET", "url": "http://h/x", "request_headers": {}, "request_body": None}
+    traffic.after_response(
+        operation="GET /x",
+        status=429,
+        response_headers=[("Retry-After", "3")],
+        response_body=b"",
+        elapsed=0.0,
+        **answer,
+    )
+    traffic.before_request()
+    assert time.slept == [3.0]
+
+
+def test_retry_after_reads_seconds_and_dates_and_ignores_garbage() -> None:
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("12") == 12.0
+    assert retry_after_seconds("Mon, 30 Nov 2026 12:00:20 GMT", lambda: now) == 20.0
+    assert retry_after_seconds("Mon, 30 Nov 2026 11:00:00 GMT", lambda: now) == 0.0
+    assert retry_after_seconds("100000") == 120.0  # capped
+    assert retry_after_seconds("soon") is None and retry_after_seconds("") is None
+
+
+def _evidence(*answers: tuple[str, str | None, int, bool]) -> Evidence:
+    evidence = Evidence(auth_statuses=frozenset({403}))
+    for phase, operation, status, with_credentials in answers:
+        evidence.add(phase, operation, status, with_credentials=with_credentials)
+    return evidence
+
+
+def test_an_operation_with_a_success_is_conclusive_and_one_without_is_not() -> None:
+    evidence = _evidence(("examples", "GET /a", 200, True), ("examples", "GET /b", 400, True))
+    (item,) = evidence.inconclusive(["GET /a", "GET /b"], credentials_given=True)
+    assert (item.scope, item.name) == ("operation", "GET /b")
+    assert item.reason == "no success (2xx) answer in 1 answers" and item.counts["4xx"] == 1
+
+
+def test_an_operation_never_reached_is_inconclusive() -> None:
+    (item,) = _evidence().inconclusive(["GET /c"], credentials_given=False)
+    assert item.reason.startswith("no answer at all")
+
+
+def test_credentials_refused_every_time_is_named_as_such() -> None:
+    evidence = _evidence(*[("fuzzing", "POST /a", 403, True)] * 9, ("fuzzing", "POST /a", 405, True))
+    (item,) = evidence.inconclusive(["POST /a"], credentials_given=True)
+    assert "credentials given were refused (9 of 10" in item.reason
+    assert item.counts["credentials refused"] == 9 and item.counts["with credentials"] == 10
+    # Without credentials given, the same answers only say that nothing succeeded.
+    (item,) = evidence.inconclusive(["POST /a"], credentials_given=False)
+    assert item.reason.startswith("no success")
+
+
+def test_a_phase_over_ten_percent_429_is_inconclusive_and_one_at_ten_is_not() -> None:
+    at_ten = _evidence(*[("coverage", "GET /a", 200, True)] * 9, ("coverage", "GET /a", 429, True))
+    assert at_ten.inconclusive(["GET /a"], credentials_given=True) == []
+    over = _evidence(*[("coverage", "GET /a", 200, True)] * 8, *[("coverage", None, 429, True)] * 2)
+    (item,) = over.inconclusive(["GET /a"], credentials_given=True)
+    assert (item.scope, item.name) == ("phase", "coverage")
+    assert "2 of 10 answers (20%) were 429" in item.reason and "--rate-limit" in item.reason
+
+
+def test_only_requests_carrying_every_given_credential_count_as_carrying_them() -> None:
+    traffic = Traffic(credentials={"X-Access-Token": "k"})
+    assert traffic.carries_credentials({"x-access-token": "k", "other": "1"})
+    assert not traffic.carries_credentials({"x-access-token": "wrong"})
+    assert not traffic.carries_credentials({})
+    assert not Traffic().carries_credentials({"x-access-token": "k"})
+
+
+def _report() -> Report:
+    report = Report(kind="verify", target="ryng", url="http://127.0.0.1:1/ryng", seed=3, rate_limit="60/m")
+    report.record("POST /a", "not_a_server_error", True)
+    report.record("POST /a", "deleted_id_gone", None)
+    report.inconclusive.append(
+        Inconclusive("operation", "POST /a", "the credentials given were refused", {"answers": 4, "4xx": 4})
+    )
+    report.inconclusive.append(Inconclusive("phase", "fuzzing", "9 of 10 answers (90%) were 429", {"429": 9}))
+    report.follow_ups.append(
+        FollowUp("created_id_usable", "POST /a", "GET", "http://127.0.0.1:1/ryng/a/x%20y", 200, "stateful")
+    )
+    return report
+
+
+def test_inconclusive_is_its_own_exit_code_and_not_conformant() -> None:
+    report = _report()
+    assert report.exit_code() == 3 and not report.conformant and report.verdict == "inconclusive"
+    report.errors.append("boom")
+    assert report.exit_code() == 2
+    report.violations.append(Violation("POST /a", "r", "t", "e", "g"))
+    assert report.exit_code() == 1
+
+
+def test_every_reporter_names_inconclusive_results_with_reason_and_counts() -> None:
+    report = _report()
+    text = terminal.render(report)
+    assert "POST /a" in text and "INCONCLUSIVE" in text and "1 checks passed, 1 not applicable" in text
+    assert "operation POST /a: the credentials given were refused" in text and "answers 4, 4xx 4" in text
+    assert "phase fuzzing: 9 of 10 answers (90%) were 429" in text
+    assert "created_id_usable POST /a -> GET http://127.0.0.1:1/ryng/a/x%20y -> 200" in text
+    assert text.rstrip().endswith("paced at 60/m; exit code 3)")
+
+    suite = ET.fromstring(junit.render(report)).find("testsuite")
+    assert suite is not None and suite.get("errors") == "2" and suite.get("skipped") == "1"
+    errors = {e.get("message"): e.text for e in suite.iter("error")}
+    assert any("refused" in (m or "") and "4xx 4" in (t or "") for m, t in errors.items())
+    outs = [o.text for o in suite.iter("system-out")]
+    assert outs == [] or all("http://" in (o or "") for o in outs)
+
+    page = html.render(report)
+    assert "fuzzing" in page and "the credentials given were refused" in page and "n/a" in page
+    assert "http://127.0.0.1:1/ryng/a/x%20y" in page and "exit code 3" in page
+
+    data = json.loads(json_report.render(report))
+    assert data["exit_code"] == 3 and data["verdict"] == "inconclusive" and data["conformant"] is False
+    assert data["inconclusive"][0] == {
+        "scope": "operation",
+        "name": "POST /a",
+        "reason": "the credentials given were refused",
+        "counts": {"answers": 4, "4xx": 4},
+    }
+    assert data["follow_ups"][0]["url"].endswith("/a/x%20y")
+    assert {row["check"]: row["verdict"] for row in data["table"]}["deleted_id_gone"] == "n/a"
+
+
+def test_har_keeps_each_exchange_with_its_exact_url_and_bodies() -> None:
+    exchange = Exchange(
+        started="2026-11-30T12:00:00+00:00",
+        phase="stateful",
+        source="created_id_usable",
+        method="GET",
+        url="http://127.0.0.1:1/n/a%20b?x=1",
+        request_headers=[("x-access-token", "k")],
+        request_body=None,
+        status=404,
+        response_headers=[("content-type", "application/json")],
+        response_body=b'{"error": true}',
+        elapsed_ms=2.5,
+    )
+    binary = Exchange(**{**exchange.__dict__, "response_body": b"\xff\x00", "request_body": b"a=1"})
+    log = json.loads(har.render([exchange, binary]))["log"]
+    assert log["version"] == "1.2" and len(log["entries"]) == 2
+    first, second = log["entries"]
+    assert first["request"]["url"] == "http://127.0.0.1:1/n/a%20b?x=1"
+    assert first["request"]["queryString"] == [{"name": "x", "value": "1"}]
+    assert first["response"]["status"] == 404 and first["response"]["content"]["text"] == '{"error": true}'
+    assert first["_source"] == "created_id_usable" and first["_phase"] == "stateful"
+    assert second["response"]["content"] == {
+        "size": 2,
+        "mimeType": "application/json",
+        "text": "/wA=",
+        "encoding": "base64",
+    }
+    assert second["request"]["postData"]["text"] == "a=1"
