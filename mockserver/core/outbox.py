@@ -3,6 +3,9 @@
 A delivery is plain data in the store (collection ``deliveries``): where it goes, what it carries, its
 state (``pending``, ``delivered`` or ``failed``) and every attempt made. Sending is done by an injected
 ``Transport``; the engine never speaks HTTP itself.
+
+Delivery is at least once: an attempt's outcome is recorded together with the removal of its job (see
+``timeline``), so an attempt a kill interrupts goes again after the restart, marked ``after_restart``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Protocol
 
 from mockserver.core.clock import Clock, iso
 from mockserver.core.store import Document
-from mockserver.core.timeline import Timeline
+from mockserver.core.timeline import AFTER_RESTART, Commit, Timeline
 
 COLLECTION = "deliveries"
 JOB_KIND = "deliver"
@@ -122,18 +125,6 @@ class Outbox:
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
-        self._recover()
-
-    def _recover(self) -> None:
-        """Reschedule pending deliveries that lost their attempt: a job is removed from the store as it
-        starts, so a kill during an attempt would otherwise leave its delivery pending for ever."""
-        scheduled = {args.get("delivery") for args in self.timeline.scheduled(JOB_KIND)}
-        now = self.clock.now()
-        for record in self.store.values(COLLECTION):
-            if record.get("state") == "pending" and record["id"] not in scheduled:
-                due = record.get("next_attempt_at")
-                at = max(now, datetime.fromisoformat(due.replace("Z", "+00:00"))) if due else now
-                self.timeline.schedule(at, JOB_KIND, {"delivery": record["id"]})
 
     def enqueue(
         self,
@@ -231,10 +222,14 @@ class Outbox:
     def _roll(self, rate: float) -> bool:
         return bool(rate) and self.rng is not None and self.rng.random() < rate
 
-    async def _attempt(self, args: dict[str, Any]) -> None:
+    async def _attempt(self, args: dict[str, Any]) -> Commit | None:
+        """Send one attempt, then hand the timeline what to record: the attempt, the delivery's new state
+        and its next attempt are committed in the same transaction that removes this attempt's job. An
+        attempt cut short by a kill was never recorded, so it goes again after the restart (at least
+        once); that attempt carries ``after_restart: true``."""
         record = self.store.get(COLLECTION, str(args["delivery"]))
         if record is None or record["state"] != "pending":
-            return
+            return None
         at = self.now_iso()
         outgoing = Outgoing(record["method"], record["url"], record["payload"], record["encoding"])
         answer = await self.transport.send(outgoing)
@@ -243,6 +238,14 @@ class Outbox:
             attempt["status"] = answer.status
         if answer.error is not None:
             attempt["error"] = answer.error
+        if args.get(AFTER_RESTART):
+            attempt[AFTER_RESTART] = True
+        return lambda: self._record(int(args["delivery"]), attempt, answer)
+
+    def _record(self, delivery_id: int, attempt: Document, answer: Answer) -> None:
+        record = self.store.get(COLLECTION, str(delivery_id))
+        if record is None or record["state"] != "pending":  # reset (or settled) while the attempt was out
+            return
         record["attempts"].append(attempt)
         rule = RetryRule.from_spec(record["retry"])
         if answer.status is not None and answer.status in rule.success_status:
