@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mockserver.core import pages
 from mockserver.core.clock import Clock
 from mockserver.core.dialer_intake import (
+    CALL_SEQUENCE,
     CALLS,
     QUEUES,
     SETTINGS,
@@ -41,6 +43,7 @@ from mockserver.core.dialer_plan import ANSWERED, Plan, attempt_rng, plan_attemp
 from mockserver.core.dialer_roster import DEFAULT_TEAM_SIZE, Pools, Roster, number_for
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import Outbox, Outgoing, RetryRule
+from mockserver.core.pages import Page
 from mockserver.core.store import Document, StateStore
 from mockserver.core.timeline import Timeline
 
@@ -436,6 +439,26 @@ class Dialer(Intake):
             if all(str(public.get(k)) == v for k, v in wanted.items()):
                 out.append(public)
         return out
+
+    def call_page(self, after: int, limit: int, **filters: Any) -> Page:
+        """Calls after the callID ``after``, oldest first, as the control plane shows them; costs
+        O(limit) (see ``pages``). A ``callID`` filter is one lookup."""
+        call_id = filters.pop("callID", None)
+        match = pages.equals(filters)
+        if call_id is not None:
+            found = self.store.get(CALLS, str(call_id))
+            public = public_call(found) if found is not None else None
+            hit = public is not None and (match is None or match(public))
+            return Page([public] if hit and public is not None else [], None)
+
+        def fetch(n: int) -> Document | None:
+            found = self.store.get(CALLS, str(n))
+            return public_call(found) if found is not None else None
+
+        return pages.forward(fetch, after, self.store.last_id(CALL_SEQUENCE), limit, match)
+
+    def count_calls(self) -> int:
+        return self.store.count(CALLS)
 
     def agents(self) -> list[Document]:
         return self.roster.agents()

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from mockserver.core import pages
 from mockserver.core.clock import Clock, iso
+from mockserver.core.pages import Page
 from mockserver.core.store import Document
 from mockserver.core.timeline import AFTER_RESTART, Commit, Timeline
 
 COLLECTION = "deliveries"
+BY_CALL = "deliveries:by-call"  # callID -> {"ids": [...]}: the control plane's ?callID= in one lookup
+SEQUENCE = "delivery"
 JOB_KIND = "deliver"
 
 
@@ -125,6 +129,10 @@ class Outbox:
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
+        if self.store.count(COLLECTION) and not self.store.count(BY_CALL):  # state kept before the index
+            with self.store.transaction():
+                for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
+                    self._index(record)
 
     def enqueue(
         self,
@@ -137,7 +145,7 @@ class Outbox:
         meta: Mapping[str, Any] | None = None,
     ) -> Document:
         """Record a delivery and schedule its first attempt; returns the stored record."""
-        delivery_id = self.store.next_id("delivery")
+        delivery_id = self.store.next_id(SEQUENCE)
         record: Document = {
             "id": delivery_id,
             "api": api,
@@ -159,19 +167,30 @@ class Outbox:
                 record["state"] = "failed"
                 record["error"] = "payload does not match the spec: " + "; ".join(problems)
                 self.store.put(COLLECTION, str(delivery_id), record)
+                self._index(record)
                 return record
         twin = None
         if self._roll(self.chaos.duplicate_rate):
             twin = {
                 **record,
-                "id": self.store.next_id("delivery"),
+                "id": self.store.next_id(SEQUENCE),
                 "duplicate_of": delivery_id,
                 "attempts": [],
             }
             twin["chaos"] = [f"duplicate of {delivery_id}"]
         for each in (record, twin) if twin is not None else (record,):
             self._chaos_schedule(each, delay_seconds)
+            self._index(each)
         return record
+
+    def _index(self, record: Document) -> None:
+        call_id = record.get("callID")
+        if call_id is None:
+            return
+        key = str(call_id)
+        entry = self.store.get(BY_CALL, key)
+        ids = [*entry["ids"], record["id"]] if entry is not None else [record["id"]]
+        self.store.put(BY_CALL, key, {"ids": ids})
 
     def _chaos_schedule(self, record: Document, delay: float) -> None:
         notes: list[str] = record.setdefault("chaos", []) if self.chaos.enabled else []
@@ -266,6 +285,21 @@ class Outbox:
         for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
             if all(str(record.get(k)) == str(v) for k, v in wanted.items()):
                 yield record
+
+    def delivery_page(self, after: int, limit: int, **filters: Any) -> Page:
+        """Deliveries after the id ``after``, oldest first; costs O(limit) (see ``pages``). A ``callID``
+        filter reads that call's deliveries only."""
+        match = pages.equals(filters)
+        call_id = filters.get("callID")
+        if call_id is not None:
+            entry = self.store.get(BY_CALL, str(call_id)) or {"ids": []}
+            ids = [i for i in entry["ids"] if i > after]
+            found = [r for r in (self.store.get(COLLECTION, str(i)) for i in ids) if r is not None]
+            hits = [r for r in found if match is None or match(r)]
+            return Page(hits[:limit], str(hits[limit - 1]["id"]) if len(hits) > limit else None)
+        return pages.forward(
+            lambda n: self.store.get(COLLECTION, str(n)), after, self.store.last_id(SEQUENCE), limit, match
+        )
 
 
 def _from_ts(ts: float, clock: Clock) -> datetime:
