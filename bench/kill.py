@@ -26,7 +26,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -112,7 +111,9 @@ class Mock:
             *("--port", str(self.port), "--state", f"sqlite:{self.state}"),
         ]
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -154,7 +155,9 @@ def _push(client: httpx.Client, receiver: CallbackLog, numbers: list[str], queue
     return r.status_code == 200
 
 
-def _drive(mock: Mock, receiver: CallbackLog, rng: random.Random, accepted: list[str], serial: Iterator[int]) -> None:
+def _drive(
+    mock: Mock, receiver: CallbackLog, rng: random.Random, accepted: list[str], serial: Iterator[int]
+) -> None:
     """Push a few dozen leads, then move the clock on in steps, until the server dies (the kill) or the
     round's work runs out."""
     with httpx.Client(base_url=mock.base, timeout=60) as client:
