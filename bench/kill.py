@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -38,9 +39,10 @@ from bench.http import free_port
 ROOT = Path(__file__).resolve().parent.parent
 RYNG = "/ryng/rest-api/v1"
 TOKEN = {"x-access-token": "mockline"}
-SERVE = [sys.executable, "-m", "mockserver.cli"]
+SERVE = [sys.executable, "-m", "bench.kill_serve"]  # mockline serve, with a self-kill the rounds can arm
 FINAL_STATES = {"completed", "unreachable"}
 BENCH_ROUNDS = 12
+TEAM = 40  # agents: many calls in progress at once, so that a kill finds steps under way
 
 
 class CallbackLog:
@@ -97,6 +99,7 @@ class Mock:
 
     command: Sequence[str]
     state: Path
+    env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -105,12 +108,14 @@ class Mock:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> Mock:
+        config = self.state.with_suffix(".json")
+        config.write_text(json.dumps({"ryng": {"team_size": TEAM}}))
         argv = [
             *self.command,
             *("serve", "--api", "ryng", "--clock", "manual", "--rate-limit", "off", "--seed", "3"),
-            *("--port", str(self.port), "--state", f"sqlite:{self.state}"),
+            *("--port", str(self.port), "--state", f"sqlite:{self.state}", "--config", str(config)),
         ]
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", "KILL_ARM_FILE": str(self.arm_file), **self.env}
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT
         )
@@ -125,6 +130,16 @@ class Mock:
                 time.sleep(0.05)
         self.kill()
         raise RuntimeError("mockline serve did not start")
+
+    @property
+    def arm_file(self) -> Path:
+        return self.state.with_suffix(".arm")
+
+    def die_at_write(self, n: int) -> None:
+        """Make the server kill itself in the middle of its n-th store write from now."""
+        self.arm_file.write_text(str(n))
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGUSR1)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -156,20 +171,38 @@ def _push(client: httpx.Client, receiver: CallbackLog, numbers: list[str], queue
 
 
 def _drive(
-    mock: Mock, receiver: CallbackLog, rng: random.Random, accepted: list[str], serial: Iterator[int]
+    mock: Mock,
+    receiver: CallbackLog,
+    rng: random.Random,
+    accepted: list[str],
+    serial: Iterator[int],
+    by_writes: bool,
 ) -> None:
-    """Push a few dozen leads, then move the clock on in steps, until the server dies (the kill) or the
-    round's work runs out."""
-    with httpx.Client(base_url=mock.base, timeout=60) as client:
-        try:
-            for _ in range(rng.randint(30, 60)):
-                numbers = [f"+9198{next(serial):08d}" for _ in range(rng.randint(1, 4))]
+    """Pushes of a few dozen leads each, then the clock moved on, until the server dies. It dies at a
+    random instant: either a timer's SIGKILL (started, one time in four, with the pushes, otherwise
+    with the first advance) or, ``by_writes``, its own SIGKILL in the middle of a random store write.
+    If the work runs out first, it is killed at the end."""
+    killer = threading.Timer(rng.uniform(0.0, 1.0), mock.kill)
+    during_pushes = rng.random() < 0.25
+    if by_writes:
+        mock.die_at_write(rng.randint(1, 8000))
+    try:
+        with httpx.Client(base_url=mock.base, timeout=60) as client:
+            if during_pushes and not by_writes:
+                killer.start()
+            for _ in range(rng.randint(4, 8)):
+                numbers = [f"+9198{next(serial):08d}" for _ in range(rng.randint(30, 80))]
                 if _push(client, receiver, numbers, rng.choice((11, 12))):
                     accepted.extend(numbers)
-            for _ in range(12):
-                client.post("/__admin/clock/advance", json={"seconds": rng.randint(60, 900)})
-        except httpx.HTTPError:
-            return
+            if not during_pushes and not by_writes:
+                killer.start()
+            for _ in range(4):
+                client.post("/__admin/clock/advance", json={"seconds": rng.randint(600, 1800)})
+    except httpx.HTTPError:
+        pass
+    finally:
+        killer.cancel()
+        mock.kill()
 
 
 def _pages(client: httpx.Client, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
@@ -224,24 +257,26 @@ def run_rounds(
     workdir: Path,
     *,
     seed: int = 10,
-    command: Sequence[str] = SERVE,
-    max_kill_delay: float = 1.5,
+    transactions: bool = True,
+    kills: str = "alternate",
     stop_on_failure: bool = False,
 ) -> Outcome:
-    """``rounds`` kills at random instants on one state file; see the module's docstring."""
+    """``rounds`` kills at random instants on one state file (see the module's docstring). With
+    ``kills="alternate"`` odd rounds are killed by a timer and even rounds at a random store write;
+    with ``kills="writes"`` every round at a random store write. ``transactions=False`` runs every
+    server with its store transactions turned off, to show that the rounds catch what they are meant to."""
     rng = random.Random(seed)
     outcome = Outcome()
     accepted: list[str] = []
     serial = iter(range(1, 10**8))
+    env = {} if transactions else {"NO_TRANSACTIONS": "1"}
+    state = workdir / "kill-rounds.sqlite"
     with CallbackLog() as receiver:
-        mock = Mock(command, workdir / "kill-rounds.sqlite").start()
+        mock = Mock(SERVE, state, env).start()
         try:
             for n in range(1, rounds + 1):
-                killer = threading.Timer(rng.uniform(0.05, max_kill_delay), mock.kill)
-                killer.start()
-                _drive(mock, receiver, rng, accepted, serial)
-                killer.join()
-                mock = Mock(command, mock.state).start()
+                _drive(mock, receiver, rng, accepted, serial, by_writes=kills == "writes" or n % 2 == 0)
+                mock = Mock(SERVE, state, env).start()
                 problems = check(mock, receiver, accepted)
                 outcome.rounds = n
                 if problems:
