@@ -63,6 +63,7 @@ __all__ = [
 META = "ryng:meta"
 JOB_DISPATCH = "ryng.dispatch"
 JOB_STEP = "ryng.step"
+_STORED_AS = {"agentUsername": "agent"}  # control-plane filter -> the stored call's field, where they differ
 
 
 class UnknownCall(DialerError):
@@ -442,20 +443,19 @@ class Dialer(Intake):
 
     def call_page(self, after: int, limit: int, **filters: Any) -> Page:
         """Calls after the callID ``after``, oldest first, as the control plane shows them; costs
-        O(limit) (see ``pages``). A ``callID`` filter is one lookup."""
+        O(limit) (see ``pages``). A ``callID`` filter is one lookup; the others are compared on the
+        stored call, so that only the calls kept are turned into their public form."""
         call_id = filters.pop("callID", None)
-        match = pages.equals(filters)
+        stored = {_STORED_AS.get(k, k): v for k, v in filters.items()}
+        match = pages.equals(stored)
         if call_id is not None:
             found = self.store.get(CALLS, str(call_id))
-            public = public_call(found) if found is not None else None
-            hit = public is not None and (match is None or match(public))
-            return Page([public] if hit and public is not None else [], None)
-
-        def fetch(n: int) -> Document | None:
-            found = self.store.get(CALLS, str(n))
-            return public_call(found) if found is not None else None
-
-        return pages.forward(fetch, after, self.store.last_id(CALL_SEQUENCE), limit, match)
+            hit = found is not None and (match is None or match(found))
+            return Page([public_call(found)] if hit and found is not None else [], None)
+        page = pages.forward(
+            lambda n: self.store.get(CALLS, str(n)), after, self.store.last_id(CALL_SEQUENCE), limit, match
+        )
+        return Page([public_call(call) for call in page.items], page.next_cursor)
 
     def count_calls(self) -> int:
         return self.store.count(CALLS)
