@@ -30,10 +30,8 @@ class TransactionError(RuntimeError):
 
 
 def _current_task() -> object | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:  # no running loop: plain synchronous use
-        return None
+    loop = asyncio.events._get_running_loop()
+    return None if loop is None else asyncio.current_task(loop)  # None: plain synchronous use
 
 
 class StateStore(Protocol):
@@ -89,6 +87,34 @@ class _Nesting:
         return False
 
 
+class _MemoryUnit:
+    """``MemoryStore.transaction()``: one reusable object, kept lean (every request opens one)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        store = self._store
+        if store._undo is None:
+            store._nesting.depth = 1
+            store._nesting.owner = _current_task()
+            store._undo = {}
+            store._undo_sequences = {}
+        else:
+            store._nesting.enter()
+
+    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+        store = self._store
+        store._nesting.depth -= 1
+        if store._nesting.depth == 0:
+            store._nesting.owner = None
+            if kind is not None:
+                store._rollback()
+            store._undo = None
+
+
 class MemoryStore:
     """Dicts in the process. A transaction keeps an undo log (each key's value, and each sequence, as the
     transaction first touched it) and plays it back if the block raises."""
@@ -99,20 +125,10 @@ class MemoryStore:
         self._nesting = _Nesting()
         self._undo: dict[tuple[str, str], Any] | None = None
         self._undo_sequences: dict[str, int | None] = {}
+        self._unit = _MemoryUnit(self)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._nesting.enter():
-            self._undo = {}
-            self._undo_sequences = {}
-        try:
-            yield
-        except BaseException:
-            if self._nesting.leave():
-                self._rollback()
-            raise
-        if self._nesting.leave():
-            self._undo = None
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return self._unit  # one reusable object: a request's transaction costs next to nothing
 
     def _remember(self, collection: str, key: str) -> None:
         if self._undo is not None and (collection, key) not in self._undo:
