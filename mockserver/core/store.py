@@ -198,6 +198,7 @@ class SQLiteStore:
         self._touched: set[tuple[str, str]] = set()
         self._touched_sequences: set[str] = set()
         self._cleared = False
+        self._began = False
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -215,18 +216,25 @@ class SQLiteStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         with self._lock:
-            if self._nesting.enter():
-                self._db.execute("BEGIN IMMEDIATE")
+            self._nesting.enter()
             try:
                 yield
             except BaseException:
-                if self._nesting.leave():
+                if self._nesting.leave() and self._began:
+                    self._began = False
                     self._db.execute("ROLLBACK")
                     self._reload_touched()
                 raise
-            if self._nesting.leave():
+            if self._nesting.leave() and self._began:
+                self._began = False
                 self._db.execute("COMMIT")
                 self._forget_touched()
+
+    def _write(self) -> None:
+        """Before a write: SQLite's transaction begins with the first write of a unit (reads take none)."""
+        if self._nesting.depth and not self._began:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._began = True
 
     def _forget_touched(self) -> None:
         self._touched.clear()
@@ -267,6 +275,7 @@ class SQLiteStore:
     def put(self, collection: str, key: str, value: Document) -> None:
         encoded = json.dumps(value, separators=(",", ":"))
         with self._lock:
+            self._write()
             self._db.execute(
                 "INSERT OR REPLACE INTO documents (collection, key, value) VALUES (?, ?, ?)",
                 (collection, key, encoded),
@@ -277,6 +286,7 @@ class SQLiteStore:
 
     def delete(self, collection: str, key: str) -> bool:
         with self._lock:
+            self._write()
             self._db.execute("DELETE FROM documents WHERE collection = ? AND key = ?", (collection, key))
             if self._nesting.depth:
                 self._touched.add((collection, key))
@@ -290,6 +300,7 @@ class SQLiteStore:
 
     def next_id(self, sequence: str, start: int = 1) -> int:
         with self._lock:
+            self._write()
             value = self._cache.next_id(sequence, start)
             self._db.execute(
                 "INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)", (sequence, value)
@@ -303,6 +314,7 @@ class SQLiteStore:
 
     def clear(self) -> None:
         with self._lock:
+            self._write()
             self._db.execute("DELETE FROM documents")
             self._db.execute("DELETE FROM sequences")
             if self._nesting.depth:
