@@ -169,7 +169,10 @@ class Timeline:
             for job in batch:
                 with self.store.transaction():
                     self._finish(job)
-                    registered.handler(self._args(job))
+                    result = registered.handler(self._args(job))
+                    if inspect.iscoroutine(result):  # it would run outside the transaction: refuse
+                        result.close()
+                        raise TypeError(f"job kind {job['kind']!r} waits: register a coroutine function")
                     self._save_clock()
             return
         # Jobs that wait on the outside world: recorded in flight, run outside any transaction, then each
