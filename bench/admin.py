@@ -20,9 +20,14 @@ import json
 import statistics
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import uvicorn
+
+from bench.http import free_port
 
 CALLS = 1_000_000
 SAMPLES = 30
@@ -38,12 +43,27 @@ def _median_ms(client: httpx.Client, path: str, samples: int = SAMPLES) -> float
     return round(statistics.median(times) * 1000, 2)
 
 
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app on 127.0.0.1 in a thread of this process (so that the bench can fill its store)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def run(calls: int = CALLS) -> dict[str, Any]:
     from mockserver.app import create_app
     from mockserver.core.dialer_intake import CALL_SEQUENCE
     from mockserver.core.dialer_intake import CALLS as COLLECTION
     from mockserver.settings import Settings
-    from tests.fixtures import serving
 
     app = create_app(Settings(clock="manual", rate_limit=False, apis=("ryng",), journal_size=100))
     store = app.runtime.store

@@ -6,9 +6,10 @@ server at a random instant; the server is started again on the same file and the
 enough for every call to finish. The round survives when every lead accepted so far (a push answered
 200) is a call in a final state with exactly one terminal delivery record, and that record delivered;
 when every answered attempt has exactly one connect delivery record (no step ran twice); when no delivery
-is left pending or failed; and when the receiver got each terminal callback at least once (callbacks are
-at least once: an attempt in flight at a kill may go again). The restart after one round's kill is the
-next round's server.
+is left pending or failed; when the receiver got each terminal callback at least once; and when it got
+no callback more often than the journal accounts for (callbacks are at least once: an attempt in flight
+at a kill may go again, and that repeated attempt is marked ``after_restart``). The restart after one
+round's kill is the next round's server.
 
 ``python -m bench.kill [ROUNDS]`` prints the figures as JSON; ``run()`` returns them for ``python -m bench``.
 The suite runs a few rounds (tests/integration/test_kill.py), and proves the rounds can fail by running
@@ -160,6 +161,7 @@ class Outcome:
     rounds: int = 0
     survived: int = 0
     accepted: int = 0
+    repeated_attempts: int = 0  # attempts marked after_restart: on the wire at a kill, sent again
     problems: list[str] = field(default_factory=list)
 
 
@@ -227,7 +229,7 @@ def _pages(client: httpx.Client, path: str, key: str, **params: Any) -> list[dic
             return found
 
 
-def check(mock: Mock, receiver: CallbackLog, accepted: list[str]) -> list[str]:
+def check(mock: Mock, receiver: CallbackLog, accepted: list[str], outcome: Outcome) -> list[str]:
     """What is wrong after the recovery advance; empty when the round survived."""
     problems: list[str] = []
     with httpx.Client(base_url=mock.base, timeout=120) as client:
@@ -238,6 +240,13 @@ def check(mock: Mock, receiver: CallbackLog, accepted: list[str]) -> list[str]:
     by_number = {c["number"]: c for c in calls}
     terminal = Counter(d["callID"] for d in deliveries if d["callback"] == "terminal")
     connect = Counter(d["callID"] for d in deliveries if d["callback"] == "connect")
+    # What the journal owns up to, per (callback, call): attempts recorded, plus one unrecorded attempt
+    # for each marked after_restart (the one the kill cut short). The receiver may not have seen more.
+    owned: Counter[tuple[str, int]] = Counter()
+    for d in deliveries:
+        owned[(f"/{d['callback']}", d["callID"])] += sum(
+            2 if a.get("after_restart") else 1 for a in d["attempts"]
+        )
     for number in accepted:
         if number not in by_number:
             problems.append(f"lead {number} was accepted and is gone")
@@ -253,6 +262,13 @@ def check(mock: Mock, receiver: CallbackLog, accepted: list[str]) -> list[str]:
             problems.append(f"call {cid}: {answered} answered attempts, {connect[cid]} connect records")
         if receiver.received("/terminal", cid) < 1:
             problems.append(f"call {cid}: the receiver never got its terminal callback")
+        for path in ("/terminal", "/connect"):
+            got = receiver.received(path, cid)
+            if got > owned[(path, cid)]:
+                problems.append(
+                    f"call {cid}: {path} arrived {got} times, the journal accounts for {owned[(path, cid)]}"
+                )
+    outcome.repeated_attempts = sum(1 for d in deliveries for a in d["attempts"] if a.get("after_restart"))
     for d in deliveries:
         if d["state"] != "delivered":
             problems.append(f"delivery {d['id']} ({d['callback']} of call {d.get('callID')}) is {d['state']}")
@@ -284,7 +300,7 @@ def run_rounds(
             for n in range(1, rounds + 1):
                 _drive(mock, receiver, rng, accepted, serial, by_writes=kills == "writes" or n % 2 == 0)
                 mock = Mock(SERVE, state, env).start()
-                problems = check(mock, receiver, accepted)
+                problems = check(mock, receiver, accepted, outcome)
                 outcome.rounds = n
                 if problems:
                     outcome.problems += [f"round {n}: {p}" for p in problems]
@@ -311,6 +327,7 @@ def run(rounds: int = BENCH_ROUNDS) -> dict[str, Any]:
         "kill_rounds": outcome.rounds,
         "kill_rounds_survived": outcome.survived,
         "kill_leads_accepted": outcome.accepted,
+        "kill_attempts_after_restart": outcome.repeated_attempts,
         "kill_rounds_seconds": round(elapsed, 1),
     }
 
