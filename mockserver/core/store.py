@@ -117,7 +117,8 @@ class _MemoryUnit:
 
 class MemoryStore:
     """Dicts in the process. A transaction keeps an undo log (each key's value, and each sequence, as the
-    transaction first touched it) and plays it back if the block raises."""
+    transaction first touched it) and plays it back if the block raises. ``get`` hands out the stored
+    object itself, so a change made in place to it before the failure is not undone."""
 
     def __init__(self) -> None:
         self._data: dict[str, dict[str, Document]] = {}
