@@ -10,6 +10,7 @@ Delivery is at least once: an attempt's outcome is recorded together with the re
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,6 @@ from mockserver.core.store import Document
 from mockserver.core.timeline import AFTER_RESTART, Commit, Timeline
 
 COLLECTION = "deliveries"
-BY_CALL = "deliveries:by-call"  # callID -> {"ids": [...]}: the control plane's ?callID= in one lookup
 SEQUENCE = "delivery"
 JOB_KIND = "deliver"
 
@@ -129,10 +129,9 @@ class Outbox:
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
-        if self.store.count(COLLECTION) and not self.store.count(BY_CALL):  # state kept before the index
-            with self.store.transaction():
-                for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
-                    self._index(record)
+        self._by_call = CallIndex()
+        for record in self.store.values(COLLECTION):  # a restart with SQLite state
+            self._index(record)
 
     def enqueue(
         self,
@@ -184,13 +183,8 @@ class Outbox:
         return record
 
     def _index(self, record: Document) -> None:
-        call_id = record.get("callID")
-        if call_id is None:
-            return
-        key = str(call_id)
-        entry = self.store.get(BY_CALL, key)
-        ids = [*entry["ids"], record["id"]] if entry is not None else [record["id"]]
-        self.store.put(BY_CALL, key, {"ids": ids})
+        if record.get("callID") is not None:
+            self._by_call.add(int(record["id"]), record["callID"])
 
     def _chaos_schedule(self, record: Document, delay: float) -> None:
         notes: list[str] = record.setdefault("chaos", []) if self.chaos.enabled else []
@@ -292,14 +286,52 @@ class Outbox:
         match = pages.equals(filters)
         call_id = filters.get("callID")
         if call_id is not None:
-            entry = self.store.get(BY_CALL, str(call_id)) or {"ids": []}
-            ids = [i for i in entry["ids"] if i > after]
-            found = [r for r in (self.store.get(COLLECTION, str(i)) for i in ids) if r is not None]
-            hits = [r for r in found if match is None or match(r)]
-            return Page(hits[:limit], str(hits[limit - 1]["id"]) if len(hits) > limit else None)
+            hits: list[Document] = []
+            for n in self._by_call.ids(call_id, after):
+                record = self.store.get(COLLECTION, str(n))
+                if record is not None and (match is None or match(record)):  # the index may be stale
+                    if len(hits) == limit:
+                        return Page(hits, str(hits[-1]["id"]))
+                    hits.append(record)
+            return Page(hits, None)
         return pages.forward(
             lambda n: self.store.get(COLLECTION, str(n)), after, self.store.last_id(SEQUENCE), limit, match
         )
+
+
+class CallIndex:
+    """Which deliveries concern which call, in 8 bytes a delivery: slot ``id`` of one bytearray holds a
+    digest of the delivery's callID, so finding a call's deliveries is a byte search at C speed (a few
+    milliseconds over 1,000,000 deliveries) and the index costs no object per call (a 100,000-lead
+    campaign's memory budget is tight). It lives in memory, is rebuilt at start, and may be stale after a
+    reset or a rollback: readers check each record it names."""
+
+    _WIDTH = 8
+
+    def __init__(self) -> None:
+        self._slots = bytearray()
+
+    def add(self, delivery_id: int, call_id: Any) -> None:
+        start = (delivery_id - 1) * self._WIDTH
+        if len(self._slots) < start + self._WIDTH:
+            self._slots.extend(bytes(start + self._WIDTH - len(self._slots)))
+        self._slots[start : start + self._WIDTH] = _digest(call_id)
+
+    def ids(self, call_id: Any, after: int = 0) -> Iterator[int]:
+        """Ids above ``after`` whose slot holds this call's digest, in order."""
+        pattern = _digest(call_id)
+        at = max(after, 0) * self._WIDTH
+        while (found := self._slots.find(pattern, at)) >= 0:
+            if found % self._WIDTH == 0:
+                yield found // self._WIDTH + 1
+                at = found + self._WIDTH
+            else:  # the bytes straddle two slots
+                at = found + 1
+
+
+def _digest(call_id: Any) -> bytes:
+    digest = hashlib.blake2b(str(call_id).encode(), digest_size=CallIndex._WIDTH).digest()
+    return digest if any(digest) else b"\x00" * 7 + b"\x01"  # all zeros marks an empty slot
 
 
 def _from_ts(ts: float, clock: Clock) -> datetime:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mockserver.core.clock import DEFAULT_EPOCH, ManualClock, ScaledClock, iso
-from mockserver.core.outbox import COLLECTION, Answer, Outbox, Outgoing, RetryRule
+from mockserver.core.outbox import COLLECTION, Answer, CallIndex, Outbox, Outgoing, RetryRule
 from mockserver.core.store import MemoryStore, SQLiteStore, StateStore, open_store
 from mockserver.core.timeline import Timeline, UnknownJobKind
 
@@ -189,3 +189,15 @@ def test_an_attempt_a_kill_interrupted_goes_again_after_the_restart_and_says_so(
     # a later restart finds nothing in flight: no attempt is marked again
     _again, again_timeline = _outbox(Scripted(Answer(status=200)), SQLiteStore(path))
     assert again_timeline.pending() == 0
+
+
+def test_the_call_index_finds_a_calls_deliveries_and_nothing_else() -> None:
+    index = CallIndex()
+    for delivery_id, call_id in [(1, 7), (2, 8), (3, 7), (5, "abc"), (6, 7), (4, 9)]:
+        index.add(delivery_id, call_id)
+    assert list(index.ids(7)) == [1, 3, 6]
+    assert list(index.ids("7")) == [1, 3, 6], "callIDs compare as text, as the control plane's filters do"
+    assert list(index.ids(7, after=3)) == [6]
+    assert list(index.ids("abc")) == [5] and list(index.ids(10)) == []
+    index.add(3, 8)  # an id given again (after a reset) takes its new call
+    assert list(index.ids(7)) == [1, 6] and list(index.ids(8)) == [2, 3]
