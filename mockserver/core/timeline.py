@@ -21,7 +21,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from mockserver.core.clock import Clock
 from mockserver.core.store import StateStore
@@ -179,7 +179,8 @@ class Timeline:
         # one's effects and its removal are committed together.
         with self.store.transaction():
             self.store.put(_META, "running", {"jobs": [job["seq"] for job in batch]})
-        results = await asyncio.gather(*(self._awaitable(registered, job) for job in batch))
+        waiting = [cast(Awaitable[Commit | None], registered.handler(self._args(job))) for job in batch]
+        results = await asyncio.gather(*waiting)
         with self.store.transaction():
             for job, commit in zip(batch, results, strict=True):
                 self._finish(job)
@@ -200,12 +201,6 @@ class Timeline:
         if registered is None:
             raise UnknownJobKind(f"job {job['seq']} has kind {job['kind']!r}, which no engine registered")
         return registered
-
-    async def _awaitable(self, registered: _Registered, job: dict[str, Any]) -> Commit | None:
-        result = registered.handler(self._args(job))
-        if inspect.isawaitable(result):
-            return await result
-        return None
 
 
 def _set_clock(clock: Clock, moment: datetime) -> None:
