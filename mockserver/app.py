@@ -95,8 +95,9 @@ def create_app(
     from mockserver.engines import build_engines
 
     runtime.engines.update(build_engines(runtime))
-    for engine in runtime.engines.values():
-        engine.reset()
+    with store.transaction():  # seeded default state is stored whole or not at all
+        for engine in runtime.engines.values():
+            engine.reset()
 
     app = MockApp(
         __name__,

@@ -276,7 +276,10 @@ class MockMiddleware(SpecMiddleware):
         handler = runtime.handlers.get((api.name, operation.operation_id))
         if handler is None:
             return spec_reply(call, runtime)
-        result = handler(call, runtime)
+        # Everything a handler stores is committed in one transaction before the answer is sent. An
+        # async handler (the clock's advance) gets none: the timeline commits each step on its own.
+        with runtime.store.transaction():
+            result = handler(call, runtime)
         return result if isinstance(result, Reply) else await result
 
     def _preferred_code(self, api: Api, call: Call) -> Reply:

@@ -19,6 +19,7 @@ from mockserver.core.dialer_roster import Pools, Roster
 from mockserver.core.store import Document, StateStore
 
 CALLS = "ryng:calls"
+CALL_SEQUENCE = "ryng:call"  # callIDs, in order: the control plane pages calls by walking them
 QUEUES = "ryng:queues"
 CAMPAIGNS = "ryng:campaigns"
 
@@ -288,7 +289,7 @@ class Intake:
         queue_id: int | None = None,
         campaign_id: int | None = None,
     ) -> int:
-        call_id = self.store.next_id("ryng:call")
+        call_id = self.store.next_id(CALL_SEQUENCE)
         call: Document = {
             "callID": call_id,
             "style": style,
