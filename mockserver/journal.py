@@ -3,14 +3,22 @@
 An entry is recorded on every request, so it is kept cheap: a JSON body stays the bytes that came in
 (``body_json``) and is parsed only when the journal is read, and the entry holds no list, so Python's
 cyclic garbage collector never has to visit it (see bench/).
+
+Secrets never leave it: when the journal is read, the values of secret headers (``Authorization``,
+``x-access-token``, ``Auth-Token``, cookies, any header naming a token, key, secret or password), of
+secret fields at any depth of a body or query string (passwords, client secrets, tokens, OAuth codes and
+assertions), and whatever a validation message quoted of them read ``[redacted]``. The journal holds them
+as they came (the request path stays cheap) and redacts each view it hands out.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from mockserver import jsonbody
 from mockserver.core.clock import iso
@@ -36,8 +44,88 @@ class Journal:
                 raw = view.pop("body_json", None)
                 if raw is not None:
                     view["body"] = jsonbody.parse(raw)
-                yield view
+                yield redacted(view)
 
     def clear(self) -> None:
         self._entries.clear()
         self._ids = itertools.count(1)
+
+
+REDACTED = "[redacted]"
+
+_SECRET_NAMES = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "clientsecret",
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "authtoken",
+        "code",
+        "assertion",
+        "clientassertion",
+        "authorization",
+        "proxyauthorization",
+        "cookie",
+        "setcookie",
+        "apikey",
+    }
+)
+_SECRET_PARTS = ("password", "secret", "token", "apikey")
+_MESSAGE_FIELDS = ("error", "validation_errors", "detail")
+_LOCATION = re.compile(r"^(?P<head>(?:Invalid request: )?)(?P<where>[\w.\[\]-]+): ")
+
+
+def is_secret(name: str) -> bool:
+    """Whether a header, field or parameter of this name carries a credential."""
+    key = name.lower().replace("-", "").replace("_", "")
+    return key in _SECRET_NAMES or any(part in key for part in _SECRET_PARTS)
+
+
+def redacted(view: dict[str, Any]) -> dict[str, Any]:
+    """A journal view with every secret value replaced (the entry it came from is not changed)."""
+    out = dict(view)
+    headers = out.get("headers")
+    if isinstance(headers, Mapping):
+        out["headers"] = {k: REDACTED if is_secret(k) else v for k, v in headers.items()}
+    query = out.get("query")
+    if isinstance(query, str) and query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(is_secret(k) for k, _ in pairs):
+            out["query"] = urlencode([(k, REDACTED if is_secret(k) else v) for k, v in pairs], safe="[]")
+    if "body" in out:
+        out["body"] = _redact_value(out["body"])
+    for key in _MESSAGE_FIELDS:
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = _redact_message(value)
+        elif isinstance(value, list | tuple):
+            out[key] = [_redact_message(str(v)) for v in value]
+    return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: REDACTED if is_secret(str(k)) else _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v) for v in value]
+    return value
+
+
+def _redact_message(message: str) -> str:
+    """``Invalid request: body.password: 'x' is too short; query.limit: ...``: what is said of a secret
+    field quotes its value, so it goes."""
+    parts = message.split("; ")
+    for i, part in enumerate(parts):
+        found = _LOCATION.match(part)
+        if found is None:
+            continue
+        last = re.split(r"[.\[\]]", found["where"].rstrip("]"))[-1]
+        if is_secret(last):
+            parts[i] = f"{found['head']}{found['where']}: {REDACTED}"
+    return "; ".join(parts)

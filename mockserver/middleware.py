@@ -43,6 +43,7 @@ _MAX_PROBLEM = 300  # characters of one validation problem in an answer (a schem
 BODY_TIMEOUT_KEY = "mockline.body_timeout"
 """Set in the ASGI scope by the server (``mockserver.listener``) when a body stopped arriving in time."""
 _CLOSE = {"connection": "close"}
+_PAUSE = 0.001  # a timer, not sleep(0): requests that arrived meanwhile run before the next step
 
 
 class MockMiddleware(SpecMiddleware):
@@ -234,7 +235,7 @@ class MockMiddleware(SpecMiddleware):
                     too_many = _over_max_items(call.body, schema.source, "body")
                     if too_many:
                         return too_many
-                    await asyncio.sleep(0)  # let others in between the read and the validation
+                    await asyncio.sleep(_PAUSE)  # let others in between the read and the validation
                 else:
                     call.body = jsonbody.parse(raw)
                     call.raw_json = raw
@@ -262,7 +263,10 @@ class MockMiddleware(SpecMiddleware):
             return [Problem("body", f"is not valid {media_type}: {exc}")]
         except CoercionError as exc:
             return [Problem("body", str(exc))]
-        return schema.problems(call.body)
+        problems = schema.problems(call.body)
+        if len(raw) > jsonbody.LARGE_BODY:
+            await asyncio.sleep(_PAUSE)  # and between the validation and the handler
+        return problems
 
     async def _answer(self, api: Api, call: Call) -> Reply:
         runtime = self.runtime
