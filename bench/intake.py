@@ -52,7 +52,9 @@ async def _poll(port: int, stop: asyncio.Event, gaps: list[float]) -> None:
     while not stop.is_set():
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
-        length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))[15:])
+        length = int(
+            next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))[15:]
+        )
         await reader.readexactly(length)
         now = time.perf_counter()
         gaps.append(now - last)

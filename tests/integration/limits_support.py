@@ -33,7 +33,7 @@ class Served:
 
 
 @contextlib.contextmanager
-def limited(**overrides: Any) -> Iterator[Served]:
+def limited(fallback: Any = None, **overrides: Any) -> Iterator[Served]:
     """The mock with the listener's limits; short timeouts unless ``overrides`` say otherwise."""
     options: dict[str, Any] = {
         "clock": "manual",
@@ -46,7 +46,7 @@ def limited(**overrides: Any) -> Iterator[Served]:
         **overrides,
     }
     settings = Settings(**options)
-    app = create_app(settings)
+    app = create_app(settings, fallback=fallback)
     server = uvicorn.Server(server_config(app, settings, log_level="critical", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
