@@ -23,7 +23,7 @@ import time
 import httpx
 import orjson
 
-from tests.fixtures import free_port
+from bench.http import free_port
 
 RECORDS = 100_000
 PUSH = "/ryng/rest-api/v1/progressive/queue/3/transactional"
