@@ -141,10 +141,13 @@ class LimitedProtocol(HttpToolsProtocol):
     # ---- parser callbacks ------------------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > self.max_header_bytes:
-            self._refuse(431, self._too_large())
-            return
+        # Only a head that came in more bytes than the cap (with what followed it in the same read) can
+        # be over it: the exact size is counted then, never on an ordinary request.
+        if self._head_bytes > self.max_header_bytes:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > self.max_header_bytes:
+                self._refuse(431, self._too_large())
+                return
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None

@@ -14,6 +14,7 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -32,7 +33,7 @@ from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation
 from mockserver.responses import error_reply, examples_of, find_example, spec_reply
 from mockserver.runtime import Runtime
-from mockserver.schemas import CoercionError, Problem, coerce
+from mockserver.schemas import CoercionError, CompiledSchema, Problem, coerce
 
 log = logging.getLogger("mockline")
 
@@ -263,9 +264,10 @@ class MockMiddleware(SpecMiddleware):
             return [Problem("body", f"is not valid {media_type}: {exc}")]
         except CoercionError as exc:
             return [Problem("body", str(exc))]
-        problems = schema.problems(call.body)
-        if len(raw) > jsonbody.LARGE_BODY:
-            await asyncio.sleep(_PAUSE)  # and between the validation and the handler
+        if len(raw) <= jsonbody.LARGE_BODY:
+            return schema.problems(call.body)
+        problems = await _problems_in_steps(schema, call.body)
+        await asyncio.sleep(_PAUSE)  # and between the validation and the handler
         return problems
 
     async def _answer(self, api: Api, call: Call) -> Reply:
@@ -416,6 +418,71 @@ def _over_max_items(value: Any, schema: Mapping[str, Any], where: str) -> list[P
             if name in value and isinstance(prop, Mapping):
                 found += _over_max_items(value[name], prop, f"{where}.{name}")
     return found[:1]
+
+
+_ITEMS_STEP = 5_000  # array items validated in one step (about 2 ms for Ryng's records here)
+_item_schemas: dict[int, tuple[Mapping[str, Any], CompiledSchema]] = {}
+
+
+async def _problems_in_steps(schema: CompiledSchema, body: Any) -> list[Problem]:
+    """What ``schema.problems(body)`` says, with the body's longest array checked ``_ITEMS_STEP`` items
+    at a time and other requests let in between (100,000 records take 30-55 ms in one go)."""
+    found = _longest_array(body, schema.source, ())
+    if found is None or len(found[1]) <= _ITEMS_STEP:
+        return schema.problems(body)
+    path, items, array_schema = found
+    where = "body" + "".join(f".{key}" for key in path)
+    keep = max(1, int(array_schema.get("minItems") or 1))
+    # Everything but the items, on the body with the array cut to its first items (they are checked
+    # again below with the rest, so what is said of them here is dropped).
+    item_at = re.compile(re.escape(where) + r"\[(\d+)\]")
+    problems = [
+        p for p in schema.problems(_replaced(body, path, items[:keep])) if not item_at.match(p.location)
+    ]
+    compiled = _items_schema(array_schema)
+    for start in range(0, len(items), _ITEMS_STEP):
+        await asyncio.sleep(_PAUSE)
+        for problem in compiled.problems(items[start : start + _ITEMS_STEP], where):
+            index = item_at.match(problem.location)
+            location = problem.location
+            if index is not None:
+                location = f"{where}[{int(index[1]) + start}]{location[index.end() :]}"
+            problems.append(Problem(location, problem.message))
+    problems.sort(key=lambda p: (p.location, p.message))
+    return problems
+
+
+def _longest_array(
+    value: Any, schema: Mapping[str, Any], path: tuple[str, ...]
+) -> tuple[tuple[str, ...], list[Any], Mapping[str, Any]] | None:
+    """The longest array with an ``items`` schema reached through object properties."""
+    if isinstance(value, list):
+        return (path, value, schema) if isinstance(schema.get("items"), Mapping) else None
+    if not isinstance(value, dict):
+        return None
+    best = None
+    for part in (schema, *schema.get("allOf", ()), *schema.get("anyOf", ()), *schema.get("oneOf", ())):
+        for name, prop in (part.get("properties") or {}).items():
+            if name in value and isinstance(prop, Mapping):
+                found = _longest_array(value[name], prop, (*path, name))
+                if found is not None and (best is None or len(found[1]) > len(best[1])):
+                    best = found
+    return best
+
+
+def _replaced(value: Any, path: tuple[str, ...], new: Any) -> Any:
+    if not path:
+        return new
+    return {**value, path[0]: _replaced(value[path[0]], path[1:], new)}
+
+
+def _items_schema(array_schema: Mapping[str, Any]) -> CompiledSchema:
+    key = id(array_schema)
+    cached = _item_schemas.get(key)
+    if cached is None or cached[0] is not array_schema:
+        cached = (array_schema, CompiledSchema({"type": "array", "items": array_schema["items"]}))
+        _item_schemas[key] = cached
+    return cached[1]
 
 
 def error_answer(apis: Mapping[str, Api], path: str, status: int, message: str) -> tuple[bytes, str]:
