@@ -46,18 +46,24 @@ class TooDeep(ValueError):
 def parse(raw: bytes) -> Any:
     """A UTF-8 JSON document; raises ``UnicodeDecodeError`` or ``json.JSONDecodeError`` as ``json``
     does, and ``TooDeep``."""
+    if _LONG_DIGITS not in raw.translate(_DIGITS_AS_ZERO):
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            value = _standard(raw)
+    else:
+        value = _standard(raw)
+    # No document with this few brackets can nest deeper (the usual case: two byte counts).
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        _check_depth(value)
+    return value
+
+
+def _standard(raw: bytes) -> Any:
     try:
-        if _LONG_DIGITS not in raw.translate(_DIGITS_AS_ZERO):
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                value = json.loads(raw.decode("utf-8"))
-        else:
-            value = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except RecursionError:  # the C scanner past the interpreter's recursion limit
         raise TooDeep() from None
-    _check_depth(raw, value)
-    return value
 
 
 def parse_gradually(raw: bytes) -> Any:
@@ -69,13 +75,12 @@ def parse_gradually(raw: bytes) -> Any:
         value = decoder.decode(raw.decode("utf-8"))
     except RecursionError:
         raise TooDeep() from None
-    _check_depth(raw, value)
+    _check_depth(value)
     return value
 
 
-def _check_depth(raw: bytes, value: Any) -> None:
-    # No document with this few brackets can nest deeper (the usual case: a check of two byte counts).
-    if not isinstance(value, dict | list) or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+def _check_depth(value: Any) -> None:
+    if not isinstance(value, dict | list):
         return
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:

@@ -18,7 +18,7 @@ from mockserver.core.dialer import (
     Routes,
     UnknownCall,
 )
-from mockserver.core.dialer_intake import Steps
+from mockserver.core.dialer_intake import SLICE, Steps
 from mockserver.core.fakes import Fakes
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
@@ -109,6 +109,12 @@ async def _rest_of(steps: Steps[T], answer: Callable[[T], Reply], failed: str) -
             return answer(done.value)
         except DialerError:
             raise ApiError(500, failed) from None
+
+
+def _one_slice(call: Call) -> bool:
+    """A request whose records are taken in at once (most are: a transactional push is one record)."""
+    data = call.body.get("customerData") or {}
+    return "campaignID" not in data and len(data.get("jsonData") or ()) <= SLICE
 
 
 def _max_records(operation: Any) -> int | None:
@@ -210,12 +216,16 @@ def end_preview_call(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("createQueue")
 def create_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
-    steps = engine(rt).create_queue_steps(call.body, routes(call, rt), call.operation_id)
-    return _taken_in(
-        steps,
-        lambda done: _ok("Queue Created! Processing Calls...", {}, queue_id=done[0], calls=len(done[1])),
-        QUEUE_FAILED,
-    )
+    def answer(done: tuple[int, list[int]]) -> Reply:
+        return _ok("Queue Created! Processing Calls...", {}, queue_id=done[0], calls=len(done[1]))
+
+    if not _one_slice(call):
+        steps = engine(rt).create_queue_steps(call.body, routes(call, rt), call.operation_id)
+        return _taken_in(steps, answer, QUEUE_FAILED)
+    try:
+        return answer(engine(rt).create_queue(call.body, routes(call, rt), call.operation_id))
+    except DialerError:
+        raise ApiError(500, QUEUE_FAILED) from None
 
 
 @handlers.operation("appendToQueue")
@@ -230,8 +240,14 @@ def push_transactional(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
 
 def _add_to_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     queue_id = int(call.path_params["queueID"])
-    steps = engine(rt).add_to_queue_steps(queue_id, call.body, routes(call, rt), call.operation_id)
-    return _taken_in(steps, lambda calls: _ok("Appending Queue...", None, calls=len(calls)), QUEUE_FAILED)
+    if not _one_slice(call):
+        steps = engine(rt).add_to_queue_steps(queue_id, call.body, routes(call, rt), call.operation_id)
+        return _taken_in(steps, lambda calls: _ok("Appending Queue...", None, calls=len(calls)), QUEUE_FAILED)
+    try:
+        calls = engine(rt).add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
+    except DialerError:
+        raise ApiError(500, QUEUE_FAILED) from None
+    return _ok("Appending Queue...", None, calls=len(calls))
 
 
 @handlers.operation("cancelCall")
