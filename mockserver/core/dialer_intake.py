@@ -276,10 +276,19 @@ class Intake:
         for i, (row, elig) in enumerate(zip(rows, eligible, strict=True)):
             if not i % SLICE and len(rows) > SLICE:
                 yield
+                if not self._still_there(batch):
+                    return []  # a reset wiped the store meanwhile, the calls made so far with it
             made.append(
                 self._new_call(style, row, elig, setup, now, queue_id=queue_id, campaign_id=campaign_id)
             )
         return made
+
+    def _still_there(self, batch: _Batch) -> bool:
+        if batch.queue_id is not None:
+            return self.store.get(QUEUES, str(batch.queue_id)) is not None
+        if batch.campaign_id is not None:
+            return self.store.get(CAMPAIGNS, str(batch.campaign_id)) is not None
+        return True
 
     def _campaign_rows(self, campaign_id: int) -> list[dict[str, Any]]:
         if self.store.get(CAMPAIGNS, str(campaign_id)) is None:

@@ -79,3 +79,16 @@ def test_a_sheet_over_the_bound_makes_its_campaign_and_no_call() -> None:
     assert calls == [] and dialer.store.count(CALLS) == 0
     assert problem == "the sheet has more than 10 leads; at most 10 are taken"
     assert campaign_id == 1
+
+
+def test_a_reset_during_a_push_leaves_no_call_of_it() -> None:
+    dialer, timeline, _ = engine()
+    steps = dialer.add_to_queue_steps(3, _body(3 * SLICE), {}, "pushTransactional")
+    next(steps)
+    next(steps)  # a slice is in
+    assert dialer.store.count(CALLS) == SLICE
+    dialer.store.clear()
+    timeline.reset()
+    dialer.reset()
+    assert finish(steps) == []
+    assert dialer.store.count(CALLS) == 0
