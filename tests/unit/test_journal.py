@@ -87,3 +87,27 @@ def test_a_view_without_secrets_is_unchanged() -> None:
         "error": "Invalid request: body.n: x",
     }
     assert redacted(view) == view
+
+
+def test_a_secret_key_spelled_in_unicode_escapes_is_redacted_too() -> None:
+    journal = Journal(10)
+    journal.record(_entry(body_json=b'{"n": 1, "\\u0070assword": "pw"}'))
+    (view,) = journal.entries()
+    assert view["body"] == {"n": 1, "password": REDACTED}
+
+
+def test_every_secret_name_is_one_the_body_scan_looks_for() -> None:
+    from mockserver.journal import _SECRET_NAMES, _may_name_a_secret
+
+    for name in [
+        *_SECRET_NAMES,
+        "client_secret",
+        "refresh-token",
+        "api_key",
+        "apiKey",
+        "newPassword",
+        "pass_word",
+        "API-KEY",
+    ]:
+        assert _may_name_a_secret(f'{{"{name}": 1}}'.encode()), name
+    assert not _may_name_a_secret(b'{"customerData": {"jsonData": [{"number": "+919845012345"}]}}')
