@@ -14,6 +14,7 @@ as they came (the request path stays cheap) and redacts each view it hands out.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -43,10 +44,9 @@ class Journal:
                 view["validation_errors"] = list(entry["validation_errors"])
                 raw = view.pop("body_json", None)
                 if raw is not None:
-                    body = jsonbody.parse(raw)
-                    # A big push names no secret: its 100,000 rows need no walk.
-                    view["body"] = _redact_value(body) if _may_name_a_secret(raw) else body
-                yield redacted(view, body_done=raw is not None)
+                    view["body"] = jsonbody.parse(raw)
+                # A big push names no secret: its 100,000 rows need no walk.
+                yield redacted(view, walk_body=raw is None or _may_name_a_secret(raw))
 
     def clear(self) -> None:
         self._entries.clear()
@@ -89,26 +89,31 @@ def is_secret(name: str) -> bool:
     return key in _SECRET_NAMES or any(part in key for part in _SECRET_PARTS)
 
 
-def redacted(view: dict[str, Any], *, body_done: bool = False) -> dict[str, Any]:
-    """A journal view with every secret value replaced (the entry it came from is not changed);
-    ``body_done``: its body was redacted already."""
+def redacted(view: dict[str, Any], *, walk_body: bool = True) -> dict[str, Any]:
+    """A journal view with every secret value replaced (the entry it came from is not changed).
+    ``walk_body=False``: the body is known to name no secret."""
     out = dict(view)
+    secrets: set[str] = set()  # the values taken out, to take out of the messages too
     headers = out.get("headers")
     if isinstance(headers, Mapping):
+        for name, value in headers.items():
+            if is_secret(name):
+                secrets.update((value, value.partition(" ")[2]))  # "Bearer abc": abc alone, too
         out["headers"] = {k: REDACTED if is_secret(k) else v for k, v in headers.items()}
     query = out.get("query")
     if isinstance(query, str) and query:
         pairs = parse_qsl(query, keep_blank_values=True)
         if any(is_secret(k) for k, _ in pairs):
+            secrets.update(v for k, v in pairs if is_secret(k))
             out["query"] = urlencode([(k, REDACTED if is_secret(k) else v) for k, v in pairs], safe="[]")
-    if "body" in out and not body_done:
-        out["body"] = _redact_value(out["body"])
+    if "body" in out and walk_body:
+        out["body"] = _redact_value(out["body"], secrets)
     for key in _MESSAGE_FIELDS:
         value = out.get(key)
         if isinstance(value, str):
-            out[key] = _redact_message(value)
+            out[key] = _redact_message(value, secrets)
         elif isinstance(value, list | tuple):
-            out[key] = [_redact_message(str(v)) for v in value]
+            out[key] = [_redact_message(str(v), secrets) for v in value]
     return out
 
 
@@ -124,17 +129,32 @@ def _may_name_a_secret(raw: bytes) -> bool:
     return b"\\u" in raw or _SECRET_HINT.search(raw.translate(None, b"-_")) is not None
 
 
-def _redact_value(value: Any) -> Any:
+def _redact_value(value: Any, taken: set[str]) -> Any:
     if isinstance(value, Mapping):
-        return {k: REDACTED if is_secret(str(k)) else _redact_value(v) for k, v in value.items()}
+        out = {}
+        for key, item in value.items():
+            if is_secret(str(key)):
+                out[key] = REDACTED
+                if isinstance(item, str | int | float):
+                    taken.add(str(item))
+            else:
+                out[key] = _redact_value(item, taken)
+        return out
     if isinstance(value, list):
-        return [_redact_value(v) for v in value]
+        return [_redact_value(v, taken) for v in value]
     return value
 
 
-def _redact_message(message: str) -> str:
-    """``Invalid request: body.password: 'x' is too short; query.limit: ...``: what is said of a secret
-    field quotes its value, so it goes."""
+def _redact_message(message: str, secrets: set[str]) -> str:
+    """What a message says of a secret field quotes its value, so it goes: the values taken out of the
+    request wherever they appear quoted (or as they are, from four characters on), and whatever follows
+    a location that names a secret field (``body.password: 'x' is too short``)."""
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {json.dumps(secret), repr(secret), secret if len(secret) >= 4 else ""}:
+            if form:
+                message = message.replace(form, REDACTED)
     parts = message.split("; ")
     for i, part in enumerate(parts):
         found = _LOCATION.match(part)

@@ -111,3 +111,22 @@ def test_every_secret_name_is_one_the_body_scan_looks_for() -> None:
     ]:
         assert _may_name_a_secret(f'{{"{name}": 1}}'.encode()), name
     assert not _may_name_a_secret(b'{"customerData": {"jsonData": [{"number": "+919845012345"}]}}')
+
+
+def test_secret_values_are_taken_out_of_messages_whatever_their_wording() -> None:
+    journal = Journal(10)
+    journal.record(
+        _entry(
+            headers={"authorization": "Bearer tok-9f9f"},
+            query="token=qt-1234",
+            body_json=b'{"password": "pw", "client_secret": 12345, "n": 1}',
+            validation_errors=('password "pw" is too short', "client_secret 12345 is not a string"),
+            error="the Bearer token tok-9f9f is unknown; the token qt-1234 too; n 1 is fine",
+        )
+    )
+    (view,) = journal.entries()
+    assert view["validation_errors"] == [
+        "password [redacted] is too short",
+        "client_secret [redacted] is not a string",
+    ]
+    assert view["error"] == "the Bearer token [redacted] is unknown; the token [redacted] too; n 1 is fine"
