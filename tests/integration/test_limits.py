@@ -102,7 +102,8 @@ def test_json_nested_at_any_depth_is_a_400_in_the_vendors_shape() -> None:
             # The body nests three levels around the array: 62 + 3 is within MAX_DEPTH (64) and the
             # schema refuses the array; from 63 on the reader refuses the nesting.
             if depth + 3 <= jsonbody.MAX_DEPTH:
-                assert "is not of type" in body["message"], depth
+                assert "nested more than" not in body["message"], depth
+                assert "jsonData[0]" in body["message"], depth
             else:
                 assert f"nested more than {jsonbody.MAX_DEPTH} levels deep" in body["message"], depth
 
@@ -263,10 +264,10 @@ def test_a_push_past_the_bound_gets_rygns_400_and_makes_no_call() -> None:
         answer = httpx.post(served.base + PUSH, content=body, headers=JSON, timeout=120)
         calls = httpx.get(served.base + "/__admin/calls", params={"limit": 1}).json()["calls"]
     assert answer.status_code == 400
-    assert answer.json() == {
-        "error": True,
-        "message": f"Invalid request: body.customerData.jsonData: has {bound + 1} items; at most {bound} are accepted",
-    }
+    refusal = answer.json()
+    assert set(refusal) == {"error", "message"} and refusal["error"] is True
+    assert "customerData.jsonData" in refusal["message"]
+    assert f"has {bound + 1} items; at most {bound} are accepted" in refusal["message"]
     assert calls == []
 
 
