@@ -10,6 +10,7 @@ import connexion
 import httpx
 from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware, SwaggerUIMiddleware
 from connexion.resolver import Resolver
+from starlette.types import ASGIApp
 
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec
 from contracts.oas30 import inline_refs
@@ -22,7 +23,7 @@ from mockserver.docs_ui import SwaggerUI31Middleware
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
-from mockserver.middleware import MockMiddleware
+from mockserver.middleware import Fallback, MockMiddleware, not_found
 from mockserver.operations import compile_api
 from mockserver.runtime import Runtime, build_outbox
 from mockserver.schemas import CompiledSchema
@@ -58,7 +59,10 @@ def create_app(
     clock: Clock | None = None,
     store: StateStore | None = None,
     http_client: httpx.AsyncClient | None = None,
+    fallback: ASGIApp | None = None,
 ) -> MockApp:
+    """``fallback`` answers every path outside the APIs, the control plane and the spec documents
+    (default: ``middleware.not_found``, a 404 in problem+json)."""
     settings = settings or Settings()
     clock = clock or (ManualClock() if settings.clock == "manual" else ScaledClock(scale=settings.time_scale))
     store = store or open_store(settings.state)
@@ -109,6 +113,7 @@ def create_app(
             ServerErrorMiddleware,
             ExceptionMiddleware,
             SwaggerUIMiddleware,
+            functools.partial(Fallback, answer=fallback or not_found(apis)),
         ],
     )
     for name, raw in raw_specs.items():
