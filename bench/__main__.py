@@ -6,12 +6,20 @@ import json
 import sys
 from typing import Any
 
-from bench import dialer, http, senders, verify
+from bench import admin, dialer, http, intake, kill, senders, verify
 
 
 def main() -> int:
     figures: dict[str, Any] = {}
-    for name, module in (("http", http), ("dialer", dialer), ("senders", senders), ("verify", verify)):
+    for name, module in (
+        ("http", http),
+        ("dialer", dialer),
+        ("intake", intake),
+        ("senders", senders),
+        ("verify", verify),
+        ("kill", kill),
+        ("admin", admin),
+    ):
         print(f"running {name} benchmark...", file=sys.stderr, flush=True)
         result = module.run()
         for key, value in result.items():

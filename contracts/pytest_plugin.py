@@ -102,10 +102,15 @@ class MockServer:
 
     def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
         params = {k: v for k, v in filters.items() if v is not None}
-        response = self.client.get("/__admin/deliveries", params=params)
-        response.raise_for_status()
-        found: list[dict[str, Any]] = response.json()["deliveries"]
-        return found
+        found: list[dict[str, Any]] = []
+        while True:  # the list comes in pages
+            response = self.client.get("/__admin/deliveries", params=params)
+            response.raise_for_status()
+            page = response.json()
+            found += page["deliveries"]
+            if not page.get("next_cursor"):
+                return found
+            params["cursor"] = page["next_cursor"]
 
 
 class CallbackSink:

@@ -26,7 +26,7 @@ from contracts import checks, model
 from contracts.errorshape import ErrorShape
 from contracts.loaders import SpecNotFound, load_spec
 from contracts.reporting.model import Report, Violation
-from contracts.traffic import Evidence, Pacer, Traffic, parse_rate
+from contracts.traffic import MAX_RETRY_AFTER, Evidence, Pacer, Traffic, parse_rate
 
 DEFAULT_MAX_EXAMPLES = 20
 # Schemathesis runs these, in this order; phases of our own (OWN_PHASES) run after them.
@@ -108,6 +108,7 @@ class VerifyOptions:
     max_response_time: float | None = None  # seconds; a slower answer is a violation
     max_failures: int | None = None  # stop after this many failures
     har_path: str | None = None  # keep every exchange for a HAR file
+    max_retry_wait: float = MAX_RETRY_AFTER  # the longest Retry-After honoured, in seconds
 
 
 @dataclass
@@ -132,7 +133,9 @@ def _workflows(run: PhaseRun) -> Iterator[Event]:
     """The API's Arazzo workflows (contracts/workflows.py), after Schemathesis' phases."""
     from contracts import workflows
 
-    yield from workflows.phase(run.report, run.options, run.document, run.base_url, run.credentials, run.seed)
+    yield from workflows.phase(
+        run.report, run.options, run.document, run.base_url, run.credentials, run.seed, run.traffic
+    )
 
 
 OWN_PHASES["workflows"] = _workflows
@@ -357,7 +360,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
     errors = ErrorShape.from_document(document)
     auth_statuses = frozenset({errors.auth_status}) if errors is not None else frozenset({401, 403})
     traffic = Traffic(
-        pacer=Pacer(interval),
+        pacer=Pacer(interval, max_hold=options.max_retry_wait),
         evidence=Evidence(auth_statuses=auth_statuses),
         keep_exchanges=options.har_path is not None,
     )
@@ -376,8 +379,9 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         "request-timeout": options.request_timeout,
         "generation": {"max-examples": options.max_examples, "mode": "all"},
         "phases": {name: {"enabled": name in schemathesis_phases} for name in SCHEMATHESIS_PHASES},
-        # A 429 with Retry-After is waited out and sent again; our Pacer spaces every request.
-        "rate-limit": "auto",
+        # A 429 with Retry-After is waited out and sent again (unless told not to wait: then it is counted
+        # as it came); our Pacer spaces every request.
+        **({"rate-limit": "auto"} if options.max_retry_wait > 0 else {}),
         # A curl command that reproduces a failure needs the credentials it was sent with.
         "output": {"sanitization": {"enabled": False}},
     }

@@ -64,8 +64,10 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        max_hold: float = MAX_RETRY_AFTER,
     ) -> None:
         self.interval = interval
+        self.max_hold = max_hold  # the longest Retry-After honoured, in seconds
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -87,7 +89,7 @@ class Pacer:
     def hold(self, seconds: float) -> None:
         """No request goes for ``seconds`` from now (a server said ``Retry-After``)."""
         with self._lock:
-            self._held_until = max(self._held_until, self._clock() + seconds)
+            self._held_until = max(self._held_until, self._clock() + min(seconds, self.max_hold))
 
 
 def status_class(status: int) -> str:

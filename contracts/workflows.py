@@ -64,11 +64,15 @@ class Target:
     oauth2: Mapping[str, str] = field(default_factory=dict)  # client_id / client_secret, when given
     seed: int = 0
     timeout: float = 10.0
+    traffic: Any = None  # verify's contracts.traffic.Traffic: paces and counts every exchange
 
     @property
     def admin_url(self) -> str:
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}{ADMIN_PATH}"
+
+
+RATE_LIMITED_TRIES = 3  # a step answered 429 goes again after the Retry-After, this many times in all
 
 
 class StepFailed(Exception):
@@ -221,9 +225,28 @@ class Runner:
         except NotApplicable as exc:
             outcome.not_applicable = str(exc)
         except StepFailed as exc:
-            outcome.violation = self._violation(workflow, exc)
+            if self._credentials_refused(exc):
+                outcome.not_applicable = (
+                    f"step {exc.step_id} was refused the run's credentials ({exc.exchange.status})"  # type: ignore[union-attr]
+                )
+            else:
+                outcome.violation = self._violation(workflow, exc)
         outcome.requests = self.requests - before
         return outcome
+
+    def _credentials_refused(self, failure: StepFailed) -> bool:
+        """A step that sent credentials (the run's, or a token a step obtained) was refused them: no
+        evidence about the workflow's rule (verify names the refused credentials as inconclusive)."""
+        traffic, exchange = self.target.traffic, failure.exchange
+        return (
+            traffic is not None
+            and exchange is not None
+            and exchange.status in traffic.evidence.auth_statuses
+            and any(
+                name.lower() in traffic.credentials or name.lower() == "authorization"
+                for name in exchange.request_headers
+            )
+        )
 
     def _missing_inputs(self, workflow: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[str]:
         """Inputs some step reads but the run could not fill (e.g. OAuth2 client credentials when the
@@ -396,12 +419,33 @@ class Runner:
             # Moving the mock's clock runs every job that falls due, callbacks included: give it time.
             admin = operation.source == ADMIN_SOURCE
             timeout = max(self.target.timeout, ADMIN_TIMEOUT) if admin else self.target.timeout
-            response = self.client.request(
-                operation.method, url, headers=headers, content=content, timeout=timeout
-            )
+            traffic = self.target.traffic
+            for _attempt in range(RATE_LIMITED_TRIES):
+                if traffic is not None:
+                    traffic.before_request()  # paced, and held while a Retry-After runs
+                response = self.client.request(
+                    operation.method, url, headers=headers, content=content, timeout=timeout
+                )
+                if traffic is not None:
+                    traffic.after_response(
+                        operation=None if admin else exchange.operation,
+                        method=operation.method.upper(),
+                        url=url,
+                        request_headers=headers,
+                        request_body=content,
+                        status=response.status_code,
+                        response_headers=response.headers.items(),
+                        response_body=response.content,
+                        elapsed=response.elapsed.total_seconds(),
+                    )
+                self.requests += 1
+                if response.status_code != 429 or traffic is None:
+                    break
         except httpx.HTTPError as exc:
             raise StepFailed(step_id, "an answer", exchange, f"no answer: {exc}") from None
-        self.requests += 1
+        if response.status_code == 429:
+            # A refusal to answer at all is no evidence either way about the rule the workflow proves.
+            raise NotApplicable(f"step {step_id} was answered 429 (rate limited) {RATE_LIMITED_TRIES} times")
         exchange.status = response.status_code
         exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
         exchange.response_body = _body(response)
@@ -531,6 +575,7 @@ def phase(
     base_url: str,
     headers: Mapping[str, str],
     seed: int,
+    traffic: Any = None,
 ) -> Iterator[Any]:
     """The ``workflows`` phase of ``mockline verify``: events for the runner, results into ``report``."""
     from contracts.loaders import workflows_path
@@ -539,7 +584,7 @@ def phase(
     path = workflows_path(options.spec)
     if path is None:
         return
-    target = Target(base_url, headers, oauth2_client(options.auth), seed, options.request_timeout)
+    target = Target(base_url, headers, oauth2_client(options.auth), seed, options.request_timeout, traffic)
     operations = remaining_operations(document) if options.operations else None
     try:
         for outcome in run_document(path, target, operations=operations):

@@ -11,6 +11,7 @@ import connexion
 import httpx
 from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware, SwaggerUIMiddleware
 from connexion.resolver import Resolver
+from starlette.types import ASGIApp
 
 from contracts import model
 from contracts.model import ADMIN_SPEC, VENDOR_SPECS
@@ -23,7 +24,7 @@ from mockserver.docs_ui import SwaggerUI31Middleware
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
-from mockserver.middleware import MockMiddleware
+from mockserver.middleware import Fallback, MockMiddleware, not_found
 from mockserver.operations import compile_api
 from mockserver.runtime import Runtime, build_outbox
 from mockserver.schemas import CompiledSchema
@@ -59,7 +60,10 @@ def create_app(
     clock: Clock | None = None,
     store: StateStore | None = None,
     http_client: httpx.AsyncClient | None = None,
+    fallback: ASGIApp | None = None,
 ) -> MockApp:
+    """``fallback`` answers every path outside the APIs, the control plane and the spec documents
+    (default: ``middleware.not_found``, a 404 in problem+json)."""
     settings = settings or Settings()
     clock = clock or (ManualClock() if settings.clock == "manual" else ScaledClock(scale=settings.time_scale))
     store = store or open_store(settings.state)
@@ -97,8 +101,9 @@ def create_app(
     from mockserver.engines import build_engines
 
     runtime.engines.update(build_engines(runtime))
-    for engine in runtime.engines.values():
-        engine.reset()
+    with store.transaction():  # seeded default state is stored whole or not at all
+        for engine in runtime.engines.values():
+            engine.reset()
 
     app = MockApp(
         __name__,
@@ -110,6 +115,7 @@ def create_app(
             ServerErrorMiddleware,
             ExceptionMiddleware,
             SwaggerUIMiddleware,
+            functools.partial(Fallback, answer=fallback or not_found(apis)),
         ],
     )
     for name, raw in raw_specs.items():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import ipaddress
 import json
 import logging
 import pkgutil
+import secrets
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -77,6 +79,11 @@ def _register_serve(subparsers: Any) -> None:
         help="send callbacks and webhooks only to this host or network (repeatable; default: any host "
         "but the mock itself)",
     )
+    serve.add_argument(
+        "--admin-token",
+        help="token /__admin requires as 'Authorization: Bearer TOKEN' (off loopback one is always required:"
+        " generated and printed at start when none is given)",
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -94,7 +101,33 @@ def settings_from(args: argparse.Namespace) -> Settings:
         rate_limit=rate_limit,
         log_format=args.log_format,
         callback_allow=tuple(args.callback_allow) if getattr(args, "callback_allow", None) else None,
+        admin_token=getattr(args, "admin_token", None),
     )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to any interface
+
+
+def secured(settings: Settings) -> tuple[Settings, list[str]]:
+    """Off loopback the control plane needs a token: the one given, or a new one. Returns the settings
+    and the lines to print at start (a warning, and a generated token)."""
+    if is_loopback(settings.host):
+        return settings, []
+    lines = [
+        f"mockline: WARNING: listening on {settings.host}, not a loopback address: anyone who can reach"
+        " this port can use the mock, and the mock sends callbacks to any URL its clients name.",
+    ]
+    if not settings.admin_token:
+        settings = settings.merged(admin_token=secrets.token_urlsafe(24))
+        lines.append(f"mockline: admin token (generated): {settings.admin_token}")
+    lines.append("mockline: /__admin requires 'Authorization: Bearer <admin token>'")
+    return settings, lines
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -106,7 +139,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
 
     try:
-        settings = settings_from(args)
+        settings, notes = secured(settings_from(args))
         app = create_app(settings)
     except (ConfigError, ValueError) as exc:
         print(f"mockline: {exc}", file=sys.stderr)
@@ -114,15 +147,11 @@ def run_serve(args: argparse.Namespace) -> int:
     _configure_logging(settings.log_format)
     _tune_gc()
     print(banner(settings, app.runtime.apis, app.runtime), flush=True)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        http="httptools",
-        loop="uvloop",
-    )
+    for line in notes:
+        print(line, file=sys.stderr, flush=True)
+    from mockserver.listener import server_config
+
+    uvicorn.Server(server_config(app, settings, loop="uvloop")).run()
     return 0
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import math
+import re
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -24,20 +26,25 @@ from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.model import ADMIN_SPEC
+from contracts.model import ADMIN_SPEC, ErrorShape
 from mockserver import auth, jsonbody
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation
 from mockserver.responses import error_reply, examples_of, find_example, named_example, spec_reply
 from mockserver.runtime import Runtime
-from mockserver.schemas import CoercionError, Problem, coerce
+from mockserver.schemas import CoercionError, CompiledSchema, Problem, coerce
 
 log = logging.getLogger("mockline")
 
 _PASS_THROUGH = ("/ui", "/openapi.json", "/openapi.yaml", "/swagger.json", "/openapi-3.1.json")
 _MAX_BODY = 20 * 1024 * 1024
 _TOO_LARGE = "The request body is larger than 20 MiB"
+_MAX_PROBLEM = 300  # characters of one validation problem in an answer (a schema echoes what it got)
+BODY_TIMEOUT_KEY = "mockline.body_timeout"
+"""Set in the ASGI scope by the server (``mockserver.listener``) when a body stopped arriving in time."""
+_CLOSE = {"connection": "close"}
+_PAUSE = 0.001  # a timer, not sleep(0): requests that arrived meanwhile run before the next step
 
 
 class MockMiddleware(SpecMiddleware):
@@ -83,6 +90,7 @@ class MockMiddleware(SpecMiddleware):
             "operationId": None,
             "status": None,
             "validation_errors": (),
+            "headers": headers,
         }
         call: Call | None = None
         try:
@@ -92,8 +100,8 @@ class MockMiddleware(SpecMiddleware):
             problems = self._admit(api, call, query_string)
             problems += await self._body(api, call, scope, receive)
             if problems:
-                entry["validation_errors"] = tuple(str(p) for p in problems)
-                first = "; ".join(str(p) for p in problems[:3])
+                entry["validation_errors"] = tuple(_brief(p) for p in problems)
+                first = "; ".join(_brief(p) for p in problems[:3])
                 more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
                 raise ApiError(api.errors.validation_status, f"{first}{more}")
             reply = await self._answer(api, call)
@@ -131,6 +139,8 @@ class MockMiddleware(SpecMiddleware):
         """Rate limit and credentials (each refused at once), then what is wrong with the parameters."""
         runtime = self.runtime
         operation = call.operation
+        if api.name == ADMIN_SPEC and runtime.settings.admin_token:
+            _check_admin_token(api, call.headers, runtime.settings.admin_token)
         query_raw = parse_qs(query_string, keep_blank_values=True) if query_string else {}
         call.query = {k: v if len(v) > 1 else v[0] for k, v in query_raw.items()}
         if runtime.settings.rate_limit and api.rate_limit:
@@ -195,12 +205,19 @@ class MockMiddleware(SpecMiddleware):
         return problems
 
     async def _body(self, api: Api, call: Call, scope: Scope, receive: Receive) -> list[Problem]:
+        announced = call.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > _MAX_BODY:
+            raise ApiError(413, _TOO_LARGE, problems=["connection: close"])  # refused before it is sent
         message = await receive()
         raw: bytes = message.get("body", b"")
         if message.get("more_body"):
             raw = await _read_rest(receive, raw)
         elif len(raw) > _MAX_BODY:
-            raise ApiError(413, _TOO_LARGE)
+            raise ApiError(413, _TOO_LARGE, problems=["connection: close"])
+        if scope.get(BODY_TIMEOUT_KEY) or message["type"] == "http.disconnect":
+            seconds = scope.get(BODY_TIMEOUT_KEY)
+            within = f" within {seconds:g} s" if seconds else ""
+            raise ApiError(408, f"The request body did not arrive{within}", problems=["connection: close"])
         body_spec = call.operation.body
         if body_spec is None:
             return []
@@ -216,8 +233,17 @@ class MockMiddleware(SpecMiddleware):
         call.media_type = media_type
         try:
             if media_type.endswith("json"):
-                call.body = jsonbody.parse(raw)
-                call.raw_json = raw
+                if len(raw) > jsonbody.LARGE_BODY:
+                    # Off the event loop, in slices the interpreter can switch between (see jsonbody).
+                    call.body = await asyncio.to_thread(jsonbody.parse_gradually, raw)
+                    call.raw_json = raw
+                    too_many = _over_max_items(call.body, schema.source, "body")
+                    if too_many:
+                        return too_many
+                    await asyncio.sleep(_PAUSE)  # let others in between the read and the validation
+                else:
+                    call.body = jsonbody.parse(raw)
+                    call.raw_json = raw
             elif media_type == "application/x-www-form-urlencoded":
                 fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
                 call.body = _typed_form(fields, schema.source)
@@ -234,13 +260,19 @@ class MockMiddleware(SpecMiddleware):
                 call.body = raw
         except UnicodeDecodeError:
             return [Problem("body", "is not valid UTF-8")]
+        except jsonbody.TooDeep as exc:
+            return [Problem("body", f"is {media_type} {exc}")]
         except RecursionError:
             return [Problem("body", f"is {media_type} nested too deeply to read")]
         except (json.JSONDecodeError, ValueError) as exc:
             return [Problem("body", f"is not valid {media_type}: {exc}")]
         except CoercionError as exc:
             return [Problem(exc.location, str(exc))]
-        return schema.problems(call.body)
+        if len(raw) <= jsonbody.LARGE_BODY:
+            return schema.problems(call.body)
+        problems = await _problems_in_steps(schema, call.body)
+        await asyncio.sleep(_PAUSE)  # and between the validation and the handler
+        return problems
 
     async def _answer(self, api: Api, call: Call) -> Reply:
         runtime = self.runtime
@@ -276,7 +308,10 @@ class MockMiddleware(SpecMiddleware):
         handler = runtime.handlers.get((api.name, operation.operation_id))
         if handler is None:
             return spec_reply(call, runtime)
-        result = handler(call, runtime)
+        # Everything a handler stores is committed in one transaction before the answer is sent. An
+        # async handler (the clock's advance) gets none: the timeline commits each step on its own.
+        with runtime.store.transaction():
+            result = handler(call, runtime)
         return result if isinstance(result, Reply) else await result
 
     def _preferred_code(self, api: Api, call: Call) -> Reply:
@@ -311,6 +346,8 @@ class MockMiddleware(SpecMiddleware):
                 headers["allow"] = problem[len("allow: ") :]
             elif problem.startswith("retry-after: "):
                 headers["retry-after"] = problem[len("retry-after: ") :]
+            elif problem == "connection: close":
+                headers.update(_CLOSE)
         if error.status == 401 and call is not None:
             headers["www-authenticate"] = _challenge(api, call.operation)
         body = api.errors.body(error.status, error.message, error.title)
@@ -369,6 +406,152 @@ async def run_clock(runtime: Runtime) -> None:
             log.error("a scheduled job failed\n%s", traceback.format_exc())
 
 
+def _brief(problem: Problem) -> str:
+    """A problem as words, cut short: a schema's message quotes the value it got, which can be huge."""
+    text = str(problem)
+    return text if len(text) <= _MAX_PROBLEM else text[: _MAX_PROBLEM - 3] + "..."
+
+
+def _check_admin_token(api: Api, headers: Mapping[str, str], token: str) -> None:
+    """The control plane, when it has a token (always, off loopback), takes ``Authorization: Bearer``."""
+    scheme, _, sent = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode()):
+        return
+    reason = "a wrong admin token was sent" if sent else "no admin token was sent"
+    raise ApiError(api.errors.auth_status, f"{api.errors.auth_message} ({reason})", problems=[reason])
+
+
+def _over_max_items(value: Any, schema: Mapping[str, Any], where: str) -> list[Problem]:
+    """Arrays longer than their schema's ``maxItems``, found without visiting their items: a schema
+    validator's message for such an array quotes all of it, which for a big push takes seconds."""
+    if isinstance(value, list):
+        limit = schema.get("maxItems")
+        if isinstance(limit, int) and len(value) > limit:
+            return [Problem(where, f"has {len(value)} items; at most {limit} are accepted")]
+        return []
+    if not isinstance(value, dict):
+        return []
+    found: list[Problem] = []
+    for part in (schema, *schema.get("allOf", ()), *schema.get("anyOf", ()), *schema.get("oneOf", ())):
+        for name, prop in (part.get("properties") or {}).items():
+            if name in value and isinstance(prop, Mapping):
+                found += _over_max_items(value[name], prop, f"{where}.{name}")
+    return found[:1]
+
+
+_ITEMS_STEP = 5_000  # array items validated in one step (about 2 ms for Ryng's records here)
+_item_schemas: dict[int, tuple[Mapping[str, Any], CompiledSchema]] = {}
+
+
+async def _problems_in_steps(schema: CompiledSchema, body: Any) -> list[Problem]:
+    """What ``schema.problems(body)`` says, with the body's longest array checked ``_ITEMS_STEP`` items
+    at a time and other requests let in between (100,000 records take 30-55 ms in one go)."""
+    found = _longest_array(body, schema.source, ())
+    if found is None or len(found[1]) <= _ITEMS_STEP:
+        return schema.problems(body)
+    path, items, array_schema = found
+    where = "body" + "".join(f".{key}" for key in path)
+    keep = max(1, int(array_schema.get("minItems") or 1))
+    # Everything but the items, on the body with the array cut to its first items (they are checked
+    # again below with the rest, so what is said of them here is dropped).
+    item_at = re.compile(re.escape(where) + r"\[(\d+)\]")
+    problems = [
+        p for p in schema.problems(_replaced(body, path, items[:keep])) if not item_at.match(p.location)
+    ]
+    compiled = _items_schema(array_schema)
+    for start in range(0, len(items), _ITEMS_STEP):
+        await asyncio.sleep(_PAUSE)
+        for problem in compiled.problems(items[start : start + _ITEMS_STEP], where):
+            index = item_at.match(problem.location)
+            location = problem.location
+            if index is not None:
+                location = f"{where}[{int(index[1]) + start}]{location[index.end() :]}"
+            problems.append(Problem(location, problem.message))
+    problems.sort(key=lambda p: (p.location, p.message))
+    return problems
+
+
+def _longest_array(
+    value: Any, schema: Mapping[str, Any], path: tuple[str, ...]
+) -> tuple[tuple[str, ...], list[Any], Mapping[str, Any]] | None:
+    """The longest array with an ``items`` schema reached through object properties."""
+    if isinstance(value, list):
+        return (path, value, schema) if isinstance(schema.get("items"), Mapping) else None
+    if not isinstance(value, dict):
+        return None
+    best = None
+    for part in (schema, *schema.get("allOf", ()), *schema.get("anyOf", ()), *schema.get("oneOf", ())):
+        for name, prop in (part.get("properties") or {}).items():
+            if name in value and isinstance(prop, Mapping):
+                found = _longest_array(value[name], prop, (*path, name))
+                if found is not None and (best is None or len(found[1]) > len(best[1])):
+                    best = found
+    return best
+
+
+def _replaced(value: Any, path: tuple[str, ...], new: Any) -> Any:
+    if not path:
+        return new
+    return {**value, path[0]: _replaced(value[path[0]], path[1:], new)}
+
+
+def _items_schema(array_schema: Mapping[str, Any]) -> CompiledSchema:
+    key = id(array_schema)
+    cached = _item_schemas.get(key)
+    if cached is None or cached[0] is not array_schema:
+        cached = (array_schema, CompiledSchema({"type": "array", "items": array_schema["items"]}))
+        _item_schemas[key] = cached
+    return cached[1]
+
+
+def error_answer(apis: Mapping[str, Api], path: str, status: int, message: str) -> tuple[bytes, str]:
+    """An error the server itself gives (a header too large, a body too slow), in the shape of the API
+    whose prefix the path starts with, else problem+json."""
+    shape = ErrorShape.problem_details()
+    for api in apis.values():
+        if path == api.prefix or path.startswith(api.prefix + "/"):
+            shape = api.errors
+            break
+    title = ApiError(status, message).title
+    return jsonbody.encode(shape.body(status, message, title)), shape.media_type
+
+
+def not_found(apis: Mapping[str, Api]) -> ASGIApp:
+    """The answer to a path no API, no control plane and no spec document serves: 404, problem+json."""
+    served = ", ".join(api.prefix for api in apis.values() if api.name != ADMIN_SPEC)
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        detail = (
+            f"Nothing is served at {scope['path']}: the APIs are under {served}, the control plane"
+            " under /__admin, and each API's documentation under <prefix>/ui/"
+        )
+        body = jsonbody.encode(ErrorShape.problem_details().body(404, detail, "Not Found"))
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/problem+json"),
+        ]
+        await send({"type": "http.response.start", "status": 404, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return answer
+
+
+class Fallback:
+    """The end of the middleware chain, and the one place that answers whatever nothing else took
+    (``/``, ``/favicon.ico``, a path outside every prefix, an API left out with ``--api``). It answers
+    with ``answer``: ``not_found`` by default; a dashboard takes over ``/`` by passing its own ASGI app
+    (which may hand what it does not serve to ``not_found``) as ``create_app(..., fallback=...)``."""
+
+    def __init__(self, app: ASGIApp, *, answer: ASGIApp) -> None:
+        self.answer = answer  # ``app`` (Connexion's own router) is never reached: MockMiddleware routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.answer(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+
 def _prefer(header: str) -> dict[str, str]:
     out = {}
     for part in header.split(","):
@@ -397,7 +580,7 @@ async def _read_rest(receive: Receive, first: bytes) -> bytes:
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ApiError(408, "The request body did not arrive", problems=["connection: close"])
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > _MAX_BODY:

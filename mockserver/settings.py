@@ -71,6 +71,14 @@ class Settings:
     journal_size: int = 10_000
     callback_timeout_seconds: float = 10.0
     callback_allow: tuple[str, ...] = ()  # empty: any host but the mock itself (see docs/callbacks.md)
+    admin_token: str | None = (
+        None  # required as Authorization: Bearer on /__admin when set (docs/exposure.md)
+    )
+    max_header_bytes: int = 64 * 1024  # request line and headers; more is answered 431 (docs/limits.md)
+    header_timeout_seconds: float = 10.0  # from the first byte (or the connection) to the end of the headers
+    body_timeout_seconds: float = 30.0  # from the end of the headers to the end of the body: 408
+    idle_timeout_seconds: float = 5.0  # a kept-alive connection with no new request is closed
+    send_timeout_seconds: float = 30.0  # a client that stops reading its answer is disconnected
     credentials: Mapping[str, Credentials] = field(default_factory=dict)
     config: Mapping[str, Any] = field(default_factory=dict)  # the whole config file, for the engines
 

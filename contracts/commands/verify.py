@@ -62,6 +62,13 @@ def register(subparsers: Any) -> None:
         "--max-response-time", type=float, metavar="SECONDS", help="an answer slower than this is a violation"
     )
     parser.add_argument("--max-failures", type=int, metavar="N", help="stop after N failures")
+    parser.add_argument(
+        "--max-retry-wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="wait at most this long for a Retry-After (default 120); 0 counts every 429 without waiting",
+    )
     parser.add_argument("--report-har", metavar="PATH", help="write every exchange as a HAR 1.2 file")
     parser.add_argument("--workers", type=int, default=1, help="concurrent requests (default 1)")
     parser.add_argument(
@@ -134,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             exclude_operations=tuple(args.exclude_operations),
             max_response_time=args.max_response_time,
             max_failures=args.max_failures,
+            max_retry_wait=args.max_retry_wait,
             har_path=args.report_har,
         )
         report = None

@@ -14,8 +14,10 @@ from typing import Any
 import phonenumbers
 
 from mockserver.core import errors as kinds
+from mockserver.core import pages
 from mockserver.core.clock import Clock, iso
 from mockserver.core.fakes import Fakes
+from mockserver.core.pages import Page
 from mockserver.core.store import Document, StateStore
 
 USERS = "crm:users"
@@ -24,6 +26,8 @@ CONTACTS = "crm:contacts"
 ACTIVITIES = "crm:activities"
 RECORDINGS = "crm:recordings"
 META = "crm:meta"
+ACTIVITY_SEQUENCE = "crm:activity"
+ACTIVITY_FIRST = 5001  # activity ids are a-5001, a-5002, ...
 
 CONTACT_FIELDS = (
     "firstname",
@@ -226,8 +230,14 @@ class CrmEngine:
     def activities(self) -> list[Document]:
         return sorted(self.store.values(ACTIVITIES), key=lambda a: int(a["activity_id"][2:]))
 
+    def activity_page(self, after: int, limit: int) -> Page:
+        """Activities after the number ``after`` (``a-<number>``), oldest first; O(limit)."""
+        first = ACTIVITY_FIRST - 1
+        last = self.store.last_id(ACTIVITY_SEQUENCE)
+        return pages.forward(lambda n: self.store.get(ACTIVITIES, f"a-{n}"), max(after, first), last, limit)
+
     def create_activity(self, data: Mapping[str, Any]) -> Document:
-        activity_id = f"a-{self.store.next_id('crm:activity', start=5001)}"
+        activity_id = f"a-{self.store.next_id(ACTIVITY_SEQUENCE, start=ACTIVITY_FIRST)}"
         record: Document = {field: None for field in ACTIVITY_FIELDS}
         record.update(
             {k: _whole(v) if k in _QUOTED_NUMBERS else v for k, v in data.items() if k in ACTIVITY_FIELDS}

@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mockserver.core import pages
 from mockserver.core.clock import Clock
 from mockserver.core.dialer_intake import (
+    CALL_SEQUENCE,
     CALLS,
     QUEUES,
     SETTINGS,
@@ -41,6 +43,7 @@ from mockserver.core.dialer_plan import ANSWERED, Plan, attempt_rng, plan_attemp
 from mockserver.core.dialer_roster import DEFAULT_TEAM_SIZE, Pools, Roster, number_for
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import Outbox, Outgoing, RetryRule
+from mockserver.core.pages import Page
 from mockserver.core.store import Document, StateStore
 from mockserver.core.timeline import Timeline
 
@@ -60,6 +63,7 @@ __all__ = [
 META = "ryng:meta"
 JOB_DISPATCH = "ryng.dispatch"
 JOB_STEP = "ryng.step"
+_STORED_AS = {"agentUsername": "agent"}  # control-plane filter -> the stored call's field, where they differ
 
 
 class UnknownCall(DialerError):
@@ -436,6 +440,25 @@ class Dialer(Intake):
             if all(str(public.get(k)) == v for k, v in wanted.items()):
                 out.append(public)
         return out
+
+    def call_page(self, after: int, limit: int, **filters: Any) -> Page:
+        """Calls after the callID ``after``, oldest first, as the control plane shows them; costs
+        O(limit) (see ``pages``). A ``callID`` filter is one lookup; the others are compared on the
+        stored call, so that only the calls kept are turned into their public form."""
+        call_id = filters.pop("callID", None)
+        stored = {_STORED_AS.get(k, k): v for k, v in filters.items()}
+        match = pages.equals(stored)
+        if call_id is not None:
+            found = self.store.get(CALLS, str(call_id))
+            hit = found is not None and (match is None or match(found))
+            return Page([public_call(found)] if hit and found is not None else [], None)
+        page = pages.forward(
+            lambda n: self.store.get(CALLS, str(n)), after, self.store.last_id(CALL_SEQUENCE), limit, match
+        )
+        return Page([public_call(call) for call in page.items], page.next_cursor)
+
+    def count_calls(self) -> int:
+        return self.store.count(CALLS)
 
     def agents(self) -> list[Document]:
         return self.roster.agents()

@@ -3,20 +3,27 @@
 A delivery is plain data in the store (collection ``deliveries``): where it goes, what it carries, its
 state (``pending``, ``delivered`` or ``failed``) and every attempt made. Sending is done by an injected
 ``Transport``; the engine never speaks HTTP itself.
+
+Delivery is at least once: an attempt's outcome is recorded together with the removal of its job (see
+``timeline``), so an attempt a kill interrupts goes again after the restart, marked ``after_restart``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from mockserver.core import pages
 from mockserver.core.clock import Clock, iso
+from mockserver.core.pages import Page
 from mockserver.core.store import Document
-from mockserver.core.timeline import Timeline
+from mockserver.core.timeline import AFTER_RESTART, Commit, Timeline
 
 COLLECTION = "deliveries"
+SEQUENCE = "delivery"
 JOB_KIND = "deliver"
 
 
@@ -132,18 +139,9 @@ class Outbox:
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
-        self._recover()
-
-    def _recover(self) -> None:
-        """Reschedule pending deliveries that lost their attempt: a job is removed from the store as it
-        starts, so a kill during an attempt would otherwise leave its delivery pending for ever."""
-        scheduled = {args.get("delivery") for args in self.timeline.scheduled(JOB_KIND)}
-        now = self.clock.now()
-        for record in self.store.values(COLLECTION):
-            if record.get("state") == "pending" and record["id"] not in scheduled:
-                due = record.get("next_attempt_at")
-                at = max(now, datetime.fromisoformat(due.replace("Z", "+00:00"))) if due else now
-                self.timeline.schedule(at, JOB_KIND, {"delivery": record["id"]})
+        self._by_call = CallIndex()
+        for record in self.store.values(COLLECTION):  # a restart with SQLite state
+            self._index(record)
 
     def enqueue(
         self,
@@ -156,7 +154,7 @@ class Outbox:
         meta: Mapping[str, Any] | None = None,
     ) -> Document:
         """Record a delivery and schedule its first attempt; returns the stored record."""
-        delivery_id = self.store.next_id("delivery")
+        delivery_id = self.store.next_id(SEQUENCE)
         record: Document = {
             "id": delivery_id,
             "api": api,
@@ -178,19 +176,25 @@ class Outbox:
                 record["state"] = "failed"
                 record["error"] = "payload does not match the spec: " + "; ".join(problems)
                 self.store.put(COLLECTION, str(delivery_id), record)
+                self._index(record)
                 return record
         twin = None
         if self._roll(self.chaos.duplicate_rate):
             twin = {
                 **record,
-                "id": self.store.next_id("delivery"),
+                "id": self.store.next_id(SEQUENCE),
                 "duplicate_of": delivery_id,
                 "attempts": [],
             }
             twin["chaos"] = [f"duplicate of {delivery_id}"]
         for each in (record, twin) if twin is not None else (record,):
             self._chaos_schedule(each, delay_seconds)
+            self._index(each)
         return record
+
+    def _index(self, record: Document) -> None:
+        if record.get("callID") is not None:
+            self._by_call.add(int(record["id"]), record["callID"])
 
     def _chaos_schedule(self, record: Document, delay: float) -> None:
         notes: list[str] = record.setdefault("chaos", []) if self.chaos.enabled else []
@@ -241,10 +245,14 @@ class Outbox:
     def _roll(self, rate: float) -> bool:
         return bool(rate) and self.rng is not None and self.rng.random() < rate
 
-    async def _attempt(self, args: dict[str, Any]) -> None:
+    async def _attempt(self, args: dict[str, Any]) -> Commit | None:
+        """Send one attempt, then hand the timeline what to record: the attempt, the delivery's new state
+        and its next attempt are committed in the same transaction that removes this attempt's job. An
+        attempt cut short by a kill was never recorded, so it goes again after the restart (at least
+        once); that attempt carries ``after_restart: true``."""
         record = self.store.get(COLLECTION, str(args["delivery"]))
         if record is None or record["state"] != "pending":
-            return
+            return None
         at = self.now_iso()
         outgoing = Outgoing(record["method"], record["url"], record["payload"], record["encoding"])
         answer = await self.transport.send(outgoing)
@@ -254,6 +262,14 @@ class Outbox:
         if answer.error is not None:
             attempt["error"] = answer.error
         _describe_answer(attempt, answer)
+        if args.get(AFTER_RESTART):
+            attempt[AFTER_RESTART] = True
+        return lambda: self._record(int(args["delivery"]), attempt, answer)
+
+    def _record(self, delivery_id: int, attempt: Document, answer: Answer) -> None:
+        record = self.store.get(COLLECTION, str(delivery_id))
+        if record is None or record["state"] != "pending":  # reset (or settled) while the attempt was out
+            return
         record["attempts"].append(attempt)
         rule = RetryRule.from_spec(record["retry"])
         if answer.status is not None and answer.status in rule.success_status:
@@ -278,6 +294,59 @@ class Outbox:
         for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
             if all(str(record.get(k)) == str(v) for k, v in wanted.items()):
                 yield record
+
+    def delivery_page(self, after: int, limit: int, **filters: Any) -> Page:
+        """Deliveries after the id ``after``, oldest first; costs O(limit) (see ``pages``). A ``callID``
+        filter reads that call's deliveries only."""
+        match = pages.equals(filters)
+        call_id = filters.get("callID")
+        if call_id is not None:
+            hits: list[Document] = []
+            for n in self._by_call.ids(call_id, after):
+                record = self.store.get(COLLECTION, str(n))
+                if record is not None and (match is None or match(record)):  # the index may be stale
+                    if len(hits) == limit:
+                        return Page(hits, str(hits[-1]["id"]))
+                    hits.append(record)
+            return Page(hits, None)
+        return pages.forward(
+            lambda n: self.store.get(COLLECTION, str(n)), after, self.store.last_id(SEQUENCE), limit, match
+        )
+
+
+class CallIndex:
+    """Which deliveries concern which call, in 8 bytes a delivery: slot ``id`` of one bytearray holds a
+    digest of the delivery's callID, so finding a call's deliveries is a byte search at C speed (a few
+    milliseconds over 1,000,000 deliveries) and the index costs no object per call (a 100,000-lead
+    campaign's memory budget is tight). It lives in memory, is rebuilt at start, and may be stale after a
+    reset or a rollback: readers check each record it names."""
+
+    _WIDTH = 8
+
+    def __init__(self) -> None:
+        self._slots = bytearray()
+
+    def add(self, delivery_id: int, call_id: Any) -> None:
+        start = (delivery_id - 1) * self._WIDTH
+        if len(self._slots) < start + self._WIDTH:
+            self._slots.extend(bytes(start + self._WIDTH - len(self._slots)))
+        self._slots[start : start + self._WIDTH] = _digest(call_id)
+
+    def ids(self, call_id: Any, after: int = 0) -> Iterator[int]:
+        """Ids above ``after`` whose slot holds this call's digest, in order."""
+        pattern = _digest(call_id)
+        at = max(after, 0) * self._WIDTH
+        while (found := self._slots.find(pattern, at)) >= 0:
+            if found % self._WIDTH == 0:
+                yield found // self._WIDTH + 1
+                at = found + self._WIDTH
+            else:  # the bytes straddle two slots
+                at = found + 1
+
+
+def _digest(call_id: Any) -> bytes:
+    digest = hashlib.blake2b(str(call_id).encode(), digest_size=CallIndex._WIDTH).digest()
+    return digest if any(digest) else b"\x00" * 7 + b"\x01"  # all zeros marks an empty slot
 
 
 def _describe_answer(attempt: Document, answer: Answer) -> None:

@@ -17,8 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from mockserver.core import errors as kinds
+from mockserver.core import pages
 from mockserver.core.clock import Clock, iso
 from mockserver.core.fakes import Fakes
+from mockserver.core.pages import Page
 from mockserver.core.store import Document, StateStore
 from mockserver.core.timeline import Timeline
 
@@ -32,6 +34,7 @@ PICKUP_JOB = "diyalog.pickup"
 FINISH_JOB = "diyalog.finish"
 
 FIRST_INTERACTION = 2121212121212
+INTERACTION_SEQUENCE = "diyalog:interaction"
 PREFERENCE_KEYS = ("PrimaryProjectManagerId", "SecondaryProjectManagerId")
 
 DEFAULT_DEVICE_TOKENS: tuple[dict[str, Any], ...] = (
@@ -131,7 +134,7 @@ class QueueEngine:
     # -- interactions ----------------------------------------------------------------------------------
 
     def create(self, body: Mapping[str, Any]) -> Document:
-        seq = self.store.next_id("diyalog:interaction")
+        seq = self.store.next_id(INTERACTION_SEQUENCE)
         interaction_id = str(FIRST_INTERACTION + seq - 1)
         record: Document = {
             "interactionId": interaction_id,
@@ -163,6 +166,16 @@ class QueueEngine:
     def interactions(self, state: str | None = None) -> list[Document]:
         found = [i for i in self.store.values(INTERACTIONS) if state is None or i["state"] == state]
         return sorted(found, key=lambda i: int(i["seq"]))
+
+    def interaction_page(self, after: int, limit: int, state: str | None = None) -> Page:
+        """Interactions after the sequence number ``after``, oldest first; O(limit) (see ``pages``)."""
+        return pages.forward(
+            lambda n: self.store.get(INTERACTIONS, str(FIRST_INTERACTION + n - 1)),
+            after,
+            self.store.last_id(INTERACTION_SEQUENCE),
+            limit,
+            pages.equals({"state": state}),
+        )
 
     def withdraw(self, interaction_id: str) -> Document:
         """Delete a waiting interaction; one an agent already has is refused (409)."""

@@ -3,6 +3,14 @@
 Jobs are plain data (a kind and JSON arguments) kept in the state store, so that with a SQLite store what
 was pending before a restart runs after it. Handlers are registered per kind by the engines.
 Jobs run in (due time, creation order); while a job runs, the clock reads its due time.
+
+A step is atomic: a job's removal (or rescheduling), every write its handler makes and the clock's new
+reading are committed in one store transaction, so a kill at any instant leaves each job either wholly
+done or wholly still to do. A handler that has to wait on the outside world (a callback's HTTP exchange)
+is a coroutine: it does its waiting outside any transaction and returns a *commit* function, which runs
+in the transaction that removes the job. Before such jobs start, the timeline records them as in flight
+(``timeline/running``); a job found in flight at start was interrupted by a kill, is marked
+``after_restart``, and its handler receives ``after_restart: True`` in its arguments when it runs again.
 """
 
 from __future__ import annotations
@@ -13,21 +21,25 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from mockserver.core.clock import Clock
 from mockserver.core.store import StateStore
 
-JobHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+Commit = Callable[[], None]
+"""What an asynchronous job does to the state once its waiting is over; runs inside the job's transaction."""
+JobHandler = Callable[[dict[str, Any]], Awaitable[Commit | None] | None]
 _NEVER_SECONDS = 100 * 365 * 86400.0
 _COLLECTION = "jobs"
 _META = "timeline"
+AFTER_RESTART = "after_restart"
 
 
 @dataclass(frozen=True)
 class _Registered:
     handler: JobHandler
     concurrent: bool
+    waits: bool  # a coroutine function: waits outside the transaction, returns its commit
 
 
 class UnknownJobKind(KeyError):
@@ -42,15 +54,31 @@ class Timeline:
         self._heap: list[tuple[float, int]] = []
         self._lock = asyncio.Lock()
         self.wakeup = asyncio.Event()
+        self._mark_interrupted()
         for job in store.values(_COLLECTION):
             heapq.heappush(self._heap, (job["due"], job["seq"]))
         saved = store.get(_META, "clock")
         if saved is not None:  # after a restart, time goes on from where it stood, never back
             _set_clock(clock, datetime.fromtimestamp(saved["now"], tz=clock.now().tzinfo))
 
+    def _mark_interrupted(self) -> None:
+        """Jobs that were in flight when the last process died will run again: say so in each."""
+        running = self.store.get(_META, "running")
+        if running is None:
+            return
+        with self.store.transaction():
+            for seq in running.get("jobs", []):
+                job = self.store.get(_COLLECTION, str(seq))
+                if job is not None:
+                    self.store.put(_COLLECTION, str(seq), {**job, AFTER_RESTART: True})
+            self.store.delete(_META, "running")
+
     def register(self, kind: str, handler: JobHandler, *, concurrent: bool = False) -> None:
-        """``concurrent`` jobs due at the same instant run together (deliveries); others run one by one."""
-        self._handlers[kind] = _Registered(handler, concurrent)
+        """``concurrent`` jobs due at the same instant run together (deliveries); others run one by one.
+
+        A plain function runs inside its job's transaction. A coroutine function waits outside it and
+        returns a ``Commit`` (or None) that the timeline runs in the transaction that removes the job."""
+        self._handlers[kind] = _Registered(handler, concurrent, inspect.iscoroutinefunction(handler))
 
     def schedule(self, at: datetime, kind: str, args: dict[str, Any]) -> int:
         if kind not in self._handlers:
@@ -115,7 +143,6 @@ class Timeline:
                         self.clock, datetime.fromtimestamp(batch[0]["due"], tz=self.clock.now().tzinfo)
                     )
                 await self._run_batch(batch)
-                self._save_clock()
                 ran += len(batch)
         return ran
 
@@ -141,19 +168,43 @@ class Timeline:
         return batch
 
     async def _run_batch(self, batch: list[dict[str, Any]]) -> None:
-        for job in batch:
-            self.store.delete(_COLLECTION, str(job["seq"]))
-        results = [self._invoke(job) for job in batch]
-        awaitables = [r for r in results if r is not None]
-        if awaitables:
-            await asyncio.gather(*awaitables)
+        registered = self._registered(batch[0])
+        if not registered.waits:
+            for job in batch:
+                with self.store.transaction():
+                    self._finish(job)
+                    result = registered.handler(self._args(job))
+                    if inspect.iscoroutine(result):  # it would run outside the transaction: refuse
+                        result.close()
+                        raise TypeError(f"job kind {job['kind']!r} waits: register a coroutine function")
+                    self._save_clock()
+            return
+        # Jobs that wait on the outside world: recorded in flight, run outside any transaction, then each
+        # one's effects and its removal are committed together.
+        with self.store.transaction():
+            self.store.put(_META, "running", {"jobs": [job["seq"] for job in batch]})
+        waiting = [cast(Awaitable[Commit | None], registered.handler(self._args(job))) for job in batch]
+        results = await asyncio.gather(*waiting)
+        with self.store.transaction():
+            for job, commit in zip(batch, results, strict=True):
+                self._finish(job)
+                if commit is not None:
+                    commit()
+            self.store.delete(_META, "running")
+            self._save_clock()
 
-    def _invoke(self, job: dict[str, Any]) -> Awaitable[None] | None:
+    def _finish(self, job: dict[str, Any]) -> None:
+        self.store.delete(_COLLECTION, str(job["seq"]))
+
+    @staticmethod
+    def _args(job: dict[str, Any]) -> dict[str, Any]:
+        return {**job["args"], AFTER_RESTART: True} if job.get(AFTER_RESTART) else job["args"]
+
+    def _registered(self, job: dict[str, Any]) -> _Registered:
         registered = self._handlers.get(job["kind"])
         if registered is None:
             raise UnknownJobKind(f"job {job['seq']} has kind {job['kind']!r}, which no engine registered")
-        result = registered.handler(job["args"])
-        return result if inspect.isawaitable(result) else None
+        return registered
 
 
 def _set_clock(clock: Clock, moment: datetime) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver import __version__
 from mockserver.core.clock import iso
+from mockserver.core.pages import cursor_value
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -37,11 +38,15 @@ def reset_state(call: Call, rt: Runtime) -> Reply:
 @handlers.operation("listRequests")
 def list_requests(call: Call, rt: Runtime) -> Reply:
     q = call.query
-    entries = list(
-        rt.journal.entries(api=q.get("api"), operationId=q.get("operationId"), status=q.get("status"))
+    before = q.get("cursor")
+    page = rt.journal.page(
+        int(before) if before else None,
+        int(q.get("limit", 100)),
+        api=q.get("api"),
+        operationId=q.get("operationId"),
+        status=q.get("status"),
     )
-    limit = int(q.get("limit", 100))
-    return Reply(200, {"requests": entries[-limit:]})
+    return Reply(200, {"requests": page.items, "next_cursor": page.next_cursor})
 
 
 @handlers.operation("getFaults")
@@ -81,11 +86,13 @@ async def advance_clock(call: Call, rt: Runtime) -> Reply:
 @handlers.operation("listDeliveries")
 def list_deliveries(call: Call, rt: Runtime) -> Reply:
     q = call.query
-    found = rt.outbox.deliveries(
+    page = rt.outbox.delivery_page(
+        cursor_value(q.get("cursor"), 0),
+        int(q.get("limit", 1000)),
         api=q.get("api"),
         callID=q.get("callID"),
         event=q.get("event"),
         callback=q.get("callback"),
         state=q.get("state"),
     )
-    return Reply(200, {"deliveries": list(found)})
+    return Reply(200, {"deliveries": page.items, "next_cursor": page.next_cursor})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mockserver.core.crm import CrmError
+from mockserver.core.pages import cursor_value
 from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
@@ -25,7 +26,9 @@ def _crm(rt: Runtime) -> CrmEngine:
 
 @handlers.operation("listCrmActivities")
 def list_crm_activities(call: Call, rt: Runtime) -> Reply:
-    return Reply(200, {"activities": _crm(rt).activities()})
+    q = call.query
+    page = _crm(rt).activity_page(cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)))
+    return Reply(200, {"activities": page.items, "next_cursor": page.next_cursor})
 
 
 @handlers.operation("getCrmActivity")

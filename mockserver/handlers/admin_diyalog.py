@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mockserver.core import pages
+from mockserver.core.pages import cursor_value
 from mockserver.core.queue import QueueError, document_summary, public_interaction
 from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply
@@ -25,8 +27,12 @@ def _queue(rt: Runtime) -> QueueEngine:
 
 @handlers.operation("listDiyalogInteractions")
 def list_diyalog_interactions(call: Call, rt: Runtime) -> Reply:
-    found = _queue(rt).interactions(call.query.get("state"))
-    return Reply(200, {"interactions": [public_interaction(i) for i in found]})
+    q = call.query
+    page = _queue(rt).interaction_page(
+        cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)), q.get("state")
+    )
+    items = [public_interaction(i) for i in page.items]
+    return Reply(200, {"interactions": items, "next_cursor": page.next_cursor})
 
 
 @handlers.operation("getDiyalogInteraction")
@@ -39,13 +45,22 @@ def get_diyalog_interaction(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("listDiyalogAgents")
 def list_diyalog_agents(call: Call, rt: Runtime) -> Reply:
-    agents = [{k: a[k] for k in ("agent_id", "name", "state", "interaction")} for a in _queue(rt).agents()]
-    return Reply(200, {"agents": agents})
+    page = pages.of_list(_queue(rt).agents(), *_window(call))
+    agents = [{k: a[k] for k in ("agent_id", "name", "state", "interaction")} for a in page.items]
+    return Reply(200, {"agents": agents, "next_cursor": page.next_cursor})
 
 
 @handlers.operation("listDiyalogDocuments")
 def list_diyalog_documents(call: Call, rt: Runtime) -> Reply:
-    return Reply(200, {"documents": [document_summary(d) for d in _queue(rt).documents()]})
+    page = pages.of_list(_queue(rt).documents(), *_window(call))
+    return Reply(
+        200, {"documents": [document_summary(d) for d in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+def _window(call: Call) -> tuple[int, int]:
+    """Start and size of a page of a small list (agents, documents): the cursor is a position."""
+    return cursor_value(call.query.get("cursor"), 0), int(call.query.get("limit", 1000))
 
 
 @handlers.operation("getDiyalogDocument")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mockserver.core import pages
+from mockserver.core.pages import cursor_value
 from mockserver.core.pbx import PbxError, public_agent
 from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply
@@ -28,7 +30,9 @@ def list_ringme_agents(call: Call, rt: Runtime) -> Reply:
         agents = engine(rt).agents(str(call.path_params["client_id"]))
     except PbxError as exc:
         raise refusal(exc) from None
-    return Reply(200, {"agents": [public_agent(a) for a in agents]})
+    q = call.query
+    page = pages.of_list(agents, cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)))
+    return Reply(200, {"agents": [public_agent(a) for a in page.items], "next_cursor": page.next_cursor})
 
 
 def _change(call: Call, rt: Runtime, status: str) -> Reply:

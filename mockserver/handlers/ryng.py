@@ -6,8 +6,10 @@ callback routes a request registers and map the dialer's refusals to Ryng's 500 
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mockserver.core.dialer import (
     Dialer,
@@ -16,6 +18,7 @@ from mockserver.core.dialer import (
     Routes,
     UnknownCall,
 )
+from mockserver.core.dialer_intake import SLICE, Steps
 from mockserver.core.fakes import Fakes
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
@@ -83,49 +86,110 @@ def _header(key: str) -> str:
     return "x-mockline-" + key.replace("_", "-")
 
 
+T = TypeVar("T")
+_PAUSE = 0.001  # a timer, not sleep(0): requests that arrived during a slice run before the next one
+
+
+def _taken_in(steps: Steps[T], answer: Callable[[T], Reply], failed: str) -> Reply | Awaitable[Reply]:
+    """Take a request's records in. The first slice is taken now, and a request with no more is answered
+    at once; a bigger one goes on a slice at a time, serving other requests in between."""
+    try:
+        next(steps)
+    except StopIteration as done:
+        return answer(done.value)
+    except DialerError:
+        raise ApiError(500, failed) from None
+    return _rest_of(steps, answer, failed)
+
+
+async def _rest_of(steps: Steps[T], answer: Callable[[T], Reply], failed: str) -> Reply:
+    while True:
+        await asyncio.sleep(_PAUSE)
+        try:
+            next(steps)
+        except StopIteration as done:
+            return answer(done.value)
+        except DialerError:
+            raise ApiError(500, failed) from None
+
+
+def _one_slice(call: Call) -> bool:
+    """A request whose records are taken in at once (most are: a transactional push is one record)."""
+    data = call.body.get("customerData") or {}
+    return "campaignID" not in data and len(data.get("jsonData") or ()) <= SLICE
+
+
+def _max_records(operation: Any) -> int | None:
+    """The most records one request may carry: ``maxItems`` of ``customerData.jsonData`` in the spec
+    (also applied to the leads of a CSV sheet)."""
+    schema = operation.body.accepts("application/json") if operation.body else None
+    data = ((schema.source if schema else {}).get("properties") or {}).get("customerData") or {}
+    limit = ((data.get("properties") or {}).get("jsonData") or {}).get("maxItems")
+    return int(limit) if isinstance(limit, int) else None
+
+
 def _is_upload(call: Call) -> bool:
     return call.media_type == "multipart/form-data"
 
 
 def _campaign_upload(
     call: Call, rt: Runtime, campaign_id: int | None
-) -> tuple[int, list[int], dict[str, str]]:
+) -> Steps[tuple[int, list[int], str | None]]:
     """A CSV sheet, as a file part (or, leniently, as a plain form field). Like Ryng, the mock accepts
     the upload before reading it; a sheet it cannot use makes no calls, and a header says why."""
     body = call.body if isinstance(call.body, dict) else {}
     upload = call.files.get("campaign-sheet")
     sheet = upload.content.decode("utf-8", "replace") if upload else str(body.get("campaign-sheet") or "")
-    campaign, calls, problem = engine(rt).campaign_sheet(
-        campaign_id, sheet, body.get("agents"), body.get("campaign-name"), call.operation_id
+    return engine(rt).campaign_sheet_steps(
+        campaign_id,
+        sheet,
+        body.get("agents"),
+        body.get("campaign-name"),
+        call.operation_id,
+        max_rows=_max_records(call.operation),
     )
-    return campaign, calls, ({"warning": f"campaign-sheet: {problem}"} if problem else {})
+
+
+def _sheet_answer(rt: Runtime, with_id: bool) -> Callable[[tuple[int, list[int], str | None]], Reply]:
+    def answer(done: tuple[int, list[int], str | None]) -> Reply:
+        campaign_id, calls, problem = done
+        headers: dict[str, Any] = {"calls": len(calls)}
+        if with_id:
+            headers = {"campaign_id": campaign_id, **headers}
+        if problem:
+            headers["warning"] = f"campaign-sheet: {problem}"
+        return _ok(said(rt, "campaign_processing"), {}, **headers)
+
+    return answer
 
 
 @handlers.operation("createCampaign")
-def create_campaign(call: Call, rt: Runtime) -> Reply:
-    try:
-        warning: dict[str, str] = {}
-        if _is_upload(call):
-            campaign_id, calls, warning = _campaign_upload(call, rt, None)
-        else:
-            campaign_id, calls = engine(rt).create_campaign(call.body, routes(call, rt), call.operation_id)
-    except DialerError:
-        raise ApiError(500, said(rt, "campaign_failed")) from None
-    return _ok(said(rt, "campaign_processing"), {}, campaign_id=campaign_id, calls=len(calls), **warning)
+def create_campaign(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
+    if _is_upload(call):
+        return _taken_in(
+            _campaign_upload(call, rt, None), _sheet_answer(rt, True), said(rt, "campaign_failed")
+        )
+    steps = engine(rt).create_campaign_steps(call.body, routes(call, rt), call.operation_id)
+    return _taken_in(
+        steps,
+        lambda done: _ok(said(rt, "campaign_processing"), {}, campaign_id=done[0], calls=len(done[1])),
+        said(rt, "campaign_failed"),
+    )
 
 
 @handlers.operation("appendCampaign")
-def append_campaign(call: Call, rt: Runtime) -> Reply:
+def append_campaign(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     campaign_id = int(call.path_params["campaignID"])
-    try:
-        warning: dict[str, str] = {}
-        if _is_upload(call):
-            _, calls, warning = _campaign_upload(call, rt, campaign_id)
-        else:
-            calls = engine(rt).append_campaign(campaign_id, call.body, routes(call, rt), call.operation_id)
-    except DialerError:
-        raise ApiError(500, said(rt, "campaign_failed")) from None
-    return _ok(said(rt, "campaign_processing"), {}, calls=len(calls), **warning)
+    if _is_upload(call):
+        return _taken_in(
+            _campaign_upload(call, rt, campaign_id), _sheet_answer(rt, False), said(rt, "campaign_failed")
+        )
+    steps = engine(rt).append_campaign_steps(campaign_id, call.body, routes(call, rt), call.operation_id)
+    return _taken_in(
+        steps,
+        lambda calls: _ok(said(rt, "campaign_processing"), {}, calls=len(calls)),
+        said(rt, "campaign_failed"),
+    )
 
 
 @handlers.operation("makePreviewCall")
@@ -160,26 +224,38 @@ def end_preview_call(call: Call, rt: Runtime) -> Reply:
 
 
 @handlers.operation("createQueue")
-def create_queue(call: Call, rt: Runtime) -> Reply:
+def create_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
+    def answer(done: tuple[int, list[int]]) -> Reply:
+        return _ok(said(rt, "queue_created"), {}, queue_id=done[0], calls=len(done[1]))
+
+    if not _one_slice(call):
+        steps = engine(rt).create_queue_steps(call.body, routes(call, rt), call.operation_id)
+        return _taken_in(steps, answer, said(rt, "queue_failed"))
     try:
-        queue_id, calls = engine(rt).create_queue(call.body, routes(call, rt), call.operation_id)
+        return answer(engine(rt).create_queue(call.body, routes(call, rt), call.operation_id))
     except DialerError:
         raise ApiError(500, said(rt, "queue_failed")) from None
-    return _ok(said(rt, "queue_created"), {}, queue_id=queue_id, calls=len(calls))
 
 
 @handlers.operation("appendToQueue")
-def append_to_queue(call: Call, rt: Runtime) -> Reply:
+def append_to_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     return _add_to_queue(call, rt)
 
 
 @handlers.operation("pushTransactional")
-def push_transactional(call: Call, rt: Runtime) -> Reply:
+def push_transactional(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     return _add_to_queue(call, rt)
 
 
-def _add_to_queue(call: Call, rt: Runtime) -> Reply:
+def _add_to_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     queue_id = int(call.path_params["queueID"])
+    if not _one_slice(call):
+        steps = engine(rt).add_to_queue_steps(queue_id, call.body, routes(call, rt), call.operation_id)
+        return _taken_in(
+            steps,
+            lambda calls: _ok(said(rt, "queue_appended"), None, calls=len(calls)),
+            said(rt, "queue_failed"),
+        )
     try:
         calls = engine(rt).add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:

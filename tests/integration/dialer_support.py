@@ -109,14 +109,22 @@ class Mock:
         return dict(r.json())
 
     async def calls(self, **params: Any) -> list[dict[str, Any]]:
-        r = await self.client.get("/__admin/calls", params={"limit": 100000, **params})
-        assert r.status_code == 200, r.text
-        return list(r.json()["calls"])
+        return await self.pages("/__admin/calls", "calls", **params)
 
     async def deliveries(self, **params: Any) -> list[dict[str, Any]]:
-        r = await self.client.get("/__admin/deliveries", params=params)
-        assert r.status_code == 200, r.text
-        return list(r.json()["deliveries"])
+        return await self.pages("/__admin/deliveries", "deliveries", **params)
+
+    async def pages(self, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a control-plane list, page after page."""
+        found: list[dict[str, Any]] = []
+        query = {"limit": 10000, **params}
+        while True:
+            r = await self.client.get(path, params=query)
+            assert r.status_code == 200, r.text
+            found += r.json()[key]
+            if r.json()["next_cursor"] is None:
+                return found
+            query["cursor"] = r.json()["next_cursor"]
 
     def spec_problems(self, operation_id: str, payload: Any) -> list[str]:
         """Problems of a callback payload against the callback's schema in specs/ryng.yaml."""

@@ -236,7 +236,11 @@ BAD_INPUT = [
             "headers": {**STATIC_AUTH["ryng"], "content-type": "application/json"},
         },
         400,
-        {"error": True, "message": "the body is application/json nested too deeply to read"},
+        {
+            "error": True,
+            "message": "the body is application/json nested more than 64 levels deep;"
+            " at most 64 are accepted",
+        },
     ),
     (
         "ryng-wrong-content-type",

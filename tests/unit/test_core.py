@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mockserver.core.clock import DEFAULT_EPOCH, ManualClock, ScaledClock, iso
-from mockserver.core.outbox import COLLECTION, Answer, Outbox, Outgoing, RetryRule
+from mockserver.core.outbox import COLLECTION, Answer, CallIndex, Outbox, Outgoing, RetryRule
 from mockserver.core.store import MemoryStore, SQLiteStore, StateStore, open_store
 from mockserver.core.timeline import Timeline, UnknownJobKind
 
@@ -159,18 +159,45 @@ def test_a_payload_that_breaks_the_spec_never_leaves() -> None:
     assert transport.sent == []
 
 
-def test_a_pending_delivery_whose_attempt_was_lost_is_rescheduled_on_start(tmp_path: Path) -> None:
+class Killed(BaseException):
+    """Stands for kill -9: nothing after it runs, not even an exception handler that catches Exception."""
+
+
+class DiesWhileSending(Scripted):
+    async def send(self, outgoing: Outgoing) -> Answer:
+        self.sent.append(outgoing)
+        raise Killed
+
+
+def test_an_attempt_a_kill_interrupted_goes_again_after_the_restart_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    outbox, timeline = _outbox(Scripted(Answer(status=200)), SQLiteStore(path))
+    dying = DiesWhileSending(Answer(status=200))
+    outbox, timeline = _outbox(dying, SQLiteStore(path))
     record = _enqueue(outbox)
-    for args in timeline.scheduled("deliver"):  # as if killed while the attempt was in flight
-        timeline.store.delete(
-            "jobs", next(str(j["seq"]) for j in timeline.store.values("jobs") if j["args"] == args)
-        )
-    assert timeline.pending() == 0
+    with pytest.raises(Killed):
+        asyncio.run(timeline.advance(0))
+    assert len(dying.sent) == 1, "the attempt went out"
 
     transport = Scripted(Answer(status=200))
     restarted, restarted_timeline = _outbox(transport, SQLiteStore(path))
+    assert restarted_timeline.pending() == 1, "the attempt's job was not removed without its outcome"
     asyncio.run(restarted_timeline.advance(0))
     stored = restarted.store.get(COLLECTION, str(record["id"]))
     assert stored is not None and stored["state"] == "delivered" and len(transport.sent) == 1
+    assert stored["attempts"] == [{"at": "2026-01-05T09:00:00.000Z", "status": 200, "after_restart": True}]
+    assert restarted_timeline.pending() == 0
+    # a later restart finds nothing in flight: no attempt is marked again
+    _again, again_timeline = _outbox(Scripted(Answer(status=200)), SQLiteStore(path))
+    assert again_timeline.pending() == 0
+
+
+def test_the_call_index_finds_a_calls_deliveries_and_nothing_else() -> None:
+    index = CallIndex()
+    for delivery_id, call_id in [(1, 7), (2, 8), (3, 7), (5, "abc"), (6, 7), (4, 9)]:
+        index.add(delivery_id, call_id)
+    assert list(index.ids(7)) == [1, 3, 6]
+    assert list(index.ids("7")) == [1, 3, 6], "callIDs compare as text, as the control plane's filters do"
+    assert list(index.ids(7, after=3)) == [6]
+    assert list(index.ids("abc")) == [5] and list(index.ids(10)) == []
+    index.add(3, 8)  # an id given again (after a reset) takes its new call
+    assert list(index.ids(7)) == [1, 6] and list(index.ids(8)) == [2, 3]

@@ -49,3 +49,36 @@ def test_encode_is_compact_utf8_and_falls_back_for_what_orjson_refuses() -> None
     )
     assert jsonbody.encode({"id": 2**70}) == b'{"id":1180591620717411303424}'
     assert jsonbody.encode({1: "a"}) == b'{"1":"a"}'
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"customerData": {"jsonData": [{"number": "+919845012345", "n": [1, 2.5, null, true]}]}}',
+        b"[9223372036854775807, 18446744073709551616, -0.0, 1e400]",
+        b'"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["',
+        b'{"a": "\\u00e9", "a": 2}',
+        b"[" * jsonbody.MAX_DEPTH + b"]" * jsonbody.MAX_DEPTH,
+    ],
+)
+def test_the_gradual_reader_reads_what_the_standard_library_reads(raw: bytes) -> None:
+    assert repr(jsonbody.parse_gradually(raw)) == repr(json.loads(raw.decode("utf-8")))
+    assert repr(jsonbody.parse(raw)) == repr(json.loads(raw.decode("utf-8")))
+
+
+@pytest.mark.parametrize("depth", [jsonbody.MAX_DEPTH + 1, 255, 1024, 1025, 100_000])
+@pytest.mark.parametrize("reader", [jsonbody.parse, jsonbody.parse_gradually])
+def test_nesting_past_the_limit_is_refused_by_both_readers(depth: int, reader: object) -> None:
+    for raw in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth):
+        with pytest.raises(jsonbody.TooDeep, match=f"nested more than {jsonbody.MAX_DEPTH} levels deep"):
+            reader(raw)  # type: ignore[operator]
+
+
+def test_the_depth_counts_empty_and_sibling_containers() -> None:
+    limit = jsonbody.MAX_DEPTH
+    wide = b"[" + b",".join([b"[]"] * 500) + b"]"  # many brackets, two levels
+    assert len(jsonbody.parse(wide)) == 500
+    inner_empty = b"[" * (limit - 1) + b"{}" + b"]" * (limit - 1)  # exactly the limit
+    assert jsonbody.parse(inner_empty) is not None
+    with pytest.raises(jsonbody.TooDeep):
+        jsonbody.parse(b"[" * limit + b"{}" + b"]" * limit)

@@ -198,6 +198,7 @@ READERS_ALLOWED = {
     ): "deletes from the raw document the operations the model's walk left out",
     ("contracts/export.py", "x-webhooks"): "renames x-webhooks to 3.1 webhooks in the document it writes",
     ("contracts/export.py", "$ref"): "points shared callbacks at their 3.1 place in the document it writes",
+    ("mockserver/journal.py", "urlencode"): "writes a received query string back with its secrets redacted",
 }
 
 
@@ -228,7 +229,8 @@ def spec_readers(root: Path) -> list[str]:
                 ):
                     key = node.args[0].value
                 elif isinstance(node, ast.ImportFrom) and any(a.name == "urlencode" for a in node.names):
-                    found.append(f"{where}:{node.lineno} imports urlencode")
+                    if (where, "urlencode") not in READERS_ALLOWED:
+                        found.append(f"{where}:{node.lineno} imports urlencode")
                 if key in SPEC_KEYS and (where, key) not in READERS_ALLOWED:
                     found.append(f"{where}:{node.lineno} reads {key!r}")
     return found
