@@ -228,9 +228,12 @@ def spec_readers(root: Path) -> list[str]:
                     and isinstance(node.args[0], ast.Constant)
                 ):
                     key = node.args[0].value
-                elif isinstance(node, ast.ImportFrom) and any(a.name == "urlencode" for a in node.names):
-                    if (where, "urlencode") not in READERS_ALLOWED:
-                        found.append(f"{where}:{node.lineno} imports urlencode")
+                elif (
+                    isinstance(node, ast.ImportFrom)
+                    and any(a.name == "urlencode" for a in node.names)
+                    and (where, "urlencode") not in READERS_ALLOWED
+                ):
+                    found.append(f"{where}:{node.lineno} imports urlencode")
                 if key in SPEC_KEYS and (where, key) not in READERS_ALLOWED:
                     found.append(f"{where}:{node.lineno} reads {key!r}")
     return found
