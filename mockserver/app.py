@@ -19,11 +19,13 @@ from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
 from mockserver.delivery import HttpxTransport, StreamTransport
 from mockserver.docs_ui import SwaggerUI31Middleware
+from mockserver.engines import build_engines
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
 from mockserver.middleware import MockMiddleware
 from mockserver.operations import compile_api
+from mockserver.registry import Registry
 from mockserver.runtime import Runtime, build_outbox
 from mockserver.schemas import CompiledSchema
 from mockserver.settings import Settings
@@ -75,12 +77,7 @@ def create_app(
     raw_specs = {name: load_spec(name) for name in names}
     apis = {name: compile_api(name, inline_refs(raw, raw), raw) for name, raw in raw_specs.items()}
     outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
-    handlers = {
-        (handler_set.api, operation_id): fn
-        for handler_set in all_handler_sets()
-        if handler_set.api in apis
-        for operation_id, fn in handler_set.by_operation.items()
-    }
+    registry = Registry.of(all_handler_sets(), apis)
     runtime = Runtime(
         settings=settings,
         clock=clock,
@@ -88,12 +85,9 @@ def create_app(
         timeline=timeline,
         outbox=outbox,
         apis=apis,
-        handlers=handlers,
         journal=Journal(settings.journal_size),
         faults=Faults(settings.seed, list(settings.config.get("faults") or [])),
     )
-    from mockserver.engines import build_engines
-
     runtime.engines.update(build_engines(runtime))
     for engine in runtime.engines.values():
         engine.reset()
@@ -103,7 +97,7 @@ def create_app(
         # MockMiddleware answers every API operation itself, errors included, so Starlette's error
         # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
         middlewares=[
-            functools.partial(MockMiddleware, runtime=runtime),
+            functools.partial(MockMiddleware, runtime=runtime, registry=registry),
             SwaggerUI31Middleware,
             ServerErrorMiddleware,
             ExceptionMiddleware,

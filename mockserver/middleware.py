@@ -29,6 +29,7 @@ from mockserver import auth, jsonbody
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation
+from mockserver.registry import Registry
 from mockserver.responses import error_reply, examples_of, find_example, named_example, spec_reply
 from mockserver.runtime import Runtime
 from mockserver.schemas import CoercionError, Problem, coerce
@@ -41,9 +42,10 @@ _TOO_LARGE = "The request body is larger than 20 MiB"
 
 
 class MockMiddleware(SpecMiddleware):
-    def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, *, runtime: Runtime, registry: Registry) -> None:
         self.app = app
         self.runtime = runtime
+        self.registry = registry
         self._by_prefix: list[tuple[str, Api]] = []
         self._lifespan_tasks: list[asyncio.Task[None]] = []
 
@@ -273,7 +275,7 @@ class MockMiddleware(SpecMiddleware):
             # Like every Prefer override, answered from the spec alone: the handler does not run, so the
             # request changes no state and sends no callback.
             return spec_reply(call, runtime)
-        handler = runtime.handlers.get((api.name, operation.operation_id))
+        handler = self.registry.get(api.name, operation.operation_id)
         if handler is None:
             return spec_reply(call, runtime)
         result = handler(call, runtime)
