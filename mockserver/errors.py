@@ -3,6 +3,7 @@ middleware words it in the vendor's own error shape (``x-mockline.errors`` of th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from mockserver.core.errors import Conflict, EngineError, Forbidden, NotFound
@@ -13,13 +14,24 @@ class MocklineError(Exception):
 
 
 class ApiError(MocklineError):
-    """Answer this request with ``status`` and ``message``, in the vendor's error shape."""
+    """Answer this request with ``status`` and ``message``, in the vendor's error shape.
 
-    def __init__(self, status: int, message: str, *, problems: list[str] | None = None) -> None:
+    ``problems`` are the individual findings behind the message (kept in the journal); ``headers`` go on
+    the answer as they are (``allow`` on a 405, ``retry-after`` on a 429)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        problems: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.problems = problems or []
+        self.headers: dict[str, str] = dict(headers or {})
 
     @property
     def title(self) -> str:

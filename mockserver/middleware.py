@@ -124,9 +124,9 @@ class MockMiddleware(SpecMiddleware):
         operation = route.operations.get(method)
         if operation is None:
             allowed = ", ".join(sorted(route.operations))
-            error = ApiError(405, f"{method} is not allowed on {route.template}; use {allowed}")
-            error.problems = [f"allow: {allowed}"]
-            raise error
+            raise ApiError(
+                405, f"{method} is not allowed on {route.template}; use {allowed}", headers={"allow": allowed}
+            )
         return operation, raw_params
 
     def _admit(self, api: Api, call: Call, query_string: str) -> list[Problem]:
@@ -146,7 +146,7 @@ class MockMiddleware(SpecMiddleware):
                 raise ApiError(
                     429,
                     f"Rate limit exceeded: at most {limit} requests per {window} s for each {per}",
-                    problems=[f"retry-after: {retry_after}"],
+                    headers={"retry-after": str(retry_after)},
                 )
         verdict = auth.check(
             operation.security,
@@ -307,12 +307,7 @@ class MockMiddleware(SpecMiddleware):
         return spec_reply(call, self.runtime, status)
 
     def _error(self, api: Api, call: Call | None, error: ApiError) -> Reply:
-        headers = {}
-        for problem in error.problems:
-            if problem.startswith("allow: "):
-                headers["allow"] = problem[len("allow: ") :]
-            elif problem.startswith("retry-after: "):
-                headers["retry-after"] = problem[len("retry-after: ") :]
+        headers = dict(error.headers)
         if error.status == 401 and call is not None:
             headers["www-authenticate"] = _challenge(api, call.operation)
         body = api.errors.body(error.status, error.message, error.title)
