@@ -13,6 +13,7 @@ from connexion.resolver import Resolver
 
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec
 from contracts.oas30 import inline_refs
+from mockserver.anyspec import load_foreign, register_callbacks, with_open_credentials
 from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
@@ -47,7 +48,8 @@ def _unreachable(*_args: Any, **_kwargs: Any) -> None:
 
 
 def served_apis(settings: Settings) -> list[str]:
-    chosen = list(settings.apis) or list(VENDOR_SPECS)
+    # With --spec and no --api, only the given documents are served (as Prism does), beside the control plane.
+    chosen = list(settings.apis) or ([] if settings.specs else list(VENDOR_SPECS))
     unknown = [name for name in chosen if name not in VENDOR_SPECS]
     if unknown:
         raise ValueError(f"unknown API {', '.join(unknown)}: choose from {', '.join(VENDOR_SPECS)}")
@@ -76,8 +78,17 @@ def create_app(
     # Connexion validates each document once, in add_api below; our compile only needs $refs resolved.
     raw_specs = {name: load_spec(name) for name in names}
     apis = {name: compile_api(name, inline_refs(raw, raw), raw) for name, raw in raw_specs.items()}
+    foreign = load_foreign(settings.specs, {api.prefix: name for name, api in apis.items()})
+    for spec in foreign:
+        raw_specs[spec.name] = spec.document
+        apis[spec.name] = compile_api(
+            spec.name, inline_refs(spec.document, spec.document), spec.document, prefix=spec.prefix
+        )
+    settings = with_open_credentials(settings, foreign)
     outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
     registry = Registry.of(all_handler_sets(), apis)
+    for spec in foreign:
+        register_callbacks(registry, apis[spec.name])
     runtime = Runtime(
         settings=settings,
         clock=clock,
@@ -104,12 +115,14 @@ def create_app(
             SwaggerUIMiddleware,
         ],
     )
+    sources = {spec.name: str(spec.path) for spec in foreign}
     for name, raw in raw_specs.items():
         app.add_api(
             raw,
             base_path=apis[name].prefix,
             resolver=Resolver(lambda _operation_id: _unreachable),
             mockline_api=name,
+            mockline_source=sources.get(name, name),
         )
     app.runtime = runtime
     app.targets = targets

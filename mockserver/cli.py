@@ -77,6 +77,14 @@ def _register_serve(subparsers: Any) -> None:
         help="send callbacks and webhooks only to this host or network (repeatable; default: any host "
         "but the mock itself)",
     )
+    serve.add_argument(
+        "--spec",
+        action="append",
+        dest="specs",
+        metavar="PATH[=PREFIX]",
+        help="serve any OpenAPI 3.0 document, at PREFIX (default: the root) (repeatable; without --api, "
+        "only these are served; see docs/serving-any-spec.md)",
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -94,6 +102,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         rate_limit=rate_limit,
         log_format=args.log_format,
         callback_allow=tuple(args.callback_allow) if getattr(args, "callback_allow", None) else None,
+        specs=tuple(args.specs) if getattr(args, "specs", None) else None,
     )
 
 

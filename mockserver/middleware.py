@@ -180,7 +180,8 @@ class MockMiddleware(SpecMiddleware):
                 raw = call.headers.get(param.name.lower())
             else:
                 continue
-            if raw is None or (raw == "" and param.location != "query"):
+            # an empty header or query value is still a value, checked against the schema
+            if raw is None or (raw == "" and param.location == "path"):
                 if param.required:
                     problems.append(Problem(param.where, "is required"))
                 continue

@@ -27,6 +27,7 @@ class Credentials:
     clients: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
     users: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
     token_lifetime_seconds: int = 3600
+    accept_any: bool = False  # a spec served with --spec and no credentials configured: any well-formed ones
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Credentials:
@@ -70,6 +71,7 @@ class Settings:
     callback_timeout_seconds: float = 10.0
     callback_allow: tuple[str, ...] = ()  # empty: any host but the mock itself (see docs/callbacks.md)
     credentials: Mapping[str, Credentials] = field(default_factory=dict)
+    specs: tuple[str, ...] = ()  # --spec PATH[=PREFIX]: any OpenAPI 3.0 document (docs/serving-any-spec.md)
     config: Mapping[str, Any] = field(default_factory=dict)  # the whole config file, for the engines
 
     def credentials_for(self, api: str) -> Credentials:
@@ -163,6 +165,8 @@ def load_config(path: str | Path) -> Settings:
             options[f.name] = data.get(f.name, data.get(key))
     if "apis" in options:
         options["apis"] = tuple(options["apis"])
+    if "specs" in options:
+        options["specs"] = tuple(options["specs"])
     if "callback_allow" in options:
         allow = options["callback_allow"]
         allow = [allow] if isinstance(allow, str) else allow or []
