@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 
 from mockserver.core.errors import Conflict, EngineError, Forbidden, NotFound
+from mockserver.operations import Operation
 
 
 class MocklineError(Exception):
@@ -41,9 +42,25 @@ class ApiError(MocklineError):
             return "Error"
 
 
-def refusal(error: EngineError) -> ApiError:
-    """An engine's refusal as the status the specs document for that kind of refusal."""
-    for kind, status in ((NotFound, 404), (Conflict, 409), (Forbidden, 403)):
+# Each kind of refusal, with the statuses that can document it, the usual one first.
+_STATUSES: tuple[tuple[type[EngineError], tuple[int, ...]], ...] = (
+    (NotFound, (404, 410)),
+    (Conflict, (409, 422)),
+    (Forbidden, (403, 401)),
+)
+
+
+def refusal(error: EngineError, operation: Operation | None = None, validation_status: int = 400) -> ApiError:
+    """An engine's refusal as the status ``operation``'s spec documents for that kind: the first of the
+    kind's statuses it documents (a plain ``EngineError`` is bad input: the API's validation status, else
+    422); if it documents none of them, the usual one, as an undocumented answer."""
+    candidates: tuple[int, ...] = (validation_status, 422)
+    for kind, statuses in _STATUSES:
         if isinstance(error, kind):
-            return ApiError(status, error.message)
-    return ApiError(400, error.message)
+            candidates = statuses
+            break
+    if operation is not None:
+        for status in candidates:
+            if str(status) in operation.responses:
+                return ApiError(status, error.message)
+    return ApiError(candidates[0], error.message)

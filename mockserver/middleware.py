@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.loaders import ADMIN_SPEC
 from mockserver import auth, jsonbody
-from mockserver.errors import ApiError
+from mockserver.core.errors import EngineError
+from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation
 from mockserver.registry import Registry
@@ -279,8 +280,11 @@ class MockMiddleware(SpecMiddleware):
         handler = self.registry.get(api.name, operation.operation_id)
         if handler is None:
             return spec_reply(call, runtime)
-        result = handler(call, runtime)
-        return result if isinstance(result, Reply) else await result
+        try:
+            result = handler(call, runtime)
+            return result if isinstance(result, Reply) else await result
+        except EngineError as exc:  # every engine refusal, as the status the operation documents for it
+            raise refusal(exc, operation, api.errors.validation_status) from None
 
     def _preferred_code(self, api: Api, call: Call) -> Reply:
         operation = call.operation
