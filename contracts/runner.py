@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import httpx
 
 from contracts import checks
+from contracts.errors import ContractsError
 from contracts.loaders import SpecNotFound, load_spec
 from contracts.reporting.model import Report, Violation
 
@@ -47,7 +48,7 @@ EXPECTATIONS: dict[str, str] = {
 }
 
 
-class VerifyError(Exception):
+class VerifyError(ContractsError):
     """A usage or connection problem: the run could not start (exit code 2)."""
 
 

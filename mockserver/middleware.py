@@ -284,7 +284,7 @@ class MockMiddleware(SpecMiddleware):
             result = handler(call, runtime)
             return result if isinstance(result, Reply) else await result
         except EngineError as exc:  # every engine refusal, as the status the operation documents for it
-            raise refusal(exc, operation, api.errors.validation_status) from None
+            raise refusal(exc, operation.responses, api.errors.validation_status) from None
 
     def _preferred_code(self, api: Api, call: Call) -> Reply:
         operation = call.operation

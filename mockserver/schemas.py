@@ -16,6 +16,7 @@ import jsonschema
 import jsonschema_rs
 
 from contracts.oas30 import Direction, to_json_schema
+from mockserver.errors import MocklineError
 from mockserver.messages import Failure, word
 
 
@@ -179,7 +180,7 @@ def _pointer_to_path(root: str, path: Any) -> str:
     return out
 
 
-class CoercionError(ValueError):
+class CoercionError(MocklineError, ValueError):
     """A parameter's text could not be read as the type its schema asks for. ``location`` names the form
     field, when the text was one (``body.maxRetries``)."""
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from mockserver.errors import MocklineError
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SEED = 1
@@ -88,7 +90,7 @@ class Settings:
         return replace(self, **given)
 
 
-class ConfigError(ValueError):
+class ConfigError(MocklineError, ValueError):
     """The config file cannot be read or says something the mock does not understand."""
 
 

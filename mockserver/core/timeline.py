@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mockserver.core.clock import Clock
+from mockserver.core.errors import CoreError
 from mockserver.core.store import StateStore
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -29,7 +30,7 @@ class _Registered:
     concurrent: bool
 
 
-class UnknownJobKind(KeyError):
+class UnknownJobKind(CoreError, KeyError):
     """A job was scheduled, or found in the store, for a kind that no engine registered."""
 
 

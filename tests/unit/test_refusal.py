@@ -40,7 +40,7 @@ def operation(*statuses: str) -> Operation:
 def test_the_status_is_the_one_the_operation_documents(
     error: EngineError, documented: tuple[str, ...], status: int
 ) -> None:
-    answer = refusal(error, operation(*documented))
+    answer = refusal(error, operation(*documented).responses)
     assert (answer.status, answer.message) == (status, error.message)
 
 
