@@ -22,7 +22,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from openapi_spec_validator import OpenAPIV30SpecValidator
+
 from contracts.loaders import SpecNotFound, load_spec, spec_names, spec_path
+from contracts.oas30 import UnresolvableRef, inline_refs
 from mockserver.core.generate import generate
 from mockserver.core.outbox import Outgoing, RetryRule
 from mockserver.errors import MocklineError
@@ -77,6 +80,9 @@ def load_foreign(entries: tuple[str, ...], taken_prefixes: Mapping[str, str]) ->
                 "Swagger " + str(document["swagger"]) if "swagger" in document else "no version"
             )
             raise SpecError(f"--spec {entry!r}: mockline serves OpenAPI 3.0 documents; this one is {found}")
+        problems = _invalid(document)
+        if problems:
+            raise SpecError(f"--spec {entry!r} is not a valid OpenAPI 3.0 document: " + "; ".join(problems))
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-") or "api"
         if name in names:
             raise SpecError(
@@ -92,6 +98,22 @@ def load_foreign(entries: tuple[str, ...], taken_prefixes: Mapping[str, str]) ->
         prefixes[prefix] = name
         out.append(ForeignSpec(name, path, prefix, document))
     return out
+
+
+def _invalid(document: Mapping[str, Any]) -> list[str]:
+    """What makes the document invalid (the first five findings, each with where it is), and any ``$ref``
+    that points at nothing."""
+    try:
+        inline_refs(document, document)
+    except UnresolvableRef as exc:
+        return [str(exc)]
+    found = []
+    for error in OpenAPIV30SpecValidator(document).iter_errors():
+        where = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+        found.append(f"{where}: {error.message.splitlines()[0][:200]}")
+        if len(found) == 5:
+            break
+    return found
 
 
 def with_open_credentials(settings: Settings, foreign: list[ForeignSpec]) -> Settings:

@@ -131,21 +131,22 @@ def create_app(
 
 def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
     """Every callback and webhook payload is validated against its spec before it leaves."""
-    schemas: dict[str, CompiledSchema] = {}
+    # by API and operationId: a spec served with --spec may reuse one of our callbacks' operationIds
+    schemas: dict[tuple[str, str], CompiledSchema] = {}
     for api in apis.values():
         for operation in api.operations.values():
             for spec in operation.callback_specs:
                 if spec.schema is not None:
-                    schemas[spec.operation_id] = spec.schema
+                    schemas[(api.name, spec.operation_id)] = spec.schema
         for event in (api.document.get("x-webhooks") or {}).values():
             for op in event.values():
                 content = (op.get("requestBody") or {}).get("content", {})
                 for media in content.values():
                     if "schema" in media and "operationId" in op:
-                        schemas[op["operationId"]] = CompiledSchema(media["schema"])
+                        schemas[(api.name, op["operationId"])] = CompiledSchema(media["schema"])
 
     def check(record: Document) -> list[str]:
-        compiled = schemas.get(str(record.get("operationId")))
+        compiled = schemas.get((str(record.get("api")), str(record.get("operationId"))))
         if compiled is None:
             return []
         return [str(p) for p in compiled.problems(record["payload"], "payload")]

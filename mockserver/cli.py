@@ -187,7 +187,10 @@ def _auth_hint(settings: Settings, api: Any) -> str:
     hints: list[str] = []
     for name, scheme in api.security_schemes.items():
         kind = scheme.get("type")
-        if kind == "apiKey":
+        if creds.accept_any:  # a spec served with --spec and no credentials configured
+            where = f"{scheme.get('name')} {scheme.get('in', 'header')}" if kind == "apiKey" else name
+            hints.append(f"any {where}")
+        elif kind == "apiKey":
             hints.append(f"{scheme.get('name')}: {creds.api_keys[0]}")
         elif kind == "http" and scheme.get("scheme") == "basic":
             hints.append(f"Basic {creds.basic[0][0]}:{creds.basic[0][1]}")

@@ -87,6 +87,30 @@ def test_documents_that_cannot_be_served_are_refused_with_the_reason(tmp_path: P
     ]
 
 
+def test_an_invalid_document_or_a_dangling_ref_is_refused_with_where(tmp_path: Path) -> None:
+    no_info = write(tmp_path, "bad.yaml", {"openapi": "3.0.3", "paths": {"/x": {"get": {"responses": {}}}}})
+    with pytest.raises(SpecError, match=r"not a valid OpenAPI 3\.0 document") as caught:
+        load_foreign((no_info,), {})
+    assert '/: "info" is a required property' in str(caught.value)
+    assert "/paths/~1x/get/responses: {} has less than 1 property" in str(caught.value)
+    dangling = {
+        **MINIMAL,
+        "paths": {"/x": {"get": {"responses": {"200": {"$ref": "#/components/responses/No"}}}}},
+    }
+    with pytest.raises(SpecError, match="'/components/responses/No' does not resolve"):
+        load_foreign((write(tmp_path, "dangling.yaml", dangling),), {})
+
+
+def test_the_banner_says_any_key_is_taken(tmp_path: Path) -> None:
+    from mockserver.cli import banner
+
+    app = create_app(Settings(clock="manual", specs=(write(tmp_path, "things.yaml", MINIMAL) + "=/t",)))
+    line = next(
+        line for line in banner(app.runtime.settings, app.runtime.apis).splitlines() if "things" in line
+    )
+    assert "http://127.0.0.1:8000/t " in line and line.endswith("auth: any sid cookie")
+
+
 def test_a_spec_without_operation_ids_is_served_and_any_cookie_key_is_taken(tmp_path: Path) -> None:
     app = create_app(Settings(clock="manual", specs=(write(tmp_path, "things.yaml", MINIMAL) + "=/t",)))
     assert sorted(app.runtime.apis["things"].operations) == ["GET /things/{id}"]
