@@ -122,7 +122,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(settings.log_format)
     _tune_gc()
-    print(banner(settings, app.runtime.apis, app.runtime), flush=True)
+    print(banner(app.runtime.settings, app.runtime.apis, app.runtime), flush=True)
     uvicorn.run(
         app,
         host=settings.host,

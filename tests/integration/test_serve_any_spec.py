@@ -116,3 +116,48 @@ def test_configured_credentials_are_checked_for_a_foreign_spec(tmp_path: Path) -
         refused = httpx.get(f"{mock}/appointments", headers=KEY)
         taken = httpx.get(f"{mock}/appointments", headers={"X-Clinic-Key": "s3cret"})
     assert (refused.status_code, taken.status_code) == (401, 200)
+
+
+def test_the_serve_command_serves_a_spec_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.fixtures import free_port
+
+    command = [sys.executable, "-m", "mockserver.cli", "serve", "--clock", "manual"]
+    bad = tmp_path / "swagger.yaml"
+    bad.write_text("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n", encoding="utf-8")
+    refused = subprocess.run([*command, "--spec", str(bad)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert "mockline serves OpenAPI 3.0 documents; this one is Swagger 2.0" in refused.stderr
+
+    port = free_port()
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--spec", f"{SPEC}=/clinic"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = [server.stdout.readline() for _ in range(3)]  # the address, then one line per API
+        (line,) = [line for line in banner if "pet-clinic" in line]
+        assert f"http://127.0.0.1:{port}/clinic " in line and "auth: any X-Clinic-Key header" in line, banner
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/clinic/appointments/3", headers=KEY)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "mockline serve did not start listening"
+                time.sleep(0.1)
+        assert answer.status_code == 200 and set(answer.json()) >= {
+            "id",
+            "petId",
+            "vet",
+            "startsAt",
+            "status",
+        }
+    finally:
+        server.terminate()
+        server.communicate(timeout=20)  # also closes the pipe
