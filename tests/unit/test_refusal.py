@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,3 +52,42 @@ def test_without_an_operation_each_kind_has_its_usual_status() -> None:
         403,
     ]
     assert refusal(EngineError("d"), validation_status=422).status == 422
+
+
+def engine_catches(source: str, namespace: dict[str, Any]) -> list[str]:
+    """The engine-refusal classes a module's ``except`` clauses name (they belong in the middleware)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ExceptHandler) and node.type is not None:
+            names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            for name in names:
+                value: Any = None
+                if isinstance(name, ast.Name):
+                    value = namespace.get(name.id)
+                elif isinstance(name, ast.Attribute) and isinstance(name.value, ast.Name):
+                    value = getattr(namespace.get(name.value.id), name.attr, None)
+                if isinstance(value, type) and issubclass(value, EngineError):
+                    found.append(value.__name__)
+    return found
+
+
+def test_no_handler_catches_an_engine_refusal() -> None:
+    from mockserver.handlers import handler_modules
+
+    caught = {
+        m.__name__: engine_catches(Path(str(m.__file__)).read_text(encoding="utf-8"), vars(m))
+        for m in handler_modules()
+    }
+    assert {name: found for name, found in caught.items() if found} == {}
+
+
+def test_the_handler_check_finds_a_catch() -> None:
+    source = (
+        "try:\n    pass\nexcept CrmError as exc:\n    raise refusal(exc)\n"
+        "try:\n    pass\nexcept (KeyError, pbx.NotFound):\n    pass\n"
+        "try:\n    pass\nexcept (ValueError, QueueConflict):\n    pass\n"
+    )
+    namespace = {"CrmError": crm.CrmError, "QueueConflict": queue.Conflict, "pbx": pbx}
+    assert engine_catches(source, namespace) == ["CrmError", "NotFound", "Conflict"]
