@@ -19,8 +19,8 @@ from urllib.parse import urlparse
 
 import httpx
 
+import contracts.errors
 from contracts import checks
-from contracts.errors import ContractsError
 from contracts.loaders import SpecNotFound, load_spec
 from contracts.reporting.model import Report, Violation
 
@@ -48,7 +48,7 @@ EXPECTATIONS: dict[str, str] = {
 }
 
 
-class VerifyError(ContractsError):
+class VerifyError(contracts.errors.ContractsError):
     """A usage or connection problem: the run could not start (exit code 2)."""
 
 
