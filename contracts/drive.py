@@ -23,6 +23,7 @@ import httpx
 from openapi_core import Config, OpenAPI
 from openapi_core.deserializing.media_types.util import json_loads
 
+from contracts.errors import ContractsError
 from contracts.loaders import load_spec
 from contracts.openapi_http import OpenAPIRequest, OpenAPIResponse
 
@@ -32,7 +33,7 @@ SPEC = "ringotel-crm"
 RECORDING = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(64))
 
 
-class UsageError(ValueError):
+class UsageError(ContractsError, ValueError):
     """The command line does not describe a run (bad --auth, bad --base-url)."""
 
 
@@ -75,7 +76,9 @@ class Step:
     status: int | None = None
 
 
-class StepFailed(Exception):
+class StepFailed(ContractsError):
+    """A step got an answer other than the one expected, or none: the run stops and reports it."""
+
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message

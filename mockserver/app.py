@@ -14,17 +14,20 @@ from starlette.types import ASGIApp
 
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec
 from contracts.oas30 import inline_refs
+from mockserver.anyspec import load_foreign, register_callbacks, with_open_credentials
 from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
 from mockserver.delivery import HttpxTransport, StreamTransport
 from mockserver.docs_ui import SwaggerUI31Middleware
+from mockserver.engines import build_engines
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
 from mockserver.middleware import Fallback, MockMiddleware, not_found
 from mockserver.operations import compile_api
+from mockserver.registry import Registry
 from mockserver.runtime import Runtime, build_outbox
 from mockserver.schemas import CompiledSchema
 from mockserver.settings import Settings
@@ -46,7 +49,8 @@ def _unreachable(*_args: Any, **_kwargs: Any) -> None:
 
 
 def served_apis(settings: Settings) -> list[str]:
-    chosen = list(settings.apis) or list(VENDOR_SPECS)
+    # With --spec and no --api, only the given documents are served (as Prism does), beside the control plane.
+    chosen = list(settings.apis) or ([] if settings.specs else list(VENDOR_SPECS))
     unknown = [name for name in chosen if name not in VENDOR_SPECS]
     if unknown:
         raise ValueError(f"unknown API {', '.join(unknown)}: choose from {', '.join(VENDOR_SPECS)}")
@@ -78,13 +82,17 @@ def create_app(
     # Connexion validates each document once, in add_api below; our compile only needs $refs resolved.
     raw_specs = {name: load_spec(name) for name in names}
     apis = {name: compile_api(name, inline_refs(raw, raw), raw) for name, raw in raw_specs.items()}
+    foreign = load_foreign(settings.specs, {api.prefix: name for name, api in apis.items()})
+    for spec in foreign:
+        raw_specs[spec.name] = spec.document
+        apis[spec.name] = compile_api(
+            spec.name, inline_refs(spec.document, spec.document), spec.document, prefix=spec.prefix
+        )
+    settings = with_open_credentials(settings, foreign)
     outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
-    handlers = {
-        (handler_set.api, operation_id): fn
-        for handler_set in all_handler_sets()
-        if handler_set.api in apis
-        for operation_id, fn in handler_set.by_operation.items()
-    }
+    registry = Registry.of(all_handler_sets(), apis)
+    for spec in foreign:
+        register_callbacks(registry, apis[spec.name])
     runtime = Runtime(
         settings=settings,
         clock=clock,
@@ -92,12 +100,9 @@ def create_app(
         timeline=timeline,
         outbox=outbox,
         apis=apis,
-        handlers=handlers,
         journal=Journal(settings.journal_size),
         faults=Faults(settings.seed, list(settings.config.get("faults") or [])),
     )
-    from mockserver.engines import build_engines
-
     runtime.engines.update(build_engines(runtime))
     with store.transaction():  # seeded default state is stored whole or not at all
         for engine in runtime.engines.values():
@@ -108,7 +113,7 @@ def create_app(
         # MockMiddleware answers every API operation itself, errors included, so Starlette's error
         # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
         middlewares=[
-            functools.partial(MockMiddleware, runtime=runtime),
+            functools.partial(MockMiddleware, runtime=runtime, registry=registry),
             SwaggerUI31Middleware,
             ServerErrorMiddleware,
             ExceptionMiddleware,
@@ -116,12 +121,14 @@ def create_app(
             functools.partial(Fallback, answer=fallback or not_found(apis)),
         ],
     )
+    sources = {spec.name: str(spec.path) for spec in foreign}
     for name, raw in raw_specs.items():
         app.add_api(
             raw,
             base_path=apis[name].prefix,
             resolver=Resolver(lambda _operation_id: _unreachable),
             mockline_api=name,
+            mockline_source=sources.get(name, name),
         )
     app.runtime = runtime
     app.targets = targets
@@ -130,21 +137,22 @@ def create_app(
 
 def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
     """Every callback and webhook payload is validated against its spec before it leaves."""
-    schemas: dict[str, CompiledSchema] = {}
+    # by API and operationId: a spec served with --spec may reuse one of our callbacks' operationIds
+    schemas: dict[tuple[str, str], CompiledSchema] = {}
     for api in apis.values():
         for operation in api.operations.values():
             for spec in operation.callback_specs:
                 if spec.schema is not None:
-                    schemas[spec.operation_id] = spec.schema
+                    schemas[(api.name, spec.operation_id)] = spec.schema
         for event in (api.document.get("x-webhooks") or {}).values():
             for op in event.values():
                 content = (op.get("requestBody") or {}).get("content", {})
                 for media in content.values():
                     if "schema" in media and "operationId" in op:
-                        schemas[op["operationId"]] = CompiledSchema(media["schema"])
+                        schemas[(api.name, op["operationId"])] = CompiledSchema(media["schema"])
 
     def check(record: Document) -> list[str]:
-        compiled = schemas.get(str(record.get("operationId")))
+        compiled = schemas.get((str(record.get("api")), str(record.get("operationId"))))
         if compiled is None:
             return []
         return [str(p) for p in compiled.problems(record["payload"], "payload")]

@@ -115,9 +115,13 @@ class Api:
         return None
 
 
-def compile_api(name: str, document: Mapping[str, Any], raw: Mapping[str, Any]) -> Api:
+def compile_api(
+    name: str, document: Mapping[str, Any], raw: Mapping[str, Any], *, prefix: str | None = None
+) -> Api:
+    """``prefix``: where the API is served; by default the spec's ``x-mockline.prefix``, else ``/name``."""
     mock = document.get("x-mockline", {})
-    prefix = mock.get("prefix") or f"/{name}"
+    if prefix is None:
+        prefix = mock.get("prefix") or f"/{name}"
     style = ErrorShape.from_document(document) or ErrorShape.problem_details()
     global_security = document.get("security", [])
     routes: list[Route] = []
@@ -131,7 +135,8 @@ def compile_api(name: str, document: Mapping[str, Any], raw: Mapping[str, Any]) 
                 continue
             operation = Operation(
                 api=name,
-                operation_id=op["operationId"],
+                # a spec of ours always names its operations; any other may not (then: "GET /pets/{id}")
+                operation_id=op.get("operationId") or f"{method.upper()} {template}",
                 method=method.upper(),
                 path=template,
                 parameters=_parameters([*shared, *op.get("parameters", [])]),
