@@ -23,17 +23,18 @@ from typing import Any
 import yaml
 
 from contracts import model
+from contracts.errors import ContractsError
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 EMBEDDED = re.compile(r"\{(\$[^{}]+)\}")
 SCHEMA_FILE = Path(__file__).with_name("arazzo-1.0.schema.json")
 
 
-class ArazzoError(Exception):
+class ArazzoError(ContractsError):
     """A workflow document that cannot be read or does not hold together."""
 
 
-class Unresolved(LookupError):
+class Unresolved(ContractsError, LookupError):
     """A runtime expression that reaches no value (an absent step output, body field or header)."""
 
 

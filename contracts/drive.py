@@ -25,6 +25,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.deserializing.media_types.util import json_loads
 
 from contracts import model
+from contracts.errors import ContractsError
 from contracts.openapi_http import OpenAPIRequest, OpenAPIResponse
 
 CONFIG = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
@@ -33,7 +34,7 @@ SPEC = "ringotel-crm"
 RECORDING = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(64))
 
 
-class UsageError(ValueError):
+class UsageError(ContractsError, ValueError):
     """The command line does not describe a run (bad --auth, bad --base-url)."""
 
 
@@ -76,7 +77,9 @@ class Step:
     status: int | None = None
 
 
-class StepFailed(Exception):
+class StepFailed(ContractsError):
+    """A step got an answer other than the one expected, or none: the run stops and reports it."""
+
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message

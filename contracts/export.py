@@ -19,7 +19,7 @@ Media-type and parameter ``example``/``examples`` keep their 3.0 form, which 3.1
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from contracts.oas30 import resolve_pointer
@@ -29,27 +29,29 @@ _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "not", "additionalProperties", "contains", "propertyNames")
 
 
-def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A 3.1 document saying what the 3.0 ``document`` says; the argument is left unchanged."""
+def to_openapi_31(document: Mapping[str, Any], callback_items: Sequence[str]) -> dict[str, Any]:
+    """A 3.1 document saying what the 3.0 ``document`` says; the argument is left unchanged.
+    ``callback_items``: the pointers of the callbacks' Path Items (``contracts.model.to_openapi_31``
+    finds them with the contract model's walk; call that one)."""
     out: dict[str, Any] = copy.deepcopy(dict(document))
     out["openapi"] = VERSION
     webhooks: dict[str, Any] = dict(out.pop("x-webhooks", None) or {})
     for schema in _schemas(out):
         _convert(schema)
-    shared = _share_marked_callbacks(out)
+    shared = _share_marked_callbacks(out, callback_items)
     webhooks.update({name: {"$ref": ref} for name, ref in shared.items() if name not in webhooks})
     if webhooks:
         out["webhooks"] = webhooks
     return out
 
 
-def _share_marked_callbacks(document: dict[str, Any]) -> dict[str, str]:
+def _share_marked_callbacks(document: dict[str, Any], pointers: Sequence[str]) -> dict[str, str]:
     """Move each Path Item marked ``x-webhook: NAME`` to ``components/pathItems/NAME`` (a 3.1 place for
     it), and point every callback that is, or refers to, that Path Item there; NAME -> its reference."""
     refs: dict[str, str] = {}
     items = document.setdefault("components", {}).get("pathItems") or {}
     by_pointer: dict[str, str] = {}
-    callbacks = list(_callback_items(document))
+    callbacks = [(p, item) for p in pointers if isinstance(item := resolve_pointer(document, p), dict)]
     for pointer, path_item in callbacks:
         name = path_item.get("x-webhook")
         if isinstance(name, str):
@@ -66,26 +68,6 @@ def _share_marked_callbacks(document: dict[str, Any]) -> dict[str, str]:
     elif not document["components"]:
         del document["components"]
     return refs
-
-
-def _callback_items(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(JSON pointer, Path Item as written, perhaps a ``$ref``) of every callback an operation registers,
-    found by the contract model's callback walk."""
-    from contracts import model
-
-    seen: set[str] = set()
-    for callback in model.from_document("export", document).callbacks:
-        if callback.is_webhook:
-            continue
-        where = f"{callback.registered_at}/callbacks/{_esc(callback.name)}/{_esc(callback.expression or '')}"
-        path_item = resolve_pointer(document, where)
-        if where not in seen and isinstance(path_item, dict):
-            seen.add(where)
-            yield where, path_item
-
-
-def _esc(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
 
 
 def _schemas(node: Any, pointer: str = "") -> Iterator[dict[str, Any]]:

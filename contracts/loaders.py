@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from contracts.errors import ContractsError
+
 _PACKAGED = Path(__file__).parent / "_specs"
 _SOURCE_TREE = Path(__file__).resolve().parent.parent / "specs"
 
@@ -24,7 +26,7 @@ ADMIN_SPEC = "mockline-admin"
 WORKFLOWS_SUFFIX = ".arazzo.yaml"  # an API's behavioural contract (Arazzo), beside its spec
 
 
-class SpecNotFound(LookupError):
+class SpecNotFound(ContractsError, LookupError):
     """Raised when a spec name is not one of ours and is not a readable file either."""
 
 

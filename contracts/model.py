@@ -30,7 +30,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
 from contracts.errorshape import ErrorShape
-from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_path
+from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_names, spec_path
 from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
 
 __all__ = [
@@ -54,7 +54,10 @@ __all__ = [
     "form_encode",
     "form_value",
     "from_document",
+    "load_spec",
     "resolve",
+    "spec_names",
+    "spec_path",
     "to_json_schema",
     "to_openapi_31",
 ]
@@ -100,7 +103,8 @@ def _inline(node: Any, resolver: Any, trail: tuple[str, ...]) -> Any:
             try:
                 found = resolver.lookup(ref)
             except Unresolvable as exc:
-                raise UnresolvableRef(f"$ref {ref!r} does not resolve: {exc}") from exc
+                target = ref.partition("#")[2] or ref
+                raise UnresolvableRef(f"$ref {ref!r}: {target!r} does not resolve") from exc
             return _inline(found.contents, found.resolver, (*trail, ref))
         return {k: _inline(v, resolver, trail) for k, v in node.items()}
     if isinstance(node, list):
@@ -109,10 +113,16 @@ def _inline(node: Any, resolver: Any, trail: tuple[str, ...]) -> Any:
 
 
 def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The 3.1 export of a 3.0 document (``contracts.export``, which walks callbacks with this model)."""
+    """The 3.1 export of a 3.0 document (``contracts.export``), given the callbacks this model's walk
+    finds (where each registered callback's Path Item is written under its operation)."""
     from contracts.export import to_openapi_31 as export
 
-    return export(document)
+    items = [
+        f"{c.registered_at}/callbacks/{_esc(c.name)}/{_esc(c.expression or '')}"
+        for c in from_document("export", document).callbacks
+        if not c.is_webhook
+    ]
+    return export(document, list(dict.fromkeys(items)))
 
 
 # ---- the one wire encoder for form and query values ----------------------------------------------------
@@ -395,7 +405,8 @@ def _operation(
     body = op.get("requestBody")
     return Operation(
         api=api,
-        operation_id=str(op.get("operationId") or fallback_id or f"{method}{path}"),
+        # a spec of ours always names its operations; any other may not (then: "GET /pets/{id}")
+        operation_id=str(op.get("operationId") or fallback_id or f"{method.upper()} {path}"),
         method=method.upper(),
         path=path,
         parameters=_parameters([*shared, *(op.get("parameters") or [])]),
@@ -436,6 +447,16 @@ def _encoding(op: Operation) -> Encoding:
     return "json"
 
 
+def _retry(op: Mapping[str, Any], operation: Operation, default: RetryRule) -> RetryRule:
+    """The callback's ``x-retry``; what it leaves out comes from the spec's default, and its success
+    statuses, when neither names them, from the 2xx answers the callback documents."""
+    rule = RetryRule.read(op.get("x-retry"), default)
+    if "success_status" in (op.get("x-retry") or {}) or default is not NO_RETRY:
+        return rule
+    documented = tuple(int(c) for c in operation.responses if c.isdigit() and c.startswith("2"))
+    return RetryRule(rule.attempts, rule.interval_seconds, documented or rule.success_status)
+
+
 def _callback(
     api: str,
     name: str,
@@ -456,7 +477,7 @@ def _callback(
         expression=expression,
         operation=operation,
         encoding=_encoding(operation),
-        retry=RetryRule.read(op.get("x-retry"), default_retry),
+        retry=_retry(op, operation, default_retry),
         pointer=pointer,
         registered_at=registered_at,
     )
@@ -499,7 +520,7 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
     mock = document.get("x-mockline") or {}
     errors = ErrorShape.from_document(document)
     rate = mock.get("rate_limit")
-    default_retry = RetryRule.read(mock.get("retry"), NO_RETRY)
+    default_retry = RetryRule.read(mock["retry"], NO_RETRY) if mock.get("retry") else NO_RETRY
     global_security = list(document.get("security") or [])
     operations: list[Operation] = []
     callbacks: list[Callback] = []

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from contracts.errors import ContractsError
+
 Direction = Literal["request", "response"]
 
 _DROP = {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly"}
@@ -65,7 +67,7 @@ def _allow_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-class UnresolvableRef(LookupError):
+class UnresolvableRef(ContractsError, LookupError):
     """A ``$ref`` or a pointer names nothing in its document (``$ref``s are resolved by contracts.model)."""
 
 

@@ -23,6 +23,7 @@ import httpx
 from contracts import callbacks
 from contracts.callbacks import CallbackKind
 from contracts.checks import curl_command, describe
+from contracts.errors import ContractsError
 from contracts.loaders import SpecNotFound
 from contracts.reporting.model import Report, Violation
 
@@ -35,7 +36,7 @@ RULES: dict[str, str] = {
 }
 
 
-class ReceiverError(Exception):
+class ReceiverError(ContractsError):
     """A usage or connection problem (exit code 2)."""
 
 

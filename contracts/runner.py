@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+import contracts.errors
 from contracts import checks, model
 from contracts.errorshape import ErrorShape
 from contracts.loaders import SpecNotFound, load_spec
@@ -85,7 +86,7 @@ def _is_negative(case: Any) -> bool:
     )
 
 
-class VerifyError(Exception):
+class VerifyError(contracts.errors.ContractsError):
     """A usage or connection problem: the run could not start (exit code 2)."""
 
 
@@ -134,7 +135,15 @@ def _workflows(run: PhaseRun) -> Iterator[Event]:
     from contracts import workflows
 
     yield from workflows.phase(
-        run.report, run.options, run.document, run.base_url, run.credentials, run.seed, run.traffic
+        run.report,
+        run.options,
+        run.document,
+        run.base_url,
+        run.credentials,
+        run.seed,
+        run.traffic,
+        problem=Problem,
+        tested=Tested,
     )
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import httpx
 
 from contracts import arazzo, model
 from contracts.arazzo import Document, Exchange, Scope, Unresolved
+from contracts.errors import ContractsError
 from contracts.reporting.model import Violation
 
 ADMIN_SOURCE = "mockline-admin"
@@ -75,7 +76,7 @@ class Target:
 RATE_LIMITED_TRIES = 3  # a step answered 429 goes again after the Retry-After, this many times in all
 
 
-class StepFailed(Exception):
+class StepFailed(ContractsError):
     def __init__(self, step_id: str, expected: str, exchange: Exchange | None, got: str = "") -> None:
         super().__init__(expected)
         self.step_id = step_id
@@ -85,7 +86,7 @@ class StepFailed(Exception):
         self.operation = exchange.operation if exchange is not None else ""
 
 
-class NotApplicable(Exception):
+class NotApplicable(ContractsError):
     """The workflow needs something this target does not offer."""
 
 
@@ -576,10 +577,12 @@ def phase(
     headers: Mapping[str, str],
     seed: int,
     traffic: Any = None,
+    *,
+    problem: Callable[[str], Any],
+    tested: Callable[[str, str, bool, list[Violation]], Any],
 ) -> Iterator[Any]:
     """The ``workflows`` phase of ``mockline verify``: events for the runner, results into ``report``."""
     from contracts.loaders import workflows_path
-    from contracts.runner import Problem, Tested
 
     path = workflows_path(options.spec)
     if path is None:
@@ -591,14 +594,14 @@ def phase(
             report.requests += outcome.requests
             if outcome.not_applicable:
                 report.record(outcome.label, PHASE, None)
-                yield Problem(f"{outcome.label}: not applicable: {outcome.not_applicable}")
+                yield problem(f"{outcome.label}: not applicable: {outcome.not_applicable}")
                 continue
             report.record(outcome.label, PHASE, outcome.passed)
             new = []
             if outcome.violation is not None and report.add_violation(outcome.violation):
                 new.append(outcome.violation)
-            yield Tested(PHASE, outcome.label, outcome.passed, new)
+            yield tested(PHASE, outcome.label, outcome.passed, new)
     except arazzo.ArazzoError as exc:
         message = f"{path.name}: {exc}"
         report.errors.append(message)
-        yield Problem(message)
+        yield problem(message)

@@ -15,17 +15,20 @@ from starlette.types import ASGIApp
 
 from contracts import model
 from contracts.model import ADMIN_SPEC, VENDOR_SPECS
+from mockserver.anyspec import load_foreign, register_callbacks, with_open_credentials
 from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
 from mockserver.delivery import HttpxTransport, StreamTransport
 from mockserver.docs_ui import SwaggerUI31Middleware
+from mockserver.engines import build_engines
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
 from mockserver.journal import Journal
 from mockserver.middleware import Fallback, MockMiddleware, not_found
 from mockserver.operations import compile_api
+from mockserver.registry import Registry
 from mockserver.runtime import Runtime, build_outbox
 from mockserver.schemas import CompiledSchema
 from mockserver.settings import Settings
@@ -47,7 +50,8 @@ def _unreachable(*_args: Any, **_kwargs: Any) -> None:
 
 
 def served_apis(settings: Settings) -> list[str]:
-    chosen = list(settings.apis) or list(VENDOR_SPECS)
+    # With --spec and no --api, only the given documents are served (as Prism does), beside the control plane.
+    chosen = list(settings.apis) or ([] if settings.specs else list(VENDOR_SPECS))
     unknown = [name for name in chosen if name not in VENDOR_SPECS]
     if unknown:
         raise ValueError(f"unknown API {', '.join(unknown)}: choose from {', '.join(VENDOR_SPECS)}")
@@ -80,13 +84,16 @@ def create_app(
     contracts = {name: model.contract(name) for name in names}
     raw_specs = {name: copy.deepcopy(dict(spec.raw)) for name, spec in contracts.items()}
     apis = {name: compile_api(spec) for name, spec in contracts.items()}
+    foreign = load_foreign(settings.specs, {api.prefix: name for name, api in apis.items()})
+    for spec in foreign:
+        raw_specs[spec.name] = spec.document
+        read = model.from_document(spec.name, spec.document, base=spec.path.resolve().as_uri())
+        apis[spec.name] = compile_api(read, prefix=spec.prefix)
+    settings = with_open_credentials(settings, foreign)
     outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
-    handlers = {
-        (handler_set.api, operation_id): fn
-        for handler_set in all_handler_sets()
-        if handler_set.api in apis
-        for operation_id, fn in handler_set.by_operation.items()
-    }
+    registry = Registry.of(all_handler_sets(), apis)
+    for spec in foreign:
+        register_callbacks(registry, apis[spec.name])
     runtime = Runtime(
         settings=settings,
         clock=clock,
@@ -94,12 +101,9 @@ def create_app(
         timeline=timeline,
         outbox=outbox,
         apis=apis,
-        handlers=handlers,
         journal=Journal(settings.journal_size),
         faults=Faults(settings.seed, list(settings.config.get("faults") or [])),
     )
-    from mockserver.engines import build_engines
-
     runtime.engines.update(build_engines(runtime))
     with store.transaction():  # seeded default state is stored whole or not at all
         for engine in runtime.engines.values():
@@ -110,7 +114,7 @@ def create_app(
         # MockMiddleware answers every API operation itself, errors included, so Starlette's error
         # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
         middlewares=[
-            functools.partial(MockMiddleware, runtime=runtime),
+            functools.partial(MockMiddleware, runtime=runtime, registry=registry),
             SwaggerUI31Middleware,
             ServerErrorMiddleware,
             ExceptionMiddleware,
@@ -118,12 +122,14 @@ def create_app(
             functools.partial(Fallback, answer=fallback or not_found(apis)),
         ],
     )
+    sources = {spec.name: str(spec.path) for spec in foreign}
     for name, raw in raw_specs.items():
         app.add_api(
             raw,
             base_path=apis[name].prefix,
             resolver=Resolver(lambda _operation_id: _unreachable),
             mockline_api=name,
+            mockline_source=sources.get(name, name),
         )
     app.runtime = runtime
     app.targets = targets
@@ -132,18 +138,19 @@ def create_app(
 
 def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
     """Every callback and webhook payload is validated against its spec before it leaves."""
-    schemas: dict[str, CompiledSchema] = {}
+    # by API and operationId: a spec served with --spec may reuse one of our callbacks' operationIds
+    schemas: dict[tuple[str, str], CompiledSchema] = {}
     for api in apis.values():
         for operation in api.operations.values():
             for spec in operation.callback_specs:
                 if spec.schema is not None:
-                    schemas[spec.operation_id] = spec.schema
+                    schemas[(api.name, spec.operation_id)] = spec.schema
         for webhook in api.webhooks:
             if webhook.payload_schema is not None:
-                schemas[webhook.operation_id] = CompiledSchema(webhook.payload_schema)
+                schemas[(api.name, webhook.operation_id)] = CompiledSchema(webhook.payload_schema)
 
     def check(record: Document) -> list[str]:
-        compiled = schemas.get(str(record.get("operationId")))
+        compiled = schemas.get((str(record.get("api")), str(record.get("operationId"))))
         if compiled is None:
             return []
         return [str(p) for p in compiled.problems(record["payload"], "payload")]

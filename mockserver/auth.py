@@ -65,10 +65,15 @@ def _scheme(
     if kind == "apiKey":
         name = scheme.get("name", "")
         where = scheme.get("in", "header")
-        value = headers.get(name.lower()) if where == "header" else query.get(name)
+        if where == "header":
+            value = headers.get(name.lower())
+        elif where == "cookie":
+            value = _cookie(headers.get("cookie", ""), name)
+        else:
+            value = query.get(name)
         if not value:
             return Verdict(False, reason=f"no {name} {where} was sent")
-        if value in credentials.api_keys:
+        if value in credentials.api_keys or credentials.accept_any:
             return Verdict(True, principal=str(value))
         return Verdict(False, reason=f"the {name} {where} is not a valid key")
     authorization = headers.get("authorization", "")
@@ -80,13 +85,15 @@ def _scheme(
             user, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return Verdict(False, reason="the Basic credentials are not valid base64 of user:password")
-        if (user, password) in credentials.basic:
+        if (user, password) in credentials.basic or credentials.accept_any:
             return Verdict(True, principal=user)
         return Verdict(False, reason="the Basic user name or password is wrong")
     if kind in {"http", "oauth2", "openIdConnect"}:
         if auth_type.lower() != "bearer" or not value:
             return Verdict(False, reason="no Bearer token was sent in the Authorization header")
         if kind == "http" and value in credentials.bearer:
+            return Verdict(True, principal="bearer")
+        if credentials.accept_any:
             return Verdict(True, principal="bearer")
         state = tokens.state(value)
         if state == "valid":
@@ -95,3 +102,11 @@ def _scheme(
             return Verdict(False, reason="the access token has expired; request a new one")
         return Verdict(False, reason="the Bearer token is not one this server issued")
     return Verdict(False, reason=f"unsupported security scheme type {kind!r}")
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None

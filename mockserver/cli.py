@@ -84,6 +84,14 @@ def _register_serve(subparsers: Any) -> None:
         help="token /__admin requires as 'Authorization: Bearer TOKEN' (off loopback one is always required:"
         " generated and printed at start when none is given)",
     )
+    serve.add_argument(
+        "--spec",
+        action="append",
+        dest="specs",
+        metavar="PATH[=PREFIX]",
+        help="serve any OpenAPI 3.0 document, at PREFIX (default: the root) (repeatable; without --api, "
+        "only these are served; see docs/serving-any-spec.md)",
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -102,6 +110,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         log_format=args.log_format,
         callback_allow=tuple(args.callback_allow) if getattr(args, "callback_allow", None) else None,
         admin_token=getattr(args, "admin_token", None),
+        specs=tuple(args.specs) if getattr(args, "specs", None) else None,
     )
 
 
@@ -146,7 +155,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(settings.log_format)
     _tune_gc()
-    print(banner(settings, app.runtime.apis, app.runtime), flush=True)
+    print(banner(app.runtime.settings, app.runtime.apis, app.runtime), flush=True)
     for line in notes:
         print(line, file=sys.stderr, flush=True)
     from mockserver.listener import server_config
@@ -207,7 +216,10 @@ def _auth_hint(settings: Settings, api: Any) -> str:
     hints: list[str] = []
     for name, scheme in api.security_schemes.items():
         kind = scheme.get("type")
-        if kind == "apiKey":
+        if creds.accept_any:  # a spec served with --spec and no credentials configured
+            where = f"{scheme.get('name')} {scheme.get('in', 'header')}" if kind == "apiKey" else name
+            hints.append(f"any {where}")
+        elif kind == "apiKey":
             hints.append(f"{scheme.get('name')}: {creds.api_keys[0]}")
         elif kind == "http" and scheme.get("scheme") == "basic":
             hints.append(f"Basic {creds.basic[0][0]}:{creds.basic[0][1]}")

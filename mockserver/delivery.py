@@ -27,6 +27,7 @@ import httpx
 
 from contracts.model import form_encode
 from mockserver.core.outbox import Answer, Outgoing
+from mockserver.errors import MocklineError
 from mockserver.targets import Refused, TargetPolicy
 
 USER_AGENT = "mockline-callbacks/0.1"
@@ -153,7 +154,7 @@ def _idna(url: SplitResult) -> str:
     return name if url.port is None else f"{name}:{url.port}"
 
 
-class _Closed(Exception):
+class _Closed(MocklineError):
     """A reused connection was closed by the receiver before any byte of an answer: send again."""
 
 

@@ -56,11 +56,16 @@ class SwaggerUI31Middleware(SpecMiddleware):
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._apis: dict[str, str] = {}  # prefix -> spec name
+        self._sources: dict[str, str] = {}  # prefix -> the spec's name or path
         self._documents: dict[str, bytes] = {}  # prefix -> the 3.1 export, made on first request
         self._static = StaticFiles(directory=_static_dir())
 
     def add_api(self, specification: Specification, **kwargs: Any) -> None:
         self._apis[str(kwargs["base_path"]).rstrip("/")] = str(kwargs["mockline_api"])
+        # a spec served with --spec is found by its path, not by name
+        self._sources[str(kwargs["base_path"]).rstrip("/")] = str(
+            kwargs.get("mockline_source", kwargs["mockline_api"])
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -88,7 +93,7 @@ class SwaggerUI31Middleware(SpecMiddleware):
 
     def _document(self, prefix: str, scope: Scope) -> Response:
         if prefix not in self._documents:
-            document = model.to_openapi_31(copy.deepcopy(dict(model.contract(self._apis[prefix]).raw)))
+            document = model.to_openapi_31(copy.deepcopy(dict(model.contract(self._sources[prefix]).raw)))
             # "Try it out" goes to the mock, as with Connexion's 3.0 document.
             document["servers"] = [{"url": self._root(scope) + prefix}]
             # Swagger UI 5 leaves out a webhook given as a $ref to components/pathItems: write it out.

@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from mockserver.errors import MocklineError
+
 # Every digit becomes "0" and everything else a space, so that a run of 19 digits is a plain substring
 # search (a regular expression takes several times as long on a body of a few hundred bytes).
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
@@ -36,7 +38,7 @@ LARGE_BODY = 1024 * 1024
 """Bodies larger than this are read by ``parse_gradually``, off the event loop."""
 
 
-class TooDeep(ValueError):
+class TooDeep(MocklineError, ValueError):
     """The document nests arrays and objects more than ``MAX_DEPTH`` levels deep."""
 
     def __init__(self) -> None:

@@ -28,9 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.model import ADMIN_SPEC, ErrorShape
 from mockserver import auth, jsonbody
-from mockserver.errors import ApiError
+from mockserver.core.errors import EngineError
+from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation
+from mockserver.registry import Registry
 from mockserver.responses import error_reply, examples_of, find_example, named_example, spec_reply
 from mockserver.runtime import Runtime
 from mockserver.schemas import CoercionError, CompiledSchema, Problem, coerce
@@ -48,9 +50,10 @@ _PAUSE = 0.001  # a timer, not sleep(0): requests that arrived meanwhile run bef
 
 
 class MockMiddleware(SpecMiddleware):
-    def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, *, runtime: Runtime, registry: Registry) -> None:
         self.app = app
         self.runtime = runtime
+        self.registry = registry
         self._by_prefix: list[tuple[str, Api]] = []
         self._lifespan_tasks: list[asyncio.Task[None]] = []
 
@@ -130,9 +133,9 @@ class MockMiddleware(SpecMiddleware):
         operation = route.operations.get(method)
         if operation is None:
             allowed = ", ".join(sorted(route.operations))
-            error = ApiError(405, f"{method} is not allowed on {route.template}; use {allowed}")
-            error.problems = [f"allow: {allowed}"]
-            raise error
+            raise ApiError(
+                405, f"{method} is not allowed on {route.template}; use {allowed}", headers={"allow": allowed}
+            )
         return operation, raw_params
 
     def _admit(self, api: Api, call: Call, query_string: str) -> list[Problem]:
@@ -154,7 +157,7 @@ class MockMiddleware(SpecMiddleware):
                 raise ApiError(
                     429,
                     f"Rate limit exceeded: at most {limit} requests per {window} s for each {per}",
-                    problems=[f"retry-after: {retry_after}"],
+                    headers={"retry-after": str(retry_after)},
                 )
         verdict = auth.check(
             operation.security,
@@ -188,7 +191,8 @@ class MockMiddleware(SpecMiddleware):
                 raw = call.headers.get(param.name.lower())
             else:
                 continue
-            if raw is None or (raw == "" and param.location != "query"):
+            # an empty header or query value is still a value, checked against the schema
+            if raw is None or (raw == "" and param.location == "path"):
                 if param.required:
                     problems.append(Problem(param.where, "is required"))
                 continue
@@ -207,17 +211,17 @@ class MockMiddleware(SpecMiddleware):
     async def _body(self, api: Api, call: Call, scope: Scope, receive: Receive) -> list[Problem]:
         announced = call.headers.get("content-length", "")
         if announced.isdigit() and int(announced) > _MAX_BODY:
-            raise ApiError(413, _TOO_LARGE, problems=["connection: close"])  # refused before it is sent
+            raise ApiError(413, _TOO_LARGE, headers=_CLOSE)  # refused before it is sent
         message = await receive()
         raw: bytes = message.get("body", b"")
         if message.get("more_body"):
             raw = await _read_rest(receive, raw)
         elif len(raw) > _MAX_BODY:
-            raise ApiError(413, _TOO_LARGE, problems=["connection: close"])
+            raise ApiError(413, _TOO_LARGE, headers=_CLOSE)
         if scope.get(BODY_TIMEOUT_KEY) or message["type"] == "http.disconnect":
             seconds = scope.get(BODY_TIMEOUT_KEY)
             within = f" within {seconds:g} s" if seconds else ""
-            raise ApiError(408, f"The request body did not arrive{within}", problems=["connection: close"])
+            raise ApiError(408, f"The request body did not arrive{within}", headers=_CLOSE)
         body_spec = call.operation.body
         if body_spec is None:
             return []
@@ -305,14 +309,18 @@ class MockMiddleware(SpecMiddleware):
             # Like every Prefer override, answered from the spec alone: the handler does not run, so the
             # request changes no state and sends no callback.
             return spec_reply(call, runtime)
-        handler = runtime.handlers.get((api.name, operation.operation_id))
+        handler = self.registry.get(api.name, operation.operation_id)
         if handler is None:
             return spec_reply(call, runtime)
-        # Everything a handler stores is committed in one transaction before the answer is sent. An
-        # async handler (the clock's advance) gets none: the timeline commits each step on its own.
-        with runtime.store.transaction():
-            result = handler(call, runtime)
-        return result if isinstance(result, Reply) else await result
+        # Everything a handler stores is committed in one transaction before the answer is sent (an engine
+        # refusal rolls it back). An async handler (the clock's advance) gets none: the timeline commits
+        # each step on its own.
+        try:
+            with runtime.store.transaction():
+                result = handler(call, runtime)
+            return result if isinstance(result, Reply) else await result
+        except EngineError as exc:  # every engine refusal, as the status the operation documents for it
+            raise refusal(exc, operation.responses, api.errors.validation_status) from None
 
     def _preferred_code(self, api: Api, call: Call) -> Reply:
         operation = call.operation
@@ -340,14 +348,7 @@ class MockMiddleware(SpecMiddleware):
         return spec_reply(call, self.runtime, status)
 
     def _error(self, api: Api, call: Call | None, error: ApiError) -> Reply:
-        headers = {}
-        for problem in error.problems:
-            if problem.startswith("allow: "):
-                headers["allow"] = problem[len("allow: ") :]
-            elif problem.startswith("retry-after: "):
-                headers["retry-after"] = problem[len("retry-after: ") :]
-            elif problem == "connection: close":
-                headers.update(_CLOSE)
+        headers = dict(error.headers)
         if error.status == 401 and call is not None:
             headers["www-authenticate"] = _challenge(api, call.operation)
         body = api.errors.body(error.status, error.message, error.title)
@@ -580,7 +581,7 @@ async def _read_rest(receive: Receive, first: bytes) -> bytes:
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            raise ApiError(408, "The request body did not arrive", problems=["connection: close"])
+            raise ApiError(408, "The request body did not arrive", headers=_CLOSE)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > _MAX_BODY:

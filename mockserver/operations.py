@@ -119,7 +119,8 @@ class Api:
         return None
 
 
-def compile_api(spec: model.Contract) -> Api:
+def compile_api(spec: model.Contract, *, prefix: str | None = None) -> Api:
+    """``prefix``: where the API is served; by default the spec's ``x-mockline.prefix``, else ``/name``."""
     routes: dict[str, Route] = {}
     operations: dict[str, Operation] = {}
     for op in spec.operations:
@@ -141,7 +142,7 @@ def compile_api(spec: model.Contract) -> Api:
     ordered = sorted(routes.values(), key=lambda r: (r.template.count("{"), -len(r.template)))
     return Api(
         name=spec.name,
-        prefix=spec.prefix,
+        prefix=spec.prefix if prefix is None else prefix.rstrip("/"),
         document=spec.document,
         raw=spec.raw,
         locale=spec.locale,

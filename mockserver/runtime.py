@@ -1,4 +1,6 @@
-"""Everything one running mock holds: its APIs, clock, state, outbox, journal and engines."""
+"""Everything one running mock holds: its APIs, clock, state, outbox, journal and engines.
+
+Which handler answers an operation is not here: that is ``registry.py``, which sits above this module."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from mockserver.core.store import StateStore
 from mockserver.core.timeline import Timeline
 from mockserver.core.tokens import TokenIssuer
 from mockserver.faults import Faults
-from mockserver.handlers import Handler
 from mockserver.journal import Journal
 from mockserver.operations import Api, CallbackSpec
 from mockserver.settings import Settings
@@ -34,7 +35,6 @@ class Runtime:
     timeline: Timeline
     outbox: Outbox
     apis: dict[str, Api]
-    handlers: dict[tuple[str, str], Handler]
     journal: Journal
     faults: Faults
     engines: dict[str, Engine] = field(default_factory=dict)

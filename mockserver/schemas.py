@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ import jsonschema
 import jsonschema_rs
 
 from contracts.model import Direction, to_json_schema
+from mockserver.errors import MocklineError
 from mockserver.messages import Failure, word
 
 
@@ -51,11 +53,23 @@ def field_name(location: str) -> str:
     return location
 
 
+def _is_uuid(value: str) -> bool:
+    """``format: uuid`` (not a Draft 4 format, so jsonschema-rs does not check it there): the 8-4-4-4-12 hex
+    form, as RFC 9562 writes it."""
+    return _UUID.fullmatch(value) is not None
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_EXTRA_FORMATS = {"uuid": _is_uuid}
+
+
 class CompiledSchema:
     def __init__(self, schema: Mapping[str, Any], direction: Direction = "request") -> None:
         self.source = schema
         self.json_schema = to_json_schema(schema, direction)
-        self._validator = jsonschema_rs.Draft4Validator(self.json_schema, validate_formats=True)
+        self._validator = jsonschema_rs.Draft4Validator(
+            self.json_schema, validate_formats=True, formats=_EXTRA_FORMATS
+        )
         self._exact_validator: Any = None
         self._large_bounds = _has_large_bound(self.json_schema)
 
@@ -166,7 +180,7 @@ def _pointer_to_path(root: str, path: Any) -> str:
     return out
 
 
-class CoercionError(ValueError):
+class CoercionError(MocklineError, ValueError):
     """A parameter's text could not be read as the type its schema asks for. ``location`` names the form
     field, when the text was one (``body.maxRetries``)."""
 

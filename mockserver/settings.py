@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from mockserver.errors import MocklineError
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SEED = 1
@@ -27,6 +29,7 @@ class Credentials:
     clients: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
     users: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
     token_lifetime_seconds: int | None = None  # None: the spec's x-mockline.tokens.access
+    accept_any: bool = False  # a spec served with --spec and no credentials configured: any well-formed ones
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Credentials:
@@ -80,6 +83,7 @@ class Settings:
     idle_timeout_seconds: float = 5.0  # a kept-alive connection with no new request is closed
     send_timeout_seconds: float = 30.0  # a client that stops reading its answer is disconnected
     credentials: Mapping[str, Credentials] = field(default_factory=dict)
+    specs: tuple[str, ...] = ()  # --spec PATH[=PREFIX]: any OpenAPI 3.0 document (docs/serving-any-spec.md)
     config: Mapping[str, Any] = field(default_factory=dict)  # the whole config file, for the engines
 
     def credentials_for(self, api: str) -> Credentials:
@@ -96,7 +100,7 @@ class Settings:
         return replace(self, **given)
 
 
-class ConfigError(ValueError):
+class ConfigError(MocklineError, ValueError):
     """The config file cannot be read or says something the mock does not understand."""
 
 
@@ -173,6 +177,8 @@ def load_config(path: str | Path) -> Settings:
             options[f.name] = data.get(f.name, data.get(key))
     if "apis" in options:
         options["apis"] = tuple(options["apis"])
+    if "specs" in options:
+        options["specs"] = tuple(options["specs"])
     if "callback_allow" in options:
         allow = options["callback_allow"]
         allow = [allow] if isinstance(allow, str) else allow or []

@@ -21,12 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from mockserver.errors import MocklineError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 SCHEMES = ("http", "https")
 
 
-class Refused(Exception):
+class Refused(MocklineError):
     """The target breaks a rule: the delivery fails at once, with this message as its reason."""
 
 

@@ -1,9 +1,34 @@
-"""The kinds of refusal an engine can give, with no HTTP in them; the HTTP layer chooses the status."""
+"""The engine's exceptions, under one root, with no HTTP in them; the HTTP layer chooses the status.
+
+Drawn as httpx draws its tree; each class says when it is raised:
+
+* CoreError - root of every exception the engine raises on purpose.
+  + EngineError - an engine will not do what was asked (``message`` says why); the middleware answers it
+  | | with the status the operation documents for its kind (``mockserver/errors.py::refusal``). Raised
+  | | plain, it means the request's input is wrong.
+  | + NotFound - what the request names does not exist (``crm.NotFound``, ``pbx.NotFound``,
+  | |            ``queue.NotFound``; ``crm.CrmError``, ``pbx.PbxError`` and ``queue.QueueError`` are the
+  | |            per-engine bases).
+  | + Conflict - the request clashes with the state: a cap reached (``pbx.LimitReached``), a reference to an
+  | |            unknown record (``crm.UnknownReference``), a record already taken (``queue.Conflict``).
+  | + Forbidden - the caller may not do this (``pbx.Forbidden``).
+  + timeline.UnknownJobKind - a job was scheduled, or found in the store, for a kind no engine registered
+  |                           (also a ``KeyError``, as before).
+  + store.TransactionError - a transaction was opened by one asyncio task while another task's was still
+                             open (also a ``RuntimeError``): a bug in the caller, never an answer.
+
+The Ryng dialer's ``DialerError`` family (``dialer_intake.py``) still derives from ``Exception`` directly;
+it joins this tree when the dialer is recomposed.
+"""
 
 from __future__ import annotations
 
 
-class EngineError(Exception):
+class CoreError(Exception):
+    """Root of every exception the engine raises on purpose."""
+
+
+class EngineError(CoreError):
     """The engine will not do what was asked; ``message`` says why, in a sentence."""
 
     def __init__(self, message: str) -> None:

@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from mockserver.core.errors import CoreError
+
 Document = dict[str, Any]
 _ABSENT: Any = object()
 
 
-class TransactionError(RuntimeError):
+class TransactionError(CoreError, RuntimeError):
     """A transaction was opened by one asyncio task while another task's was still open."""
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from mockserver.core.clock import Clock
+from mockserver.core.errors import CoreError
 from mockserver.core.store import StateStore
 
 Commit = Callable[[], None]
@@ -42,7 +43,7 @@ class _Registered:
     waits: bool  # a coroutine function: waits outside the transaction, returns its commit
 
 
-class UnknownJobKind(KeyError):
+class UnknownJobKind(CoreError, KeyError):
     """A job was scheduled, or found in the store, for a kind that no engine registered."""
 
 

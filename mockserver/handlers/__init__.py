@@ -7,33 +7,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Awaitable, Callable
 from types import ModuleType
-from typing import TYPE_CHECKING
 
-from mockserver.exchange import Call, Reply
+from mockserver.registry import Handler, HandlerSet
 
-if TYPE_CHECKING:
-    from mockserver.runtime import Runtime
-
-Handler = Callable[[Call, "Runtime"], "Reply | Awaitable[Reply]"]
-
-
-class HandlerSet:
-    """The handlers of one API, keyed by operationId."""
-
-    def __init__(self, api: str) -> None:
-        self.api = api
-        self.by_operation: dict[str, Handler] = {}
-
-    def operation(self, operation_id: str) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
-            if operation_id in self.by_operation:
-                raise ValueError(f"{self.api}.{operation_id} has two handlers")
-            self.by_operation[operation_id] = fn
-            return fn
-
-        return register
+__all__ = ["Handler", "HandlerSet", "all_handler_sets", "handler_modules"]
 
 
 def handler_modules() -> list[ModuleType]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mockserver.core.crm import CrmError
 from mockserver.core.pages import cursor_value
-from mockserver.errors import ApiError, refusal
+from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 from mockserver.handlers.ringotel import engine
@@ -33,16 +32,10 @@ def list_crm_activities(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("getCrmActivity")
 def get_crm_activity(call: Call, rt: Runtime) -> Reply:
-    try:
-        return Reply(200, _crm(rt).activity(str(call.path_params["activity_id"])))
-    except CrmError as exc:
-        raise refusal(exc) from None
+    return Reply(200, _crm(rt).activity(str(call.path_params["activity_id"])))
 
 
 @handlers.operation("getCrmRecording")
 def get_crm_recording(call: Call, rt: Runtime) -> Reply:
-    try:
-        _meta, content = _crm(rt).recording(str(call.path_params["activity_id"]))
-    except CrmError as exc:
-        raise refusal(exc) from None
+    _meta, content = _crm(rt).recording(str(call.path_params["activity_id"]))
     return Reply(200, content, "application/octet-stream")

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from mockserver.core import pages
 from mockserver.core.pages import cursor_value
-from mockserver.core.queue import QueueError, document_summary, public_interaction
-from mockserver.errors import ApiError, refusal
+from mockserver.core.queue import document_summary, public_interaction
+from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 from mockserver.handlers.diyalog import engine
@@ -37,10 +37,7 @@ def list_diyalog_interactions(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("getDiyalogInteraction")
 def get_diyalog_interaction(call: Call, rt: Runtime) -> Reply:
-    try:
-        return Reply(200, public_interaction(_queue(rt).interaction(str(call.path_params["interactionId"]))))
-    except QueueError as exc:
-        raise refusal(exc) from None
+    return Reply(200, public_interaction(_queue(rt).interaction(str(call.path_params["interactionId"]))))
 
 
 @handlers.operation("listDiyalogAgents")
@@ -65,8 +62,5 @@ def _window(call: Call) -> tuple[int, int]:
 
 @handlers.operation("getDiyalogDocument")
 def get_diyalog_document(call: Call, rt: Runtime) -> Reply:
-    try:
-        record = _queue(rt).document(str(call.path_params["documentId"]))
-    except QueueError as exc:
-        raise refusal(exc) from None
+    record = _queue(rt).document(str(call.path_params["documentId"]))
     return Reply(200, {**document_summary(record), "base64FileContent": record["base64FileContent"]})

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from mockserver.core import pages
 from mockserver.core.pages import cursor_value
-from mockserver.core.pbx import PbxError, public_agent
-from mockserver.errors import ApiError, refusal
+from mockserver.core.pbx import public_agent
+from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 from mockserver.handlers.ringme import engine
@@ -26,10 +26,7 @@ def _served(rt: Runtime) -> None:
 @handlers.operation("listRingmeAgents")
 def list_ringme_agents(call: Call, rt: Runtime) -> Reply:
     _served(rt)
-    try:
-        agents = engine(rt).agents(str(call.path_params["client_id"]))
-    except PbxError as exc:
-        raise refusal(exc) from None
+    agents = engine(rt).agents(str(call.path_params["client_id"]))
     q = call.query
     page = pages.of_list(agents, cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)))
     return Reply(200, {"agents": [public_agent(a) for a in page.items], "next_cursor": page.next_cursor})
@@ -38,16 +35,13 @@ def list_ringme_agents(call: Call, rt: Runtime) -> Reply:
 def _change(call: Call, rt: Runtime, status: str) -> Reply:
     _served(rt)
     body = call.body if isinstance(call.body, dict) else {}
-    try:
-        result = engine(rt).set_status(
-            str(call.path_params["client_id"]),
-            str(call.path_params["agent_type"]),
-            int(call.path_params["agent_id"]),
-            status,
-            str(body.get("source", "api")),
-        )
-    except PbxError as exc:
-        raise refusal(exc) from None
+    result = engine(rt).set_status(
+        str(call.path_params["client_id"]),
+        str(call.path_params["agent_type"]),
+        int(call.path_params["agent_id"]),
+        status,
+        str(body.get("source", "api")),
+    )
     return Reply(200, {**result, "agent": public_agent(result["agent"])})
 
 

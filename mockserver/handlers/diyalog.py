@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mockserver.core.fakes import Fakes
-from mockserver.core.queue import QueueEngine, QueueError
-from mockserver.errors import refusal
+from mockserver.core.queue import QueueEngine
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -42,10 +41,7 @@ def create_interaction(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("deleteInteraction")
 def delete_interaction(call: Call, rt: Runtime) -> Reply:
-    try:
-        engine(rt).withdraw(str(call.path_params["interactionId"]))
-    except QueueError as exc:
-        raise refusal(exc) from None
+    engine(rt).withdraw(str(call.path_params["interactionId"]))
     return Reply(200, {"success": True, "errorMessage": None})
 
 
@@ -68,8 +64,5 @@ def check_token(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("createDocument")
 def create_document(call: Call, rt: Runtime) -> Reply:
-    try:
-        record = engine(rt).store_document(call.body)
-    except QueueError as exc:
-        raise refusal(exc) from None
+    record = engine(rt).store_document(call.body)
     return Reply(200, {"success": True, "documentId": record["documentId"], "errorMessage": None})

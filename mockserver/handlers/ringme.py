@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import RetryRule
-from mockserver.core.pbx import DeliveryRule, PbxEngine, PbxError, public_event
-from mockserver.errors import refusal
+from mockserver.core.pbx import DeliveryRule, PbxEngine, public_event
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -108,53 +107,35 @@ def _token(call: Call) -> str:
 def _scope(call: Call, rt: Runtime) -> tuple[PbxEngine, str, int]:
     pbx = engine(rt)
     client_id = str(call.path_params["client_id"])
-    try:
-        pbx.check_access(_token(call), client_id)
-    except PbxError as exc:
-        raise refusal(exc) from None
+    pbx.check_access(_token(call), client_id)
     return pbx, client_id, int(call.path_params["agent_id"])
 
 
 def _create(call: Call, rt: Runtime, agent_type: str) -> Reply:
     pbx, client_id, agent_id = _scope(call, rt)
-    try:
-        return Reply(201, public_event(pbx.subscribe(client_id, agent_type, agent_id, call.body)))
-    except PbxError as exc:
-        raise refusal(exc) from None
+    return Reply(201, public_event(pbx.subscribe(client_id, agent_type, agent_id, call.body)))
 
 
 def _list(call: Call, rt: Runtime, agent_type: str) -> Reply:
     pbx, client_id, agent_id = _scope(call, rt)
-    try:
-        return Reply(200, [public_event(e) for e in pbx.subscriptions(client_id, agent_type, agent_id)])
-    except PbxError as exc:
-        raise refusal(exc) from None
+    return Reply(200, [public_event(e) for e in pbx.subscriptions(client_id, agent_type, agent_id)])
 
 
 def _get(call: Call, rt: Runtime, agent_type: str) -> Reply:
     pbx, client_id, agent_id = _scope(call, rt)
-    try:
-        found = pbx.subscription(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
-    except PbxError as exc:
-        raise refusal(exc) from None
+    found = pbx.subscription(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
     return Reply(200, public_event(found))
 
 
 def _update(call: Call, rt: Runtime, agent_type: str) -> Reply:
     pbx, client_id, agent_id = _scope(call, rt)
     event_id = int(call.path_params["event_id"])
-    try:
-        return Reply(200, public_event(pbx.update(client_id, agent_type, agent_id, event_id, call.body)))
-    except PbxError as exc:
-        raise refusal(exc) from None
+    return Reply(200, public_event(pbx.update(client_id, agent_type, agent_id, event_id, call.body)))
 
 
 def _delete(call: Call, rt: Runtime, agent_type: str) -> Reply:
     pbx, client_id, agent_id = _scope(call, rt)
-    try:
-        pbx.unsubscribe(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
-    except PbxError as exc:
-        raise refusal(exc) from None
+    pbx.unsubscribe(client_id, agent_type, agent_id, int(call.path_params["event_id"]))
     return Reply(204)
 
 
@@ -212,8 +193,5 @@ def delete_remote_agent_event(call: Call, rt: Runtime) -> Reply:
 def get_limits(call: Call, rt: Runtime) -> Reply:
     pbx = engine(rt)
     client_id = str(call.path_params["client_id"])
-    try:
-        pbx.check_access(_token(call), client_id, agent_events=False)
-        return Reply(200, pbx.limits(client_id))
-    except PbxError as exc:
-        raise refusal(exc) from None
+    pbx.check_access(_token(call), client_id, agent_events=False)
+    return Reply(200, pbx.limits(client_id))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mockserver.core.crm import CrmEngine, CrmError, public_activity
+from mockserver.core.crm import CrmEngine, public_activity
 from mockserver.core.fakes import Fakes
-from mockserver.errors import ApiError, refusal
+from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -80,10 +80,7 @@ def create_contact(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("updateContact")
 def update_contact(call: Call, rt: Runtime) -> Reply:
-    try:
-        return Reply(200, engine(rt).update_contact(str(call.path_params["contact_id"]), call.body))
-    except CrmError as exc:
-        raise refusal(exc) from None
+    return Reply(200, engine(rt).update_contact(str(call.path_params["contact_id"]), call.body))
 
 
 @handlers.operation("createActivity")
@@ -93,47 +90,33 @@ def create_activity(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("updateActivity")
 def update_activity(call: Call, rt: Runtime) -> Reply:
-    try:
-        return _activity_reply(
-            200, engine(rt).update_activity(str(call.path_params["activity_id"]), call.body)
-        )
-    except CrmError as exc:
-        raise refusal(exc) from None
+    return _activity_reply(200, engine(rt).update_activity(str(call.path_params["activity_id"]), call.body))
 
 
 @handlers.operation("assignActivity")
 def assign_activity(call: Call, rt: Runtime) -> Reply:
     activity_id = str(call.path_params["activity_id"])
-    try:
-        return _activity_reply(200, engine(rt).assign_activity(activity_id, str(call.body["contact_id"])))
-    except CrmError as exc:
-        raise refusal(exc) from None
+    return _activity_reply(200, engine(rt).assign_activity(activity_id, str(call.body["contact_id"])))
 
 
 @handlers.operation("stopCallActivity")
 def stop_call_activity(call: Call, rt: Runtime) -> Reply:
-    try:
-        return _activity_reply(200, engine(rt).stop_activity(str(call.path_params["activity_id"]), call.body))
-    except CrmError as exc:
-        raise refusal(exc) from None
+    return _activity_reply(200, engine(rt).stop_activity(str(call.path_params["activity_id"]), call.body))
 
 
 @handlers.operation("updateCallRecording")
 def update_call_recording(call: Call, rt: Runtime) -> Reply:
     crm = engine(rt)
     activity_id = str(call.path_params["activity_id"])
-    try:
-        if call.media_type == "multipart/form-data":
-            upload = call.files.get("file")
-            if upload is not None:
-                name, kind, content = upload.filename, upload.content_type, upload.content
-            else:
-                name, kind, content = "recording", "application/octet-stream", str(call.body["file"]).encode()
-            host = call.headers.get("host") or f"{rt.settings.host}:{rt.settings.port}"
-            url = f"http://{host}/__admin/crm/activities/{activity_id}/recording"
-            record = crm.upload_recording(activity_id, name, kind, content, url)
+    if call.media_type == "multipart/form-data":
+        upload = call.files.get("file")
+        if upload is not None:
+            name, kind, content = upload.filename, upload.content_type, upload.content
         else:
-            record = crm.link_recording(activity_id, str(call.body["recording_url"]))
-    except CrmError as exc:
-        raise refusal(exc) from None
+            name, kind, content = "recording", "application/octet-stream", str(call.body["file"]).encode()
+        host = call.headers.get("host") or f"{rt.settings.host}:{rt.settings.port}"
+        url = f"http://{host}/__admin/crm/activities/{activity_id}/recording"
+        record = crm.upload_recording(activity_id, name, kind, content, url)
+    else:
+        record = crm.link_recording(activity_id, str(call.body["recording_url"]))
     return _activity_reply(200, record)

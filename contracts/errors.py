@@ -1,0 +1,34 @@
+"""The exceptions of ``contracts``, under one root. Imports nothing, so every module here may use it.
+
+Drawn as httpx draws its tree; each class says when it is raised:
+
+* ContractsError - root of every exception ``contracts`` raises on purpose.
+  + SpecNotFound (``loaders.py``, also a ``LookupError``) - a spec name is not one of ours and is not a
+  |     readable OpenAPI file, the document's top level is not a mapping, or our specs are missing.
+  + UnresolvableRef (``oas30.py``, also a ``LookupError``) - a ``$ref`` points at nothing in its document.
+  + VerifyError (``runner.py``) - ``mockline verify`` cannot start: bad options, or the server cannot be
+  |     reached (exit code 2).
+  + ReceiverError (``receiver.py``) - ``mockline verify-receiver`` cannot start or reach the receiver
+  |     (exit code 2).
+  + UsageError (``drive.py``, also a ``ValueError``) - ``mockline drive``'s command line describes no run
+  |     (a bad ``--auth`` or ``--base-url``).
+  + StepFailed (``drive.py``) - one step of ``mockline drive`` got an answer other than the one expected,
+  |     or no answer; the run stops there and reports the step.
+  + ArazzoError (``arazzo.py``) - a workflow document breaks the Arazzo language: a bad runtime
+  |     expression or criterion, a step that names no operation.
+  + Unresolved (``arazzo.py``, also a ``LookupError``) - a runtime expression points at nothing the run
+  |     has (no such step output, input or response part).
+  + StepFailed (``workflows.py``) - a workflow step's success criteria did not hold against the target;
+  |     verify reports it as a violation of the workflow's rule.
+  + NotApplicable (``workflows.py``) - a workflow cannot judge this target (no mock clock, no OAuth2
+        client, a 429 or refused credentials): it is reported "not applicable", never as a pass.
+
+A violation that ``verify`` finds is not an error of ours: ``checks.Violated`` is a Schemathesis
+``Failure``, which Schemathesis catches and reports as a finding.
+"""
+
+from __future__ import annotations
+
+
+class ContractsError(Exception):
+    """Root of every exception ``contracts`` raises on purpose."""
