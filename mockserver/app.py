@@ -86,6 +86,7 @@ def create_app(
     from mockserver.engines import build_engines
 
     runtime.engines.update(build_engines(runtime))
+    runtime.events.watch_store(store)
     for engine in runtime.engines.values():
         engine.reset()
 

@@ -70,6 +70,9 @@ def _register_serve(subparsers: Any) -> None:
     serve.add_argument("--config", help="YAML or JSON file: credentials, agents, chaos and any option above")
     serve.add_argument("--rate-limit", choices=["on", "off"], help="enforce vendor rate limits (default on)")
     serve.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
+    serve.add_argument(
+        "--quiet", action="store_const", const=True, help="no access log (one line per request otherwise)"
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -86,6 +89,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         state=args.state,
         rate_limit=rate_limit,
         log_format=args.log_format,
+        quiet=getattr(args, "quiet", None),
     )
 
 
@@ -104,6 +108,10 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"mockline: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_format)
+    if not settings.quiet:
+        from mockserver.accesslog import AccessLog
+
+        app.runtime.access_log = AccessLog(settings.log_format)
     _tune_gc()
     print(banner(settings, app.runtime.apis), flush=True)
     uvicorn.run(

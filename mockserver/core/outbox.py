@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from mockserver.core.clock import Clock, iso
+from mockserver.core.errors import Conflict, NotFound
 from mockserver.core.store import Document
 from mockserver.core.timeline import Timeline
 
@@ -133,7 +134,7 @@ class Outbox:
             if record.get("state") == "pending" and record["id"] not in scheduled:
                 due = record.get("next_attempt_at")
                 at = max(now, datetime.fromisoformat(due.replace("Z", "+00:00"))) if due else now
-                self.timeline.schedule(at, JOB_KIND, {"delivery": record["id"]})
+                self.timeline.schedule(at, JOB_KIND, self._job_args(record))
 
     def enqueue(
         self,
@@ -233,8 +234,8 @@ class Outbox:
 
     async def _attempt(self, args: dict[str, Any]) -> None:
         record = self.store.get(COLLECTION, str(args["delivery"]))
-        if record is None or record["state"] != "pending":
-            return
+        if record is None or record["state"] != "pending" or args.get("round", 0) != record.get("round", 0):
+            return  # settled, cancelled, or superseded by a retry (which scheduled its own attempt)
         at = self.now_iso()
         outgoing = Outgoing(record["method"], record["url"], record["payload"], record["encoding"])
         answer = await self.transport.send(outgoing)
@@ -248,14 +249,53 @@ class Outbox:
         if answer.status is not None and answer.status in rule.success_status:
             record["state"] = "delivered"
             record["next_attempt_at"] = None
-        elif len(record["attempts"]) >= rule.attempts:
+        elif len(record["attempts"]) - record.get("attempt_base", 0) >= rule.attempts:
             record["state"] = "failed"
             record["next_attempt_at"] = None
         else:
             due = self.clock.now().timestamp() + rule.interval_seconds
             record["next_attempt_at"] = iso(_from_ts(due, self.clock))
-            self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, {"delivery": record["id"]})
+            self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, self._job_args(record))
         self.store.put(COLLECTION, str(record["id"]), record)
+
+    # ---- acting on a delivery (the control plane's retry and cancel) ------------------------------
+
+    @staticmethod
+    def _job_args(record: Document) -> dict[str, Any]:
+        round_ = record.get("round", 0)
+        return {"delivery": record["id"], "round": round_} if round_ else {"delivery": record["id"]}
+
+    def retry(self, delivery_id: int) -> Document:
+        """Send again now, with a fresh round of the retry rule's attempts; the attempts made so far
+        stay. A pending delivery's scheduled attempt is replaced by this one."""
+        record = self.store.get(COLLECTION, str(delivery_id))
+        if record is None:
+            raise NotFound(f"No delivery has id {delivery_id}")
+        if record.get("error", "").startswith("payload does not match the spec"):
+            raise Conflict(f"Delivery {delivery_id} was never sent: {record['error']}")
+        record["round"] = record.get("round", 0) + 1
+        record["attempt_base"] = len(record["attempts"])
+        record["state"] = "pending"
+        record["next_attempt_at"] = self.now_iso()
+        record.setdefault("retried_at", []).append(self.now_iso())
+        self.store.put(COLLECTION, str(delivery_id), record)
+        self.timeline.schedule_in(0, JOB_KIND, self._job_args(record))
+        return record
+
+    def cancel(self, delivery_id: int) -> Document:
+        """Stop a pending delivery: no further attempt is made (``retry`` starts it again)."""
+        record = self.store.get(COLLECTION, str(delivery_id))
+        if record is None:
+            raise NotFound(f"No delivery has id {delivery_id}")
+        if record["state"] != "pending":
+            raise Conflict(
+                f"Delivery {delivery_id} is {record['state']}; only a pending one can be cancelled"
+            )
+        record["state"] = "cancelled"
+        record["next_attempt_at"] = None
+        record["round"] = record.get("round", 0) + 1  # its scheduled attempt finds itself superseded
+        self.store.put(COLLECTION, str(delivery_id), record)
+        return record
 
     def deliveries(self, **filters: Any) -> Iterator[Document]:
         """Every delivery in creation order, keeping those whose fields equal the filters given."""

@@ -1,0 +1,87 @@
+"""Control plane: acting on deliveries (retry, cancel, bulk retry), pausing the realtime clock, and the
+live event stream (GET /__admin/events)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mockserver.core.errors import EngineError
+from mockserver.errors import ApiError, refusal
+from mockserver.exchange import Call, Reply
+from mockserver.handlers import HandlerSet
+from mockserver.handlers.admin import clock_state
+from mockserver.sse import EventStream
+
+if TYPE_CHECKING:
+    from mockserver.runtime import Runtime
+
+handlers = HandlerSet("mockline-admin")
+
+FILTERS = ("api", "callID", "event", "callback")
+
+
+@handlers.operation("retryDelivery")
+async def retry_delivery(call: Call, rt: Runtime) -> Reply:
+    delivery_id = int(call.path_params["delivery_id"])
+    try:
+        rt.outbox.retry(delivery_id)
+    except EngineError as exc:
+        raise refusal(exc) from None
+    await rt.timeline.run_due()  # "now" means now with a manual clock too
+    return Reply(200, rt.store.get("deliveries", str(delivery_id)))
+
+
+@handlers.operation("cancelDelivery")
+def cancel_delivery(call: Call, rt: Runtime) -> Reply:
+    try:
+        record = rt.outbox.cancel(int(call.path_params["delivery_id"]))
+    except EngineError as exc:
+        raise refusal(exc) from None
+    return Reply(200, record)
+
+
+@handlers.operation("retryDeliveries")
+async def retry_deliveries(call: Call, rt: Runtime) -> Reply:
+    q = call.query
+    filters: dict[str, Any] = {k: q.get(k) for k in FILTERS}
+    state = str(q.get("state", "failed"))
+    retried: list[int] = []
+    for record in list(rt.outbox.deliveries(state=state, **filters)):
+        try:
+            rt.outbox.retry(int(record["id"]))
+        except EngineError:
+            continue  # never sent (its payload did not match the spec): nothing to retry
+        retried.append(int(record["id"]))
+    if retried:
+        await rt.timeline.run_due()
+    return Reply(200, {"retried": retried, "count": len(retried)})
+
+
+def _realtime(rt: Runtime) -> Any:
+    if not hasattr(rt.clock, "pause"):
+        raise ApiError(409, "The clock is manual: it never moves by itself, so there is nothing to pause")
+    return rt.clock
+
+
+@handlers.operation("pauseClock")
+def pause_clock(call: Call, rt: Runtime) -> Reply:
+    _realtime(rt).pause()
+    state = clock_state(rt)
+    rt.events.publish("clock", state)
+    return Reply(200, state)
+
+
+@handlers.operation("resumeClock")
+def resume_clock(call: Call, rt: Runtime) -> Reply:
+    _realtime(rt).resume()
+    rt.timeline.wakeup.set()
+    state = clock_state(rt)
+    rt.events.publish("clock", state)
+    return Reply(200, state)
+
+
+@handlers.operation("streamEvents")
+def stream_events(call: Call, rt: Runtime) -> Reply:
+    types = call.query.get("types")
+    kinds = str(types).split(",") if types else None
+    return Reply(200, EventStream(rt.events, kinds), EventStream.media_type)
