@@ -17,6 +17,7 @@ from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
+from mockserver.dashboard import Dashboard
 from mockserver.delivery import HttpxTransport, StreamTransport
 from mockserver.faults import Faults
 from mockserver.handlers import all_handler_sets
@@ -95,6 +96,7 @@ def create_app(
         # MockMiddleware answers every API operation itself, errors included, so Starlette's error
         # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
         middlewares=[
+            functools.partial(Dashboard, runtime=runtime),  # `/` and /dashboard/..., else passes through
             functools.partial(MockMiddleware, runtime=runtime),
             ServerErrorMiddleware,
             ExceptionMiddleware,
