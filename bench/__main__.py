@@ -6,12 +6,12 @@ import json
 import sys
 from typing import Any
 
-from bench import dialer, http, verify
+from bench import dashboard, dialer, http, verify
 
 
 def main() -> int:
     figures: dict[str, Any] = {}
-    for name, module in (("http", http), ("dialer", dialer), ("verify", verify)):
+    for name, module in (("http", http), ("dialer", dialer), ("verify", verify), ("dashboard", dashboard)):
         print(f"running {name} benchmark...", file=sys.stderr, flush=True)
         result = module.run()
         for key, value in result.items():

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mockserver.runtime import Runtime
 
 PAGE_SIZE = 50
-MAX_SCAN = 200_000  # ids a filtered page may walk past before it stops looking
+MAX_SCAN = 20_000  # ids one page may look at; a rare filter goes on from there on the next page
 CALLS = "ryng:calls"
 CALL_SEQUENCE = "ryng:call"
 DELIVERY_SEQUENCE = "delivery"
@@ -56,7 +56,8 @@ def newest_first(
     limit: int = PAGE_SIZE,
 ) -> tuple[list[Mapping[str, Any]], int | None]:
     """Records with ids below ``before`` (all, without it), newest first: at most ``limit``, and the
-    cursor of the next page (the id of the last one shown) when there are more."""
+    cursor of the next page when there may be more: the id of the last one shown, or, when a filter
+    let few through, the id where this page stopped looking (so no page costs more than MAX_SCAN)."""
     start = newest if before is None else min(newest, before - 1)
     found: list[tuple[int, Mapping[str, Any]]] = []
     n = start
@@ -69,7 +70,7 @@ def newest_first(
     if len(found) > limit:
         found.pop()
         return [r for _, r in found], found[-1][0]
-    return [r for _, r in found], None
+    return [r for _, r in found], (floor + 1 if floor > 0 else None)
 
 
 def _equals(filters: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
@@ -169,8 +170,16 @@ def call(rt: Runtime, call_id: int) -> dict[str, Any] | None:
     return public_call(raw)
 
 
+BY_CALL = "deliveries:by-call"  # the outbox's index of delivery ids per call, where it keeps one
+
+
 def deliveries_of_call(rt: Runtime, call_id: int) -> list[dict[str, Any]]:
-    """Every delivery about one call, oldest first (one pass over the deliveries, no sort of them all)."""
+    """Every delivery about one call, oldest first: from the outbox's per-call index when it keeps
+    one, else in one pass over the deliveries (no sort of them all)."""
+    indexed = rt.store.get(BY_CALL, str(call_id))
+    if indexed is not None and isinstance(indexed.get("ids"), list):
+        records = (rt.store.get(DELIVERIES, str(i)) for i in indexed["ids"])
+        return [dict(r) for r in records if r is not None]
     want = str(call_id)
     found = [d for d in rt.store.values(DELIVERIES) if str(d.get("callID")) == want]
     return sorted(found, key=lambda d: int(d.get("id", 0)))
