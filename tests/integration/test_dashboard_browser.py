@@ -45,9 +45,11 @@ WAIT = 20  # seconds any one thing may take to show
 
 @dataclass
 class Sink:
-    """A callback receiver: answers ``status`` and keeps what it received."""
+    """A callback receiver: answers ``status`` (500 to the first ``fail_first`` requests) and keeps what
+    it received."""
 
     status: int = 200
+    fail_first: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -64,10 +66,9 @@ class Sink:
             if not message.get("more_body"):
                 break
         self.received.append({"method": scope["method"], "path": scope["path"], "body": body})
-        await send(
-            {"type": "http.response.start", "status": self.status, "headers": [(b"content-length", b"2")]}
-        )
-        await send({"type": "http.response.body", "body": b"no" if self.status >= 400 else b"ok"})
+        status = 500 if len(self.received) <= self.fail_first else self.status
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"no" if status >= 400 else b"ok"})
 
 
 @dataclass
@@ -201,6 +202,7 @@ def test_a_pushed_lead_appears_without_a_reload(rig: Rig) -> None:
 
 
 def test_advancing_the_clock_from_the_page_brings_the_terminal_callback(rig: Rig, shots: Path) -> None:
+    rig.sink.fail_first = 1  # the connect callback fails once, then goes through on its retry
     rig.push()
     rig.push("+919845555001")
     rig.open("/")
@@ -210,6 +212,7 @@ def test_advancing_the_clock_from_the_page_brings_the_terminal_callback(rig: Rig
     rig.wait_for(".status", "Clock: 2026-01-05T09:10:00.000Z")
     rig.wait_for('[data-testid="callback-marker"].ok', "200")
     assert "delivered" in rig.wait_for("tbody tr", "terminal")
+    assert any("500" in m for m in rig.texts('[data-testid="callback-marker"].fail'))
     assert any(r["path"] == "/terminal" for r in rig.sink.received)
     assert rig.not_reloaded()
     rig.screenshot("call-timeline.png", shots)
@@ -231,8 +234,8 @@ def test_failed_attempts_then_retry_now_delivers(rig: Rig, shots: Path) -> None:
     rows = rig.texts('[data-testid="attempts"] tbody tr')
     assert len(rows) == len(failed) + 1 and "200" in rows[-1]
     assert rig.not_reloaded()
-    rig.push("+919845555001")  # a second call, answered, for the picture
-    rig.http.post("/__admin/clock/advance", json={"seconds": 600})
+    rig.push("+919812345678")  # a second call, answered, for the picture
+    rig.http.post("/__admin/clock/advance", json={"seconds": 3600})
     rig.open("/dashboard/deliveries")
     rig.wait_for("tr[data-delivery]", "delivered")
     rig.screenshot("deliveries.png", shots)
