@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -135,7 +136,7 @@ def _stream() -> dict[str, Any]:
     port = free_port()
     without: list[Result] = []
     with_stream: list[Result] = []
-    received = 0
+    received = dropped = 0
     with server(_serve(port, "--quiet"), port, "/__admin/health"):
         _reset(port)
         _push(port)  # warm-up
@@ -155,13 +156,16 @@ def _stream() -> dict[str, Any]:
                     reader.terminate()
                     reader.wait(timeout=10)
                 sink.seek(0)
-                received += sink.read().count(b"\nevent: request\n") + 0
+                text = sink.read()
+                received += text.count(b"event: request\n")
+                dropped += sum(int(n) for n in re.findall(rb'"dropped":(\d+)', text))
     plain, streamed = _median(without), _median(with_stream)
     return {
         "push_rps_without_stream": round(plain),
         "push_rps_with_stream": round(streamed),
         "push_with_stream_vs_without": round(streamed / plain, 3),
         "stream_request_events_received": received,
+        "stream_events_dropped": dropped,
         "stream_pushes_sent": round(sum(r.rps for r in with_stream) * SECONDS),
     }
 

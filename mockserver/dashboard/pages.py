@@ -214,7 +214,7 @@ def attempt_view(attempt: Mapping[str, Any], success: tuple[int, ...]) -> dict[s
     """One attempt as a row, whatever the sender recorded: latency and the answer's excerpt may be
     missing, or named differently."""
     latency = _first(attempt, "latency_ms", "latency", "duration_ms")
-    excerpt = _first(attempt, "body_excerpt", "body", "excerpt", "response_body")
+    excerpt = _first(attempt, "response_body", "body_excerpt", "body", "excerpt")
     headers = _first(attempt, "headers", "response_headers")
     status = attempt.get("status")
     return {
@@ -226,6 +226,7 @@ def attempt_view(attempt: Mapping[str, Any], success: tuple[int, ...]) -> dict[s
         "excerpt": excerpt if isinstance(excerpt, str) else (json.dumps(excerpt) if excerpt else None),
         "headers": headers if isinstance(headers, Mapping) else None,
         "after_restart": bool(attempt.get("after_restart")),
+        "truncated": bool(attempt.get("response_body_truncated")),
     }
 
 

@@ -103,3 +103,26 @@ def test_the_access_log_says_one_line_per_request_in_text_and_json() -> None:
         "duration_ms": 500.0,
         "validation_errors": 2,
     }
+
+
+def test_an_attempt_shows_what_the_sender_recorded_and_nothing_it_did_not() -> None:
+    from mockserver.dashboard.pages import attempt_view
+
+    full = attempt_view(
+        {
+            "at": "2026-01-05T09:00:00.000Z",
+            "status": 502,
+            "latency_ms": 12.5,
+            "response_headers": {"content-type": "text/plain"},
+            "response_body": "bad gateway",
+            "response_body_truncated": True,
+        },
+        (200,),
+    )
+    assert full["ok"] is False and full["latency"] == 12.5 and full["excerpt"] == "bad gateway"
+    assert full["headers"] == {"content-type": "text/plain"} and full["truncated"] is True
+    bare = attempt_view({"at": "2026-01-05T09:00:00.000Z", "status": 200}, (200,))
+    assert bare["ok"] is True
+    assert (bare["latency"], bare["excerpt"], bare["headers"], bare["truncated"]) == (None, None, None, False)
+    failed = attempt_view({"at": "x", "error": "connection refused"}, (200,))
+    assert failed["ok"] is False and failed["status"] is None and failed["error"] == "connection refused"
