@@ -101,7 +101,7 @@ class Rig:
         def found(_browser: WebDriver) -> str | bool:
             for each in self.texts(css):
                 if text is None or text in each:
-                    return each
+                    return each or " "  # an element with no text (an input) is found all the same
             return False
 
         shown: str = WebDriverWait(self.browser, WAIT).until(found)
@@ -295,3 +295,37 @@ def test_the_pages_read_on_a_phone(rig: Rig, shots: Path) -> None:
         assert page <= width, f"{path} scrolls sideways on a phone"
         if path == "/dashboard/calls":
             rig.screenshot("phone-calls.png", shots)
+
+
+def test_faults_are_edited_in_place_and_take_effect(rig: Rig) -> None:
+    rig.open("/dashboard/faults")
+    rig.click("button", "Add a rule")
+    rig.browser.execute_script(
+        "const row = document.querySelector('tr[data-fault]');"
+        'const set = (n, v) => { row.querySelector(`[name="${n}"]`).value = v; };'
+        "set('api', 'ryng'); set('operationId', 'pushTransactional'); set('error_rate', '1'); set('status', '503');"
+    )
+    rig.click("button", "Save rules")
+    rig.wait_for(".status", "1 fault rule(s) in force")
+    assert rig.http.get("/__admin/faults").json()["faults"] == [
+        {
+            "api": "ryng",
+            "operationId": "pushTransactional",
+            "error_rate": 1.0,
+            "status": 503,
+            "latency_ms": 0.0,
+        }
+    ]
+    lead = {
+        "agentMapping": "global",
+        "agents": ["a@example.com"],
+        "customerData": {"jsonData": [{"number": "+919812345678"}]},
+    }
+    assert rig.http.post(PUSH, headers=RYNG, json=lead).status_code == 503
+    rig.wait_for('tr[data-fault] input[name="api"]')  # the page shows the rule it saved
+    assert (
+        rig.browser.execute_script(
+            "return document.querySelector('tr[data-fault] input[name=\"operationId\"]').value"
+        )
+        == "pushTransactional"
+    )
