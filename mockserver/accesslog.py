@@ -30,10 +30,25 @@ class AccessLog:
         self.stream = stream or sys.stderr
         self._lines: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._last: tuple[Any, str] = (None, "")
+        self._second: tuple[int, str] = (-1, "")
+
+    def _when(self, at: Any) -> str:
+        """``iso(at)``, with what the last call formatted reused: a manual clock gives every request the
+        same instant, and a running one the same second for thousands of them."""
+        if at is self._last[0]:
+            return self._last[1]
+        if not isinstance(at, datetime):
+            return str(at)
+        second = int(at.timestamp())
+        if second != self._second[0]:
+            self._second = (second, iso(at)[:-4])
+        text = f"{self._second[1]}{at.microsecond // 1000:03d}Z"
+        self._last = (at, text)
+        return text
 
     def line(self, entry: Mapping[str, Any], seconds: float) -> str:
-        at = entry.get("at")
-        when = iso(at) if isinstance(at, datetime) else str(at)
+        when = self._when(entry.get("at"))
         errors = len(entry.get("validation_errors") or ())
         path = entry.get("path", "")
         query = entry.get("query")

@@ -126,3 +126,20 @@ def test_an_attempt_shows_what_the_sender_recorded_and_nothing_it_did_not() -> N
     assert (bare["latency"], bare["excerpt"], bare["headers"], bare["truncated"]) == (None, None, None, False)
     failed = attempt_view({"at": "x", "error": "connection refused"}, (200,))
     assert failed["ok"] is False and failed["status"] is None and failed["error"] == "connection refused"
+
+
+def test_the_access_log_formats_each_instant_as_the_clock_does() -> None:
+    from datetime import timedelta
+
+    from mockserver.core.clock import iso
+
+    log = AccessLog("text", io.StringIO())
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    moments = [
+        start,
+        start,
+        start + timedelta(microseconds=999_999),
+        start + timedelta(seconds=61, microseconds=5_000),
+    ]
+    moments += [start - timedelta(microseconds=1), start + timedelta(days=400, milliseconds=7)]
+    assert [log.line({**ENTRY, "at": m}, 0).split(" ")[0] for m in moments] == [iso(m) for m in moments]
