@@ -96,11 +96,13 @@ def create_app(
         # MockMiddleware answers every API operation itself, errors included, so Starlette's error
         # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
         middlewares=[
-            functools.partial(Dashboard, runtime=runtime),  # `/` and /dashboard/..., else passes through
             functools.partial(MockMiddleware, runtime=runtime),
             ServerErrorMiddleware,
             ExceptionMiddleware,
             SwaggerUIMiddleware,
+            # Only what nothing above served reaches it: it answers `/` and /dashboard/... (and the
+            # favicon), and hands every other path on.
+            functools.partial(Dashboard, runtime=runtime),
         ],
     )
     for name, raw in raw_specs.items():
