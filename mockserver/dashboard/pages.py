@@ -261,12 +261,11 @@ def delivery(rt: Runtime, delivery_id: int) -> dict[str, Any] | None:
 
 def ringme(rt: Runtime) -> list[dict[str, Any]]:
     """Per client: its agents (with status and where the last change came from), its subscriptions,
-    and the newest agent-event deliveries."""
+    and the newest agent-event deliveries (among the newest MAX_SCAN deliveries of any API)."""
     engine: Any = rt.engines.get("ringme")
     if engine is None:
         return []
     subscriptions = sorted(rt.store.values("ringme:events"), key=lambda e: int(e.get("id", 0)))
-    recent: list[dict[str, Any]] = []
     found, _ = newest_first(
         lambda n: rt.store.get(DELIVERIES, str(n)),
         last_id(rt.store, DELIVERY_SEQUENCE),
