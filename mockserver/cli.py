@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import contracts.commands
-from contracts.loaders import VENDOR_SPECS
+from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS
 from mockserver.settings import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_config
 
 
@@ -220,6 +220,8 @@ def _seeded(runtime: Any) -> list[str]:
 
 
 def _auth_hint(settings: Settings, api: Any) -> str:
+    if api.name == ADMIN_SPEC:  # the control plane's token is the admin token, when there is one
+        return f"Bearer {settings.admin_token}" if settings.admin_token else "none (loopback)"
     creds = settings.credentials_for(api.name)
     hints: list[str] = []
     for name, scheme in api.security_schemes.items():
