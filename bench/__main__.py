@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from bench import admin, dialer, http, intake, kill, senders, verify
+from bench import admin, dashboard, dialer, http, intake, kill, senders, verify
 
 
 def main() -> int:
@@ -19,6 +19,7 @@ def main() -> int:
         ("verify", verify),
         ("kill", kill),
         ("admin", admin),
+        ("dashboard", dashboard),
     ):
         print(f"running {name} benchmark...", file=sys.stderr, flush=True)
         result = module.run()

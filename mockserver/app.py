@@ -20,6 +20,7 @@ from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.outbox import Transport
 from mockserver.core.store import Document, StateStore, open_store
 from mockserver.core.timeline import Timeline
+from mockserver.dashboard import Dashboard
 from mockserver.delivery import HttpxTransport, StreamTransport
 from mockserver.docs_ui import SwaggerUI31Middleware
 from mockserver.engines import build_engines
@@ -105,6 +106,7 @@ def create_app(
         faults=Faults(settings.seed, list(settings.config.get("faults") or [])),
     )
     runtime.engines.update(build_engines(runtime))
+    runtime.events.watch_store(store)
     with store.transaction():  # seeded default state is stored whole or not at all
         for engine in runtime.engines.values():
             engine.reset()
@@ -119,6 +121,9 @@ def create_app(
             ServerErrorMiddleware,
             ExceptionMiddleware,
             SwaggerUIMiddleware,
+            # Only what nothing above served reaches it: it answers `/` and /dashboard/... (and the
+            # favicon), and hands every other path on, to the JSON 404.
+            functools.partial(Dashboard, runtime=runtime),
             functools.partial(Fallback, answer=fallback or not_found(apis)),
         ],
     )

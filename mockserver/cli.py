@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import contracts.commands
-from contracts.loaders import VENDOR_SPECS
+from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS
 from mockserver.settings import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, load_config
 
 
@@ -92,6 +92,9 @@ def _register_serve(subparsers: Any) -> None:
         help="serve any OpenAPI 3.0 document, at PREFIX (default: the root) (repeatable; without --api, "
         "only these are served; see docs/serving-any-spec.md)",
     )
+    serve.add_argument(
+        "--quiet", action="store_const", const=True, help="no access log (one line per request otherwise)"
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -111,6 +114,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         callback_allow=tuple(args.callback_allow) if getattr(args, "callback_allow", None) else None,
         admin_token=getattr(args, "admin_token", None),
         specs=tuple(args.specs) if getattr(args, "specs", None) else None,
+        quiet=getattr(args, "quiet", None),
     )
 
 
@@ -154,6 +158,10 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"mockline: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_format)
+    if not settings.quiet:
+        from mockserver.accesslog import AccessLog
+
+        app.runtime.access_log = AccessLog(settings.log_format)
     _tune_gc()
     print(banner(app.runtime.settings, app.runtime.apis, app.runtime), flush=True)
     for line in notes:
@@ -212,6 +220,8 @@ def _seeded(runtime: Any) -> list[str]:
 
 
 def _auth_hint(settings: Settings, api: Any) -> str:
+    if api.name == ADMIN_SPEC:  # the control plane's token is the admin token, when there is one
+        return f"Bearer {settings.admin_token}" if settings.admin_token else "none (loopback)"
     creds = settings.credentials_for(api.name)
     hints: list[str] = []
     for name, scheme in api.security_schemes.items():

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import re
+import time
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,7 @@ from mockserver.registry import Registry
 from mockserver.responses import error_reply, examples_of, find_example, named_example, spec_reply
 from mockserver.runtime import Runtime
 from mockserver.schemas import CoercionError, CompiledSchema, Problem, coerce
+from mockserver.sse import EventStream
 
 log = logging.getLogger("mockline")
 
@@ -79,6 +81,7 @@ class MockMiddleware(SpecMiddleware):
         await self.app(scope, receive, send)
 
     async def _serve(self, api: Api, rest: str, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         method: str = scope["method"]
         # ASGI servers give header names in lower case already.
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -116,6 +119,11 @@ class MockMiddleware(SpecMiddleware):
         except Exception as exc:  # a bug in the mock: say so in the vendor's shape, keep serving
             log.error("unhandled error on %s %s\n%s", method, scope["path"], traceback.format_exc())
             reply = self._error(api, call, ApiError(500, f"mockline internal error: {exc!r}"))
+        if isinstance(reply.body, EventStream):  # a stream is journaled as it starts: it may never end
+            entry["status"] = reply.status
+            self.runtime.journal.record(entry)
+            await reply.body.respond(reply.status, send, receive)
+            return
         await self._send(api, call, reply, send)
         entry["status"] = reply.status
         if call is not None and call.body is not None:
@@ -124,6 +132,9 @@ class MockMiddleware(SpecMiddleware):
             else:
                 entry["body"] = call.body
         self.runtime.journal.record(entry)
+        self.runtime.events.publish("request", entry)
+        if self.runtime.access_log is not None:
+            self.runtime.access_log.write(entry, time.perf_counter() - started)
 
     def _route(self, api: Api, rest: str, method: str) -> tuple[Operation, dict[str, Any]]:
         found = api.match(rest)
@@ -384,6 +395,8 @@ class MockMiddleware(SpecMiddleware):
             elif message["type"] == "lifespan.shutdown":
                 for task in self._lifespan_tasks:
                     task.cancel()
+                if self.runtime.access_log is not None:
+                    self.runtime.access_log.flush()
                 close = getattr(self.runtime.outbox.transport, "close", None)
                 if close is not None:
                     await close()

@@ -9,7 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mockserver.accesslog import AccessLog
 from mockserver.core.clock import Clock
+from mockserver.core.events import EventBus
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import Chaos, Outbox, Transport
 from mockserver.core.store import StateStore
@@ -38,6 +40,8 @@ class Runtime:
     journal: Journal
     faults: Faults
     engines: dict[str, Engine] = field(default_factory=dict)
+    events: EventBus = field(default_factory=EventBus)
+    access_log: AccessLog | None = None  # set by ``mockline serve`` unless --quiet
     _fakes: dict[str, Fakes] = field(default_factory=dict)
     _tokens: dict[str, TokenIssuer] = field(default_factory=dict)
     _rate_windows: dict[tuple[str, str, int], int] = field(default_factory=dict)

@@ -70,6 +70,7 @@ class Settings:
     state: str = "memory"  # memory | sqlite:PATH
     rate_limit: bool = True
     log_format: str = "text"  # text | json
+    quiet: bool = False  # no access log
     dynamic_responses: bool = False
     journal_size: int = 10_000
     callback_timeout_seconds: float = 10.0

@@ -33,6 +33,7 @@ def iso(moment: datetime) -> str:
 
 class ManualClock:
     mode = "manual"
+    paused = False  # it never moves by itself, so there is nothing to pause
 
     def __init__(self, start: datetime = DEFAULT_EPOCH) -> None:
         self._now = start
@@ -64,10 +65,27 @@ class ScaledClock:
         self._start = start or datetime.now(UTC)
         self._real_start = time.monotonic()
         self._offset = timedelta()
+        self._paused_at: float | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
 
     def now(self) -> datetime:
-        elapsed = (time.monotonic() - self._real_start) * self.scale
+        real = time.monotonic() if self._paused_at is None else self._paused_at
+        elapsed = (real - self._real_start) * self.scale
         return self._start + timedelta(seconds=elapsed) + self._offset
+
+    def pause(self) -> None:
+        """Stop following real time (advancing by hand still works) until ``resume``."""
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        """Follow real time again from where the clock stood: the pause is not made up for."""
+        if self._paused_at is not None:
+            self._real_start += time.monotonic() - self._paused_at
+            self._paused_at = None
 
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
@@ -81,4 +99,6 @@ class ScaledClock:
             self._offset += timedelta(seconds=gap)
 
     def seconds_until(self, moment: datetime) -> float:
+        if self._paused_at is not None:
+            return float("inf")
         return max(0.0, (moment - self.now()).total_seconds() / self.scale)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from mockserver.core import pages
 from mockserver.core.clock import Clock, iso
+from mockserver.core.errors import Conflict, NotFound
 from mockserver.core.pages import Page
 from mockserver.core.store import Document
 from mockserver.core.timeline import AFTER_RESTART, Commit, Timeline
@@ -240,7 +241,7 @@ class Outbox:
         due = self.clock.now().timestamp() + delay
         record["next_attempt_at"] = iso(_from_ts(due, self.clock))
         self.store.put(COLLECTION, str(record["id"]), record)
-        return self.timeline.schedule_in(delay, JOB_KIND, {"delivery": record["id"]})
+        return self.timeline.schedule_in(delay, JOB_KIND, self._job_args(record))
 
     def _roll(self, rate: float) -> bool:
         return bool(rate) and self.rng is not None and self.rng.random() < rate
@@ -251,8 +252,8 @@ class Outbox:
         attempt cut short by a kill was never recorded, so it goes again after the restart (at least
         once); that attempt carries ``after_restart: true``."""
         record = self.store.get(COLLECTION, str(args["delivery"]))
-        if record is None or record["state"] != "pending":
-            return None
+        if record is None or record["state"] != "pending" or args.get("round", 0) != record.get("round", 0):
+            return None  # settled, cancelled, or superseded by a retry (which scheduled its own attempt)
         at = self.now_iso()
         outgoing = Outgoing(record["method"], record["url"], record["payload"], record["encoding"])
         answer = await self.transport.send(outgoing)
@@ -264,12 +265,12 @@ class Outbox:
         _describe_answer(attempt, answer)
         if args.get(AFTER_RESTART):
             attempt[AFTER_RESTART] = True
-        return lambda: self._record(int(args["delivery"]), attempt, answer)
+        return lambda: self._record(int(args["delivery"]), attempt, answer, args.get("round", 0))
 
-    def _record(self, delivery_id: int, attempt: Document, answer: Answer) -> None:
+    def _record(self, delivery_id: int, attempt: Document, answer: Answer, round_: int = 0) -> None:
         record = self.store.get(COLLECTION, str(delivery_id))
-        if record is None or record["state"] != "pending":  # reset (or settled) while the attempt was out
-            return
+        if record is None or record["state"] != "pending" or record.get("round", 0) != round_:
+            return  # reset, settled, cancelled or retried anew while the attempt was out
         record["attempts"].append(attempt)
         rule = RetryRule.from_spec(record["retry"])
         if answer.status is not None and answer.status in rule.success_status:
@@ -279,14 +280,58 @@ class Outbox:
             record["state"] = "failed"
             record["error"] = answer.error or "the target was refused"
             record["next_attempt_at"] = None
-        elif len(record["attempts"]) >= rule.attempts:
+        elif len(record["attempts"]) - record.get("attempt_base", 0) >= rule.attempts:
             record["state"] = "failed"
             record["next_attempt_at"] = None
         else:
             due = self.clock.now().timestamp() + rule.interval_seconds
             record["next_attempt_at"] = iso(_from_ts(due, self.clock))
-            self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, {"delivery": record["id"]})
+            self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, self._job_args(record))
         self.store.put(COLLECTION, str(record["id"]), record)
+
+    # ---- acting on a delivery (the control plane's retry and cancel) ------------------------------
+
+    @staticmethod
+    def _job_args(record: Document) -> dict[str, Any]:
+        round_ = record.get("round", 0)
+        return {"delivery": record["id"], "round": round_} if round_ else {"delivery": record["id"]}
+
+    @staticmethod
+    def can_retry(record: Document) -> bool:
+        """Whether a delivery was ever sendable: one whose payload never matched the spec was not."""
+        return not str(record.get("error") or "").startswith("payload does not match the spec")
+
+    def retry(self, delivery_id: int) -> Document:
+        """Send again now, with a fresh round of the retry rule's attempts; the attempts made so far
+        stay. A pending delivery's scheduled attempt is replaced by this one."""
+        record = self.store.get(COLLECTION, str(delivery_id))
+        if record is None:
+            raise NotFound(f"No delivery has id {delivery_id}")
+        if not self.can_retry(record):
+            raise Conflict(f"Delivery {delivery_id} was never sent: {record['error']}")
+        record["round"] = record.get("round", 0) + 1
+        record["attempt_base"] = len(record["attempts"])
+        record["state"] = "pending"
+        record["next_attempt_at"] = self.now_iso()
+        record.setdefault("retried_at", []).append(self.now_iso())
+        self.store.put(COLLECTION, str(delivery_id), record)
+        self.timeline.schedule_in(0, JOB_KIND, self._job_args(record))
+        return record
+
+    def cancel(self, delivery_id: int) -> Document:
+        """Stop a pending delivery: no further attempt is made (``retry`` starts it again)."""
+        record = self.store.get(COLLECTION, str(delivery_id))
+        if record is None:
+            raise NotFound(f"No delivery has id {delivery_id}")
+        if record["state"] != "pending":
+            raise Conflict(
+                f"Delivery {delivery_id} is {record['state']}; only a pending one can be cancelled"
+            )
+        record["state"] = "cancelled"
+        record["next_attempt_at"] = None
+        record["round"] = record.get("round", 0) + 1  # its scheduled attempt finds itself superseded
+        self.store.put(COLLECTION, str(delivery_id), record)
+        return record
 
     def deliveries(self, **filters: Any) -> Iterator[Document]:
         """Every delivery in creation order, keeping those whose fields equal the filters given."""

@@ -32,6 +32,7 @@ def get_health(call: Call, rt: Runtime) -> Reply:
 @handlers.operation("resetState")
 def reset_state(call: Call, rt: Runtime) -> Reply:
     rt.reset()
+    rt.events.publish("clock", clock_state(rt))
     return Reply(200, {"reset": True, "now": iso(rt.clock.now())})
 
 
@@ -66,6 +67,7 @@ def clock_state(rt: Runtime, **extra: Any) -> dict[str, Any]:
         "now": iso(rt.clock.now()),
         "mode": rt.clock.mode,
         "time_scale": getattr(rt.clock, "scale", 1),
+        "paused": bool(getattr(rt.clock, "paused", False)),
         "pending_jobs": rt.timeline.pending(),
         "next_due": iso(due) if due else None,
         **extra,
@@ -80,7 +82,9 @@ def get_clock(call: Call, rt: Runtime) -> Reply:
 @handlers.operation("advanceClock")
 async def advance_clock(call: Call, rt: Runtime) -> Reply:
     ran = await rt.timeline.advance(float(call.body["seconds"]))
-    return Reply(200, clock_state(rt, ran=ran))
+    state = clock_state(rt, ran=ran)
+    rt.events.publish("clock", state)
+    return Reply(200, state)
 
 
 @handlers.operation("listDeliveries")

@@ -34,6 +34,18 @@ CLIENT = {"grant_type": "client_credentials", "client_id": "mockline", "client_s
 Trigger = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
 
+async def _cancelled_twice(client: httpx.AsyncClient) -> httpx.Response:
+    """A ringme event delivery, pending on the manual clock, cancelled once and then again."""
+    auth = await _ringme_token(client)
+    target = {**SUBSCRIPTION, "url": "http://127.0.0.1:9/agent-events"}
+    assert (await client.post(EVENTS, headers=auth, json=target)).status_code == 201
+    login = await client.post("/__admin/ringme/clients/12/agents/local/136/login", json={"source": "api"})
+    assert login.status_code == 200, login.text
+    delivery = (await client.get("/__admin/deliveries")).json()["deliveries"][-1]["id"]
+    assert (await client.post(f"/__admin/deliveries/{delivery}/cancel")).status_code == 200
+    return await client.post(f"/__admin/deliveries/{delivery}/cancel")
+
+
 async def _ringme_token(client: httpx.AsyncClient, form: dict[str, str] = CLIENT) -> dict[str, str]:
     grant = await client.post("/ringme/oauth/token", data=form)
     return {"Authorization": f"Bearer {grant.json()['access_token']}"}
@@ -142,6 +154,7 @@ TRIGGERS: dict[tuple[str, str], Trigger] = {
     ("ringme", "cap-reached"): _cap_reached,
     (ADMIN_SPEC, "bad-advance"): lambda c: c.post("/__admin/clock/advance", json={"seconds": -5}),
     (ADMIN_SPEC, "api-not-served"): lambda c: c.get("/__admin/ringme/clients/12/agents"),
+    (ADMIN_SPEC, "not-pending"): _cancelled_twice,
 }
 
 
@@ -182,12 +195,12 @@ def test_every_documented_error_example_has_a_trigger_and_one_wording() -> None:
 
 def _app(api: str, name: str) -> Any:
     """A mock on the manual clock, rate limited only for the rate-limit example, with a ringme
-    application that may use the Call API only, and, for the admin's 404, without ringme."""
+    application that may use the Call API only, and, for the admin's "not served" 404, without ringme."""
     settings = Settings(
         clock="manual",
         seed=7,
         rate_limit=name == "rate-limited",
-        apis=("ryng",) if api == ADMIN_SPEC else (),
+        apis=("ryng",) if name == "api-not-served" else (),
         credentials={"ringme": Credentials(clients=(("mockline", "mockline"), ("widget", "w")))},
         config={"ringme": {"applications": {"widget": {"access": "call_api"}}}},
     )

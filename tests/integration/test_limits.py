@@ -46,10 +46,8 @@ def _raw(port: int, request: bytes) -> bytes:
 def test_paths_outside_the_apis_and_the_control_plane_get_a_json_404_never_a_500() -> None:
     with limited(apis=("ryng",)) as served, httpx.Client(base_url=served.base) as client:
         for method, path in [
-            ("GET", "/"),
-            ("GET", "/favicon.ico"),
             ("GET", "/nothing/here"),
-            ("POST", "/"),
+            ("POST", "/nothing"),
             ("DELETE", "/ryngx/rest-api"),
             ("GET", "/ringme/api/ver1.0/client/12/limits/"),  # an API left out with --api
             ("GET", "/diyalog/CheckToken"),
@@ -60,13 +58,15 @@ def test_paths_outside_the_apis_and_the_control_plane_get_a_json_404_never_a_500
             problem = answer.json()
             assert problem["status"] == 404 and problem["title"] == "Not Found"
             assert path in problem["detail"] and "/ryng" in problem["detail"]
-        # What is served still is.
+        # What is served still is: the dashboard at / (which takes no POST), the control plane, the specs.
+        assert client.get("/").status_code == 200 and "text/html" in client.get("/").headers["content-type"]
+        assert client.post("/").status_code == 405
         assert client.get("/__admin/health").status_code == 200
         assert client.get("/ryng/openapi.json").status_code == 200
 
 
 @pytest.mark.slow
-def test_a_dashboard_takes_over_the_fallback_and_nothing_else() -> None:
+def test_a_fallback_app_takes_over_what_nothing_else_serves() -> None:
     async def dashboard(scope: Scope, receive: Receive, send: Send) -> None:
         body = f"dashboard at {scope['path']}".encode()
         await send(
@@ -75,8 +75,8 @@ def test_a_dashboard_takes_over_the_fallback_and_nothing_else() -> None:
         await send({"type": "http.response.body", "body": body})
 
     with limited(fallback=dashboard) as served, httpx.Client(base_url=served.base) as client:
-        assert client.get("/").text == "dashboard at /"
-        assert client.get("/favicon.ico").text == "dashboard at /favicon.ico"
+        assert client.get("/elsewhere").text == "dashboard at /elsewhere"
+        assert "text/html" in client.get("/").headers["content-type"]  # the built-in dashboard comes first
         assert client.get("/__admin/health").json()["status"] == "ok"
         assert client.get("/ryng/nope").json() == {
             "error": True,

@@ -200,6 +200,8 @@ READERS_ALLOWED = {
     ("contracts/export.py", "x-webhooks"): "renames x-webhooks to 3.1 webhooks in the document it writes",
     ("contracts/export.py", "$ref"): "points shared callbacks at their 3.1 place in the document it writes",
     ("mockserver/journal.py", "urlencode"): "writes a received query string back with its secrets redacted",
+    ("mockserver/dashboard/__init__.py", "urlencode"): "writes the dashboard's own filter links",
+    ("mockserver/dashboard/curl.py", "urlencode"): "writes a recorded form body back, as received, for curl",
 }
 
 
