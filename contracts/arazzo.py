@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from contracts import model
 from contracts.errors import ContractsError
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
@@ -46,8 +47,8 @@ class Operation:
     operation_id: str
     method: str  # upper case
     path: str
-    definition: Mapping[str, Any]
-    path_item: Mapping[str, Any]
+    definition: Mapping[str, Any]  # resolved, as the contract model reads it
+    parameters: tuple[model.Parameter, ...]  # the path item's and the operation's, merged
 
 
 @dataclass
@@ -94,12 +95,11 @@ class Document:
         return found
 
     def resolve_local(self, node: Any) -> Any:
-        """Follow a ``$ref: '#/...'`` inside this document (workflow inputs use them)."""
-        seen = 0
-        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and seen < 20:
-            node = pointer(self.data, node["$ref"].partition("#")[2])
-            seen += 1
-        return node
+        """Follow ``$ref: '#/...'`` inside this document (workflow inputs use them)."""
+        try:
+            return model.resolve(self.data, node)
+        except model.UnresolvableRef as exc:
+            raise Unresolved(str(exc)) from exc
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -119,16 +119,15 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 def index_operations(source: str, document: Mapping[str, Any]) -> dict[str, Operation]:
-    found: dict[str, Operation] = {}
-    for path, item in (document.get("paths") or {}).items():
-        if not isinstance(item, Mapping):
-            continue
-        for method in HTTP_METHODS:
-            op = item.get(method)
-            if isinstance(op, Mapping) and op.get("operationId"):
-                operation_id = str(op["operationId"])
-                found[operation_id] = Operation(source, operation_id, method.upper(), str(path), op, item)
-    return found
+    try:
+        spec = model.from_document(source, document)
+    except (model.UnresolvableRef, ValueError) as exc:
+        raise ArazzoError(f"source {source!r}: {exc}") from exc
+    return {
+        op.operation_id: Operation(source, op.operation_id, op.method, op.path, op.definition, op.parameters)
+        for op in spec.operations
+        if op.definition.get("operationId")
+    }
 
 
 def load(path: str | Path) -> Document:

@@ -230,16 +230,7 @@ def _expression_problem(
 def _path_parameters(
     document: Document, at: tuple[object, ...], step: Mapping[str, Any], operation: arazzo.Operation
 ) -> Iterator[Problem]:
-    source = document.sources[operation.source]
-    declared: dict[str, str] = {}
-    for parameter in [
-        *(operation.path_item.get("parameters") or []),
-        *(operation.definition.get("parameters") or []),
-    ]:
-        while isinstance(parameter, Mapping) and "$ref" in parameter:
-            parameter = arazzo.pointer(source, str(parameter["$ref"]).partition("#")[2])
-        if isinstance(parameter, Mapping):
-            declared[f"{parameter.get('in')}:{parameter.get('name')}"] = str(parameter.get("name"))
+    declared = {f"{p.location}:{p.name}": p.name for p in operation.parameters}
     given: set[str] = set()
     for parameter in step.get("parameters") or []:
         if "reference" in parameter:

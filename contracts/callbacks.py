@@ -9,99 +9,93 @@ a synthetic document with one path, ``/<operationId>``, that shares the original
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, unquote
 
-from contracts.loaders import VENDOR_SPECS, load_spec
+from contracts import model
 
 SYNTHETIC_HOST = "http://callback.invalid"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CallbackKind:
-    """One kind of callback or webhook a spec's vendor sends."""
+    """One kind of callback or webhook a spec's vendor sends: a ``model.Callback`` as the checkers use it."""
 
-    api: str
-    operation_id: str  # of the callback operation itself
-    name: str  # callback key ("terminal") or webhook event ("StartCallActivity")
-    method: str
-    source: str | None  # operationId that registers it; None for a webhook
-    operation: Mapping[str, Any] = field(repr=False, hash=False, compare=False)
-    document: Mapping[str, Any] = field(repr=False, hash=False, compare=False)
+    callback: model.Callback
+    components: Mapping[str, Any] = field(repr=False, hash=False, compare=False)
+
+    @property
+    def api(self) -> str:
+        return self.callback.api
+
+    @property
+    def operation_id(self) -> str:
+        return self.callback.operation_id
+
+    @property
+    def name(self) -> str:
+        return self.callback.name
+
+    @property
+    def method(self) -> str:
+        return self.callback.method
+
+    @property
+    def source(self) -> str | None:
+        return self.callback.source
+
+    @property
+    def operation(self) -> Mapping[str, Any]:
+        return self.callback.operation.definition
 
     @property
     def path(self) -> str:
         return f"/{self.operation_id}"
 
     @property
-    def retry(self) -> Mapping[str, Any]:
-        return self.operation.get("x-retry") or {"attempts": 1, "success_status": [200]}
-
-    @property
     def success_status(self) -> list[int]:
-        return [int(s) for s in self.retry.get("success_status", [200])]
+        return list(self.callback.retry.success_status)
 
-    def body_spec(self) -> tuple[str, Mapping[str, Any]] | None:
-        body = resolve(self.document, self.operation.get("requestBody"))
-        for media_type, media in ((body or {}).get("content") or {}).items():
+    def body_spec(self) -> tuple[str, model.Media] | None:
+        body = self.callback.operation.request_body
+        for media_type, media in (body.content if body else {}).items():
             return media_type, media
         return None
 
     def schema(self) -> Mapping[str, Any] | None:
-        found = self.body_spec()
-        return resolve(self.document, found[1].get("schema")) if found else None
+        return self.callback.payload_schema
 
-    def query_parameters(self) -> list[Mapping[str, Any]]:
-        params = [resolve(self.document, p) for p in self.operation.get("parameters", [])]
-        return [p for p in params if p.get("in") == "query"]
+    def query_parameters(self) -> list[model.Parameter]:
+        return [p for p in self.callback.operation.parameters if p.location == "query"]
 
     def examples(self) -> dict[str, Any]:
         """Named example payloads: a JSON or form body, or a query string's fields for a GET."""
         found = self.body_spec()
         if found is not None:
-            media = found[1]
-            named = {
-                name: resolve(self.document, ex).get("value")
-                for name, ex in (media.get("examples") or {}).items()
-            }
-            if not named and "example" in media:
-                named = {"example": media["example"]}
-            return named
+            return dict(found[1].examples)
         params = self.query_parameters()
-        if not params:
+        named = {
+            p.name: [e.get("value") for e in (p.definition.get("examples") or {}).values()] for p in params
+        }
+        count = max((len(v) for v in named.values()), default=0)
+        if not count:
             return {}
-        count = max(len(p.get("examples") or {}) for p in params) or 1
-        out: dict[str, Any] = {}
-        for index in range(count):
-            values = {}
-            for param in params:
-                examples = [
-                    resolve(self.document, e).get("value") for e in (param.get("examples") or {}).values()
-                ]
-                if examples:
-                    values[param["name"]] = examples[min(index, len(examples) - 1)]
-            out[f"example-{index + 1}"] = values
-        return out
+        return {
+            f"example-{index + 1}": {
+                name: values[min(index, len(values) - 1)] for name, values in named.items() if values
+            }
+            for index in range(count)
+        }
 
     def required_fields(self) -> list[str]:
-        if self.body_spec() is not None:
-            return list((self.schema() or {}).get("required", []))
-        return [p["name"] for p in self.query_parameters() if p.get("required")]
+        return list((self.schema() or {}).get("required", []))
 
     def encode(self, payload: Any) -> tuple[str, dict[str, str], bytes | None]:
         """(query string, headers, body) that carry ``payload`` the way the vendor sends it."""
-        found = self.body_spec()
-        if found is None:
-            return urlencode({k: _text(v) for k, v in (payload or {}).items()}), {}, None
-        media_type = found[0]
-        if media_type == "application/x-www-form-urlencoded":
-            body = urlencode({k: _text(v) for k, v in (payload or {}).items()}).encode()
-        else:
-            body = json.dumps(payload).encode()
-        return "", {"content-type": media_type}, body
+        return self.callback.encode(payload)
 
     def event_of(self, payload: Any) -> str:
         """What a person would call this delivery: the payload's event, or the kind's name."""
@@ -112,68 +106,31 @@ class CallbackKind:
         return self.name
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
+def kinds(spec: str | Path | model.Contract) -> list[CallbackKind]:
+    """Every callback and webhook of a spec, one per registration (Ryng's connect callback is six)."""
+    return list(_kinds(spec if isinstance(spec, model.Contract) else model.contract(spec)))
 
 
-def resolve(document: Mapping[str, Any], value: Any) -> Any:
-    for _ in range(10):
-        if not (isinstance(value, Mapping) and "$ref" in value):
-            break
-        node: Any = document
-        for part in str(value["$ref"]).lstrip("#/").split("/"):
-            node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, Mapping) else None
-        value = node
-    return value
-
-
-def kinds(spec: str | Mapping[str, Any], api: str | None = None) -> list[CallbackKind]:
-    """Every callback (registered by an operation) and webhook (``x-webhooks``) of a spec."""
-    document = load_spec(spec) if isinstance(spec, str) else spec
-    name = api or (spec if isinstance(spec, str) else str(document.get("info", {}).get("title", "api")))
-    found: dict[str, CallbackKind] = {}
-    for item in (document.get("paths") or {}).values():
-        for operation in item.values():
-            if not isinstance(operation, Mapping):
-                continue
-            for key, callback in (operation.get("callbacks") or {}).items():
-                for path_item in (resolve(document, callback) or {}).values():
-                    for method, op in (path_item or {}).items():
-                        if isinstance(op, Mapping) and "operationId" in op:
-                            kind = CallbackKind(
-                                name,
-                                op["operationId"],
-                                key,
-                                method.upper(),
-                                operation.get("operationId"),
-                                op,
-                                document,
-                            )
-                            found.setdefault(kind.operation_id, kind)
-    for event, path_item in (document.get("x-webhooks") or {}).items():
-        for method, op in (path_item or {}).items():
-            if isinstance(op, Mapping):
-                op_id = op.get("operationId") or f"{event}Webhook"
-                found.setdefault(op_id, CallbackKind(name, op_id, event, method.upper(), None, op, document))
-    return list(found.values())
+@functools.lru_cache(maxsize=64)
+def _kinds(found: model.Contract) -> tuple[CallbackKind, ...]:
+    components = found.document.get("components") or {}
+    return tuple(CallbackKind(callback, components) for callback in found.callbacks)
 
 
 def all_kinds(specs: list[str] | None = None) -> list[CallbackKind]:
-    return [kind for spec in (specs or list(VENDOR_SPECS)) for kind in kinds(spec)]
+    return [kind for spec in model.contracts(specs) for kind in kinds(spec)]
 
 
 def synthetic_document(kind: CallbackKind) -> dict[str, Any]:
     """A document whose one operation is the callback, sharing the spec's components."""
-    operation = {k: v for k, v in kind.operation.items() if k not in {"callbacks", "security"}}
+    operation = {k: v for k, v in kind.operation.items() if k not in {"callbacks", "security", "x-retry"}}
     operation.setdefault("responses", {"200": {"description": "received"}})
     return {
         "openapi": "3.0.3",
         "info": {"title": f"{kind.api} {kind.operation_id}", "version": "1"},
         "servers": [{"url": SYNTHETIC_HOST}],
         "paths": {kind.path: {kind.method.lower(): operation}},
-        "components": kind.document.get("components") or {},
+        "components": kind.components,
     }
 
 
@@ -235,25 +192,68 @@ def _explain(exc: BaseException) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def registered_for(candidates: list[CallbackKind], method: str, path: str) -> list[CallbackKind]:
+    """The callbacks a delivery to ``path`` can be, by what its URL names: the operation that registered
+    it (``/pushTransactional/connect``) or the callback operation itself, else the callback's name
+    (``/connect``), else any callback sent with this method. The payload's shape never decides this."""
+    segments = {unquote(s).lower() for s in path.split("/") if s}
+    same = [k for k in candidates if k.method == method.upper()]
+    by_operation = [
+        k for k in same if (k.source or "").lower() in segments or k.operation_id.lower() in segments
+    ]
+    if by_operation:
+        return [k for k in by_operation if k.name.lower() in segments] or by_operation
+    return [k for k in same if k.name.lower() in segments] or same
+
+
 def classify(
-    candidates: list[CallbackKind], method: str, query: str, headers: Mapping[str, str], body: bytes | None
-) -> tuple[CallbackKind | None, list[str]]:
-    """The kind this request is (the first it validates as), else the closest one and why it is not."""
-    best: tuple[CallbackKind | None, list[str]] = (
-        None,
-        ["no callback or webhook of this spec is sent with " + method],
-    )
-    best_score = 10**6
+    candidates: list[CallbackKind],
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+) -> tuple[list[CallbackKind], list[str]]:
+    """The registrations this delivery is for, and why it is not valid (empty when it is).
+
+    Candidates are narrowed by the delivery's path first (``registered_for``); the payload is then
+    validated against what remains. Every registration it is valid for is returned, in document order, so
+    a caller can say when the URL leaves the choice open; an invalid one returns the closest registration
+    and its problems.
+    """
+    narrowed = registered_for(candidates, method, path)
+    if not narrowed:
+        return [], ["no callback or webhook of this spec is sent with " + method]
     sent = str(headers.get("content-type", "")).split(";", 1)[0].strip().lower()
-    for kind in candidates:
-        if kind.method != method.upper():
-            continue
-        found = problems(kind, query, headers, body)
+    fitting: list[CallbackKind] = []
+    closest: tuple[int, CallbackKind, list[str]] | None = None
+    verdicts: dict[str, list[str]] = {}  # one validation per callback operation
+    for kind in narrowed:
+        if kind.operation_id not in verdicts:
+            verdicts[kind.operation_id] = problems(kind, query, headers, body)
+        found = verdicts[kind.operation_id]
         if not found:
-            return kind, []
+            fitting.append(kind)
+            continue
         # A payload in another media type than the kind's is a poor match, however few its problems.
         declared = kind.body_spec()
         score = len(found) + (100 if declared is not None and declared[0] != sent else 0)
-        if score < best_score:
-            best, best_score = (kind, found), score
-    return best
+        if closest is None or score < closest[0]:
+            closest = (score, kind, found)
+    if fitting:
+        return fitting, []
+    assert closest is not None
+    return [closest[1]], closest[2]
+
+
+def label(found: list[CallbackKind]) -> str:
+    """How a person names what a delivery is: ``pushTransactional's connect callback``, or the choices."""
+    if not found:
+        return "unknown callback"
+    first = found[0]
+    if first.source is None:
+        return f"{first.name} webhook"
+    sources = list(dict.fromkeys(k.source for k in found if k.source))
+    if len(sources) == 1:
+        return f"{sources[0]}'s {first.name} callback"
+    return f"{first.name} callback of {' or '.join(sources)} (name the operation in the URL's path to tell)"

@@ -17,6 +17,7 @@ follow-up list the reports print) and gets its URL from :mod:`contracts.urls`; t
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 import threading
@@ -30,8 +31,9 @@ import requests
 import schemathesis
 from schemathesis.core.failures import Failure
 
+from contracts import model
 from contracts.errorshape import ErrorShape
-from contracts.oas30 import inline_refs, to_json_schema
+from contracts.model import to_json_schema
 from contracts.traffic import Traffic, retry_after_seconds
 from contracts.urls import case_path_values, request_url
 
@@ -99,6 +101,11 @@ class VerifyContext:
     def __post_init__(self) -> None:
         if self.errors is None:
             self.errors = ErrorShape.from_document(self.document)
+
+    @functools.cached_property
+    def contract(self) -> model.Contract:
+        """The run's document read once into the contract model (operations, resolved)."""
+        return model.from_document(str(self.document.get("info", {}).get("title", "api")), self.document)
 
     def errors_status(self) -> int:
         return self.errors.auth_status if self.errors is not None else 401
@@ -247,7 +254,7 @@ def _documented_media_types(case: Any, document: Mapping[str, Any], status: int)
     responses = _operation_document(case).get("responses") or {}
     for key in (str(status), f"{str(status)[0]}XX", "default"):
         if key in responses:
-            response = _resolve(document, responses[key]) or {}
+            response = model.resolve(document, responses[key]) or {}
             return set((response.get("content") or {}).keys())
     return set()
 
@@ -300,7 +307,7 @@ def _negative_on_the_wire(case: Any) -> bool:
     context = context_of(case)
     if schema is None or context is None:
         return True
-    resolved = to_json_schema(inline_refs(schema, context.document))
+    resolved = to_json_schema(model.resolve(context.document, schema))
     properties = resolved.get("properties", {})
     as_sent = {name: _as_form_value(value, properties.get(name, {})) for name, value in case.body.items()}
     return not jsonschema.Draft4Validator(resolved, format_checker=_FORMATS).is_valid(as_sent)
@@ -484,27 +491,9 @@ def _pointer(document: Any, pointer: str) -> Any:
     return current
 
 
-def _operations(document: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any], list[Any]]]:
-    out = []
-    for path, item in (document.get("paths") or {}).items():
-        shared = item.get("parameters", [])
-        for method, op in item.items():
-            if method in {"get", "put", "post", "patch", "delete"} and isinstance(op, Mapping):
-                out.append((path, method, op, [*shared, *op.get("parameters", [])]))
-    return out
-
-
-def _resolve(document: Mapping[str, Any], value: Any) -> Any:
-    seen = 0
-    while isinstance(value, Mapping) and "$ref" in value and seen < 10:
-        value = _pointer(document, str(value["$ref"]).lstrip("#"))
-        seen += 1
-    return value
-
-
 def _follow_ups(
-    case: Any, body: Any, document: Mapping[str, Any]
-) -> list[tuple[str, str, Mapping[str, Any], dict[str, Any]]]:
+    case: Any, body: Any, context: VerifyContext
+) -> list[tuple[str, str, model.Operation, dict[str, Any]]]:
     """Operations that address what this response created, with their raw path values filled in.
 
     The values are raw: the case's own path values decoded once from Schemathesis' encoding, the
@@ -513,28 +502,25 @@ def _follow_ups(
     raw = _operation_document(case)
     known: dict[str, Any] = case_path_values(case)
     source_path = case.operation.path.rstrip("/")
+    contract = context.contract
     found = []
     links: dict[str, Any] = {}
     for response in (raw.get("responses") or {}).values():
-        links.update((_resolve(document, response) or {}).get("links") or {})
-    by_id = {
-        op.get("operationId"): (path, method, op, params)
-        for path, method, op, params in _operations(document)
-    }
+        links.update((model.resolve(context.document, response) or {}).get("links") or {})
     for link in links.values():
-        link = _resolve(document, link)
-        target = by_id.get(link.get("operationId"))
+        target = contract.by_id.get(link.get("operationId"))
         if target is None:
             continue
         values = dict(known)
         for name, expression in (link.get("parameters") or {}).items():
             if isinstance(expression, str) and expression.startswith("$response.body#"):
                 values[name] = _pointer(body, expression[len("$response.body#") :])
-        found.append((*target[:3], values))
+        found.append((target.path, target.method.lower(), target, values))
     if found:
         return found
-    for path, method, op, params in _operations(document):
-        names = [p.get("name") for p in (_resolve(document, p) for p in params) if p.get("in") == "path"]
+    for op in contract.operations:
+        path = op.path
+        names = [p.name for p in op.parameters if p.location == "path"]
         if path.rstrip("/") == source_path or not path.startswith(source_path + "/") or not names:
             continue
         values = dict(known)
@@ -544,21 +530,14 @@ def _follow_ups(
             if values.get(name) is None and name.lower().endswith("id") and isinstance(body, Mapping):
                 values[name] = body.get("id")  # {event_id} addressed by the "id" of the created event
         if all(values.get(name) is not None for name in names) and any(n not in known for n in names):
-            found.append((path, method, op, values))
+            found.append((path, op.method.lower(), op, values))
     return found
 
 
-def _example_body(document: Mapping[str, Any], op: Mapping[str, Any]) -> tuple[str, Any] | None:
-    body = _resolve(document, op.get("requestBody"))
-    if not body:
-        return None
-    for media_type, media in (body.get("content") or {}).items():
-        for example in (media.get("examples") or {}).values():
-            example = _resolve(document, example)
-            if isinstance(example, Mapping) and "value" in example:
-                return media_type, example["value"]
-        if "example" in media:
-            return media_type, media["example"]
+def _example_body(op: model.Operation) -> tuple[str, Any] | None:
+    for media_type, media in (op.request_body.content if op.request_body else {}).items():
+        if media.examples:
+            return media_type, next(iter(media.examples.values()))
     return None
 
 
@@ -573,11 +552,10 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
     body = _json(response.content)
     if not isinstance(body, Mapping):
         return True
-    document = context.document
     label = case.operation.label
     # Prefer reading the resource back; other operations on it come after.
     targets = sorted(
-        _follow_ups(case, body, document), key=lambda t: ({"get": 0, "patch": 1, "put": 2}.get(t[1], 3), t[0])
+        _follow_ups(case, body, context), key=lambda t: ({"get": 0, "patch": 1, "put": 2}.get(t[1], 3), t[0])
     )
     judged = False
     for path, method, op, values in targets[:1]:
@@ -592,16 +570,14 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
             continue
         headers = dict(context.credentials)
         data: bytes | None = None
-        example = _example_body(document, op)
+        example = _example_body(op)
         if example is not None:
             media_type, value = example
             if not media_type.endswith("json"):
                 continue
             headers["Content-Type"] = media_type
             data = json.dumps(value).encode("utf-8")
-        elif method in {"put", "patch", "post"} and (_resolve(document, op.get("requestBody")) or {}).get(
-            "required"
-        ):
+        elif method in {"put", "patch", "post"} and op.request_body is not None and op.request_body.required:
             continue
         probe, curl = _send(
             context,

@@ -12,6 +12,7 @@ This module speaks HTTP only; it does not import the mock.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import time
@@ -23,8 +24,8 @@ import httpx
 from openapi_core import Config, OpenAPI
 from openapi_core.deserializing.media_types.util import json_loads
 
+from contracts import model
 from contracts.errors import ContractsError
-from contracts.loaders import load_spec
 from contracts.openapi_http import OpenAPIRequest, OpenAPIResponse
 
 CONFIG = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
@@ -105,7 +106,7 @@ class Report:
 
 def contract(base_url: str) -> OpenAPI:
     """The reference contract with its server set to the CRM under test."""
-    document = load_spec(SPEC)
+    document = copy.deepcopy(dict(model.contract(SPEC).raw))
     document["servers"] = [{"url": base_url.rstrip("/")}]
     return OpenAPI.from_dict(document, config=CONFIG)
 
@@ -222,13 +223,18 @@ class Driver:
     async def call(
         self,
         client: httpx.AsyncClient,
-        method: str,
-        path: str,
-        expect: int,
+        operation_id: str,
         what: str,
+        path_params: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Send one request; the answer must have status ``expect`` and validate against the contract."""
+        """Send one operation of the spec (its method and path, the path's parameters filled in); the
+        answer must have the operation's documented success status and validate against the contract."""
+        operation = model.contract(SPEC).operation(operation_id)
+        method, expect = operation.method, operation.success_status
+        path = operation.path
+        for name, value in (path_params or {}).items():
+            path = path.replace("{" + name + "}", str(value))
         url = self.base_url + path
         self._last = (method, url, None)
         headers = {**self.headers, **kwargs.pop("headers", {})}
@@ -272,12 +278,12 @@ class Driver:
             "client_id": self.auth.first,
             "client_secret": self.auth.second,
         }
-        body = await self.call(client, "POST", "/oauth/token", 200, "an access token", data=form)
+        body = await self.call(client, "issueToken", "an access token", data=form)
         self.headers["authorization"] = f"Bearer {body['access_token']}"
         return f"token for {self.auth.first}, valid {body['expires_in']} s"
 
     async def users(self, client: httpx.AsyncClient) -> str:
-        body = await self.call(client, "GET", "/users", 200, "the list of CRM users")
+        body = await self.call(client, "listUsers", "the list of CRM users")
         records = body["records"]
         self.carried["user_id"] = records[0]["user_id"] if records else None
         first = f"; the call goes to user {records[0]['user_id']}" if records else ""
@@ -294,9 +300,7 @@ class Driver:
         return f"call {self.carried['call_id']} from {self.caller} to +12025550199"
 
     async def find_contact(self, client: httpx.AsyncClient) -> str:
-        body = await self.call(
-            client, "GET", "/contacts/search", 200, "zero or one contact", params={"phone": self.caller}
-        )
+        body = await self.call(client, "findContact", "zero or one contact", params={"phone": self.caller})
         records = body["records"]
         if records:
             self.carried["contact_id"] = records[0]["contact_id"]
@@ -308,7 +312,7 @@ class Driver:
         if self.carried.get("contact_id"):
             return f"skipped: contact {self.carried['contact_id']} already known"
         sent = {"phone": self.caller, "firstname": "Unknown", "lastname": f"Caller {self.caller[-4:]}"}
-        body = await self.call(client, "POST", "/contacts", 201, "the created contact", json=sent)
+        body = await self.call(client, "createContact", "the created contact", json=sent)
         self.carried["contact_id"] = body["contact_id"]
         return f"contact {body['contact_id']} created for {self.caller}"
 
@@ -325,23 +329,22 @@ class Driver:
         }
         if self.carried.get("user_id"):
             sent["user_id"] = self.carried["user_id"]
-        body = await self.call(client, "POST", "/activities", 201, "the created activity", json=sent)
+        body = await self.call(client, "createActivity", "the created activity", json=sent)
         self.same(body, "call_id", sent["call_id"], "the activity of this call")
         self.same(body, "status", "in_progress", "a new activity in progress")
         self.carried["activity_id"] = body["activity_id"]
         return f"activity {body['activity_id']} for call {sent['call_id']}"
 
-    def _activity_path(self, suffix: str = "") -> str:
-        return f"/activities/{self.carried['activity_id']}{suffix}"
+    def _activity(self) -> dict[str, Any]:
+        return {"activity_id": self.carried["activity_id"]}
 
     async def assign_activity(self, client: httpx.AsyncClient) -> str:
         contact_id = self.carried["contact_id"]
         body = await self.call(
             client,
-            "POST",
-            self._activity_path("/assign"),
-            200,
+            "assignActivity",
             "the activity linked to the contact",
+            self._activity(),
             json={"contact_id": contact_id},
         )
         self.same(body, "activity_id", self.carried["activity_id"], "the same activity back")
@@ -351,7 +354,7 @@ class Driver:
     async def update_activity(self, client: httpx.AsyncClient) -> str:
         notes = "Caller asked for a quote; call back tomorrow."
         body = await self.call(
-            client, "PATCH", self._activity_path(), 200, "the updated activity", json={"notes": notes}
+            client, "updateActivity", "the updated activity", self._activity(), json={"notes": notes}
         )
         self.same(body, "activity_id", self.carried["activity_id"], "the same activity back")
         self.same(body, "notes", notes, "the notes just sent")
@@ -365,9 +368,7 @@ class Driver:
             "status": "completed",
             "call_cause": "0",
         }
-        body = await self.call(
-            client, "POST", self._activity_path("/stop"), 200, "the closed activity", json=sent
-        )
+        body = await self.call(client, "stopCallActivity", "the closed activity", self._activity(), json=sent)
         self.same(body, "activity_id", self.carried["activity_id"], "the same activity back")
         self.same(body, "status", "completed", "the activity closed")
         self.same(body, "call_end", sent["call_end"], "the end time just sent")
@@ -375,20 +376,24 @@ class Driver:
         return f"closed after {duration} s"
 
     async def update_call_recording(self, client: httpx.AsyncClient) -> str:
-        path = self._activity_path("/recording")
         if self.recording_url:
             body = await self.call(
                 client,
-                "POST",
-                path,
-                200,
+                "updateCallRecording",
                 "the activity with its recording",
+                self._activity(),
                 json={"recording_url": self.recording_url},
             )
             self.same(body, "recording_url", self.recording_url, "the recording link just sent")
         else:
             files = {"file": ("recording.mp3", RECORDING, "audio/mpeg")}
-            body = await self.call(client, "POST", path, 200, "the activity with its recording", files=files)
+            body = await self.call(
+                client,
+                "updateCallRecording",
+                "the activity with its recording",
+                self._activity(),
+                files=files,
+            )
             if not body.get("recording_url"):
                 raise StepFailed(
                     "expected the activity's recording_url to say where the uploaded file is kept, "

@@ -19,42 +19,46 @@ Media-type and parameter ``example``/``examples`` keep their 3.0 form, which 3.1
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from contracts.oas30 import resolve_pointer
+
 VERSION = "3.1.0"
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "not", "additionalProperties", "contains", "propertyNames")
 
 
-def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A 3.1 document saying what the 3.0 ``document`` says; the argument is left unchanged."""
+def to_openapi_31(document: Mapping[str, Any], callback_items: Sequence[str]) -> dict[str, Any]:
+    """A 3.1 document saying what the 3.0 ``document`` says; the argument is left unchanged.
+    ``callback_items``: the pointers of the callbacks' Path Items (``contracts.model.to_openapi_31``
+    finds them with the contract model's walk; call that one)."""
     out: dict[str, Any] = copy.deepcopy(dict(document))
     out["openapi"] = VERSION
     webhooks: dict[str, Any] = dict(out.pop("x-webhooks", None) or {})
     for schema in _schemas(out):
         _convert(schema)
-    shared = _share_marked_callbacks(out)
+    shared = _share_marked_callbacks(out, callback_items)
     webhooks.update({name: {"$ref": ref} for name, ref in shared.items() if name not in webhooks})
     if webhooks:
         out["webhooks"] = webhooks
     return out
 
 
-def _share_marked_callbacks(document: dict[str, Any]) -> dict[str, str]:
+def _share_marked_callbacks(document: dict[str, Any], pointers: Sequence[str]) -> dict[str, str]:
     """Move each Path Item marked ``x-webhook: NAME`` to ``components/pathItems/NAME`` (a 3.1 place for
     it), and point every callback that is, or refers to, that Path Item there; NAME -> its reference."""
     refs: dict[str, str] = {}
     items = document.setdefault("components", {}).get("pathItems") or {}
     by_pointer: dict[str, str] = {}
-    for pointer, path_item in list(_callback_items(document)):
+    callbacks = [(p, item) for p in pointers if isinstance(item := resolve_pointer(document, p), dict)]
+    for pointer, path_item in callbacks:
         name = path_item.get("x-webhook")
         if isinstance(name, str):
             items.setdefault(name, {k: v for k, v in path_item.items() if k != "x-webhook"})
             refs[name] = f"#/components/pathItems/{name}"
             by_pointer[pointer] = refs[name]
-    for pointer, path_item in list(_callback_items(document)):
+    for pointer, path_item in callbacks:
         target = by_pointer.get(pointer) or by_pointer.get(str(path_item.get("$ref", ""))[1:])
         if target:
             path_item.clear()
@@ -64,24 +68,6 @@ def _share_marked_callbacks(document: dict[str, Any]) -> dict[str, str]:
     elif not document["components"]:
         del document["components"]
     return refs
-
-
-def _callback_items(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(JSON pointer, Path Item) of every callback written under an operation."""
-    for path, item in (document.get("paths") or {}).items():
-        for method in _METHODS:
-            op = item.get(method) if isinstance(item, Mapping) else None
-            for name, callback in ((op or {}).get("callbacks") or {}).items():
-                for expression, path_item in callback.items() if isinstance(callback, Mapping) else ():
-                    if isinstance(path_item, dict):
-                        where = "/".join(
-                            _esc(p) for p in ("paths", path, method, "callbacks", name, expression)
-                        )
-                        yield "/" + where, path_item
-
-
-def _esc(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
 
 
 def _schemas(node: Any, pointer: str = "") -> Iterator[dict[str, Any]]:

@@ -1,7 +1,9 @@
 """A callback and webhook receiver for development (``mockline listen``).
 
-Every request (any method, any path but ``/received``) is matched against the callbacks and webhooks of
-the chosen specs, validated with openapi-core, printed readably (valid or not, and why) and recorded.
+Every request (any method, any path but ``/received``) is labelled by the callback it was registered for -
+the operation its path names (``/pushTransactional/connect``), else the callback's name (``/connect``) -
+never by the first schema its payload happens to fit; then validated with openapi-core against that
+callback, printed readably (valid or not, and why) and recorded.
 ``GET /received`` lists what arrived (``?event=``, ``?kind=``, ``?api=`` filter it), ``DELETE /received``
 forgets it. To watch retries arrive, the first N attempts of each distinct delivery can be answered
 with a 500 (``fail_first``) or left hanging past the sender's timeout (``timeout_first``).
@@ -87,7 +89,7 @@ def parse_payload(kind: CallbackKind | None, query: str, media_type: str, body: 
 def describe(entry: Mapping[str, Any]) -> str:
     """One delivery as a few readable lines."""
     verdict = "valid" if entry["valid"] else "INVALID"
-    kind = f"{entry['api']} {entry['kind']}" if entry.get("kind") else "unknown callback"
+    kind = f"{entry['api']} {entry['label']}" if entry.get("kind") else "unknown callback"
     lines = [
         f"[{entry['at']}] {entry['method']} {entry['path']} -> {entry['answered']}  {kind} "
         f"(event {entry['event']}, attempt {entry['attempt']}): {verdict}"
@@ -130,7 +132,10 @@ def create_listener(
         query = request.url.query
         headers = {k.lower(): v for k, v in request.headers.items()}
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        kind, problems = callbacks.classify(candidates, request.method, query, headers, body or None)
+        found, problems = callbacks.classify(
+            candidates, request.method, request.url.path, query, headers, body or None
+        )
+        kind = found[0] if found else None
         payload = parse_payload(kind, query, media_type, body)
         key = hashlib.sha256(f"{request.method} {request.url.path}?{query}\n".encode() + body).hexdigest()
         attempt = recorder.attempt(key)
@@ -151,6 +156,8 @@ def create_listener(
                 "api": kind.api if kind else None,
                 "kind": kind.operation_id if kind else None,
                 "callback": kind.name if kind else None,
+                "registered_by": sorted({k.source for k in found if k.source}),
+                "label": callbacks.label(found),
                 "event": kind.event_of(payload) if kind else None,
                 "payload": payload,
                 "valid": kind is not None and not problems,

@@ -1,4 +1,4 @@
-"""OpenAPI 3.0 schema objects as plain JSON Schema Draft 4, and ``$ref`` resolution.
+"""OpenAPI 3.0 schema objects as plain JSON Schema Draft 4, and JSON pointers.
 
 OpenAPI 3.0 schemas are a dialect of Draft 4: ``nullable`` instead of a null type, ``readOnly`` fields a
 request need not send, ``format: binary`` for uploaded files, and keywords (``example``, ``x-*``) that JSON
@@ -68,7 +68,7 @@ def _allow_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 class UnresolvableRef(ContractsError, LookupError):
-    """A ``$ref`` points at nothing in its document."""
+    """A ``$ref`` or a pointer names nothing in its document (``$ref``s are resolved by contracts.model)."""
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
@@ -84,20 +84,4 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
             node = node[int(part)]
         else:
             raise UnresolvableRef(f"{pointer!r} does not resolve: no {part!r} there")
-    return node
-
-
-def inline_refs(node: Any, document: Any, _depth: int = 0) -> Any:
-    """A copy of ``node`` with every local ``$ref`` replaced by what it points to."""
-    if _depth > 64:
-        raise UnresolvableRef("$ref chain deeper than 64 levels (a recursive schema?)")
-    if isinstance(node, Mapping):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            if not ref.startswith("#"):
-                raise UnresolvableRef(f"only local references are supported, not {ref!r}")
-            return inline_refs(resolve_pointer(document, ref[1:]), document, _depth + 1)
-        return {k: inline_refs(v, document, _depth + 1) for k, v in node.items()}
-    if isinstance(node, list):
-        return [inline_refs(v, document, _depth + 1) for v in node]
     return node

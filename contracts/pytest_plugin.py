@@ -25,9 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts import model
 from contracts.listen import ListenOptions, Recorder, create_listener
-
-_PREFIXES = {"ryng": "/ryng", "diyalog": "/diyalog", "ringotel-crm": "/ringotel", "ringme": "/ringme"}
 
 
 def _free_port() -> int:
@@ -75,7 +74,7 @@ class MockServer:
         return (
             self.url + self.runtime.apis[api].prefix
             if api in self.runtime.apis
-            else self.url + _PREFIXES[api]
+            else self.url + model.contract(api).prefix  # an API this mock does not serve
         )
 
     @property

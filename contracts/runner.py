@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import httpx
 
 import contracts.errors
-from contracts import checks
+from contracts import checks, model
 from contracts.errorshape import ErrorShape
 from contracts.loaders import SpecNotFound, load_spec
 from contracts.reporting.model import Report, Violation
@@ -286,17 +286,16 @@ def select_operations(document: dict[str, Any], filters: Sequence[str], exclude:
         return any(f in names or (f.startswith("/") and f in path) for f in by)
 
     kept = 0
-    for path in list(document.get("paths") or {}):
-        item = document["paths"][path]
-        for method in [m for m in item if m in {"get", "put", "post", "patch", "delete", "head", "options"}]:
-            operation = item[method]
-            names = {str(operation.get("operationId", "")), f"{method.upper()} {path}"}
-            if (filters and not named(filters, names, path)) or named(exclude, names, path):
-                del item[method]
-            else:
-                kept += 1
-        if not any(m in item for m in ("get", "put", "post", "patch", "delete", "head", "options")):
-            del document["paths"][path]
+    for operation in model.from_document("verify", document).operations:
+        path, method = operation.path, operation.method.lower()
+        names = {str(operation.definition.get("operationId", "")), f"{operation.method} {path}"}
+        if (filters and not named(filters, names, path)) or named(exclude, names, path):
+            item = document["paths"][path]
+            del item[method]
+            if not any(m in item for m in model.METHODS):
+                del document["paths"][path]
+        else:
+            kept += 1
     return kept
 
 

@@ -33,8 +33,9 @@ from typing import Any
 import jsonschema
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
+from contracts import model
 from contracts.errorshape import fill_template
-from contracts.oas30 import Direction, UnresolvableRef, inline_refs, resolve_pointer, to_json_schema
+from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PROVENANCE = re.compile(r"^(seed|vendor-docs)(: .+)?$|^inferred: \S.*$")
@@ -62,7 +63,11 @@ class _Op:
 def lint_document(name: str, document: Mapping[str, Any]) -> list[Finding]:
     findings: list[Finding] = []
     findings += _openapi_valid(name, document)
-    ops = list(_operations(document))
+    try:
+        spec = model.from_document(name, document)
+    except model.UnresolvableRef as exc:
+        return [*findings, Finding(name, "/", "openapi-valid", str(exc))]
+    ops = list(_operations(spec))
     findings += _operation_rules(name, ops)
     findings += _examples(name, document, ops)
     findings += _provenance(name, document, "")
@@ -83,26 +88,15 @@ def _openapi_valid(name: str, document: Mapping[str, Any]) -> list[Finding]:
     return out
 
 
-def _operations(document: Mapping[str, Any]) -> Iterator[_Op]:
-    for path, item in (document.get("paths") or {}).items():
-        for method in METHODS:
-            if isinstance(item, Mapping) and method in item:
-                pointer = f"/paths/{_esc(path)}/{method}"
-                op = item[method]
-                yield _Op(pointer, op, "operation")
-                for cb_name, expressions in (op.get("callbacks") or {}).items():
-                    expressions = _deref(document, expressions)
-                    for expression, cb_item in expressions.items():
-                        for cb_method in METHODS:
-                            if cb_method in cb_item:
-                                where = f"{pointer}/callbacks/{_esc(cb_name)}/{_esc(expression)}/{cb_method}"
-                                if "$ref" in op["callbacks"][cb_name]:
-                                    where = f"{op['callbacks'][cb_name]['$ref'][1:]}/{_esc(expression)}/{cb_method}"
-                                yield _Op(where, cb_item[cb_method], "callback")
-    for event, item in (document.get("x-webhooks") or {}).items():
-        for method in METHODS:
-            if method in item:
-                yield _Op(f"/x-webhooks/{_esc(event)}/{method}", item[method], "webhook")
+def _operations(spec: model.Contract) -> Iterator[_Op]:
+    """Each operation followed by the callbacks it registers, then the webhooks (the model's walk)."""
+    for op in spec.operations:
+        yield _Op(op.pointer, op.definition, "operation")
+        for callback in spec.callbacks:
+            if callback.registered_at == op.pointer:
+                yield _Op(callback.pointer, callback.operation.definition, "callback")
+    for webhook in spec.webhooks:
+        yield _Op(webhook.pointer, webhook.operation.definition, "webhook")
 
 
 def _operation_rules(name: str, ops: list[_Op]) -> list[Finding]:
@@ -163,14 +157,13 @@ def _retry_rule(name: str, op: _Op) -> list[Finding]:
 def _examples(name: str, document: Mapping[str, Any], ops: list[_Op]) -> list[Finding]:
     out: list[Finding] = []
     for op in ops:
-        body = _deref(document, op.definition.get("requestBody") or {})
+        body = op.definition.get("requestBody") or {}
         base = f"{op.pointer}/requestBody"
         for media_type, media in (body.get("content") or {}).items():
             out += _media_examples(
                 name, document, f"{base}/content/{_esc(media_type)}", media, "request", True
             )
         for code, response in (op.definition.get("responses") or {}).items():
-            response = _deref(document, response)
             where = f"{op.pointer}/responses/{code}"
             for media_type, media in (response.get("content") or {}).items():
                 needs_named = op.kind == "operation"
@@ -178,7 +171,6 @@ def _examples(name: str, document: Mapping[str, Any], ops: list[_Op]) -> list[Fi
                     name, document, f"{where}/content/{_esc(media_type)}", media, "response", needs_named
                 )
         for index, param in enumerate(op.definition.get("parameters") or []):
-            param = _deref(document, param)
             schema = param.get("schema")
             for label, value in _example_values(param):
                 out += _validate(
@@ -232,8 +224,8 @@ def _validate(
     if schema is None:
         return []
     try:
-        resolved = to_json_schema(inline_refs(schema, document), direction)
-    except UnresolvableRef as exc:
+        resolved = to_json_schema(model.resolve(document, schema), direction)
+    except model.UnresolvableRef as exc:
         return [Finding(name, where, "openapi-valid", str(exc))]
     validator = jsonschema.Draft4Validator(resolved, format_checker=_FORMATS)
     out = []
@@ -364,7 +356,7 @@ def _error_template(name: str, document: Mapping[str, Any], ops: list[_Op]) -> l
         if op.kind != "operation":
             continue
         for status, message in statuses.items():
-            response = _deref(document, (op.definition.get("responses") or {}).get(str(status)) or {})
+            response = (op.definition.get("responses") or {}).get(str(status)) or {}
             media = (response.get("content") or {}).get(media_type)
             if response and media is None:
                 found = ", ".join(response.get("content") or {}) or "no body"
@@ -421,12 +413,10 @@ def lint_descriptor(
 ) -> list[Finding]:
     """Each Ringotel hook must call an operation of the spec, with fields the spec knows."""
     out: list[Finding] = []
-    routes = []
-    for path, item in (document.get("paths") or {}).items():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
-        for method in METHODS:
-            if method in item:
-                routes.append((method.upper(), re.compile(pattern), item[method]))
+    routes = [
+        (op.method, re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))), op.definition)
+        for op in model.from_document(name, document).operations
+    ]
     for hook, spec in (descriptor.get("API") or {}).items():
         where = f"/API/{hook}"
         method = str(spec.get("request_method", "")).upper()
@@ -443,7 +433,7 @@ def lint_descriptor(
                 )
             )
             continue
-        op = inline_refs(matches[0], document)
+        op = matches[0]
         params = spec.get("request_parameters")
         if isinstance(params, Mapping) and params:
             content: Mapping[str, Any] = (op.get("requestBody") or {}).get("content", {})
@@ -500,12 +490,6 @@ def _properties(schema: Mapping[str, Any]) -> dict[str, Any]:
         for part in schema.get(key) or []:
             props.update(_properties(part))
     return props
-
-
-def _deref(document: Mapping[str, Any], node: Any) -> Any:
-    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-        node = resolve_pointer(document, node["$ref"][1:])
-    return node
 
 
 def _esc(part: str) -> str:

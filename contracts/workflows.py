@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from contracts import arazzo
+from contracts import arazzo, model
 from contracts.arazzo import Document, Exchange, Scope, Unresolved
 from contracts.errors import ContractsError
 from contracts.reporting.model import Violation
@@ -394,7 +394,7 @@ class Runner:
             path = path.replace("{" + name + "}", quote(text, safe=""))
         url = self.base_for(operation.source) + path
         if query:
-            url += "?" + urlencode(query)
+            url += "?" + model.form_encode(query)
         content: bytes | None = None
         body: Any = None
         request_body = step.get("requestBody")
@@ -409,7 +409,7 @@ class Runner:
             if "json" in media:
                 content = json.dumps(body).encode()
             elif media == "application/x-www-form-urlencoded" and isinstance(body, Mapping):
-                content = urlencode({k: arazzo.as_text(v) for k, v in body.items()}).encode()
+                content = model.form_encode(body).encode()
             else:
                 content = arazzo.as_text(body).encode()
         if cookies:
@@ -477,7 +477,7 @@ class Runner:
                 body = (
                     json.dumps(exchange.request_body)
                     if "json" in media
-                    else urlencode({k: arazzo.as_text(v) for k, v in exchange.request_body.items()})
+                    else model.form_encode(exchange.request_body)
                     if isinstance(exchange.request_body, Mapping)
                     else arazzo.as_text(exchange.request_body)
                 )
@@ -566,13 +566,7 @@ def oauth2_client(auth: str | None) -> dict[str, str]:
 
 
 def remaining_operations(document: Mapping[str, Any]) -> set[str]:
-    return {
-        str(op["operationId"])
-        for item in (document.get("paths") or {}).values()
-        if isinstance(item, Mapping)
-        for method, op in item.items()
-        if method in arazzo.HTTP_METHODS and isinstance(op, Mapping) and op.get("operationId")
-    }
+    return {op.operation_id for op in model.from_document("verify", document).operations}
 
 
 def phase(

@@ -24,8 +24,8 @@ from typing import Any
 
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from contracts.loaders import SpecNotFound, load_spec, spec_names, spec_path
-from contracts.oas30 import UnresolvableRef, inline_refs
+from contracts import model
+from contracts.model import SpecNotFound, UnresolvableRef, load_spec, spec_names, spec_path
 from mockserver.core.generate import generate
 from mockserver.core.outbox import Outgoing, RetryRule
 from mockserver.errors import MocklineError
@@ -104,7 +104,7 @@ def _invalid(document: Mapping[str, Any]) -> list[str]:
     """What makes the document invalid (the first five findings, each with where it is), and any ``$ref``
     that points at nothing."""
     try:
-        inline_refs(document, document)
+        model.resolve(document)
     except UnresolvableRef as exc:
         return [str(exc)]
     found = []
@@ -154,12 +154,7 @@ def _send(call: Call, runtime: Runtime, callback: CallbackSpec) -> None:
         return  # the request named no URL for it (an optional field left out): nothing to call
     definition = _callback_operation(call.operation, callback)
     payload = _payload(callback, definition, runtime, call.api)
-    rule = RetryRule.from_spec(callback.retry)
-    if "success_status" not in callback.retry:
-        documented = tuple(
-            int(c) for c in definition.get("responses", {}) if c.isdigit() and c.startswith("2")
-        )
-        rule = replace(rule, success_status=documented or (200, 201, 202, 204))
+    rule = RetryRule.from_spec(callback.retry)  # the model's: x-retry, else the callback's 2xx answers
     runtime.outbox.enqueue(
         api=call.api,
         callback=callback.name,
@@ -172,9 +167,14 @@ def _send(call: Call, runtime: Runtime, callback: CallbackSpec) -> None:
 
 
 def _callback_operation(operation: Operation, callback: CallbackSpec) -> Mapping[str, Any]:
-    item = operation.callbacks.get(callback.name, {}).get(callback.expression, {})
-    found = item.get(callback.method.lower(), {})
-    return found if isinstance(found, Mapping) else {}
+    for declared in operation.callbacks:
+        if (declared.name, declared.expression, declared.method) == (
+            callback.name,
+            callback.expression,
+            callback.method,
+        ):
+            return declared.operation.definition
+    return {}
 
 
 def _payload(callback: CallbackSpec, definition: Mapping[str, Any], runtime: Runtime, api: str) -> Any:

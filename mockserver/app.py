@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -12,8 +13,8 @@ from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware
 from connexion.resolver import Resolver
 from starlette.types import ASGIApp
 
-from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, load_spec
-from contracts.oas30 import inline_refs
+from contracts import model
+from contracts.model import ADMIN_SPEC, VENDOR_SPECS
 from mockserver.anyspec import load_foreign, register_callbacks, with_open_credentials
 from mockserver.core.clock import Clock, ManualClock, ScaledClock
 from mockserver.core.outbox import Transport
@@ -80,15 +81,15 @@ def create_app(
     )
 
     names = served_apis(settings)
-    # Connexion validates each document once, in add_api below; our compile only needs $refs resolved.
-    raw_specs = {name: load_spec(name) for name in names}
-    apis = {name: compile_api(name, inline_refs(raw, raw), raw) for name, raw in raw_specs.items()}
+    # Connexion validates each document once, in add_api below; our compile reads the contract model.
+    contracts = {name: model.contract(name) for name in names}
+    raw_specs = {name: copy.deepcopy(dict(spec.raw)) for name, spec in contracts.items()}
+    apis = {name: compile_api(spec) for name, spec in contracts.items()}
     foreign = load_foreign(settings.specs, {api.prefix: name for name, api in apis.items()})
     for spec in foreign:
         raw_specs[spec.name] = spec.document
-        apis[spec.name] = compile_api(
-            spec.name, inline_refs(spec.document, spec.document), spec.document, prefix=spec.prefix
-        )
+        read = model.from_document(spec.name, spec.document, base=spec.path.resolve().as_uri())
+        apis[spec.name] = compile_api(read, prefix=spec.prefix)
     settings = with_open_credentials(settings, foreign)
     outbox = build_outbox(timeline, transport, settings, _payload_check(apis))
     registry = Registry.of(all_handler_sets(), apis)
@@ -149,12 +150,9 @@ def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
             for spec in operation.callback_specs:
                 if spec.schema is not None:
                     schemas[(api.name, spec.operation_id)] = spec.schema
-        for event in (api.document.get("x-webhooks") or {}).values():
-            for op in event.values():
-                content = (op.get("requestBody") or {}).get("content", {})
-                for media in content.values():
-                    if "schema" in media and "operationId" in op:
-                        schemas[(api.name, op["operationId"])] = CompiledSchema(media["schema"])
+        for webhook in api.webhooks:
+            if webhook.payload_schema is not None:
+                schemas[(api.name, webhook.operation_id)] = CompiledSchema(webhook.payload_schema)
 
     def check(record: Document) -> list[str]:
         compiled = schemas.get((str(record.get("api")), str(record.get("operationId"))))

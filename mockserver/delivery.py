@@ -20,11 +20,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import cast
-from urllib.parse import SplitResult, quote, unquote, urlencode
+from urllib.parse import SplitResult, quote, unquote
 
 import h11
 import httpx
 
+from contracts.model import form_encode
 from mockserver.core.outbox import Answer, Outgoing
 from mockserver.errors import MocklineError
 from mockserver.targets import Refused, TargetPolicy
@@ -42,10 +43,9 @@ _SENT = h11.Request(method="POST", target="/", headers=[("host", "callback"), ("
 
 def encode(outgoing: Outgoing) -> tuple[str, bytes, str | None]:
     """The request target's query, the body and its content type, as the outgoing's encoding says."""
-    fields = {k: v for k, v in outgoing.payload.items() if v is not None}
     if outgoing.encoding == "json":
         return "", json.dumps(dict(outgoing.payload), ensure_ascii=False).encode(), "application/json"
-    text = urlencode({k: str(v) for k, v in fields.items()})
+    text = form_encode(outgoing.payload)  # the one encoder the checkers use too: booleans as true/false
     if outgoing.encoding == "form":
         return "", text.encode(), "application/x-www-form-urlencoded"
     return text, b"", None

@@ -9,6 +9,7 @@ document. It sits behind MockMiddleware, which passes these paths on untouched.
 
 from __future__ import annotations
 
+import copy
 import html
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from contracts.export import to_openapi_31
-from contracts.loaders import load_spec
-from contracts.oas30 import resolve_pointer
+from contracts import model
 
 SPEC_31 = "/openapi-3.1.json"
 UI = "/ui"
@@ -94,13 +93,13 @@ class SwaggerUI31Middleware(SpecMiddleware):
 
     def _document(self, prefix: str, scope: Scope) -> Response:
         if prefix not in self._documents:
-            document = to_openapi_31(load_spec(self._sources[prefix]))
+            document = model.to_openapi_31(copy.deepcopy(dict(model.contract(self._sources[prefix]).raw)))
             # "Try it out" goes to the mock, as with Connexion's 3.0 document.
             document["servers"] = [{"url": self._root(scope) + prefix}]
             # Swagger UI 5 leaves out a webhook given as a $ref to components/pathItems: write it out.
             for name, item in (document.get("webhooks") or {}).items():
                 if "$ref" in item:
-                    document["webhooks"][name] = resolve_pointer(document, item["$ref"][1:])
+                    document["webhooks"][name] = model.resolve(document, item)
             self._documents[prefix] = orjson.dumps(document)
         return Response(self._documents[prefix], media_type="application/json")
 

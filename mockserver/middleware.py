@@ -1,7 +1,7 @@
 """The request path of the mock, as one Connexion ``SpecMiddleware``.
 
-Connexion loads each spec (``$ref`` resolved) and hands it to ``add_api``; from there every request to an
-API's operations is routed, rate limited, authenticated, validated against precompiled schemas and
+The contract model reads each spec (``$ref`` resolved) and Connexion serves it (``add_api``); from there
+every request to an API's operations is routed, rate limited, authenticated, validated against precompiled schemas and
 answered here, in the vendor's own error shape. Requests for Swagger UI and the spec documents go on to
 Connexion's own middlewares. Connexion's per-request stack is not on this path: it costs ~650 us a
 request, against tens of microseconds here (see bench/).
@@ -27,8 +27,7 @@ from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.errorshape import ErrorShape
-from contracts.loaders import ADMIN_SPEC
+from contracts.model import ADMIN_SPEC, ErrorShape
 from mockserver import auth, jsonbody
 from mockserver.core.errors import EngineError
 from mockserver.errors import ApiError, refusal
@@ -159,10 +158,10 @@ class MockMiddleware(SpecMiddleware):
         query_raw = parse_qs(query_string, keep_blank_values=True) if query_string else {}
         call.query = {k: v if len(v) > 1 else v[0] for k, v in query_raw.items()}
         if runtime.settings.rate_limit and api.rate_limit:
-            per = str(api.rate_limit.get("per", "")).lower()
+            per = api.rate_limit.per.lower()
             key = call.headers.get(per, "") or "anonymous"
-            limit = int(api.rate_limit.get("requests", 60))
-            window = int(api.rate_limit.get("window_seconds", 60))
+            limit = api.rate_limit.requests
+            window = api.rate_limit.window_seconds
             if runtime.count_request(api.name, key, window) > limit:
                 # The window is fixed on the mock clock: the client may try again when it turns over.
                 retry_after = math.ceil(window - runtime.clock.now().timestamp() % window)

@@ -1,7 +1,8 @@
 """Each API's operations, compiled once from its spec: routes, parameters, body schemas, security.
 
-Connexion loads and resolves the document (``$ref`` followed); everything the request path needs is
-precomputed here so that serving a request does no spec walking.
+The spec is read through the contract model (``contracts.model``: references resolved once, operations
+and callbacks walked once); everything the request path needs is compiled here from that model, so that
+serving a request does no spec walking.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.errorshape import ErrorShape
+from contracts import model
+from contracts.model import ErrorShape
 from mockserver.schemas import CompiledSchema
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
@@ -54,7 +56,7 @@ class Operation:
     body: Body | None
     security: list[dict[str, list[str]]]
     responses: Mapping[str, Any]
-    callbacks: Mapping[str, Any]
+    callbacks: tuple[model.Callback, ...]
     definition: Mapping[str, Any]
     _media_types: dict[int, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -66,7 +68,7 @@ class Operation:
     @functools.cached_property
     def callback_specs(self) -> tuple[CallbackSpec, ...]:
         """The callbacks this operation declares, compiled once."""
-        return tuple(callback_specs(self))
+        return tuple(callback_spec(c) for c in self.callbacks)
 
     def documented(self, status: int) -> Mapping[str, Any] | None:
         return self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
@@ -102,10 +104,12 @@ class Api:
     raw: Mapping[str, Any]
     locale: str
     errors: ErrorShape
-    rate_limit: Mapping[str, Any] | None
+    rate_limit: model.RateLimit | None
     security_schemes: Mapping[str, Any]
     routes: list[Route]
     operations: dict[str, Operation]
+    webhooks: tuple[model.Callback, ...]
+    contract: model.Contract = field(repr=False)  # the spec, read once: vendor messages, token lifetimes
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -115,83 +119,58 @@ class Api:
         return None
 
 
-def compile_api(
-    name: str, document: Mapping[str, Any], raw: Mapping[str, Any], *, prefix: str | None = None
-) -> Api:
+def compile_api(spec: model.Contract, *, prefix: str | None = None) -> Api:
     """``prefix``: where the API is served; by default the spec's ``x-mockline.prefix``, else ``/name``."""
-    mock = document.get("x-mockline", {})
-    if prefix is None:
-        prefix = mock.get("prefix") or f"/{name}"
-    style = ErrorShape.from_document(document) or ErrorShape.problem_details()
-    global_security = document.get("security", [])
-    routes: list[Route] = []
+    routes: dict[str, Route] = {}
     operations: dict[str, Operation] = {}
-    for template, item in document.get("paths", {}).items():
-        route = Route(template)
-        shared = item.get("parameters", [])
-        for method in ("get", "put", "post", "delete", "patch", "head", "options"):
-            op = item.get(method)
-            if op is None:
-                continue
-            operation = Operation(
-                api=name,
-                # a spec of ours always names its operations; any other may not (then: "GET /pets/{id}")
-                operation_id=op.get("operationId") or f"{method.upper()} {template}",
-                method=method.upper(),
-                path=template,
-                parameters=_parameters([*shared, *op.get("parameters", [])]),
-                body=_body(op.get("requestBody")),
-                security=op.get("security", global_security),
-                responses=op.get("responses", {}),
-                callbacks=op.get("callbacks", {}),
-                definition=op,
-            )
-            route.operations[operation.method] = operation
-            operations[operation.operation_id] = operation
-        routes.append(route)
+    for op in spec.operations:
+        operation = Operation(
+            api=spec.name,
+            operation_id=op.operation_id,
+            method=op.method,
+            path=op.path,
+            parameters=tuple(_parameter(p) for p in op.parameters),
+            body=_body(op.request_body),
+            security=[dict(s) for s in op.security],
+            responses=op.definition.get("responses", {}),
+            callbacks=spec.callbacks_of(op.operation_id),
+            definition=op.definition,
+        )
+        routes.setdefault(op.path, Route(op.path)).operations[operation.method] = operation
+        operations[operation.operation_id] = operation
     # Static segments win over templated ones: /CreateInteraction before /{interactionId}.
-    routes.sort(key=lambda r: (r.template.count("{"), -len(r.template)))
+    ordered = sorted(routes.values(), key=lambda r: (r.template.count("{"), -len(r.template)))
     return Api(
-        name=name,
-        prefix=prefix.rstrip("/"),
-        document=document,
-        raw=raw,
-        locale=mock.get("locale", "en_US"),
-        errors=style,
-        rate_limit=mock.get("rate_limit"),
-        security_schemes=document.get("components", {}).get("securitySchemes", {}),
-        routes=routes,
+        name=spec.name,
+        prefix=spec.prefix if prefix is None else prefix.rstrip("/"),
+        document=spec.document,
+        raw=spec.raw,
+        locale=spec.locale,
+        errors=spec.errors,
+        rate_limit=spec.rate_limit,
+        security_schemes=spec.security_schemes,
+        routes=ordered,
         operations=operations,
+        webhooks=spec.webhooks,
+        contract=spec,
     )
 
 
-def _parameters(items: list[Mapping[str, Any]]) -> tuple[Parameter, ...]:
-    merged: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for item in items:
-        merged[(item["name"], item["in"])] = item  # operation-level overrides path-level
-    out = []
-    for (param_name, location), item in merged.items():
-        schema = item.get("schema", {})
-        out.append(
-            Parameter(
-                name=param_name,
-                location=location,
-                required=bool(item.get("required", location == "path")),
-                schema=schema,
-                compiled=CompiledSchema(schema),
-            )
-        )
-    return tuple(out)
+def _parameter(param: model.Parameter) -> Parameter:
+    return Parameter(
+        name=param.name,
+        location=param.location,
+        required=param.required,
+        schema=param.schema,
+        compiled=CompiledSchema(param.schema),
+    )
 
 
-def _body(request_body: Mapping[str, Any] | None) -> Body | None:
-    if not request_body:
+def _body(request_body: model.RequestBody | None) -> Body | None:
+    if request_body is None:
         return None
-    media = {
-        media_type: CompiledSchema(content.get("schema", {}))
-        for media_type, content in request_body.get("content", {}).items()
-    }
-    return Body(required=bool(request_body.get("required", False)), media=media)
+    media = {t: CompiledSchema(m.schema or {}) for t, m in request_body.content.items()}
+    return Body(required=request_body.required, media=media)
 
 
 @dataclass
@@ -216,46 +195,17 @@ class CallbackSpec:
         return dict(self.retry)
 
 
-def callback_specs(operation: Operation) -> list[CallbackSpec]:
-    out = []
-    for name, path_items in operation.callbacks.items():
-        for expression, item in path_items.items():
-            for method in ("post", "get", "put", "patch", "delete"):
-                op = item.get(method)
-                if op is None:
-                    continue
-                encoding, schema = _callback_payload(op)
-                out.append(
-                    CallbackSpec(
-                        name=name,
-                        operation_id=op.get("operationId", f"{operation.operation_id}.{name}.{method}"),
-                        expression=expression,
-                        method=method.upper(),
-                        encoding=encoding,
-                        retry=op.get("x-retry", {}),
-                        schema=CompiledSchema(schema) if schema is not None else None,
-                    )
-                )
-    return out
-
-
-def _callback_payload(op: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
-    content = (op.get("requestBody") or {}).get("content", {})
-    if "application/json" in content:
-        return "json", content["application/json"].get("schema")
-    if "application/x-www-form-urlencoded" in content:
-        return "form", content["application/x-www-form-urlencoded"].get("schema")
-    query = [p for p in op.get("parameters", []) if p.get("in") == "query"]
-    if query:
-        schema = {
-            "type": "object",
-            "properties": {p["name"]: p.get("schema", {}) for p in query},
-            "required": [p["name"] for p in query if p.get("required")],
-        }
-        if not schema["required"]:
-            del schema["required"]
-        return "query", schema
-    return "json", None
+def callback_spec(callback: model.Callback) -> CallbackSpec:
+    schema = callback.payload_schema
+    return CallbackSpec(
+        name=callback.name,
+        operation_id=callback.operation_id,
+        expression=callback.expression or "",
+        method=callback.method,
+        encoding=callback.encoding,
+        retry=callback.retry.as_dict(),
+        schema=CompiledSchema(schema) if schema is not None else None,
+    )
 
 
 Expression = Callable[[Any, Mapping[str, Any], Mapping[str, str]], Any]

@@ -95,5 +95,6 @@ def retry_headers(runtime: Runtime, api: str, status: int) -> dict[str, str]:
     """A 429 says when to try again: the API's rate-limit window, in seconds of the mock clock."""
     if status != 429:
         return {}
-    window = (runtime.apis[api].rate_limit or {}).get("window_seconds", 60)
+    rate = runtime.apis[api].rate_limit  # an API without a rate limit (a 429 fault): a minute
+    window = rate.window_seconds if rate is not None else 60
     return {"retry-after": str(int(window))}

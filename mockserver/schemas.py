@@ -1,6 +1,6 @@
 """OpenAPI 3.0 schemas turned into JSON Schema, compiled once, checked in microseconds.
 
-``contracts.oas30.to_json_schema`` rewrites a resolved OpenAPI 3.0 schema into plain Draft 4, and
+``contracts.model.to_json_schema`` rewrites a resolved OpenAPI 3.0 schema into plain Draft 4, and
 ``CompiledSchema`` builds a jsonschema-rs validator from it that also checks formats (``uri``, ``email``,
 ``date-time``).
 """
@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from contracts.oas30 import Direction, to_json_schema
+from contracts.model import Direction, to_json_schema
 from mockserver.errors import MocklineError
 from mockserver.messages import Failure, word
 

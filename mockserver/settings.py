@@ -28,7 +28,7 @@ class Credentials:
     bearer: tuple[str, ...] = (DEFAULT_SECRET,)
     clients: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
     users: tuple[tuple[str, str], ...] = ((DEFAULT_SECRET, DEFAULT_SECRET),)
-    token_lifetime_seconds: int = 3600
+    token_lifetime_seconds: int | None = None  # None: the spec's x-mockline.tokens.access
     accept_any: bool = False  # a spec served with --spec and no credentials configured: any well-formed ones
 
     @classmethod
@@ -50,7 +50,9 @@ class Credentials:
             bearer=tuple(data.get("bearer", base.bearer)),
             clients=pairs(data["clients"]) if "clients" in data else base.clients,
             users=pairs(data["users"]) if "users" in data else base.users,
-            token_lifetime_seconds=int(data.get("token_lifetime_seconds", base.token_lifetime_seconds)),
+            token_lifetime_seconds=(
+                int(data["token_lifetime_seconds"]) if "token_lifetime_seconds" in data else None
+            ),
         )
 
 
@@ -120,11 +122,11 @@ def config_problems(data: Any) -> list[str]:
     """What is wrong with a config file's content, each naming the key and what is allowed."""
     import jsonschema
 
-    from contracts.oas30 import inline_refs
+    from contracts.model import resolve
     from mockserver.messages import field_path, word
     from mockserver.schemas import Problem, failure_of_python_error
 
-    schema = inline_refs(config_schema(), config_schema())
+    schema = resolve(config_schema())
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from contracts.export import to_openapi_31
 from contracts.loaders import SpecNotFound, load_spec
+from contracts.model import to_openapi_31
 
 
 class _PlainDumper(yaml.SafeDumper):

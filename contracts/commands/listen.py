@@ -14,8 +14,10 @@ def register(subparsers: Any) -> None:
         "listen",
         help="receive callbacks and webhooks: validate, print and record them (GET /received)",
         description=(
-            "A callback and webhook receiver for development. Each delivery is validated against the spec "
-            "it belongs to and printed; GET /received lists them. --fail-first and --timeout-first make the "
+            "A callback and webhook receiver for development. Each delivery is labelled by the callback its "
+            "URL was registered for (a path naming the operation, /pushTransactional/connect, tells it "
+            "exactly; /connect names the callback only), validated against it and printed; GET /received "
+            "lists them. --fail-first and --timeout-first make the "
             "first attempts of each delivery fail so that the retries can be watched."
         ),
     )

@@ -88,7 +88,10 @@ def issue_token(call: Call, rt: Runtime) -> Reply:
         elif grant_type != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type", "The grant type is not supported.")
     grant = rt.tokens_for(API).issue(
-        user or client_id, creds.token_lifetime_seconds, scope="all", refresh=refresh
+        user or client_id,
+        creds.token_lifetime_seconds or rt.apis[API].contract.token_lifetime(),
+        scope="all",
+        refresh=refresh,
     )
     engine(rt).record_grant(grant["access_token"], client_id, user)
     return Reply(200, grant, "application/json")

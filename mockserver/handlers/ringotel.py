@@ -47,7 +47,8 @@ def issue_token(call: Call, rt: Runtime) -> Reply:
     pair = (str(call.body["client_id"]), str(call.body["client_secret"]))
     if pair not in creds.clients:
         raise ApiError(403, "The client_id or client_secret is wrong.")
-    grant = rt.tokens_for(API).issue(pair[0], creds.token_lifetime_seconds, scope="")
+    lifetime = creds.token_lifetime_seconds or rt.apis[API].contract.token_lifetime()
+    grant = rt.tokens_for(API).issue(pair[0], lifetime, scope="")
     return Reply(200, {k: grant[k] for k in ("access_token", "token_type", "expires_in")})
 
 

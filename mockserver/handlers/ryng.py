@@ -30,8 +30,10 @@ if TYPE_CHECKING:
 API = "ryng"
 handlers = HandlerSet(API)
 
-CAMPAIGN_FAILED = "Failed to create Campaign"
-QUEUE_FAILED = "Failed to Create Queue"
+
+def said(rt: Runtime, key: str, **values: Any) -> str:
+    """Ryng's words for ``key``, from the spec's ``x-mockline.messages``."""
+    return rt.apis[API].contract.message(key, **values)
 
 
 def build_engine(runtime: Runtime) -> Dialer:
@@ -148,7 +150,7 @@ def _campaign_upload(
     )
 
 
-def _sheet_answer(with_id: bool) -> Callable[[tuple[int, list[int], str | None]], Reply]:
+def _sheet_answer(rt: Runtime, with_id: bool) -> Callable[[tuple[int, list[int], str | None]], Reply]:
     def answer(done: tuple[int, list[int], str | None]) -> Reply:
         campaign_id, calls, problem = done
         headers: dict[str, Any] = {"calls": len(calls)}
@@ -156,7 +158,7 @@ def _sheet_answer(with_id: bool) -> Callable[[tuple[int, list[int], str | None]]
             headers = {"campaign_id": campaign_id, **headers}
         if problem:
             headers["warning"] = f"campaign-sheet: {problem}"
-        return _ok("Processing Campaign...", {}, **headers)
+        return _ok(said(rt, "campaign_processing"), {}, **headers)
 
     return answer
 
@@ -164,12 +166,14 @@ def _sheet_answer(with_id: bool) -> Callable[[tuple[int, list[int], str | None]]
 @handlers.operation("createCampaign")
 def create_campaign(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     if _is_upload(call):
-        return _taken_in(_campaign_upload(call, rt, None), _sheet_answer(True), CAMPAIGN_FAILED)
+        return _taken_in(
+            _campaign_upload(call, rt, None), _sheet_answer(rt, True), said(rt, "campaign_failed")
+        )
     steps = engine(rt).create_campaign_steps(call.body, routes(call, rt), call.operation_id)
     return _taken_in(
         steps,
-        lambda done: _ok("Processing Campaign...", {}, campaign_id=done[0], calls=len(done[1])),
-        CAMPAIGN_FAILED,
+        lambda done: _ok(said(rt, "campaign_processing"), {}, campaign_id=done[0], calls=len(done[1])),
+        said(rt, "campaign_failed"),
     )
 
 
@@ -177,10 +181,14 @@ def create_campaign(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
 def append_campaign(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     campaign_id = int(call.path_params["campaignID"])
     if _is_upload(call):
-        return _taken_in(_campaign_upload(call, rt, campaign_id), _sheet_answer(False), CAMPAIGN_FAILED)
+        return _taken_in(
+            _campaign_upload(call, rt, campaign_id), _sheet_answer(rt, False), said(rt, "campaign_failed")
+        )
     steps = engine(rt).append_campaign_steps(campaign_id, call.body, routes(call, rt), call.operation_id)
     return _taken_in(
-        steps, lambda calls: _ok("Processing Campaign...", {}, calls=len(calls)), CAMPAIGN_FAILED
+        steps,
+        lambda calls: _ok(said(rt, "campaign_processing"), {}, calls=len(calls)),
+        said(rt, "campaign_failed"),
     )
 
 
@@ -196,9 +204,10 @@ def make_preview_call(call: Call, rt: Runtime) -> Reply:
             routes(call, rt),
         )
     except DialerError:
-        raise ApiError(500, "Failed to start call.") from None
+        raise ApiError(500, said(rt, "preview_failed")) from None
     return _ok(
-        f"Call Initiated With SID {started['sid']}", {"callID": started["callID"], "logID": started["logID"]}
+        said(rt, "preview_started", sid=started["sid"]),
+        {"callID": started["callID"], "logID": started["logID"]},
     )
 
 
@@ -210,22 +219,22 @@ def end_preview_call(call: Call, rt: Runtime) -> Reply:
             int(call.path_params["callID"]), int(body["logID"]), body["dispositionName"], body["notes"]
         )
     except DialerError:
-        raise ApiError(500, "Failed to dispose of call.") from None
-    return _ok("Call disposed and ended.", {})
+        raise ApiError(500, said(rt, "disposal_failed")) from None
+    return _ok(said(rt, "preview_disposed"), {})
 
 
 @handlers.operation("createQueue")
 def create_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     def answer(done: tuple[int, list[int]]) -> Reply:
-        return _ok("Queue Created! Processing Calls...", {}, queue_id=done[0], calls=len(done[1]))
+        return _ok(said(rt, "queue_created"), {}, queue_id=done[0], calls=len(done[1]))
 
     if not _one_slice(call):
         steps = engine(rt).create_queue_steps(call.body, routes(call, rt), call.operation_id)
-        return _taken_in(steps, answer, QUEUE_FAILED)
+        return _taken_in(steps, answer, said(rt, "queue_failed"))
     try:
         return answer(engine(rt).create_queue(call.body, routes(call, rt), call.operation_id))
     except DialerError:
-        raise ApiError(500, QUEUE_FAILED) from None
+        raise ApiError(500, said(rt, "queue_failed")) from None
 
 
 @handlers.operation("appendToQueue")
@@ -242,12 +251,16 @@ def _add_to_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     queue_id = int(call.path_params["queueID"])
     if not _one_slice(call):
         steps = engine(rt).add_to_queue_steps(queue_id, call.body, routes(call, rt), call.operation_id)
-        return _taken_in(steps, lambda calls: _ok("Appending Queue...", None, calls=len(calls)), QUEUE_FAILED)
+        return _taken_in(
+            steps,
+            lambda calls: _ok(said(rt, "queue_appended"), None, calls=len(calls)),
+            said(rt, "queue_failed"),
+        )
     try:
         calls = engine(rt).add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:
-        raise ApiError(500, QUEUE_FAILED) from None
-    return _ok("Appending Queue...", None, calls=len(calls))
+        raise ApiError(500, said(rt, "queue_failed")) from None
+    return _ok(said(rt, "queue_appended"), None, calls=len(calls))
 
 
 @handlers.operation("cancelCall")
@@ -255,7 +268,7 @@ def cancel_call(call: Call, rt: Runtime) -> Reply:
     try:
         engine(rt).cancel(int(call.path_params["callID"]))
     except UnknownCall:
-        raise ApiError(500, "Call ID does not exist") from None
+        raise ApiError(500, said(rt, "call_unknown")) from None
     except NotCancellable:
-        raise ApiError(500, "Call already attempted: only calls not yet tried can be cancelled") from None
-    return _ok("Call Cancelled", {})
+        raise ApiError(500, said(rt, "call_not_cancellable")) from None
+    return _ok(said(rt, "call_cancelled"), {})

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 
 from mockserver.app import MockApp, create_app
-from mockserver.operations import callback_specs
 from mockserver.settings import Settings
 
 TOKEN = {"x-access-token": "mockline"}
@@ -130,7 +129,7 @@ class Mock:
     def spec_problems(self, operation_id: str, payload: Any) -> list[str]:
         """Problems of a callback payload against the callback's schema in specs/ryng.yaml."""
         for operation in self.app.runtime.apis["ryng"].operations.values():
-            for spec in callback_specs(operation):
+            for spec in operation.callback_specs:
                 if spec.operation_id == operation_id and spec.schema is not None:
                     return [str(p) for p in spec.schema.problems(payload, "payload")]
         raise KeyError(operation_id)

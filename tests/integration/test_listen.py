@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 
@@ -46,7 +47,8 @@ def test_valid_and_invalid_deliveries_are_printed_and_recorded(out: io.StringIO)
         assert http.get("/received").json()["received"] == []
     printed = out.getvalue()
     assert (
-        "POST /hooks/terminal -> 200  ryng appendCampaignTerminalCallback (event call-ended, attempt 1): valid"
+        "POST /hooks/terminal -> 200  ryng terminal callback of appendCampaign or createCampaign or "
+        "makePreviewCall (name the operation in the URL's path to tell) (event call-ended, attempt 1): valid"
         in printed
     )
     assert "INVALID" in printed and "why: callID: 'x' is not of type 'integer'" in printed
@@ -84,3 +86,60 @@ def test_payload_of_a_form_delivery_is_parsed(out: io.StringIO) -> None:
         [entry] = http.get("/received").json()["received"]
     assert entry["kind"] == "deliverAgentEventByPost", json.dumps(entry)
     assert entry["payload"]["agent_status"] == "available"
+
+
+README_PUSH = {
+    "agentMapping": "global",
+    "agents": ["asha.verma@example.com"],
+    "customerData": {"jsonData": [{"number": "+919845555000", "customField1": "Asha"}]},
+}
+
+
+def test_the_readme_transactional_push_is_labelled_by_the_operation_that_registered_it(
+    mock_server, callback_sink
+) -> None:
+    base = callback_sink.base_url
+    body = copy.deepcopy(README_PUSH)
+    body["customerData"]["connectCallbackUrl"] = base + "/pushTransactional/connect"
+    body["customerData"]["terminalCallbackUrl"] = base + "/pushTransactional/terminal"
+    answer = mock_server.client.post(
+        "/ryng/rest-api/v1/progressive/queue/12/transactional",
+        json=body,
+        headers={"x-access-token": "mockline"},
+    )
+    assert answer.status_code == 200, answer.text
+    mock_server.advance(600)
+    entries = callback_sink.assert_received(api="ryng", count=2)
+    assert [(e["kind"], e["registered_by"], e["label"], e["valid"]) for e in entries] == [
+        (
+            "pushTransactionalConnectCallback",
+            ["pushTransactional"],
+            "pushTransactional's connect callback",
+            True,
+        ),
+        (
+            "pushTransactionalTerminalCallback",
+            ["pushTransactional"],
+            "pushTransactional's terminal callback",
+            True,
+        ),
+    ]
+
+
+def test_a_path_naming_only_the_callback_never_picks_the_first_schema_that_fits(out: io.StringIO) -> None:
+    queue_terminal = {"queueID": 12, "callID": 1, "callLogID": 2}
+    with client(ListenOptions(specs=["ryng"]), out) as http:
+        http.post("/terminal", json=queue_terminal)
+        http.post("/appendToQueue/terminal", json=queue_terminal)
+        http.post("/appendCampaign/terminal", json=queue_terminal)  # a queue payload where a campaign's goes
+        first, named, wrong = http.get("/received").json()["received"]
+    # three operations register a queue's terminal callback, with one schema: the path alone cannot tell
+    assert first["registered_by"] == ["appendToQueue", "createQueue", "pushTransactional"]
+    assert first["valid"] and "name the operation in the URL's path" in first["label"]
+    assert (named["kind"], named["registered_by"], named["valid"]) == (
+        "appendToQueueTerminalCallback",
+        ["appendToQueue"],
+        True,
+    )
+    # labelled by the registration its URL names, and invalid for it (not relabelled as a queue's)
+    assert (wrong["kind"], wrong["valid"]) == ("appendCampaignTerminalCallback", False)

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 
 from contracts.loaders import load_spec, specs_dir
-from contracts.oas30 import inline_refs, to_json_schema
+from contracts.model import resolve, to_json_schema
 from tests.fixtures.mockline_http import client_for, new_app, valid
 
 CREATE_ACTIVITY = "/activities"
@@ -47,7 +47,7 @@ RINGOTEL_CALL = {
 
 
 def _errors(document: Mapping[str, Any], schema: Any, value: Any) -> list[str]:
-    resolved = to_json_schema(inline_refs(schema, document), "request")
+    resolved = to_json_schema(resolve(document, schema), "request")
     validator = jsonschema.Draft4Validator(resolved)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(value)]
 

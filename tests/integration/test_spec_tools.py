@@ -27,7 +27,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from contracts.loaders import load_spec, spec_names, spec_path
-from contracts.oas30 import resolve_pointer
+from contracts.model import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "tools" / "node_modules" / ".bin"
@@ -135,9 +135,7 @@ def generated_client(spec: Path, out: Path) -> tuple[Any, list[str]]:
 
 
 def _deref(document: Mapping[str, Any], node: Any) -> Any:
-    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-        node = resolve_pointer(document, node["$ref"][1:])
-    return node
+    return resolve(document, node)
 
 
 def _fields(document: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -161,6 +161,23 @@ def test_get_carries_the_payload_in_the_query_and_form_in_the_body(make: Callabl
     assert b"application/x-www-form-urlencoded" in seen.requests[1]
 
 
+@pytest.mark.parametrize("make", transports(), ids=["stream", "httpx"])
+def test_booleans_go_into_forms_and_queries_as_the_checkers_read_them(make: Callable[[], Transport]) -> None:
+    data = {"busy": True, "paused": False, "left_out": None}
+
+    async def scenario() -> Seen:
+        async with server(fixed(OK)) as (base, seen):
+            transport = make()
+            await transport.send(Outgoing("GET", f"{base}/q", data, "query"))
+            await transport.send(Outgoing("POST", f"{base}/f", data, "form"))
+            await closed(transport)
+            return seen
+
+    seen = asyncio.run(scenario())
+    assert seen.requests[0].startswith(b"GET /q?busy=true&paused=false HTTP/1.1")
+    assert seen.requests[1].endswith(b"\r\n\r\nbusy=true&paused=false")
+
+
 def test_connections_are_kept_alive_and_reused() -> None:
     answers, seen = send_all(numbered, ["/t"] * 5)
     assert [a.body for a in answers] == [f"answer {n}" for n in range(1, 6)]

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from contracts.export import to_openapi_31
 from contracts.loaders import load_spec, spec_names
+from contracts.model import to_openapi_31
 from mockserver.cli import main
 
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -1,0 +1,599 @@
+"""One contract model: a spec loaded once, its references resolved once, read as typed objects.
+
+Everything that reads an OpenAPI document - the mock (routing, validators, callbacks, errors), ``lint``,
+verify's checks, ``listen``, ``verify-receiver``, ``drive`` and the pytest plugin - reads it through this
+module. It owns the one reference resolver (``referencing``, the library jsonschema itself uses), the one
+operation walker (``Contract.operations``), the one callback walker (``Contract.callbacks``, registered
+callbacks and ``x-webhooks`` alike) and the one wire encoder for form and query values (``form_value``).
+
+Vendor facts that are not OpenAPI (the mock prefix, error shape, messages, token lifetimes, rate limits,
+the default retry rule) are read from the spec's ``x-mockline`` object, never written in code.
+
+This is the one module of ``contracts/`` the mock may import (ARCHITECTURE.md); so it re-exports the few
+spec helpers the mock needs (names of the shipped specs, the OpenAPI 3.0 to JSON Schema conversion, the
+error shape, the 3.1 export) and imports nothing of ours but ``loaders``, ``oas30``, ``errorshape`` and
+``export``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
+from urllib.request import url2pathname
+
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+
+from contracts.errorshape import ErrorShape
+from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_names, spec_path
+from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
+
+__all__ = [
+    "ADMIN_SPEC",
+    "VENDOR_SPECS",
+    "Callback",
+    "Contract",
+    "Direction",
+    "ErrorShape",
+    "Media",
+    "Operation",
+    "Parameter",
+    "RateLimit",
+    "RequestBody",
+    "Response",
+    "RetryRule",
+    "SpecNotFound",
+    "UnresolvableRef",
+    "contract",
+    "contracts",
+    "form_encode",
+    "form_value",
+    "from_document",
+    "load_spec",
+    "resolve",
+    "spec_names",
+    "spec_path",
+    "to_json_schema",
+    "to_openapi_31",
+]
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+FORM = "application/x-www-form-urlencoded"
+Encoding = Literal["json", "form", "query"]
+_BASE = "urn:mockline:spec"
+
+
+# ---- the one reference resolver ----------------------------------------------------------------------
+
+
+def resolve(document: Mapping[str, Any], node: Any = None, *, base: str | None = None) -> Any:
+    """A copy of ``node`` (default: the whole document) with every ``$ref`` replaced by what it names.
+
+    Local references (``#/components/...``) and, when ``base`` is the document's file URI, references to
+    sibling files are looked up by ``referencing``; a reference that names nothing raises
+    ``UnresolvableRef`` naming it. A schema that contains itself stays a ``$ref`` below its first copy
+    (such a schema cannot be written out; the spec rules forbid one in our specs).
+    """
+    registry: Registry[Any] = Registry(retrieve=_retrieve).with_resource(  # type: ignore[call-arg]
+        base or _BASE, Resource.opaque(document)
+    )
+    resolver = registry.resolver(base_uri=base or _BASE)
+    return _inline(document if node is None else node, resolver, ())
+
+
+def _retrieve(uri: str) -> Resource[Any]:
+    if not uri.startswith("file://"):
+        raise UnresolvableRef(f"only local and file references are supported, not {uri!r}")
+    return Resource.opaque(load_spec(Path(url2pathname(urlsplit(uri).path))))
+
+
+def _inline(node: Any, resolver: Any, trail: tuple[str, ...]) -> Any:
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            if ref in trail:
+                return dict(node)  # recursive: left as the reference
+            if len(trail) > 64:
+                raise UnresolvableRef(f"$ref chain deeper than 64 levels at {ref!r}")
+            try:
+                found = resolver.lookup(ref)
+            except Unresolvable as exc:
+                target = ref.partition("#")[2] or ref
+                raise UnresolvableRef(f"$ref {ref!r}: {target!r} does not resolve") from exc
+            return _inline(found.contents, found.resolver, (*trail, ref))
+        return {k: _inline(v, resolver, trail) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, resolver, trail) for v in node]
+    return node
+
+
+def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The 3.1 export of a 3.0 document (``contracts.export``), given the callbacks this model's walk
+    finds (where each registered callback's Path Item is written under its operation)."""
+    from contracts.export import to_openapi_31 as export
+
+    items = [
+        f"{c.registered_at}/callbacks/{_esc(c.name)}/{_esc(c.expression or '')}"
+        for c in from_document("export", document).callbacks
+        if not c.is_webhook
+    ]
+    return export(document, list(dict.fromkeys(items)))
+
+
+# ---- the one wire encoder for form and query values ----------------------------------------------------
+
+
+def form_value(value: Any) -> str:
+    """How one value is written into a form body or a query string: booleans as ``true``/``false`` (as
+    JSON and every vendor we mock spell them), numbers and text as written, ``None`` as empty."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, Mapping | list):
+        return json.dumps(value, separators=(",", ":"))  # a nested value travels as its JSON text
+    return str(value)
+
+
+def form_encode(fields: Mapping[str, Any]) -> str:
+    """``a=1&b=true``: the fields of a form body or query string (``None`` fields left out)."""
+    return urlencode({str(k): form_value(v) for k, v in fields.items() if v is not None})
+
+
+# ---- typed objects -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Media:
+    media_type: str
+    schema: Mapping[str, Any] | None
+    examples: Mapping[str, Any]  # name -> value (a single ``example`` is named "example")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path | query | header | cookie
+    required: bool
+    schema: Mapping[str, Any]
+    definition: Mapping[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    required: bool
+    content: Mapping[str, Media]  # media type -> its schema and examples
+
+
+@dataclass(frozen=True)
+class Response:
+    status: str  # "200", "4XX", "default"
+    description: str
+    content: Mapping[str, Media]
+    headers: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    """How often a callback is tried and what counts as received (the spec's ``x-retry``)."""
+
+    attempts: int
+    interval_seconds: float
+    success_status: tuple[int, ...]
+
+    @classmethod
+    def read(cls, rule: Mapping[str, Any] | None, default: RetryRule) -> RetryRule:
+        rule = rule or {}
+        return cls(
+            attempts=int(rule.get("attempts", default.attempts)),
+            interval_seconds=float(rule.get("interval_seconds", default.interval_seconds)),
+            success_status=tuple(int(s) for s in rule.get("success_status", default.success_status)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "attempts": self.attempts,
+            "interval_seconds": self.interval_seconds,
+            "success_status": list(self.success_status),
+        }
+
+
+# A spec that says nothing (no ``x-retry``, no ``x-mockline.retry``): one attempt, 2xx is received.
+NO_RETRY = RetryRule(attempts=1, interval_seconds=60.0, success_status=(200, 201, 202, 204))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    requests: int
+    window_seconds: int
+    per: str  # the header (or "ip") whose value is counted
+
+
+@dataclass(frozen=True, eq=False)  # one object per spec element: compared and hashed by identity
+class Operation:
+    api: str
+    operation_id: str
+    method: str  # upper case
+    path: str  # the template as the spec writes it
+    parameters: tuple[Parameter, ...]  # path-level merged with the operation's (the operation's win)
+    request_body: RequestBody | None
+    responses: Mapping[str, Response]
+    security: tuple[Mapping[str, Any], ...]  # the operation's, else the document's
+    definition: Mapping[str, Any] = field(repr=False, compare=False)  # resolved
+    pointer: str = field(repr=False, compare=False, default="")  # RFC 6901, in the raw document
+
+    @property
+    def success_status(self) -> int:
+        codes = sorted(int(c) for c in self.responses if c.isdigit() and c.startswith("2"))
+        return codes[0] if codes else 200
+
+    def parameter(self, name: str, location: str | None = None) -> Parameter | None:
+        for p in self.parameters:
+            if p.name == name and (location is None or p.location == location):
+                return p
+        return None
+
+
+@dataclass(frozen=True, eq=False)  # one object per spec element: compared and hashed by identity
+class Callback:
+    """A callback (sent to a URL an operation's request carried) or a webhook (``x-webhooks``)."""
+
+    api: str
+    name: str  # the key under ``callbacks`` (``connect``) or the webhook's event (``StartCallActivity``)
+    source: str | None  # operationId of the operation that registers it; None for a webhook
+    expression: str | None  # the runtime expression of its URL; None for a webhook
+    operation: Operation  # the request the vendor sends (its path is the expression or the event)
+    encoding: Encoding  # how the payload travels: a JSON body, a form body, or the query string
+    retry: RetryRule
+    pointer: str = field(repr=False, compare=False, default="")  # where it is written in the raw document
+    registered_at: str = field(repr=False, compare=False, default="")  # pointer of the registering operation
+
+    @property
+    def operation_id(self) -> str:
+        return self.operation.operation_id
+
+    @property
+    def method(self) -> str:
+        return self.operation.method
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.source is None
+
+    @property
+    def media_type(self) -> str | None:
+        body = self.operation.request_body
+        return next(iter(body.content), None) if body else None
+
+    @property
+    def payload_schema(self) -> Mapping[str, Any] | None:
+        """The payload as one object schema: the body's, or the query parameters' gathered into one."""
+        body = self.operation.request_body
+        if body is not None:
+            media = body.content.get("application/json") or body.content.get(FORM)
+            media = media or next(iter(body.content.values()), None)
+            return media.schema if media else None
+        query = [p for p in self.operation.parameters if p.location == "query"]
+        if not query:
+            return None
+        schema: dict[str, Any] = {"type": "object", "properties": {p.name: p.schema for p in query}}
+        required = [p.name for p in query if p.required]
+        if required:
+            schema["required"] = required
+        return schema
+
+    def encode(self, payload: Mapping[str, Any] | None) -> tuple[str, dict[str, str], bytes | None]:
+        """(query string, headers, body) that carry ``payload`` the way the vendor sends it."""
+        if self.encoding == "json":
+            return "", {"content-type": self.media_type or "application/json"}, json.dumps(payload).encode()
+        fields = dict(payload or {})
+        if self.encoding == "query":
+            return form_encode(fields), {}, None
+        return "", {"content-type": FORM}, form_encode(fields).encode()
+
+
+@dataclass(frozen=True, eq=False)  # one object per spec element: compared and hashed by identity
+class Contract:
+    """One spec, read once."""
+
+    name: str
+    raw: Mapping[str, Any] = field(repr=False)
+    document: Mapping[str, Any] = field(repr=False)  # every $ref resolved
+    prefix: str
+    locale: str
+    errors: ErrorShape  # the vendor's, else RFC 9457 problem details
+    states_errors: bool  # whether the spec states an error shape of its own
+    rate_limit: RateLimit | None
+    security_schemes: Mapping[str, Any]
+    messages: Mapping[str, str]  # x-mockline.messages: the vendor's own words, by what they answer
+    token_lifetimes: Mapping[str, int]  # x-mockline.tokens: grant kind -> seconds
+    default_retry: RetryRule
+    operations: tuple[Operation, ...]
+    callbacks: tuple[Callback, ...]  # registered callbacks first, then webhooks, in document order
+    mock: Mapping[str, Any] = field(repr=False)  # the whole x-mockline object
+
+    @functools.cached_property
+    def by_id(self) -> dict[str, Operation]:
+        return {op.operation_id: op for op in self.operations}
+
+    def operation(self, operation_id: str) -> Operation:
+        try:
+            return self.by_id[operation_id]
+        except KeyError:
+            raise LookupError(f"{self.name} has no operation {operation_id!r}") from None
+
+    def callbacks_of(self, operation_id: str) -> tuple[Callback, ...]:
+        return tuple(c for c in self.callbacks if c.source == operation_id)
+
+    @property
+    def webhooks(self) -> tuple[Callback, ...]:
+        return tuple(c for c in self.callbacks if c.is_webhook)
+
+    def message(self, key: str, **values: Any) -> str:
+        """The vendor's words for ``key`` (``x-mockline.messages``), placeholders filled in."""
+        try:
+            text = self.messages[key]
+        except KeyError:
+            raise LookupError(f"{self.name} states no message {key!r} in x-mockline.messages") from None
+        return text.format(**values) if values else text
+
+    def token_lifetime(self, grant: str = "access") -> int:
+        try:
+            return int(self.token_lifetimes[grant])
+        except KeyError:
+            raise LookupError(
+                f"{self.name} states no token lifetime {grant!r} in x-mockline.tokens"
+            ) from None
+
+
+# ---- building the model: the one operation walker and the one callback walker ----------------------------
+
+
+def _esc(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def _examples(media: Mapping[str, Any]) -> dict[str, Any]:
+    named = {
+        name: ex.get("value") for name, ex in (media.get("examples") or {}).items() if isinstance(ex, Mapping)
+    }
+    if not named and "example" in media:
+        named = {"example": media["example"]}
+    return named
+
+
+def _content(content: Mapping[str, Any] | None) -> dict[str, Media]:
+    return {
+        media_type: Media(media_type, media.get("schema"), _examples(media))
+        for media_type, media in (content or {}).items()
+        if isinstance(media, Mapping)
+    }
+
+
+def _parameters(items: list[Any]) -> tuple[Parameter, ...]:
+    merged: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for item in items:
+        if isinstance(item, Mapping) and "name" in item and "in" in item:
+            merged[(str(item["name"]), str(item["in"]))] = item  # the operation's override the path's
+    return tuple(
+        Parameter(
+            name=name,
+            location=location,
+            required=bool(item.get("required", location == "path")),
+            schema=item.get("schema") or {},
+            definition=item,
+        )
+        for (name, location), item in merged.items()
+    )
+
+
+def _operation(
+    api: str,
+    method: str,
+    path: str,
+    op: Mapping[str, Any],
+    shared: list[Any],
+    security: list[Any],
+    pointer: str,
+    fallback_id: str = "",
+) -> Operation:
+    body = op.get("requestBody")
+    return Operation(
+        api=api,
+        # a spec of ours always names its operations; any other may not (then: "GET /pets/{id}")
+        operation_id=str(op.get("operationId") or fallback_id or f"{method.upper()} {path}"),
+        method=method.upper(),
+        path=path,
+        parameters=_parameters([*shared, *(op.get("parameters") or [])]),
+        request_body=(
+            RequestBody(bool(body.get("required", False)), _content(body.get("content")))
+            if isinstance(body, Mapping)
+            else None
+        ),
+        responses={
+            str(status): Response(
+                str(status), str(r.get("description", "")), _content(r.get("content")), r.get("headers") or {}
+            )
+            for status, r in (op.get("responses") or {}).items()
+            if isinstance(r, Mapping)
+        },
+        security=tuple(op.get("security", security) or ()),
+        definition=op,
+        pointer=pointer,
+    )
+
+
+def path_operations(item: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(method, operation) of one path item, in the order HTTP methods are listed above."""
+    for method in METHODS:
+        op = item.get(method)
+        if isinstance(op, Mapping):
+            yield method, op
+
+
+def _encoding(op: Operation) -> Encoding:
+    content = op.request_body.content if op.request_body else {}
+    if any(t == "application/json" or t.endswith("+json") for t in content):
+        return "json"
+    if FORM in content:
+        return "form"
+    if any(p.location == "query" for p in op.parameters):
+        return "query"
+    return "json"
+
+
+def _retry(op: Mapping[str, Any], operation: Operation, default: RetryRule) -> RetryRule:
+    """The callback's ``x-retry``; what it leaves out comes from the spec's default, and its success
+    statuses, when neither names them, from the 2xx answers the callback documents."""
+    rule = RetryRule.read(op.get("x-retry"), default)
+    if "success_status" in (op.get("x-retry") or {}) or default is not NO_RETRY:
+        return rule
+    documented = tuple(int(c) for c in operation.responses if c.isdigit() and c.startswith("2"))
+    return RetryRule(rule.attempts, rule.interval_seconds, documented or rule.success_status)
+
+
+def _callback(
+    api: str,
+    name: str,
+    source: str | None,
+    expression: str | None,
+    method: str,
+    op: Mapping[str, Any],
+    pointer: str,
+    default_retry: RetryRule,
+    fallback_id: str,
+    registered_at: str = "",
+) -> Callback:
+    operation = _operation(api, method, expression or name, op, [], [], pointer, fallback_id)
+    return Callback(
+        api=api,
+        name=name,
+        source=source,
+        expression=expression,
+        operation=operation,
+        encoding=_encoding(operation),
+        retry=_retry(op, operation, default_retry),
+        pointer=pointer,
+        registered_at=registered_at,
+    )
+
+
+def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
+    """Where the node at ``parts`` is written in the raw document: a pointer that follows every local
+    ``$ref`` on the way (a callback shared by reference is written once, whoever registers it)."""
+    node: Any = raw
+    pointer = ""
+    for part in (*parts, None):
+        if isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
+            pointer = node["$ref"][1:]
+            try:
+                node = resolve_pointer(raw, pointer)
+            except UnresolvableRef:
+                return "/" + "/".join(_esc(p) for p in parts)
+        if part is None:
+            break
+        node = node.get(part) if isinstance(node, Mapping) else None
+        pointer = f"{pointer}/{_esc(part)}"
+    return pointer
+
+
+def _rate_limit(name: str, rate: Any) -> RateLimit | None:
+    """``x-mockline.rate_limit``: every number is the vendor's, so none has a default here."""
+    if rate is None:
+        return None
+    try:
+        return RateLimit(int(rate["requests"]), int(rate["window_seconds"]), str(rate["per"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name}: x-mockline.rate_limit must give requests, window_seconds and per, not {rate!r}"
+        ) from exc
+
+
+def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None) -> Contract:
+    """The model of a document already loaded (``raw``, references as written)."""
+    document: Mapping[str, Any] = resolve(raw, base=base)
+    mock = document.get("x-mockline") or {}
+    errors = ErrorShape.from_document(document)
+    rate = mock.get("rate_limit")
+    default_retry = RetryRule.read(mock["retry"], NO_RETRY) if mock.get("retry") else NO_RETRY
+    global_security = list(document.get("security") or [])
+    operations: list[Operation] = []
+    callbacks: list[Callback] = []
+    for path, item in (document.get("paths") or {}).items():
+        shared = list(item.get("parameters") or [])
+        for method, op in path_operations(item):
+            pointer = f"/paths/{_esc(path)}/{method}"
+            operation = _operation(name, method, path, op, shared, global_security, pointer)
+            operations.append(operation)
+            for key, expressions in (op.get("callbacks") or {}).items():
+                for expression, cb_item in (expressions or {}).items():
+                    for cb_method, cb_op in path_operations(cb_item or {}):
+                        callbacks.append(
+                            _callback(
+                                name,
+                                key,
+                                operation.operation_id,
+                                expression,
+                                cb_method,
+                                cb_op,
+                                _written_at(
+                                    raw, ("paths", path, method, "callbacks", key, expression, cb_method)
+                                ),
+                                default_retry,
+                                f"{operation.operation_id}.{key}.{cb_method}",
+                                pointer,
+                            )
+                        )
+    for event, item in (document.get("x-webhooks") or {}).items():
+        for method, op in path_operations(item or {}):
+            callbacks.append(
+                _callback(
+                    name,
+                    event,
+                    None,
+                    None,
+                    method,
+                    op,
+                    _written_at(raw, ("x-webhooks", event, method)),
+                    default_retry,
+                    f"{event}Webhook",
+                )
+            )
+    return Contract(
+        name=name,
+        raw=raw,
+        document=document,
+        prefix=str(mock.get("prefix") or f"/{name}").rstrip("/"),
+        locale=str(mock.get("locale", "en_US")),
+        errors=errors or ErrorShape.problem_details(),
+        states_errors=errors is not None,
+        rate_limit=_rate_limit(name, rate),
+        security_schemes=(document.get("components") or {}).get("securitySchemes") or {},
+        messages={str(k): str(v) for k, v in (mock.get("messages") or {}).items()},
+        token_lifetimes={str(k): int(v) for k, v in (mock.get("tokens") or {}).items()},
+        default_retry=default_retry,
+        operations=tuple(operations),
+        callbacks=tuple(callbacks),
+        mock=mock,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _cached(path: Path, mtime: float, name: str) -> Contract:
+    return from_document(name, load_spec(path), base=path.resolve().as_uri())
+
+
+def contract(name_or_path: str | Path) -> Contract:
+    """The model of a shipped spec (``ryng``) or of any OpenAPI 3.0 file, built once per file version."""
+    path = spec_path(name_or_path)
+    return _cached(path, path.stat().st_mtime, path.stem)
+
+
+def contracts(names: list[str] | None = None) -> list[Contract]:
+    """The models of the named specs, every vendor spec when none is named."""
+    return [contract(n) for n in (names or list(VENDOR_SPECS))]
