@@ -6,6 +6,11 @@
   any address of this machine (loopback, an interface's own address, ``0.0.0.0`` itself) on its port is
   the mock; ``localhost`` is whatever it resolves to. The sender connects to the addresses checked here,
   never resolving the name a second time.
+* A name's lookup is remembered for ``LOOKUP_TTL_SECONDS`` of real time, a failed one too (as the same
+  retryable error), and concurrent deliveries to one host share one lookup: without this every attempt
+  to an unresolvable host (a fuzzer's ``example.com`` callback URL) paid a resolver round trip of tens
+  of milliseconds inside the timeline's sequence, and a clock advance crawled. The policy checks below
+  run on every attempt, cached addresses or not.
 * ``--callback-allow HOST|CIDR`` (repeatable; config key ``callback-allow``): when given, a target must
   be one of the named hosts or resolve into one of the networks.
 
@@ -17,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -26,6 +32,10 @@ from mockserver.errors import MocklineError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 SCHEMES = ("http", "https")
+LOOKUP_TTL_SECONDS = 30.0
+"""How long (real time) a host's lookup, or its failure, is reused."""
+_LOOKUPS_KEPT = 1024
+Lookup = Callable[[str, int], Awaitable[list[IPAddress]]]
 
 
 class Refused(MocklineError):
@@ -67,7 +77,18 @@ class AllowRule:
 
 
 class TargetPolicy:
-    def __init__(self, allow: Iterable[str] = (), listening: Iterable[tuple[str, int]] = ()) -> None:
+    def __init__(
+        self,
+        allow: Iterable[str] = (),
+        listening: Iterable[tuple[str, int]] = (),
+        *,
+        lookup: Lookup | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup = lookup or _getaddrinfo
+        self._monotonic = monotonic
+        self._lookups: dict[tuple[str, int], tuple[float, list[IPAddress] | OSError]] = {}
+        self._lookups_in_flight: dict[tuple[str, int], asyncio.Future[list[IPAddress]]] = {}
         self.allow = tuple(AllowRule.parse(entry) for entry in allow)
         self._listening: set[tuple[str, int]] = set()
         self._listening_ips: dict[tuple[str, int], frozenset[IPAddress] | None] = {}
@@ -168,8 +189,7 @@ class TargetPolicy:
         if literal is not None:
             ips = [literal]
         else:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            ips = list(dict.fromkeys(ip for info in infos if (ip := address(str(info[4][0]))) is not None))
+            ips = await self._addresses_of(host, port)
         for ip in ips:
             if await self.is_self(ip, port):
                 named = f"{host} ({ip})" if literal is None else str(ip)
@@ -187,6 +207,49 @@ class TargetPolicy:
                         f"refused: {host} is not an allowed callback target (callback-allow: {allowed})"
                     )
         return [str(ip) for ip in ips]
+
+    async def _addresses_of(self, host: str, port: int) -> list[IPAddress]:
+        """The host's addresses, from a lookup made less than ``LOOKUP_TTL_SECONDS`` ago if there is one
+        (a failure is raised again as a new ``OSError`` with the same words), else from one lookup that
+        every concurrent caller for the same host and port waits on."""
+        key = (host.lower(), port)
+        kept = self._lookups.get(key)
+        if kept is not None and kept[0] > self._monotonic():
+            found = kept[1]
+            if isinstance(found, OSError):
+                raise type(found)(*found.args)
+            return list(found)
+        flight = self._lookups_in_flight.get(key)
+        if flight is None:
+            flight = self._lookups_in_flight[key] = asyncio.get_running_loop().create_future()
+            try:
+                result: list[IPAddress] | OSError = await self._lookup(host, port)
+            except OSError as exc:
+                result = exc
+            except BaseException:  # this caller was cancelled (its timeout): the others get an error
+                flight.set_exception(OSError(f"the lookup of {host} was interrupted"))
+                flight.exception()
+                raise
+            finally:
+                del self._lookups_in_flight[key]
+            if len(self._lookups) >= _LOOKUPS_KEPT:
+                self._lookups.clear()
+            self._lookups[key] = (self._monotonic() + LOOKUP_TTL_SECONDS, result)
+            if isinstance(result, OSError):
+                flight.set_exception(result)
+                flight.exception()  # retrieved here: no "never retrieved" warning when nobody else waits
+            else:
+                flight.set_result(result)
+        try:
+            found_now = await asyncio.shield(flight)
+        except OSError as exc:
+            raise type(exc)(*exc.args) from None  # each caller its own error object, same words
+        return list(found_now)
+
+
+async def _getaddrinfo(host: str, port: int) -> list[IPAddress]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(ip for info in infos if (ip := address(str(info[4][0]))) is not None))
 
 
 def _within(ip: IPAddress, network: Network | None) -> bool:

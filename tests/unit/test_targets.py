@@ -170,3 +170,68 @@ def test_a_config_value_that_is_not_hosts_is_a_config_error(tmp_path: Path) -> N
     config.write_text('{"callback-allow": {"a": 1}}')
     with pytest.raises(ConfigError, match=r"callback[-_]allow"):
         load_config(config)
+
+
+class CountingLookup:
+    """A resolver that counts its lookups: names under ``.invalid`` fail, others give one address."""
+
+    def __init__(self, answer: str = "192.0.2.10") -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        self.asked.append(host)
+        await asyncio.sleep(0)  # concurrent callers arrive while this lookup is under way
+        if host.endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [ipaddress.ip_address(self.answer)]
+
+
+def test_a_host_is_looked_up_once_for_concurrent_and_repeated_deliveries() -> None:
+    lookup, now = CountingLookup(), [0.0]
+    policy = TargetPolicy(lookup=lookup, monotonic=lambda: now[0])
+
+    async def many() -> list[list[str]]:
+        return await asyncio.gather(*(policy.resolve("crm.example.com", 443) for _ in range(20)))
+
+    assert asyncio.run(many()) == [["192.0.2.10"]] * 20
+    assert lookup.asked == ["crm.example.com"]
+    now[0] = 29.0
+    assert verdict(policy, "CRM.example.com", 443) == "ok 192.0.2.10"  # names compare in any case
+    assert lookup.asked == ["crm.example.com"]
+    now[0] = 31.0  # past LOOKUP_TTL_SECONDS: asked again
+    assert verdict(policy, "crm.example.com", 443) == "ok 192.0.2.10"
+    assert lookup.asked == ["crm.example.com"] * 2
+
+
+def test_a_failed_lookup_is_reused_as_the_same_retryable_error() -> None:
+    lookup = CountingLookup()
+    policy = TargetPolicy(lookup=lookup, monotonic=lambda: 0.0)
+
+    async def fail() -> OSError:
+        try:
+            await policy.resolve("crm.example.invalid", 443)
+        except OSError as exc:
+            return exc
+        raise AssertionError("the lookup should have failed")
+
+    async def both() -> list[OSError]:
+        return await asyncio.gather(fail(), fail())
+
+    errors = [*asyncio.run(both()), asyncio.run(fail())]
+    assert lookup.asked == ["crm.example.invalid"]
+    assert {type(e) for e in errors} == {socket.gaierror}
+    assert {str(e) for e in errors} == {f"[Errno {socket.EAI_NONAME}] Name or service not known"}
+    assert len({id(e) for e in errors}) == 3  # each caller its own error (no shared traceback)
+
+
+def test_the_rules_are_checked_again_on_a_remembered_lookup() -> None:
+    lookup = CountingLookup(answer="127.0.0.1")
+    policy = TargetPolicy(listening=[("127.0.0.1", PORT)], lookup=lookup, monotonic=lambda: 0.0)
+    assert verdict(policy, "callbacks.example.com", PORT + 1) == "ok 127.0.0.1"
+    assert "this mock's own listening address" in verdict(policy, "callbacks.example.com", PORT)
+    assert "this mock's own listening address" in verdict(policy, "callbacks.example.com", PORT)
+    allowed = TargetPolicy(allow=["10.0.0.0/8"], lookup=lookup, monotonic=lambda: 0.0)
+    assert "not an allowed callback target" in verdict(allowed, "callbacks.example.com", PORT + 1)
+    assert "not an allowed callback target" in verdict(allowed, "callbacks.example.com", PORT + 1)
+    assert lookup.asked == ["callbacks.example.com"] * 3  # once per (policy, host, port)
