@@ -19,7 +19,28 @@ from contracts.errors import ContractsError
 _PACKAGED = Path(__file__).parent / "_specs"
 _SOURCE_TREE = Path(__file__).resolve().parent.parent / "specs"
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+_YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+
+
+class _YAML_LOADER(_YAML_BASE):
+    """Safe YAML that refuses a key written twice in one mapping: PyYAML keeps the last silently, so a
+    spec with two ``security`` lists would lose one without a word (YAML 1.2 forbids duplicates)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"the key {key!r} is written twice",
+                    key_node.start_mark,
+                )
+            if isinstance(key, str | int | float | bool):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
 
 VENDOR_SPECS = ("ryng", "diyalog", "ringotel-crm", "ringme")
 ADMIN_SPEC = "mockline-admin"
@@ -61,7 +82,10 @@ def spec_path(name_or_path: str | Path) -> Path:
 @functools.lru_cache(maxsize=32)
 def _load_cached(path: Path, mtime: float) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
-    document = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)
+    try:
+        document = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        raise SpecNotFound(f"{path} is not readable YAML: {exc}") from None
     if not isinstance(document, dict):
         raise SpecNotFound(f"{path} is not an OpenAPI document (its top level is not a mapping)")
     return document

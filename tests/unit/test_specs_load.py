@@ -15,7 +15,7 @@ from connexion.resolver import Resolver
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_core import OpenAPI
 
-from contracts.loaders import load_spec, spec_names, spec_path
+from contracts.loaders import SpecNotFound, load_spec, spec_names, spec_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +106,16 @@ def test_the_wheel_carries_the_specs_and_finds_them_without_the_source_tree(tmp_
     folder, names_line = found.stdout.splitlines()
     assert folder == str(unpacked / "contracts" / "_specs")
     assert names_line.split(",") == spec_names()
+
+
+def test_a_spec_with_a_key_written_twice_is_refused(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys without a word; our loader refuses the document."""
+    text = spec_path("mockline-admin").read_text(encoding="utf-8")
+    twice = text.replace("\nsecurity:\n", "\nsecurity: []\nsecurity:\n", 1)
+    assert twice != text
+    copy = tmp_path / "admin-twice.yaml"
+    copy.write_text(twice, encoding="utf-8")
+    with pytest.raises(SpecNotFound, match="'security' is written twice"):
+        load_spec(copy)
+    for name in spec_names():  # every shipped spec has each key once
+        load_spec(name)
