@@ -27,7 +27,6 @@ import yaml
 from openapi_spec_validator import validate
 
 from contracts.loaders import load_spec, spec_names, spec_path
-from contracts.model import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "tools" / "node_modules" / ".bin"
@@ -135,7 +134,14 @@ def generated_client(spec: Path, out: Path) -> tuple[Any, list[str]]:
 
 
 def _deref(document: Mapping[str, Any], node: Any) -> Any:
-    return resolve(document, node)
+    """``node`` with its own top-level ``$ref`` followed (one level: the refs inside stay, since the checks
+    below read schema names from them)."""
+    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
 
 
 def _fields(document: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
