@@ -221,7 +221,7 @@ def _seeded(runtime: Any) -> list[str]:
 
 def _auth_hint(settings: Settings, api: Any) -> str:
     if api.name == ADMIN_SPEC:  # the control plane's token is the admin token, when there is one
-        return f"Bearer {settings.admin_token}" if settings.admin_token else "none (loopback)"
+        return "Bearer <the admin token>" if settings.admin_token else "none (loopback)"
     creds = settings.credentials_for(api.name)
     hints: list[str] = []
     for name, scheme in api.security_schemes.items():
