@@ -61,8 +61,8 @@ system-tools:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing (Debian packages)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    wrk redis-server chromium chromium-driver >/dev/null; \
+	  $$SUDO apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk redis-server chromium chromium-driver >/dev/null; \
 	fi
 
 serve: install
