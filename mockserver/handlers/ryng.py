@@ -93,24 +93,27 @@ _PAUSE = 0.001  # a timer, not sleep(0): requests that arrived during a slice ru
 def _taken_in(steps: Steps[T], answer: Callable[[T], Reply], failed: str) -> Reply | Awaitable[Reply]:
     """Take a request's records in. The first slice is taken now, and a request with no more is answered
     at once; a bigger one goes on a slice at a time, serving other requests in between."""
+    reply = _slice(steps, answer, failed)
+    return reply if reply is not None else _rest_of(steps, answer, failed)
+
+
+async def _rest_of(steps: Steps[T], answer: Callable[[T], Reply], failed: str) -> Reply:
+    while True:
+        await asyncio.sleep(_PAUSE)
+        reply = _slice(steps, answer, failed)
+        if reply is not None:
+            return reply
+
+
+def _slice(steps: Steps[T], answer: Callable[[T], Reply], failed: str) -> Reply | None:
+    """One slice of records; the answer once the last is in (None while more remain)."""
     try:
         next(steps)
     except StopIteration as done:
         return answer(done.value)
     except DialerError:
         raise ApiError(500, failed) from None
-    return _rest_of(steps, answer, failed)
-
-
-async def _rest_of(steps: Steps[T], answer: Callable[[T], Reply], failed: str) -> Reply:
-    while True:
-        await asyncio.sleep(_PAUSE)
-        try:
-            next(steps)
-        except StopIteration as done:
-            return answer(done.value)
-        except DialerError:
-            raise ApiError(500, failed) from None
+    return None
 
 
 def _one_slice(call: Call) -> bool:
