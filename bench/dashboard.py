@@ -21,7 +21,6 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -30,7 +29,7 @@ from typing import Any
 import httpx
 
 from bench import loadgen
-from bench.http import PUSH_BODY, PUSH_PATH, free_port, server
+from bench.http import PUSH_BODY, PUSH_PATH, free_port, mock_command, server
 from bench.loadgen import Load, Result
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -102,22 +101,6 @@ async def _pages(held: int) -> dict[str, Any]:
     return figures
 
 
-def _serve(port: int, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "mockserver.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--rate-limit",
-        "off",
-        "--clock",
-        "manual",
-        *extra,
-    ]
-
-
 def _push(port: int) -> Result:
     headers = {"content-type": "application/json", "x-access-token": "mockline"}
     return loadgen.run(Load("POST", f"http://127.0.0.1:{port}{PUSH_PATH}", headers, PUSH_BODY), SECONDS)
@@ -137,7 +120,7 @@ def _stream() -> dict[str, Any]:
     without: list[Result] = []
     with_stream: list[Result] = []
     received = dropped = 0
-    with server(_serve(port, "--quiet"), port, "/__admin/health"):
+    with server(mock_command(port, "--quiet"), port, "/__admin/health"):
         _reset(port)
         _push(port)  # warm-up
         for _ in range(ROUNDS):
@@ -175,7 +158,7 @@ def _access_log() -> dict[str, Any]:
     logged: list[Result] = []
     quiet: list[Result] = []
     with tempfile.NamedTemporaryFile("w", suffix=".log") as log:
-        command = _serve(logged_port)
+        command = mock_command(logged_port)
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
         try:
             deadline = time.monotonic() + 60
@@ -187,7 +170,7 @@ def _access_log() -> dict[str, Any]:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the logging mock did not start") from None
                     time.sleep(0.2)
-            with server(_serve(quiet_port, "--quiet"), quiet_port, "/__admin/health"):
+            with server(mock_command(quiet_port, "--quiet"), quiet_port, "/__admin/health"):
                 _push(logged_port)
                 _push(quiet_port)  # warm-up
                 for round_ in range(ROUNDS):  # ABBA: which goes first alternates, so order cancels out

@@ -54,6 +54,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def mock_command(port: int, *extra: str) -> list[str]:
+    """``mockline serve`` on ``port`` with the manual clock and no rate limit, as every bench runs it."""
+    command = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port)]
+    return [*command, "--rate-limit", "off", "--clock", "manual", *extra]
+
+
 @contextmanager
 def server(command: list[str], port: int, ready_path: str, timeout: float = 60) -> Iterator[None]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)

@@ -14,35 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 
 import httpx
 import orjson
 
-from bench.http import free_port
+from bench.http import free_port, mock_command, server
 
 RECORDS = 100_000
 PUSH = "/ryng/rest-api/v1/progressive/queue/3/transactional"
-
-
-def _start_mock(port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port)]
-    command += ["--clock", "manual", "--rate-limit", "off"]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("mockline serve did not start")
 
 
 async def _poll(port: int, stop: asyncio.Event, gaps: list[float]) -> None:
@@ -109,12 +91,8 @@ async def _measure(port: int, records: int) -> dict[str, float]:
 
 def run(records: int = RECORDS) -> dict[str, float]:
     port = free_port()
-    proc = _start_mock(port)
-    try:
+    with server(mock_command(port), port, "/__admin/health"):
         return asyncio.run(_measure(port, records))
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def main(argv: list[str]) -> int:

@@ -8,11 +8,10 @@ verified in this process with verify's defaults (every phase, every check). Targ
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Any
 
-from bench.http import free_port, server
+from bench.http import free_port, mock_command, server
 from contracts.runner import VerifyOptions, run_to_report
 
 TARGETS: dict[str, dict[str, Any]] = {
@@ -25,18 +24,7 @@ TARGETS: dict[str, dict[str, Any]] = {
 
 def run() -> dict[str, Any]:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "mockserver.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--rate-limit",
-        "off",
-        "--clock",
-        "manual",
-    ]
+    command = mock_command(port)
     figures: dict[str, Any] = {}
     with server(command, port, "/__admin/health"):
         began = time.perf_counter()
