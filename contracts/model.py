@@ -31,10 +31,19 @@ from referencing.exceptions import Unresolvable
 
 from contracts.errorshape import ErrorShape
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_names, spec_path
-from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
+from contracts.oas30 import (
+    EXTRA_FORMATS,
+    FORMAT_CHECKER,
+    Direction,
+    UnresolvableRef,
+    resolve_pointer,
+    to_json_schema,
+)
 
 __all__ = [
     "ADMIN_SPEC",
+    "EXTRA_FORMATS",
+    "FORMAT_CHECKER",
     "VENDOR_SPECS",
     "Callback",
     "Contract",

@@ -2,7 +2,7 @@
 
 ``contracts.model.to_json_schema`` rewrites a resolved OpenAPI 3.0 schema into plain Draft 4, and
 ``CompiledSchema`` builds a jsonschema-rs validator from it that also checks formats (``uri``, ``email``,
-``date-time``).
+``date-time``, and OpenAPI's ``byte``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from contracts.model import Direction, to_json_schema
+from contracts.model import EXTRA_FORMATS, FORMAT_CHECKER, Direction, to_json_schema
 from mockserver.errors import MocklineError
 from mockserver.messages import Failure, word
 
@@ -60,7 +60,7 @@ def _is_uuid(value: str) -> bool:
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_EXTRA_FORMATS = {"uuid": _is_uuid}
+_EXTRA_FORMATS = {"uuid": _is_uuid, **EXTRA_FORMATS}  # OpenAPI's own (``byte``) from the contract model
 
 
 class CompiledSchema:
@@ -101,7 +101,7 @@ class CompiledSchema:
     def _exact(self) -> Any:
         if self._exact_validator is None:
             self._exact_validator = jsonschema.Draft4Validator(
-                self.json_schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+                self.json_schema, format_checker=FORMAT_CHECKER
             )
         return self._exact_validator
 
