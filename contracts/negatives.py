@@ -286,6 +286,7 @@ class Target:
     schema_path: tuple[str | int, ...]  # keys from the request schema (resolved) to the keyword's holder
     instance_path: tuple[str | int, ...]  # where in the instance the holder applies
     schema: Mapping[str, Any]  # the holder (resolved)
+    about: str = ""  # what a ``not`` forbids: its title, else the name of the schema it refers to
 
 
 def _deref(raw: Mapping[str, Any], node: Any, pointer: str) -> tuple[Any, str]:
@@ -325,7 +326,13 @@ def targets(
         yield Target("format", f"{pointer}/format", schema_path, instance_path, resolved)
     for keyword in ("anyOf", "oneOf", "not"):
         if keyword in resolved:
-            yield Target(keyword, f"{pointer}/{keyword}", schema_path, instance_path, resolved)
+            about = ""
+            if keyword == "not":
+                written = raw_node.get("not")
+                ref = written.get("$ref") if isinstance(written, Mapping) else None
+                title = resolved["not"].get("title") if isinstance(resolved["not"], Mapping) else None
+                about = str(title or (ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""))
+            yield Target(keyword, f"{pointer}/{keyword}", schema_path, instance_path, resolved, about)
     for name, sub in (resolved.get("properties") or {}).items():
         yield from targets(
             raw,
@@ -437,6 +444,7 @@ class Case:
     parameters: dict[tuple[str, str], Any] = field(default_factory=dict)  # (in, name) -> value
     baseline_body: Any = None
     baseline_parameters: dict[tuple[str, str], Any] = field(default_factory=dict)
+    about: str = ""  # what the broken rule forbids, when the spec names it
 
     @property
     def label(self) -> str:
@@ -684,6 +692,7 @@ def derive(contract: model.Contract, seed: int = 0) -> tuple[list[Case], list[Sk
                                 parameters=dict(parameters),
                                 baseline_body=body,
                                 baseline_parameters=dict(parameters),
+                                about=target.about,
                             )
                         )
         for parameter in operation.parameters:
@@ -868,7 +877,8 @@ def judge(case: Case, sent: Sent, contract: model.Contract) -> Verdict:
         rule=case.rule,
         title=title,
         expected=(
-            f"HTTP {wanted} in the vendor's error shape: {case.change} breaks {case.pointer} ({case.what})"
+            f"HTTP {wanted} in the vendor's error shape: {case.change} breaks {case.pointer} "
+            f"({case.what}{': ' + case.about if case.about else ''})"
         ),
         got=got,
         message="; ".join(problems) or f"{case.change} breaks {case.pointer}",
