@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -38,8 +39,17 @@ def is_base64(value: object) -> bool:
     return True
 
 
-# Formats OpenAPI defines that JSON Schema does not (integer formats become bounds in to_json_schema).
-EXTRA_FORMATS: dict[str, Callable[[str], bool]] = {"byte": is_base64}
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_uuid(value: object) -> bool:
+    """``format: uuid`` (not a Draft 4 format): the 8-4-4-4-12 hex form, as RFC 9562 writes it."""
+    return not isinstance(value, str) or _UUID.fullmatch(value) is not None
+
+
+# Formats OpenAPI defines (``byte``) or specs use (``uuid``) that Draft 4 does not check; integer formats
+# become bounds in to_json_schema.
+EXTRA_FORMATS: dict[str, Callable[[str], bool]] = {"byte": is_base64, "uuid": is_uuid}
 
 
 def _format_checker() -> jsonschema.FormatChecker:
