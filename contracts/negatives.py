@@ -263,6 +263,17 @@ def violations(schema: Mapping[str, Any], value: Any, rng: random.Random, depth:
             candidates.append(forced)
     for sub in schema.get("allOf") or []:
         candidates += list(violations(sub, value, rng, depth + 1))
+    for keyword in ("anyOf", "oneOf"):
+        # Break every branch that holds, one after the other, keeping what the earlier changes did.
+        branches = schema.get(keyword) or []
+        changed = value
+        for branch in branches:
+            if is_valid(branch, changed):
+                changed = next(iter(violations(branch, changed, rng, depth + 1)), None)
+                if changed is None:
+                    break
+        if changed is not None and branches and not any(is_valid(b, changed) for b in branches):
+            candidates.append(changed)
     candidates += _other_type_values(schema)
     for candidate in candidates:
         if not is_valid(schema, candidate):
@@ -553,7 +564,12 @@ def _derive(
     control_schema = _without(schema, target.schema_path, keyword)
     for index, branch in enumerate(branches):
         what = f"{keyword} branch {index}"
-        start = current if present and is_valid(branch, current) else None
+        others = [b for j, b in enumerate(branches) if j != index]
+        base = current if present else generate(branch, rng)
+        # Best a value of this branch alone, so that breaking it leaves no other branch holding.
+        start = satisfy({"allOf": [branch, {"not": {"anyOf": others}}]}, base, rng) if others else None
+        if start is None and present and is_valid(branch, current):
+            start = current
         if start is None:
             start = satisfy(branch, current if present else generate(branch, rng), rng)
         if start is None:
