@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,10 +98,9 @@ def _sample_pattern(pattern: str, rng: random.Random) -> str | None:
     from contracts.workflows import sample_pattern
 
     try:
-        text = sample_pattern(pattern, rng)
-    except Exception:
+        return sample_pattern(pattern, rng)
+    except (re.error, ValueError, IndexError, TypeError):  # a pattern the sampler cannot read: no sample
         return None
-    return text
 
 
 def generate(schema: Mapping[str, Any], rng: random.Random, depth: int = 0) -> Any:
@@ -425,16 +425,18 @@ def _put(instance: Any, path: Sequence[str | int], value: Any) -> Any:
     return root
 
 
-def _without(schema: Mapping[str, Any], path: Sequence[str | int], keyword: str, replace: Any = None) -> Any:
-    """A copy of ``schema`` with ``keyword`` of the holder at ``path`` removed (or replaced)."""
+def _without(
+    schema: Mapping[str, Any], path: Sequence[str | int], keyword: str, also: Mapping[str, Any] | None = None
+) -> Any:
+    """A copy of ``schema`` with ``keyword`` of the holder at ``path`` removed (and ``also`` required of
+    the holder in its place, through its ``allOf``)."""
     root = copy.deepcopy(dict(schema))
     node: Any = root
     for part in path:
         node = node[part]
-    if replace is None:
-        node.pop(keyword, None)
-    else:
-        node[keyword] = replace
+    node.pop(keyword, None)
+    if also is not None:
+        node["allOf"] = [*node.get("allOf", []), dict(also)]
     return root
 
 
@@ -586,12 +588,8 @@ def _derive(
             yield what, "", None, f"no change to branch {index}'s value at {where} breaks every branch alone"
     if keyword == "oneOf":
         what = "oneOf: two branches hold"
-        as_any = _without(schema, target.schema_path, "oneOf", replace=branches)
-        as_any_path = as_any
-        node: Any = as_any_path
-        for part in target.schema_path:
-            node = node[part]
-        node["anyOf"] = node.pop("oneOf")
+        # The control: the same schema with this oneOf read as an anyOf (two branches may hold).
+        as_any = _without(schema, target.schema_path, "oneOf", also={"anyOf": branches})
         for i in range(len(branches)):
             for j in range(i + 1, len(branches)):
                 both = {"allOf": [branches[i], branches[j]]}
