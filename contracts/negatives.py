@@ -300,82 +300,45 @@ class Target:
     about: str = ""  # what a ``not`` forbids: its title, else the name of the schema it refers to
 
 
-def _deref(raw: Mapping[str, Any], node: Any, pointer: str) -> tuple[Any, str]:
-    seen = 0
-    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
-        pointer = node["$ref"][1:]
-        try:
-            node = resolve_pointer(raw, pointer)
-        except UnresolvableRef:
-            return None, pointer
-        seen += 1
-        if seen > 32:
-            return None, pointer
-    return node, pointer
+Locate = Callable[[tuple[str | int, ...]], str]  # schema path -> where that node is written (pointer)
 
 
 def targets(
-    raw: Mapping[str, Any],
     resolved: Mapping[str, Any],
-    raw_node: Any,
-    pointer: str,
+    locate: Locate,
     schema_path: tuple[str | int, ...] = (),
     instance_path: tuple[str | int, ...] = (),
-    trail: tuple[str, ...] = (),
 ) -> Iterator[Target]:
     """Every ``format``, ``anyOf``, ``oneOf`` and ``not`` of a request schema (not those inside a ``not``,
-    which means their opposite)."""
-    raw_node, pointer = _deref(raw, raw_node, pointer)
-    if not isinstance(resolved, Mapping) or pointer in trail:
+    which means their opposite). ``locate`` names where each is written in the raw document."""
+    if not isinstance(resolved, Mapping) or len(schema_path) > 3 * _MAX_DEPTH:
         return
-    if not isinstance(raw_node, Mapping):
-        raw_node = {}
-    if len(trail) > _MAX_DEPTH:
-        return
-    trail = (*trail, pointer)
     if isinstance(resolved.get("format"), str):
-        yield Target("format", f"{pointer}/format", schema_path, instance_path, resolved)
+        yield Target("format", f"{locate(schema_path)}/format", schema_path, instance_path, resolved)
     for keyword in ("anyOf", "oneOf", "not"):
         if keyword in resolved:
+            pointer = f"{locate(schema_path)}/{keyword}"
             about = ""
-            if keyword == "not":
-                written = raw_node.get("not")
-                ref = written.get("$ref") if isinstance(written, Mapping) else None
-                title = resolved["not"].get("title") if isinstance(resolved["not"], Mapping) else None
-                about = str(title or (ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""))
-            yield Target(keyword, f"{pointer}/{keyword}", schema_path, instance_path, resolved, about)
+            if keyword == "not" and isinstance(resolved["not"], Mapping):
+                # Its title, else the name of the schema it is written as (a $ref to components).
+                written = locate((*schema_path, "not"))
+                named = written.rsplit("/", 1)[-1] if written != pointer else ""
+                about = str(resolved["not"].get("title") or named)
+            yield Target(keyword, pointer, schema_path, instance_path, resolved, about)
     for name, sub in (resolved.get("properties") or {}).items():
-        yield from targets(
-            raw,
-            sub,
-            (raw_node.get("properties") or {}).get(name),
-            f"{pointer}/properties/{_esc(name)}",
-            (*schema_path, "properties", name),
-            (*instance_path, name),
-            trail,
-        )
+        yield from targets(sub, locate, (*schema_path, "properties", name), (*instance_path, name))
     if isinstance(resolved.get("items"), Mapping):
-        yield from targets(
-            raw,
-            resolved["items"],
-            raw_node.get("items"),
-            f"{pointer}/items",
-            (*schema_path, "items"),
-            (*instance_path, 0),
-            trail,
-        )
+        yield from targets(resolved["items"], locate, (*schema_path, "items"), (*instance_path, 0))
     for keyword in ("allOf", "anyOf", "oneOf"):
         for index, sub in enumerate(resolved.get(keyword) or []):
-            raw_items = raw_node.get(keyword) or []
-            yield from targets(
-                raw,
-                sub,
-                raw_items[index] if index < len(raw_items) else None,
-                f"{pointer}/{keyword}/{index}",
-                (*schema_path, keyword, index),
-                instance_path,
-                trail,
-            )
+            yield from targets(sub, locate, (*schema_path, keyword, index), instance_path)
+
+
+def _locator(raw: Mapping[str, Any], parts: tuple[str, ...]) -> Locate:
+    def locate(schema_path: tuple[str | int, ...]) -> str:
+        return model.written_at(raw, (*parts, *(str(p) for p in schema_path)))
+
+    return locate
 
 
 def _get(instance: Any, path: Sequence[str | int]) -> tuple[bool, Any]:
@@ -625,22 +588,31 @@ def _parameter_value(parameter: model.Parameter, rng: random.Random) -> Any:
     return satisfy(parameter.schema, generate(parameter.schema, rng), rng)
 
 
-def _parameter_pointer(raw: Mapping[str, Any], operation: model.Operation, parameter: model.Parameter) -> str:
-    """Where a parameter is written: in the operation, else in its path item (a $ref followed)."""
-    item_pointer = operation.pointer.rsplit("/", 1)[0]
-    for holder in (operation.pointer, item_pointer):
-        try:
-            node = resolve_pointer(raw, holder)
-        except UnresolvableRef:
-            continue
-        for index, entry in enumerate(node.get("parameters") or []):
-            found, pointer = _deref(raw, entry, f"{holder}/parameters/{index}")
-            if isinstance(found, Mapping) and (found.get("name"), found.get("in")) == (
+def _parameter_locator(
+    raw: Mapping[str, Any], operation: model.Operation, parameter: model.Parameter
+) -> Locate:
+    """Where a parameter's schema is written: in the operation's list, else in its path item's."""
+    method = operation.method.lower()
+    for holder in (("paths", operation.path, method, "parameters"), ("paths", operation.path, "parameters")):
+        for index in range(256):
+            parts = (*holder, str(index))
+            try:
+                node = resolve_pointer(raw, model.written_at(raw, parts))
+            except UnresolvableRef:
+                break
+            if isinstance(node, Mapping) and (node.get("name"), node.get("in")) == (
                 parameter.name,
                 parameter.location,
             ):
-                return pointer
-    return f"{operation.pointer}/parameters"
+                return _locator(raw, (*parts, "schema"))
+    return _locator(raw, ("paths", operation.path, method, "parameters", parameter.name, "schema"))
+
+
+def _body_locator(raw: Mapping[str, Any], operation: model.Operation, media_type: str) -> Locate:
+    return _locator(
+        raw,
+        ("paths", operation.path, operation.method.lower(), "requestBody", "content", media_type, "schema"),
+    )
 
 
 def derive(contract: model.Contract, seed: int = 0) -> tuple[list[Case], list[Skipped]]:
@@ -671,13 +643,7 @@ def derive(contract: model.Contract, seed: int = 0) -> tuple[list[Case], list[Sk
             continue
         if media is not None and media.schema is not None:
             schema = media.schema
-            raw_schema_pointer = f"{operation.pointer}/requestBody"
-            node, pointer = _deref(
-                raw, resolve_pointer(raw, operation.pointer).get("requestBody"), raw_schema_pointer
-            )
-            media_pointer = f"{pointer}/content/{_esc(media.media_type)}"
-            raw_media = ((node or {}).get("content") or {}).get(media.media_type) or {}
-            found = list(targets(raw, schema, raw_media.get("schema"), f"{media_pointer}/schema"))
+            found = list(targets(schema, _body_locator(raw, operation, media.media_type)))
             if found and (body is None or not is_valid(schema, body)):
                 for target in found:
                     skipped.append(
@@ -716,9 +682,7 @@ def derive(contract: model.Contract, seed: int = 0) -> tuple[list[Case], list[Sk
             value = parameters.get(key)
             if value is None:
                 value = _parameter_value(parameter, rng)
-            pointer = f"{_parameter_pointer(raw, operation, parameter)}/schema"
-            raw_param, _ = _deref(raw, resolve_pointer(raw, pointer.rsplit("/", 1)[0]), pointer)
-            found = list(targets(raw, parameter.schema, (raw_param or {}).get("schema"), pointer))
+            found = list(targets(parameter.schema, _parameter_locator(raw, operation, parameter)))
             for target in found:
                 for derived in _derive(
                     target, parameter.schema, value, rng, f"{parameter.location} {parameter.name}"
@@ -751,7 +715,8 @@ def derive(contract: model.Contract, seed: int = 0) -> tuple[list[Case], list[Sk
 def _all_rules(raw: Mapping[str, Any], operation: model.Operation, media: model.Media | None) -> list[str]:
     found = []
     if media is not None and media.schema is not None:
-        found += [_rule(t.pointer, t.kind) for t in targets(raw, media.schema, None, operation.pointer)]
+        locate = _body_locator(raw, operation, media.media_type)
+        found += [_rule(t.pointer, t.kind) for t in targets(media.schema, locate)]
     return found
 
 
