@@ -37,7 +37,7 @@ from contracts.model import to_json_schema
 from contracts.traffic import Traffic, retry_after_seconds
 from contracts.urls import case_path_values, request_url
 
-_FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
+_FORMATS = model.FORMAT_CHECKER
 
 # The rules this module adds, with what each expects. The runner reports them next to Schemathesis' own.
 RULES: dict[str, str] = {

@@ -31,10 +31,19 @@ from referencing.exceptions import Unresolvable
 
 from contracts.errorshape import ErrorShape
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_names, spec_path
-from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
+from contracts.oas30 import (
+    EXTRA_FORMATS,
+    FORMAT_CHECKER,
+    Direction,
+    UnresolvableRef,
+    resolve_pointer,
+    to_json_schema,
+)
 
 __all__ = [
     "ADMIN_SPEC",
+    "EXTRA_FORMATS",
+    "FORMAT_CHECKER",
     "VENDOR_SPECS",
     "Callback",
     "Contract",
@@ -60,6 +69,7 @@ __all__ = [
     "spec_path",
     "to_json_schema",
     "to_openapi_31",
+    "written_at",
 ]
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -497,9 +507,20 @@ def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
                 return "/" + "/".join(_esc(p) for p in parts)
         if part is None:
             break
-        node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]  # an index into a list (a parameter, an allOf branch)
+        else:
+            node = None
         pointer = f"{pointer}/{_esc(part)}"
     return pointer
+
+
+def written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
+    """Where the node at ``parts`` (keys from the document's root, ``$ref``s as if resolved) is written
+    in the raw document: an RFC 6901 pointer, every local ``$ref`` on the way followed."""
+    return _written_at(raw, parts)
 
 
 def _rate_limit(name: str, rate: Any) -> RateLimit | None:

@@ -3,22 +3,66 @@
 OpenAPI 3.0 schemas are a dialect of Draft 4: ``nullable`` instead of a null type, ``readOnly`` fields a
 request need not send, ``format: binary`` for uploaded files, and keywords (``example``, ``x-*``) that JSON
 Schema does not know. Both the mock (to validate requests) and the contract checks (to validate examples
-and responses) convert with ``to_json_schema``, so the two can never disagree on what a schema means.
+and responses) convert with ``to_json_schema``, so the two can never disagree on what a schema means. ``format: byte``
+(base64) stays in the schema and is checked by ``EXTRA_FORMATS`` / ``FORMAT_CHECKER``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import binascii
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
+
+import jsonschema
 
 from contracts.errors import ContractsError
 
 Direction = Literal["request", "response"]
 
 _DROP = {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly"}
-_BINARY_FORMATS = {"binary", "byte"}
+_BINARY_FORMATS = {"binary"}  # raw bytes: any content is valid, so nothing to check
 # OpenAPI's integer formats are ranges; JSON Schema validators ignore them unless told.
 _INTEGER_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def is_base64(value: object) -> bool:
+    """``format: byte``: base64 as RFC 4648 writes it (standard alphabet, padded, no line breaks).
+    A value that is not a string is left to the ``type`` keyword, as JSON Schema does for formats."""
+    if not isinstance(value, str):
+        return True
+    try:
+        base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False
+    return True
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_uuid(value: object) -> bool:
+    """``format: uuid`` (not a Draft 4 format): the 8-4-4-4-12 hex form, as RFC 9562 writes it."""
+    return not isinstance(value, str) or _UUID.fullmatch(value) is not None
+
+
+# Formats OpenAPI defines (``byte``) or specs use (``uuid``) that Draft 4 does not check; integer formats
+# become bounds in to_json_schema.
+EXTRA_FORMATS: dict[str, Callable[[str], bool]] = {"byte": is_base64, "uuid": is_uuid}
+
+
+def _format_checker() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checkers = dict(jsonschema.Draft7Validator.FORMAT_CHECKER.checkers)
+    for name, check in EXTRA_FORMATS.items():
+        checker.checks(name)(check)
+    return checker
+
+
+# JSON Schema's formats (uri, email, date-time, ...) and OpenAPI's own: every pure-Python validator of a
+# request or example uses this one, so none of them can disagree on what a format allows.
+FORMAT_CHECKER = _format_checker()
 
 
 def to_json_schema(schema: Any, direction: Direction = "request") -> Any:

@@ -150,6 +150,26 @@ def _workflows(run: PhaseRun) -> Iterator[Event]:
 OWN_PHASES["workflows"] = _workflows
 
 
+def _negative(run: PhaseRun) -> Iterator[Event]:
+    """One request per anyOf/oneOf branch, not and format of every request schema (contracts/negatives.py)."""
+    from contracts import negatives
+
+    yield from negatives.phase(
+        run.report,
+        run.options,
+        run.document,
+        run.base_url,
+        run.credentials,
+        run.seed,
+        run.traffic,
+        problem=Problem,
+        tested=Tested,
+    )
+
+
+OWN_PHASES["negative"] = _negative
+
+
 def phases() -> tuple[str, ...]:
     """Every phase verify knows, in the order it runs them."""
     return (*SCHEMATHESIS_PHASES, *OWN_PHASES)

@@ -39,7 +39,7 @@ from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PROVENANCE = re.compile(r"^(seed|vendor-docs)(: .+)?$|^inferred: \S.*$")
-_FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
+_FORMATS = model.FORMAT_CHECKER
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ _FORMAT_WORDS = {
     "date": "a date such as 2026-01-05",
     "uuid": "a UUID",
     "ipv4": "an IPv4 address",
+    "byte": "base64 text",
 }
 
 

@@ -2,12 +2,11 @@
 
 ``contracts.model.to_json_schema`` rewrites a resolved OpenAPI 3.0 schema into plain Draft 4, and
 ``CompiledSchema`` builds a jsonschema-rs validator from it that also checks formats (``uri``, ``email``,
-``date-time``).
+``date-time``, and OpenAPI's ``byte``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from contracts.model import Direction, to_json_schema
+from contracts.model import EXTRA_FORMATS, FORMAT_CHECKER, Direction, to_json_schema
 from mockserver.errors import MocklineError
 from mockserver.messages import Failure, word
 
@@ -53,14 +52,7 @@ def field_name(location: str) -> str:
     return location
 
 
-def _is_uuid(value: str) -> bool:
-    """``format: uuid`` (not a Draft 4 format, so jsonschema-rs does not check it there): the 8-4-4-4-12 hex
-    form, as RFC 9562 writes it."""
-    return _UUID.fullmatch(value) is not None
-
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_EXTRA_FORMATS = {"uuid": _is_uuid}
+_EXTRA_FORMATS = dict(EXTRA_FORMATS)  # ``byte`` and ``uuid``, which Draft 4 does not check: the model's
 
 
 class CompiledSchema:
@@ -101,7 +93,7 @@ class CompiledSchema:
     def _exact(self) -> Any:
         if self._exact_validator is None:
             self._exact_validator = jsonschema.Draft4Validator(
-                self.json_schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+                self.json_schema, format_checker=FORMAT_CHECKER
             )
         return self._exact_validator
 

@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--phases",
-        help="comma-separated subset of examples,coverage,fuzzing,stateful,workflows (default: all)",
+        help="comma-separated subset of examples,coverage,fuzzing,stateful,workflows,negative (default: all)",
     )
     parser.add_argument("--checks", help="comma-separated checks to run, or 'all' (default: all)")
     parser.add_argument("--exclude-checks", help="comma-separated checks not to run")

@@ -16,6 +16,7 @@ class Progress:
         self.stream = stream or sys.stdout
         self._open = False
         self._count = 0
+        self._phase = "checks"
 
     def header(self, text: str) -> None:
         self._end_line()
@@ -25,11 +26,12 @@ class Progress:
         self._end_line()
         print(f"  {name:<12} ", end="", file=self.stream, flush=True)
         self._open = True
+        self._phase = name
         self._count = 0
 
     def tick(self, ok: bool) -> None:
         if not self._open:
-            self.phase("checks")
+            self.phase(self._phase)  # the phase goes on after a note
         if self._count and self._count % 60 == 0:
             print("\n" + " " * 15, end="", file=self.stream)
         print("." if ok else "F", end="", file=self.stream, flush=True)
