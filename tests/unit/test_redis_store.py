@@ -1,0 +1,209 @@
+"""``RedisStore`` against a real redis-server: two stores on one namespace stand for two processes."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from mockserver.core.store import StoreUnavailable
+from mockserver.redis_state import RedisStore
+from tests.redis_support import RedisServer, free_port, redis_server  # noqa: F401  (the fixture)
+
+_names = itertools.count(1)
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"unit{next(_names)}-{time.monotonic_ns()}"
+
+
+@pytest.fixture
+def pair(redis_server: RedisServer, namespace: str) -> Iterator[tuple[RedisStore, RedisStore]]:  # noqa: F811
+    first, second = RedisStore(redis_server.url, namespace), RedisStore(redis_server.url, namespace)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_what_one_process_commits_the_other_reads_and_ids_never_repeat(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    with a.transaction():
+        a.put("calls", "1", {"callID": 1, "state": "waiting"})
+        assert a.get("calls", "1") == {"callID": 1, "state": "waiting"}, "a unit reads its own writes"
+    assert b.get("calls", "1") == {"callID": 1, "state": "waiting"}
+    ids = []
+    for store in (a, b, a, b, b, a):
+        with store.transaction():
+            ids.append(store.next_id("call"))
+    assert ids == [1, 2, 3, 4, 5, 6]
+    with b.transaction():
+        assert b.delete("calls", "1")
+    assert a.get("calls", "1") is None and a.count("calls") == 0
+    assert a.last_id("call") == 6
+
+
+def test_a_unit_that_raises_writes_nothing_and_its_mirror_goes_back(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    with a.transaction():
+        a.put("calls", "1", {"state": "waiting"})
+    with pytest.raises(Boom), a.transaction():
+        a.put("calls", "1", {"state": "dialing"})
+        a.put("calls", "2", {"state": "waiting"})
+        a.next_id("call")
+        raise Boom
+    assert a.get("calls", "1") == {"state": "waiting"} and a.get("calls", "2") is None
+    assert b.get("calls", "1") == {"state": "waiting"} and b.get("calls", "2") is None
+    with b.transaction():
+        assert b.next_id("call") == 1, "a rolled-back unit took no number"
+
+
+def test_nested_transactions_commit_once_with_the_outermost(pair: tuple[RedisStore, RedisStore]) -> None:
+    a, b = pair
+    with a.transaction():
+        a.put("calls", "1", {"n": 1})
+        with a.transaction():
+            a.put("calls", "2", {"n": 2})
+        assert b.get("calls", "2") is None, "nothing is visible before the outermost block ends"
+    assert b.get("calls", "1") == {"n": 1} and b.get("calls", "2") == {"n": 2}
+    with pytest.raises(Boom), a.transaction():
+        a.put("calls", "3", {"n": 3})
+        with a.transaction():
+            a.put("calls", "4", {"n": 4})
+        raise Boom
+    assert b.get("calls", "3") is None and b.get("calls", "4") is None
+
+
+def test_two_processes_incrementing_one_document_lose_no_write(
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+) -> None:
+    stores = [RedisStore(redis_server.url, namespace) for _ in range(2)]
+
+    def bump(store: RedisStore) -> None:
+        for _ in range(200):
+            with store.transaction():
+                doc = store.get("counter", "c") or {"n": 0}
+                store.put("counter", "c", {"n": doc["n"] + 1})
+
+    threads = [threading.Thread(target=bump, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stores[0].get("counter", "c") == {"n": 400}
+    for s in stores:
+        s.close()
+
+
+def test_a_lock_left_by_a_dead_process_is_free_after_its_lease(
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.set(f"mockline:{namespace}:lock", "a-killed-process", px=600)
+    store = RedisStore(redis_server.url, namespace)
+    started = time.monotonic()
+    with store.transaction():
+        store.put("calls", "1", {"n": 1})
+    waited = time.monotonic() - started
+    assert 0.3 < waited < 5, f"waited {waited:.2f} s for a lease of 0.6 s"
+    assert store.get("calls", "1") == {"n": 1}
+    store.close()
+
+
+def test_a_unit_that_outlived_its_lease_is_not_committed(pair: tuple[RedisStore, RedisStore]) -> None:
+    a, b = pair
+    client = redis.Redis.from_url(a.url)
+    with pytest.raises(StoreUnavailable, match="longer than its lease"), a.transaction():
+        a.put("calls", "1", {"by": "a"})
+        client.delete(f"mockline:{a.namespace}:lock")  # as if its lease ran out ...
+        with b.transaction():  # ... and another process took the lock (in a thread: a's is held here)
+            pass
+    assert b.get("calls", "1") is None
+    assert a.get("calls", "1") is None, "and its mirror is back to what Redis holds"
+
+
+def test_a_long_unit_keeps_its_lock(redis_server: RedisServer, namespace: str) -> None:  # noqa: F811
+    a = RedisStore(redis_server.url, namespace, lease=0.6)
+    b = RedisStore(redis_server.url, namespace, lease=0.6, wait=5)
+    seen: list[Any] = []
+
+    def other() -> None:
+        with b.transaction():
+            seen.append(b.get("calls", "1"))
+
+    with a.transaction():
+        a.put("calls", "1", {"n": 1})
+        thread = threading.Thread(target=other)
+        thread.start()
+        time.sleep(1.5)  # longer than the lease: the lease keeper extends it
+    thread.join()
+    assert seen == [{"n": 1}], "the other unit waited for this one's commit"
+    a.close()
+    b.close()
+
+
+def test_namespaces_do_not_see_each_other(redis_server: RedisServer) -> None:  # noqa: F811
+    one, two = RedisStore(redis_server.url, "ns-one"), RedisStore(redis_server.url, "ns-two")
+    one.wipe()
+    two.wipe()
+    with one.transaction():
+        one.put("calls", "1", {"n": 1})
+        assert one.next_id("call") == 1
+    assert two.get("calls", "1") is None and two.count("calls") == 0
+    with two.transaction():
+        assert two.next_id("call") == 1
+
+
+def test_changes_from_another_process_reach_the_listeners_and_a_clear_reloads(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    told: list[tuple[str, Any]] = []
+    b.on_remote("calls", lambda key, value: told.append((key, value)))
+    b.on_remote("*", lambda key, value: told.append(("*", value)))
+    with b.transaction():
+        pass  # the first unit reads the whole namespace (and says so to "*")
+    told.clear()
+    with a.transaction():
+        a.put("calls", "1", {"n": 1})
+        a.put("other", "x", {"n": 2})
+    with a.transaction():
+        a.delete("calls", "1")
+    with b.transaction():
+        pass
+    assert told == [("1", None)], "changes since the last unit come once, as they stand now"
+    with a.transaction():
+        a.put("calls", "2", {"n": 2})
+    with b.transaction():
+        pass
+    assert told[-1] == ("2", {"n": 2})
+    with a.transaction():
+        a.clear()
+        a.put("calls", "3", {"n": 3})
+    with b.transaction():
+        assert b.get("calls", "2") is None and b.get("calls", "3") == {"n": 3}
+    assert told[-1] == ("*", None)
+
+
+def test_redis_down_is_store_unavailable() -> None:
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", "nowhere", socket_timeout=0.5)
+    with pytest.raises(StoreUnavailable, match="cannot be reached"), store.transaction():
+        pass
+    with pytest.raises(StoreUnavailable):
+        store.get("calls", "1")
+    store.close()
