@@ -47,6 +47,9 @@ def bind(settings: Settings) -> socket.socket:
 
 def serve_worker(settings: Settings, sock: socket.socket, index: int) -> None:
     """One worker: the mock's app on the shared socket (the first worker prints the banner)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")  # as run_serve does
     import uvicorn
 
     from mockserver.app import create_app

@@ -294,3 +294,67 @@ def test_redis_down_is_503_in_the_vendors_shape_and_work_goes_on_when_it_returns
         if mock is not None:
             mock.kill()
         server.stop()
+
+
+def test_workers_above_one_need_redis_state_and_say_why() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert done.returncode == 2
+    assert "--workers 2 needs --state redis://" in done.stderr
+    assert "each worker would keep a state of its own" in done.stderr
+
+
+def test_workers_serve_one_port_as_one_mock_and_a_dead_worker_is_replaced(
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+    config: Path,
+) -> None:
+    mock = Serve(redis_server.url, namespace, config, "--workers", "2")
+    try:
+        workers = _children(mock.proc.pid)
+        assert len(workers) == 2, workers
+        with CallbackLog() as receiver:
+            for n in range(10):  # a new connection each time: the kernel spreads them over the workers
+                with httpx.Client(base_url=mock.base, timeout=30) as client:
+                    body = {
+                        "customerData": {
+                            "terminalCallbackUrl": receiver.url("/terminal"),
+                            "jsonData": [{"number": _numbers(40000 + n, 1)[0]}],
+                        }
+                    }
+                    r = client.post(f"{RYNG}/progressive/queue/11/transactional", json=body, headers=TOKEN)
+                    assert r.status_code == 200
+            ids = [c["callID"] for c in mock.calls()]
+            assert sorted(ids) == list(range(1, 11))
+            os.kill(workers[0], 9)
+            mock.client.close()  # its kept-alive connection may have been the dead worker's
+            mock.client = httpx.Client(base_url=mock.base, timeout=60)
+            mock.advance(3600)  # answered by the worker still alive
+            deadline = time.monotonic() + 60
+            while len(_children(mock.proc.pid)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert len(_children(mock.proc.pid)) == 2, "the dead worker was replaced"
+            calls = mock.calls()
+            assert all(c["state"] in {"completed", "unreachable"} for c in calls)
+            for call in calls:
+                assert receiver.received("/terminal", call["callID"]) == 1
+    finally:
+        for pid in _children(mock.proc.pid):
+            os.kill(pid, 9)
+        mock.kill()
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of a ``--workers`` parent (multiprocessing's resource tracker aside)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"resource_tracker" not in cmdline:
+                found.append(int(child))
+    return sorted(found)
