@@ -172,7 +172,7 @@ def run_serve(args: argparse.Namespace) -> int:
             check_workers(settings)
             for line in notes:
                 print(line, file=sys.stderr, flush=True)
-            return supervise(settings)
+            return supervise(settings, serve_worker)
         app = create_app(settings)
     except (ConfigError, ValueError) as exc:
         print(f"mockline: {exc}", file=sys.stderr)
@@ -190,6 +190,30 @@ def run_serve(args: argparse.Namespace) -> int:
 
     uvicorn.Server(server_config(app, settings, loop="uvloop")).run()
     return 0
+
+
+def serve_worker(settings: Settings, sock: Any, index: int) -> None:
+    """One process of ``serve --workers N``: the mock's app on the socket the parent bound (the first
+    worker prints the banner). See ``mockserver/workers.py``."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")  # as run_serve does
+    import uvicorn
+
+    from mockserver.app import create_app
+    from mockserver.listener import server_config
+
+    app = create_app(settings)
+    _configure_logging(settings.log_format)
+    if not settings.quiet:
+        from mockserver.accesslog import AccessLog
+
+        app.runtime.access_log = AccessLog(settings.log_format)
+    _tune_gc()
+    if index == 0:
+        print(banner(app.runtime.settings, app.runtime.apis, app.runtime), flush=True)
+        print(f"  {settings.workers} workers, namespace {settings.namespace}", flush=True)
+    uvicorn.Server(server_config(app, settings, loop="uvloop")).run(sockets=[sock])
 
 
 def _tune_gc() -> None:

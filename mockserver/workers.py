@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -45,38 +46,18 @@ def bind(settings: Settings) -> socket.socket:
     return sock
 
 
-def serve_worker(settings: Settings, sock: socket.socket, index: int) -> None:
-    """One worker: the mock's app on the shared socket (the first worker prints the banner)."""
-    import warnings
-
-    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")  # as run_serve does
-    import uvicorn
-
-    from mockserver.app import create_app
-    from mockserver.cli import _configure_logging, _tune_gc, banner
-    from mockserver.listener import server_config
-
-    app = create_app(settings)
-    _configure_logging(settings.log_format)
-    if not settings.quiet:
-        from mockserver.accesslog import AccessLog
-
-        app.runtime.access_log = AccessLog(settings.log_format)
-    _tune_gc()
-    if index == 0:
-        print(banner(app.runtime.settings, app.runtime.apis, app.runtime), flush=True)
-        print(f"  {settings.workers} workers, namespace {settings.namespace}", flush=True)
-    uvicorn.Server(server_config(app, settings, loop="uvloop")).run(sockets=[sock])
+Worker = Callable[[Settings, socket.socket, int], None]
+"""A worker's body: (settings, the shared socket, its index); a module-level function (``spawn`` pickles it)."""
 
 
-def supervise(settings: Settings) -> int:
+def supervise(settings: Settings, worker: Worker) -> int:
     sock = bind(settings)
     context = multiprocessing.get_context("spawn")
     workers: dict[int, BaseProcess] = {}
     stopping = False
 
     def start(index: int) -> None:
-        process = context.Process(target=serve_worker, args=(settings, sock, index), daemon=False)
+        process = context.Process(target=worker, args=(settings, sock, index), daemon=False)
         process.start()
         workers[index] = process
 
