@@ -153,6 +153,10 @@ class Timeline:
         return self.store.count(_COLLECTION)
 
     def next_due(self) -> datetime | None:
+        with self.store.transaction():  # one look at a shared store, however many entries are stale
+            return self._next_due()
+
+    def _next_due(self) -> datetime | None:
         while self._heap:
             due, seq = self._heap[0]
             if self.store.get(_COLLECTION, str(seq)) is not None:
@@ -205,12 +209,12 @@ class Timeline:
         on the outside world: claim it with the concurrent ones due at the same instant and return them."""
         while True:
             with self.store.transaction():  # a shared store learns here what the others scheduled
-                if not self._heap or self._heap[0][0] > limit:
-                    return None
-                due, seq = heapq.heappop(self._heap)
-                job = self._ready(seq, held, due)
-                if job is None:
-                    continue
+                job = None
+                while job is None:  # entries of jobs run or cancelled meanwhile are skipped here
+                    if not self._heap or self._heap[0][0] > limit:
+                        return None
+                    due, seq = heapq.heappop(self._heap)
+                    job = self._ready(seq, held, due)
                 registered = self._registered(job)
                 if move_clock:
                     _set_clock(self.clock, datetime.fromtimestamp(job["due"], tz=self.clock.now().tzinfo))
