@@ -207,3 +207,65 @@ def test_redis_down_is_store_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
         store.get("calls", "1")
     store.close()
+
+
+def test_two_timelines_on_one_namespace_share_the_clock_and_run_each_job_once(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    import asyncio
+
+    from mockserver.core.clock import ManualClock
+    from mockserver.core.timeline import Timeline
+
+    a_store, b_store = pair
+    ran: list[tuple[str, int]] = []
+    a, b = Timeline(ManualClock(), a_store), Timeline(ManualClock(), b_store)
+    a.register("step", lambda args: ran.append(("a", args["n"])))
+    b.register("step", lambda args: ran.append(("b", args["n"])))
+    with a_store.transaction():
+        for n in range(5):
+            a.schedule_in(10 + n, "step", {"n": n})
+    asyncio.run(b.advance(12))  # b learns of a's jobs when its units begin, and runs those due
+    assert sorted(n for _, n in ran) == [0, 1, 2] and {who for who, _ in ran} == {"b"}
+    with a_store.transaction():
+        assert a.clock.now() == b.clock.now(), "a's clock moved to the shared reading"
+    asyncio.run(a.advance(100))
+    assert sorted(n for _, n in ran) == [0, 1, 2, 3, 4], "each job ran once, in one process or the other"
+    assert a.pending() == b.pending() == 0
+
+
+def test_a_claim_left_by_a_killed_process_is_taken_over_after_its_lease(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    import asyncio
+
+    from mockserver.core.clock import ManualClock
+    from mockserver.core.timeline import Timeline
+
+    a_store, b_store = pair
+    sent: list[dict[str, Any]] = []
+    b = Timeline(ManualClock(), b_store, lease_seconds=0.5)
+
+    async def attempt(args: dict[str, Any]) -> Any:
+        sent.append(args)
+        return lambda: b_store.put("results", str(args["n"]), {"done": True})
+
+    b.register("send", attempt, concurrent=True)
+    with a_store.transaction():  # a process that claimed the job and was killed before recording it
+        a_store.put(
+            "jobs",
+            "1",
+            {
+                "seq": 1,
+                "due": ManualClock().now().timestamp(),
+                "kind": "send",
+                "args": {"n": 1},
+                "claim": {"by": "killed", "until": time.time() + 0.5},
+            },
+        )
+        a_store.next_id("job")
+    started = time.monotonic()
+    asyncio.run(b.advance(1))
+    assert time.monotonic() - started >= 0.3, "it waited for the claim's lease"
+    assert sent == [{"n": 1, "after_restart": True}]
+    assert b_store.get("results", "1") == {"done": True} and b.pending() == 0
