@@ -76,9 +76,23 @@ class Timeline:
         saved = store.get(_META, "clock")
         if saved is not None:  # after a restart, time goes on from where it stood, never back
             _set_clock(clock, datetime.fromtimestamp(saved["now"], tz=clock.now().tzinfo))
+        if store.shared and clock.mode == "realtime":
+            self._share_origin()
         store.on_remote(_COLLECTION, self._remote_job)
         store.on_remote(_META, self._remote_meta)
         store.on_remote("*", self._remote_reload)
+
+    def _share_origin(self) -> None:
+        """A realtime clock on a shared store follows one origin (real and simulated time at the first
+        process's start): a process started later reads the time the first one reads."""
+        scale = float(getattr(self.clock, "scale", 1.0))
+        with self.store.transaction():
+            origin = self.store.get(_META, "origin")
+            if origin is None:
+                self.store.put(_META, "origin", {"real": wall_seconds(), "sim": self.clock.now().timestamp()})
+                return
+        moment = origin["sim"] + (wall_seconds() - origin["real"]) * scale
+        _set_clock(self.clock, datetime.fromtimestamp(moment, tz=self.clock.now().tzinfo))
 
     def _remote_job(self, _key: str, job: dict[str, Any] | None) -> None:
         if job is not None:
