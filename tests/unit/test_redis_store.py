@@ -269,3 +269,19 @@ def test_a_claim_left_by_a_killed_process_is_taken_over_after_its_lease(
     assert time.monotonic() - started >= 0.3, "it waited for the claim's lease"
     assert sent == [{"n": 1, "after_restart": True}]
     assert b_store.get("results", "1") == {"done": True} and b.pending() == 0
+
+
+def test_a_realtime_clock_started_later_reads_the_time_of_the_first(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mockserver.core.clock import ScaledClock
+    from mockserver.core.timeline import Timeline
+
+    a_store, b_store = pair
+    first = Timeline(ScaledClock(datetime(2026, 1, 5, tzinfo=UTC), scale=60), a_store)
+    second = Timeline(ScaledClock(datetime(2020, 1, 1, tzinfo=UTC), scale=60), b_store)  # far behind
+    gap = abs((first.clock.now() - second.clock.now()).total_seconds())
+    assert gap < 60, f"{gap} simulated seconds apart (a real second at scale 60)"
+    assert second.clock.now() > datetime(2026, 1, 5, tzinfo=UTC) - timedelta(minutes=1)
