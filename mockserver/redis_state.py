@@ -401,8 +401,8 @@ class RedisStore:
 
     def put(self, collection: str, key: str, value: Document) -> None:
         if not self._depth:
-            with self.transaction():
-                self.put(collection, key, value)
+            with self.transaction():  # the class's own: an instance may wrap put (the event bus does)
+                RedisStore.put(self, collection, key, value)
             return
         self._cache.put(collection, key, value)
         self._dirty[(collection, key)] = None
@@ -410,7 +410,7 @@ class RedisStore:
     def delete(self, collection: str, key: str) -> bool:
         if not self._depth:
             with self.transaction():
-                return self.delete(collection, key)
+                return RedisStore.delete(self, collection, key)
         self._dirty[(collection, key)] = None
         return self._cache.delete(collection, key)
 
@@ -427,7 +427,7 @@ class RedisStore:
     def next_id(self, sequence: str, start: int = 1) -> int:
         if not self._depth:
             with self.transaction():
-                return self.next_id(sequence, start)
+                return RedisStore.next_id(self, sequence, start)
         self._dirty_sequences.add(sequence)
         return self._cache.next_id(sequence, start)
 
@@ -439,7 +439,7 @@ class RedisStore:
     def clear(self) -> None:
         if not self._depth:
             with self.transaction():
-                self.clear()
+                RedisStore.clear(self)
             return
         self._cache.clear()
         self._dirty.clear()
