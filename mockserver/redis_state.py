@@ -379,6 +379,19 @@ class RedisStore:
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
         self._tell(self._apply(reply))
 
+    def count_in_window(self, name: str, window_seconds: float) -> int:
+        """One more request in a rate-limit window, counted for every process of the namespace (the key
+        expires after the window, in real time: the clock only chooses which window it is)."""
+        key = f"{self.prefix}rate:{name}"
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, max(1, int(window_seconds) * 2))
+            count, _ = pipe.execute()
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+        return int(count)
+
     def on_remote(self, collection: str, listener: RemoteListener) -> None:
         self._listeners.setdefault(collection, []).append(listener)
 

@@ -358,3 +358,26 @@ def _children(pid: int) -> list[int]:
             if b"resource_tracker" not in cmdline:
                 found.append(int(child))
     return sorted(found)
+
+
+def test_the_rate_limit_counts_the_requests_of_every_process(
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+    config: Path,
+) -> None:
+    a = Serve(redis_server.url, namespace, config, "--rate-limit", "on")
+    try:
+        b = Serve(redis_server.url, namespace, config, "--rate-limit", "on")
+    except BaseException:
+        a.kill()
+        raise
+    try:
+        with CallbackLog() as receiver:
+            statuses = Counter(
+                mock.push(receiver, _numbers(50000 + n, 1)).status_code for n, mock in enumerate([a, b] * 35)
+            )
+        # Ryng allows 60 requests a minute per token; the manual clock keeps them all in one window
+        assert statuses == Counter({200: 60, 429: 10})
+    finally:
+        a.kill()
+        b.kill()

@@ -285,3 +285,12 @@ def test_a_realtime_clock_started_later_reads_the_time_of_the_first(
     gap = abs((first.clock.now() - second.clock.now()).total_seconds())
     assert gap < 60, f"{gap} simulated seconds apart (a real second at scale 60)"
     assert second.clock.now() > datetime(2026, 1, 5, tzinfo=UTC) - timedelta(minutes=1)
+
+
+def test_rate_limit_windows_are_counted_for_every_process(pair: tuple[RedisStore, RedisStore]) -> None:
+    a, b = pair
+    assert [a.count_in_window("ryng:token:60:1", 60), b.count_in_window("ryng:token:60:1", 60)] == [1, 2]
+    assert a.count_in_window("ryng:token:60:2", 60) == 1, "the next window starts again"
+    other = RedisStore(a.url, a.namespace + "-other")
+    assert other.count_in_window("ryng:token:60:1", 60) == 1, "another namespace counts its own"
+    other.close()
