@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from bench import admin, dashboard, dialer, http, intake, kill, senders, verify
+from bench import admin, dashboard, dialer, http, intake, kill, scale, senders, verify
 
 
 def main() -> int:
@@ -20,6 +20,7 @@ def main() -> int:
         ("kill", kill),
         ("admin", admin),
         ("dashboard", dashboard),
+        ("scale", scale),
     ):
         print(f"running {name} benchmark...", file=sys.stderr, flush=True)
         result = module.run()

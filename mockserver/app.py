@@ -71,8 +71,9 @@ def create_app(
     (default: ``middleware.not_found``, a 404 in problem+json)."""
     settings = settings or Settings()
     clock = clock or (ManualClock() if settings.clock == "manual" else ScaledClock(scale=settings.time_scale))
-    store = store or open_store(settings.state)
-    timeline = Timeline(clock, store)
+    store = store or _open_state(settings)
+    # a claim on a callback attempt outlives the attempt's timeout (shared state: docs/scale-out.md)
+    timeline = Timeline(clock, store, lease_seconds=settings.callback_timeout_seconds + 10.0)
     targets = TargetPolicy(settings.callback_allow, [(settings.host, settings.port)])
     transport: Transport = (
         StreamTransport(settings.callback_timeout_seconds, policy=targets)
@@ -109,7 +110,13 @@ def create_app(
     runtime.events.watch_store(store)
     with store.transaction():  # seeded default state is stored whole or not at all
         for engine in runtime.engines.values():
+            engine.reset()  # each seeds only a state not seeded yet: once per Redis namespace
+
+    def reindex(_key: str, _value: Document | None) -> None:  # another process cleared the shared state
+        for engine in runtime.engines.values():
             engine.reset()
+
+    store.on_remote("*", reindex)
 
     app = MockApp(
         __name__,
@@ -139,6 +146,15 @@ def create_app(
     app.runtime = runtime
     app.targets = targets
     return app
+
+
+def _open_state(settings: Settings) -> StateStore:
+    """``--state``: memory and SQLite are the engine's own; Redis is opened here, above the engine."""
+    from mockserver.redis_state import is_redis, open_redis
+
+    if is_redis(settings.state):
+        return open_redis(settings.state, settings.namespace)
+    return open_store(settings.state)
 
 
 def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:

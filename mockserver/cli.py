@@ -68,7 +68,18 @@ def _register_serve(subparsers: Any) -> None:
     )
     serve.add_argument("--clock", choices=["realtime", "manual"], help="realtime (default) or manual")
     serve.add_argument("--time-scale", type=float, help="simulated seconds per real second (default 1)")
-    serve.add_argument("--state", help="memory (default) or sqlite:PATH to keep state across restarts")
+    serve.add_argument(
+        "--state",
+        help="memory (default), sqlite:PATH to keep state across restarts, or redis://HOST:PORT/DB to share"
+        " it between processes (docs/scale-out.md)",
+    )
+    serve.add_argument(
+        "--namespace",
+        help="with redis:// state: processes with the same namespace are one mock (default mockline)",
+    )
+    serve.add_argument(
+        "--workers", type=int, help="worker processes serving the port (default 1; more need redis:// state)"
+    )
     serve.add_argument("--config", help="YAML or JSON file: credentials, agents, chaos and any option above")
     serve.add_argument("--rate-limit", choices=["on", "off"], help="enforce vendor rate limits (default on)")
     serve.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
@@ -109,6 +120,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         clock=args.clock,
         time_scale=args.time_scale,
         state=args.state,
+        namespace=getattr(args, "namespace", None),
+        workers=getattr(args, "workers", None),
         rate_limit=rate_limit,
         log_format=args.log_format,
         callback_allow=tuple(args.callback_allow) if getattr(args, "callback_allow", None) else None,
@@ -153,6 +166,13 @@ def run_serve(args: argparse.Namespace) -> int:
 
     try:
         settings, notes = secured(settings_from(args))
+        if settings.workers != 1:
+            from mockserver.workers import check_workers, supervise
+
+            check_workers(settings)
+            for line in notes:
+                print(line, file=sys.stderr, flush=True)
+            return supervise(settings, serve_worker)
         app = create_app(settings)
     except (ConfigError, ValueError) as exc:
         print(f"mockline: {exc}", file=sys.stderr)
@@ -170,6 +190,30 @@ def run_serve(args: argparse.Namespace) -> int:
 
     uvicorn.Server(server_config(app, settings, loop="uvloop")).run()
     return 0
+
+
+def serve_worker(settings: Settings, sock: Any, index: int) -> None:
+    """One process of ``serve --workers N``: the mock's app on the socket the parent bound (the first
+    worker prints the banner). See ``mockserver/workers.py``."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")  # as run_serve does
+    import uvicorn
+
+    from mockserver.app import create_app
+    from mockserver.listener import server_config
+
+    app = create_app(settings)
+    _configure_logging(settings.log_format)
+    if not settings.quiet:
+        from mockserver.accesslog import AccessLog
+
+        app.runtime.access_log = AccessLog(settings.log_format)
+    _tune_gc()
+    if index == 0:
+        print(banner(app.runtime.settings, app.runtime.apis, app.runtime), flush=True)
+        print(f"  {settings.workers} workers, namespace {settings.namespace}", flush=True)
+    uvicorn.Server(server_config(app, settings, loop="uvloop")).run(sockets=[sock])
 
 
 def _tune_gc() -> None:

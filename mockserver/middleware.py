@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from contracts.model import ADMIN_SPEC, ErrorShape
 from mockserver import auth, jsonbody
 from mockserver.core.errors import EngineError
+from mockserver.core.store import StoreUnavailable
 from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation
@@ -116,6 +117,13 @@ class MockMiddleware(SpecMiddleware):
             entry["error"] = exc.message
             if exc.problems:
                 entry["detail"] = exc.problems
+        except StoreUnavailable as exc:  # shared state (Redis) unreachable: nothing was done, try again
+            log.warning("state unavailable on %s %s: %s", method, scope["path"], exc)
+            unavailable = ApiError(
+                503, f"The mock's state is unavailable: {exc}", headers={"retry-after": "1"}
+            )
+            reply = self._error(api, call, unavailable)
+            entry["error"] = unavailable.message
         except Exception as exc:  # a bug in the mock: say so in the vendor's shape, keep serving
             log.error("unhandled error on %s %s\n%s", method, scope["path"], traceback.format_exc())
             reply = self._error(api, call, ApiError(500, f"mockline internal error: {exc!r}"))

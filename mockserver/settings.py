@@ -67,7 +67,9 @@ class Settings:
     apis: tuple[str, ...] = ()  # empty: every API
     clock: str = "realtime"  # realtime | manual
     time_scale: float = 1.0
-    state: str = "memory"  # memory | sqlite:PATH
+    state: str = "memory"  # memory | sqlite:PATH | redis://HOST:PORT/DB
+    namespace: str = "mockline"  # with redis:// state: the processes that share one mock (docs/scale-out.md)
+    workers: int = 1  # worker processes on one port (more than 1 needs redis:// state)
     rate_limit: bool = True
     log_format: str = "text"  # text | json
     quiet: bool = False  # no access log

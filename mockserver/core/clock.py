@@ -102,3 +102,8 @@ class ScaledClock:
         if self._paused_at is not None:
             return float("inf")
         return max(0.0, (moment - self.now()).total_seconds() / self.scale)
+
+
+def wall_seconds() -> float:
+    """Real time (seconds since the epoch), for leases between processes; never the simulated time."""
+    return time.time()

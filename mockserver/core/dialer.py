@@ -40,7 +40,7 @@ from mockserver.core.dialer_payloads import (
     unpack,
 )
 from mockserver.core.dialer_plan import ANSWERED, Plan, attempt_rng, plan_attempt, validate_odds
-from mockserver.core.dialer_roster import DEFAULT_TEAM_SIZE, Pools, Roster, number_for
+from mockserver.core.dialer_roster import AGENTS, DEFAULT_TEAM_SIZE, Pools, Roster, number_for
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import Outbox, Outgoing, RetryRule
 from mockserver.core.pages import Page
@@ -117,8 +117,18 @@ class Dialer(Intake):
         self._singles = {}
         self._rules: dict[tuple[Any, ...], RetryRule] = {}
         self._dispatch_pending = False
+        self._dispatch_job: int | None = None
         timeline.register(JOB_DISPATCH, self._on_dispatch)
         timeline.register(JOB_STEP, self._on_step)
+        store.on_remote(CALLS, self._remote_call)  # another process of a shared store changed a call
+        store.on_remote(AGENTS, self.roster.remote_agent)
+
+    def _remote_call(self, _key: str, call: Document | None) -> None:
+        if call is None:
+            return
+        self._plans.pop(int(call["callID"]), None)
+        if call["state"] == "waiting":
+            self.pools.push(call)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -206,9 +216,12 @@ class Dialer(Intake):
     # ---- dispatch ----------------------------------------------------------------------------------
 
     def _schedule_dispatch(self) -> None:
+        if self._dispatch_pending and self.store.shared and self._dispatch_job is not None:
+            # another process of a shared store may have run it: then this one's flag never came down
+            self._dispatch_pending = self.timeline.is_pending(self._dispatch_job)
         if not self._dispatch_pending:
             self._dispatch_pending = True
-            self.timeline.schedule_in(0, JOB_DISPATCH, {})
+            self._dispatch_job = self.timeline.schedule_in(0, JOB_DISPATCH, {})
 
     def _on_dispatch(self, _args: dict[str, Any]) -> None:
         self._dispatch_pending = False

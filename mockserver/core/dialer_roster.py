@@ -33,6 +33,13 @@ class Roster:
             a["username"]: (a["free_since"], a["id"]) for a in self.agents() if a["state"] == "available"
         }
 
+    def remote_agent(self, username: str, agent: Document | None) -> None:
+        """Another process of a shared store changed an agent: keep who is available in step."""
+        if agent is not None and agent["state"] == "available":
+            self._available[username] = (agent["free_since"], agent["id"])
+        else:
+            self._available.pop(username, None)
+
     def seed_default(self, configured: Iterable[Mapping[str, Any]], team_size: int, fakes: Fakes) -> None:
         """The roster from the config file, else a seeded team; only when the store holds no agents."""
         if self.store.count(AGENTS):

@@ -15,7 +15,9 @@ Drawn as httpx draws its tree; each class says when it is raised:
   + timeline.UnknownJobKind - a job was scheduled, or found in the store, for a kind no engine registered
   |                           (also a ``KeyError``, as before).
   + store.TransactionError - a transaction was opened by one asyncio task while another task's was still
-                             open (also a ``RuntimeError``): a bug in the caller, never an answer.
+  |                          open (also a ``RuntimeError``): a bug in the caller, never an answer.
+  + store.StoreUnavailable - a shared store (Redis) cannot be reached or its lock not had in time (also a
+                             ``RuntimeError``): the unit did nothing; the middleware answers 503.
 
 The Ryng dialer's ``DialerError`` family (``dialer_intake.py``) still derives from ``Exception`` directly;
 it joins this tree when the dialer is recomposed.

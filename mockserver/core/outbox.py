@@ -143,6 +143,7 @@ class Outbox:
         self._by_call = CallIndex()
         for record in self.store.values(COLLECTION):  # a restart with SQLite state
             self._index(record)
+        self.store.on_remote(COLLECTION, self._remote_delivery)
 
     def enqueue(
         self,
@@ -192,6 +193,10 @@ class Outbox:
             self._chaos_schedule(each, delay_seconds)
             self._index(each)
         return record
+
+    def _remote_delivery(self, _key: str, record: Document | None) -> None:
+        if record is not None:  # another process of a shared store made or changed it
+            self._index(record)
 
     def _index(self, record: Document) -> None:
         if record.get("callID") is not None:

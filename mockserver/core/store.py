@@ -7,7 +7,10 @@ calls and pending callbacks survive a restart.
 block ends, or none is (an exception rolls them back; a kill leaves the last commit). Transactions nest
 (an inner block joins the outer one) and are never held across an ``await``: a second asyncio task that
 opens one while another task's is open is refused. A write outside any transaction commits on its own.
-A store kept elsewhere (Redis) implements the same boundary with MULTI/EXEC or a Lua script.
+A store kept elsewhere (Redis, ``mockserver/redis_state.py``) implements the same boundary with a lock
+and a Lua script; it is *shared*: other processes commit to it too. Such a store tells the engines what
+other processes changed (``on_remote``) so that their in-process indexes follow; the memory and SQLite
+stores never call those listeners.
 """
 
 from __future__ import annotations
@@ -17,18 +20,25 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from mockserver.core.errors import CoreError
 
 Document = dict[str, Any]
+RemoteListener = Callable[[str, "Document | None"], None]
+"""Told (key, new value or None when deleted) of a change another process committed to a collection."""
 _ABSENT: Any = object()
 
 
 class TransactionError(CoreError, RuntimeError):
     """A transaction was opened by one asyncio task while another task's was still open."""
+
+
+class StoreUnavailable(CoreError, RuntimeError):
+    """A shared store cannot be reached (Redis is down, or its lock could not be had in time): the unit of
+    work did nothing, and the request that asked for it is answered 503."""
 
 
 def _current_task() -> object | None:
@@ -37,6 +47,9 @@ def _current_task() -> object | None:
 
 
 class StateStore(Protocol):
+    shared: bool
+    """True when other processes commit to the same state (Redis); False for memory and SQLite."""
+
     def get(self, collection: str, key: str) -> Document | None: ...
 
     def put(self, collection: str, key: str, value: Document) -> None: ...
@@ -57,6 +70,12 @@ class StateStore(Protocol):
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         """One unit of work: its writes are committed together, or not at all."""
+        ...
+
+    def on_remote(self, collection: str, listener: RemoteListener) -> None:
+        """Call ``listener`` for each change another process commits to ``collection``, when this process
+        learns of it (at the start of a unit of work). ``collection`` ``"*"``: told ("", None) when
+        another process cleared the whole state."""
         ...
 
 
@@ -122,6 +141,8 @@ class MemoryStore:
     transaction first touched it) and plays it back if the block raises. ``get`` hands out the stored
     object itself, so a change made in place to it before the failure is not undone."""
 
+    shared = False
+
     def __init__(self) -> None:
         self._data: dict[str, dict[str, Document]] = {}
         self._sequences: dict[str, int] = {}
@@ -132,6 +153,9 @@ class MemoryStore:
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         return self._unit  # one reusable object: a request's transaction costs next to nothing
+
+    def on_remote(self, collection: str, listener: RemoteListener) -> None:
+        """Nobody else writes to a process's memory: never called."""
 
     def _remember(self, collection: str, key: str) -> None:
         if self._undo is not None and (collection, key) not in self._undo:
@@ -194,6 +218,8 @@ class SQLiteStore:
     A transaction is one SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``); if it is rolled back, the
     documents and sequences it touched are read back from the file into the cache."""
 
+    shared = False  # one process at a time: SQLite's file lock is not a lease
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -232,6 +258,9 @@ class SQLiteStore:
                 self._began = False
                 self._db.execute("COMMIT")
                 self._forget_touched()
+
+    def on_remote(self, collection: str, listener: RemoteListener) -> None:
+        """One process owns the file: never called."""
 
     def _write(self) -> None:
         """Before a write: SQLite's transaction begins with the first write of a unit (reads take none)."""

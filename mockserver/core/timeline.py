@@ -8,9 +8,17 @@ A step is atomic: a job's removal (or rescheduling), every write its handler mak
 reading are committed in one store transaction, so a kill at any instant leaves each job either wholly
 done or wholly still to do. A handler that has to wait on the outside world (a callback's HTTP exchange)
 is a coroutine: it does its waiting outside any transaction and returns a *commit* function, which runs
-in the transaction that removes the job. Before such jobs start, the timeline records them as in flight
-(``timeline/running``); a job found in flight at start was interrupted by a kill, is marked
-``after_restart``, and its handler receives ``after_restart: True`` in its arguments when it runs again.
+in the transaction that removes the job. Before such jobs start, the timeline *claims* them: a claim
+(``claim``: the process, and until when in real seconds) is written into each job and committed first; a
+job found claimed at start (one process), or whose claim's lease ran out (a shared store: its process was
+killed), was interrupted, is marked ``after_restart``, and its handler receives ``after_restart: True``
+in its arguments when it runs again. Its commit applies only if the job is still there and still claimed
+by this process, so a job's effects are applied once.
+
+With a shared store (Redis) several processes run one timeline: each keeps a heap of due times, fed by the
+jobs it schedules and by those the store says other processes scheduled; a job is run by whichever
+process takes it first in a unit of work (it is gone for the others), and the clock's reading
+(``timeline/clock``, saved with every step) moves every process's clock forward.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from mockserver.core.clock import Clock
+from mockserver.core.clock import Clock, wall_seconds
 from mockserver.core.errors import CoreError
 from mockserver.core.store import StateStore
 
@@ -34,6 +42,8 @@ _NEVER_SECONDS = 100 * 365 * 86400.0
 _COLLECTION = "jobs"
 _META = "timeline"
 AFTER_RESTART = "after_restart"
+CLAIM = "claim"
+_HELD_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -48,11 +58,16 @@ class UnknownJobKind(CoreError, KeyError):
 
 
 class Timeline:
-    def __init__(self, clock: Clock, store: StateStore) -> None:
+    def __init__(self, clock: Clock, store: StateStore, *, lease_seconds: float = 30.0) -> None:
+        """``lease_seconds``: how long (real time) a claim on a job that waits keeps other processes of a
+        shared store off it; past it the job is taken to be interrupted and run again."""
         self.clock = clock
         self.store = store
+        self.lease_seconds = lease_seconds
+        self.owner = f"{id(self):x}-{wall_seconds():.6f}"
         self._handlers: dict[str, _Registered] = {}
         self._heap: list[tuple[float, int]] = []
+        self._ran = 0  # jobs run by the advance in progress
         self._lock = asyncio.Lock()
         self.wakeup = asyncio.Event()
         self._mark_interrupted()
@@ -61,18 +76,58 @@ class Timeline:
         saved = store.get(_META, "clock")
         if saved is not None:  # after a restart, time goes on from where it stood, never back
             _set_clock(clock, datetime.fromtimestamp(saved["now"], tz=clock.now().tzinfo))
+        if store.shared and clock.mode == "realtime":
+            self._share_origin()
+        store.on_remote(_COLLECTION, self._remote_job)
+        store.on_remote(_META, self._remote_meta)
+        store.on_remote("*", self._remote_reload)
+
+    def _share_origin(self) -> None:
+        """A realtime clock on a shared store follows one origin (real and simulated time at the first
+        process's start): a process started later reads the time the first one reads."""
+        scale = float(getattr(self.clock, "scale", 1.0))
+        with self.store.transaction():
+            origin = self.store.get(_META, "origin")
+            if origin is None:
+                self.store.put(_META, "origin", {"real": wall_seconds(), "sim": self.clock.now().timestamp()})
+                return
+        moment = origin["sim"] + (wall_seconds() - origin["real"]) * scale
+        _set_clock(self.clock, datetime.fromtimestamp(moment, tz=self.clock.now().tzinfo))
+
+    def _remote_job(self, _key: str, job: dict[str, Any] | None) -> None:
+        if job is not None:
+            heapq.heappush(self._heap, (job["due"], job["seq"]))
+            self.wakeup.set()
+
+    def _remote_meta(self, key: str, value: dict[str, Any] | None) -> None:
+        if key == "clock" and value is not None:
+            _set_clock(self.clock, datetime.fromtimestamp(value["now"], tz=self.clock.now().tzinfo))
+
+    def _remote_reload(self, _key: str, _value: dict[str, Any] | None) -> None:
+        self._heap = [(job["due"], job["seq"]) for job in self.store.values(_COLLECTION)]
+        heapq.heapify(self._heap)
+        self._remote_meta("clock", self.store.get(_META, "clock"))
+        self.wakeup.set()
 
     def _mark_interrupted(self) -> None:
-        """Jobs that were in flight when the last process died will run again: say so in each."""
-        running = self.store.get(_META, "running")
-        if running is None:
+        """Jobs that were in flight when the last process died will run again: say so in each. With a
+        shared store the others may be alive: their claims are left to expire."""
+        running = self.store.get(_META, "running")  # how earlier versions recorded jobs in flight
+        if self.store.shared:
+            return
+        claimed = [job for job in self.store.values(_COLLECTION) if CLAIM in job]
+        if running is None and not claimed:
             return
         with self.store.transaction():
-            for seq in running.get("jobs", []):
+            for seq in (running or {}).get("jobs", []):
                 job = self.store.get(_COLLECTION, str(seq))
                 if job is not None:
                     self.store.put(_COLLECTION, str(seq), {**job, AFTER_RESTART: True})
-            self.store.delete(_META, "running")
+            for job in claimed:
+                fresh = {k: v for k, v in job.items() if k != CLAIM}
+                self.store.put(_COLLECTION, str(job["seq"]), {**fresh, AFTER_RESTART: True})
+            if running is not None:
+                self.store.delete(_META, "running")
 
     def register(self, kind: str, handler: JobHandler, *, concurrent: bool = False) -> None:
         """``concurrent`` jobs due at the same instant run together (deliveries); others run one by one.
@@ -104,10 +159,18 @@ class Timeline:
     def cancel(self, seq: int) -> bool:
         return self.store.delete(_COLLECTION, str(seq))
 
+    def is_pending(self, seq: int) -> bool:
+        """Whether job ``seq`` is still to run (in any process of a shared store)."""
+        return self.store.get(_COLLECTION, str(seq)) is not None
+
     def pending(self) -> int:
         return self.store.count(_COLLECTION)
 
     def next_due(self) -> datetime | None:
+        with self.store.transaction():  # one look at a shared store, however many entries are stale
+            return self._next_due()
+
+    def _next_due(self) -> datetime | None:
         while self._heap:
             due, seq = self._heap[0]
             if self.store.get(_COLLECTION, str(seq)) is not None:
@@ -120,78 +183,113 @@ class Timeline:
 
     async def run_due(self) -> int:
         """Run every job due by the clock's current time; returns how many ran."""
-        return await self._run_until(self.clock.now().timestamp(), move_clock=False)
+        with self.store.transaction():  # a shared store's clock reading comes in with the latest state
+            now = self.clock.now().timestamp()
+        return await self._run_until(now, move_clock=False)
 
     async def advance(self, seconds: float) -> int:
         """Move the clock forward, running what falls due in order, each at its own due time."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        target = self.clock.now() + timedelta(seconds=seconds)
+        with self.store.transaction():  # a shared store's clock reading comes in with the latest state
+            target = self.clock.now() + timedelta(seconds=seconds)
         ran = await self._run_until(target.timestamp(), move_clock=True)
         _set_clock(self.clock, target)
         self._save_clock()
         return ran
 
     async def _run_until(self, limit: float, *, move_clock: bool) -> int:
-        ran = 0
         async with self._lock:
-            while self._heap and self._heap[0][0] <= limit:
-                batch = self._pop_batch()
-                if not batch:
-                    continue
+            self._ran = 0
+            while True:
+                held: list[tuple[float, int]] = []  # claimed by a live process of a shared store
+                while True:
+                    step = self._next_step(limit, move_clock, held)
+                    if step is None:
+                        break
+                    registered, batch = step
+                    await self._run_waiting(registered, batch)
+                    self._ran += len(batch)
+                if not held:
+                    return self._ran
+                for entry in held:  # wait for the other process to finish them, or for its lease to end
+                    heapq.heappush(self._heap, entry)
+                await asyncio.sleep(_HELD_POLL_SECONDS)
+
+    def _next_step(
+        self, limit: float, move_clock: bool, held: list[tuple[float, int]]
+    ) -> tuple[_Registered, list[dict[str, Any]]] | None:
+        """Run the plain jobs due by ``limit`` (each in its own transaction), until the next due job waits
+        on the outside world: claim it with the concurrent ones due at the same instant and return them."""
+        while True:
+            with self.store.transaction():  # a shared store learns here what the others scheduled
+                job = None
+                while job is None:  # entries of jobs run or cancelled meanwhile are skipped here
+                    if not self._heap or self._heap[0][0] > limit:
+                        return None
+                    due, seq = heapq.heappop(self._heap)
+                    job = self._ready(seq, held, due)
+                registered = self._registered(job)
                 if move_clock:
-                    _set_clock(
-                        self.clock, datetime.fromtimestamp(batch[0]["due"], tz=self.clock.now().tzinfo)
-                    )
-                await self._run_batch(batch)
-                ran += len(batch)
-        return ran
-
-    def _save_clock(self) -> None:
-        self.store.put(_META, "clock", {"now": self.clock.now().timestamp()})
-
-    def _pop_batch(self) -> list[dict[str, Any]]:
-        """The next job, plus the concurrent jobs of the same kind due at the same instant."""
-        due, seq = heapq.heappop(self._heap)
-        job = self.store.get(_COLLECTION, str(seq))
-        if job is None:
-            return []
-        batch = [job]
-        registered = self._handlers.get(job["kind"])
-        if registered is not None and registered.concurrent:
-            while self._heap and self._heap[0][0] == due:
-                nxt = self.store.get(_COLLECTION, str(self._heap[0][1]))
-                if nxt is not None and nxt["kind"] != job["kind"]:
-                    break
-                heapq.heappop(self._heap)
-                if nxt is not None:
-                    batch.append(nxt)
-        return batch
-
-    async def _run_batch(self, batch: list[dict[str, Any]]) -> None:
-        registered = self._registered(batch[0])
-        if not registered.waits:
-            for job in batch:
-                with self.store.transaction():
+                    _set_clock(self.clock, datetime.fromtimestamp(job["due"], tz=self.clock.now().tzinfo))
+                if not registered.waits:
                     self._finish(job)
                     result = registered.handler(self._args(job))
                     if inspect.iscoroutine(result):  # it would run outside the transaction: refuse
                         result.close()
                         raise TypeError(f"job kind {job['kind']!r} waits: register a coroutine function")
                     self._save_clock()
-            return
-        # Jobs that wait on the outside world: recorded in flight, run outside any transaction, then each
-        # one's effects and its removal are committed together.
-        with self.store.transaction():
-            self.store.put(_META, "running", {"jobs": [job["seq"] for job in batch]})
+                    self._ran += 1
+                    continue
+                batch = [job]
+                if registered.concurrent:
+                    while self._heap and self._heap[0][0] == due:
+                        nxt = self.store.get(_COLLECTION, str(self._heap[0][1]))
+                        if nxt is not None and nxt["kind"] != job["kind"]:
+                            break
+                        _, nseq = heapq.heappop(self._heap)
+                        ready = self._ready(nseq, held, due)
+                        if ready is not None:
+                            batch.append(ready)
+                until = wall_seconds() + self.lease_seconds
+                claimed = []
+                for each in batch:
+                    each = {**each, CLAIM: {"by": self.owner, "until": until}}
+                    self.store.put(_COLLECTION, str(each["seq"]), each)
+                    claimed.append(each)
+                return registered, claimed
+
+    def _ready(self, seq: int, held: list[tuple[float, int]], due: float) -> dict[str, Any] | None:
+        """The job to run now, or None: gone (run elsewhere, cancelled) or claimed by a live process
+        (then put in ``held``). A job whose claim ran out was interrupted: it runs again, so marked."""
+        job = self.store.get(_COLLECTION, str(seq))
+        if job is None:
+            return None
+        claim = job.get(CLAIM)
+        if claim is not None:
+            if claim["until"] > wall_seconds():
+                held.append((due, seq))
+                return None
+            job = {k: v for k, v in job.items() if k != CLAIM}
+            job[AFTER_RESTART] = True
+        return job
+
+    def _save_clock(self) -> None:
+        self.store.put(_META, "clock", {"now": self.clock.now().timestamp()})
+
+    async def _run_waiting(self, registered: _Registered, batch: list[dict[str, Any]]) -> None:
+        # Jobs that wait on the outside world: claimed (committed already), run outside any transaction,
+        # then each one's effects and its removal are committed together, if the claim still holds.
         waiting = [cast(Awaitable[Commit | None], registered.handler(self._args(job))) for job in batch]
-        results = await asyncio.gather(*waiting)
+        results = await asyncio.gather(*waiting)  # a failure leaves the claims to run out: again later
         with self.store.transaction():
             for job, commit in zip(batch, results, strict=True):
+                current = self.store.get(_COLLECTION, str(job["seq"]))
+                if current is None or current.get(CLAIM, {}).get("by") != self.owner:
+                    continue  # taken over after our lease ran out: the other process applies it
                 self._finish(job)
                 if commit is not None:
                     commit()
-            self.store.delete(_META, "running")
             self._save_clock()
 
     def _finish(self, job: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode
 import jinja2
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mockserver.core.store import StoreUnavailable
 from mockserver.dashboard import pages
 from mockserver.dashboard.timeline import picture
 from mockserver.sse import EventStream
@@ -98,13 +99,18 @@ class Dashboard:
             return
         host = headers.get("host", "127.0.0.1")
         base_url = f"{scope.get('scheme', 'http')}://{host}"
-        found = self._page(path, query, base_url)
+        try:
+            with self.runtime.store.transaction():  # one look at a shared (Redis) state for the page
+                found = self._page(path, query, base_url)
+                context = self._context(path, {"what": path} if found is None else found[1], token)
+        except StoreUnavailable as exc:
+            await _respond(send, 503, f"the mock's state is unavailable: {exc}".encode(), "text/plain")
+            return
         if found is None:
-            body = self._render("missing.html", self._context(path, {"what": path}, token))
+            body = self._render("missing.html", context)
             await _respond(send, 404, body, "text/html; charset=utf-8")
             return
-        template, data = found
-        context = self._context(path, data, token)
+        template = found[0]
         context["partial"] = headers.get("x-dashboard-partial") == "1"
         context["query"] = query
         await _respond(send, 200, self._render(template, context), "text/html; charset=utf-8")

@@ -116,7 +116,10 @@ BAD = [
     ({"colck": "manual"}, "colck is not a known field (did you mean clock?)"),
     ({"port": "eighty"}, "port must be an integer, not 'eighty'"),
     ({"time_scale": 0}, "time_scale must be more than 0, not 0"),
-    ({"state": "redis"}, "state must match the pattern ^(memory|sqlite:.+)$, not 'redis'"),
+    (
+        {"state": "redis"},
+        "state must match the pattern ^(memory|sqlite:.+|rediss?://.+|unix://.+)$, not 'redis'",
+    ),
     (
         {"apis": ["ryng", "twilio"]},
         "apis[1] must be one of ryng, diyalog, ringotel-crm, ringme, not 'twilio'",

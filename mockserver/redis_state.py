@@ -1,0 +1,486 @@
+"""``--state redis://HOST:PORT/DB``: the mock's state in Redis, shared by every process of a namespace.
+
+The engine is synchronous inside a unit of work (``StateStore.transaction``), so this store speaks to
+Redis with redis-py's synchronous client: a unit makes two round trips, one to begin and one to commit.
+
+- Each process keeps a *mirror* of the namespace's documents in memory (a ``MemoryStore``), so reads cost
+  what they cost with ``--state memory``.
+- A unit of work holds the namespace's lock from its start to its commit: ``SET lock TOKEN NX PX lease``
+  in a Lua script that, in the same call, returns what other processes committed since this process's
+  mirror was last brought up to date (the change log, ``version``). A unit therefore reads the latest
+  committed state and no other process commits while it runs: nobody's write is lost.
+- Writes go to the mirror at once (a unit reads its own writes) and are remembered by key; the commit is
+  one Lua script that checks the lock is still this unit's (its lease may have run out), writes every
+  changed document, sequence and the change-log entry, bumps ``version`` and releases the lock. Redis
+  runs a script whole, so a commit is all or nothing; a unit that raises is rolled back in the mirror
+  (the ``MemoryStore`` undo log) and the lock released with nothing written.
+- While a unit runs, a thread of the process extends the lock's lease, so a long unit keeps it and a
+  killed process loses it after ``lease`` seconds.
+- Sequences (call ids, delivery ids, job numbers) are counted under the lock and committed with the
+  unit: unique across processes, and a unit rolled back takes no number.
+- A change another process committed reaches the engines through ``on_remote`` listeners, so their
+  in-process indexes (the timeline's due heap, the dialer's pools) follow.
+
+Redis unreachable, or the lock not had within ``wait``: ``StoreUnavailable`` (the request is answered 503).
+
+Keys, under the prefix ``mockline:NAMESPACE:``: ``docs:COLLECTION`` (hash: key -> JSON), ``collections``
+(set), ``seq`` (hash: sequence -> last value), ``version`` (counter), ``log`` (hash: version -> the keys
+that commit changed; the last ``KEEP`` versions), ``lock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import redis
+
+from mockserver.core.store import (
+    Document,
+    MemoryStore,
+    RemoteListener,
+    StoreUnavailable,
+    TransactionError,
+)
+
+KEEP = 2000
+"""Versions of the change log kept; a process further behind reads the whole namespace again."""
+
+_SYNC_BODY = """
+local v = tonumber(redis.call('GET', KEYS[2]) or '0')
+local since = tonumber(ARGV[3])
+if v == since then return {1, v} end
+if since > v or v - since > tonumber(ARGV[4]) then return {1, v, 'reload'} end
+local prefix = ARGV[5]
+local out = {1, v, 'changes'}
+local seen = {}
+for i = since + 1, v do
+  local entry = redis.call('HGET', KEYS[3], tostring(i))
+  if not entry then return {1, v, 'reload'} end
+  local e = cjson.decode(entry)
+  if e.c == 1 then return {1, v, 'reload'} end
+  for _, pair in ipairs(e.d) do
+    local id = pair[1] .. '\\0' .. pair[2]
+    if not seen[id] then
+      seen[id] = true
+      out[#out + 1] = pair[1]
+      out[#out + 1] = pair[2]
+      out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. pair[1], pair[2]) or ''
+    end
+  end
+end
+out[#out + 1] = '\\0seq'
+for _, item in ipairs(redis.call('HGETALL', KEYS[4])) do out[#out + 1] = item end
+return out
+"""
+
+# KEYS: lock, version, log, seq. ARGV: token ('' = read without the lock), lease ms, since, keep, prefix
+_BEGIN = (
+    """
+if ARGV[1] ~= '' then
+  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return {0, redis.call('PTTL', KEYS[1])}
+  end
+end
+"""
+    + _SYNC_BODY
+)
+
+# KEYS: lock, version, log, seq, collections. ARGV: token, prefix, keep, cleared, entry, n documents,
+# then (collection, key, 'p'..json | 'd') per document, then (name, value) per sequence.
+_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local prefix = ARGV[2]
+if ARGV[4] == '1' then
+  for _, c in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', prefix .. 'docs:' .. c) end
+  redis.call('DEL', KEYS[5], KEYS[4])
+end
+local n = tonumber(ARGV[6])
+local i = 7
+for _ = 1, n do
+  local c, key, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if string.sub(value, 1, 1) == 'p' then
+    redis.call('HSET', prefix .. 'docs:' .. c, key, string.sub(value, 2))
+    redis.call('SADD', KEYS[5], c)
+  else
+    redis.call('HDEL', prefix .. 'docs:' .. c, key)
+  end
+  i = i + 3
+end
+while i < #ARGV do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local v = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[3], tostring(v), ARGV[5])
+redis.call('HDEL', KEYS[3], tostring(v - tonumber(ARGV[3])))
+redis.call('DEL', KEYS[1])
+return v
+"""
+
+# KEYS: lock. ARGV: token, lease ms.
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
+
+
+def _encode(value: Document) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _current_task() -> object | None:
+    loop = asyncio.events._get_running_loop()
+    return None if loop is None else asyncio.current_task(loop)
+
+
+class RedisStore:
+    """A ``StateStore`` whose state lives in Redis under one namespace (see the module's docstring)."""
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str = "mockline",
+        *,
+        lease: float = 3.0,
+        wait: float = 10.0,
+        socket_timeout: float = 2.0,
+    ) -> None:
+        self.url = url
+        self.namespace = namespace
+        self.lease_ms = int(lease * 1000)
+        self.wait = wait
+        self.prefix = f"mockline:{namespace}:"
+        self._keys = [self.prefix + name for name in ("lock", "version", "log", "seq", "collections")]
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        )
+        self._begin = self._client.register_script(_BEGIN)
+        self._commit = self._client.register_script(_COMMIT)
+        self._extend = self._client.register_script(_EXTEND)
+        self._release = self._client.register_script(_RELEASE)
+        self._cache = MemoryStore()
+        self._version = -1  # never read: the first unit reads the whole namespace
+        self._depth = 0
+        self._owner: object | None = None
+        self._token: str | None = None
+        self._dirty: dict[tuple[str, str], None] = {}
+        self._dirty_sequences: set[str] = set()
+        self._cleared = False
+        self._listeners: dict[str, list[RemoteListener]] = {}
+        self._held_since = 0.0
+        self._stop = threading.Event()
+        self._keeper = threading.Thread(target=self._keep_lease, name="mockline-redis-lease", daemon=True)
+        self._keeper.start()
+
+    # ---- the unit of work ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        task = _current_task()
+        if self._depth:
+            if self._owner is not task:
+                raise TransactionError(
+                    "a store transaction is already open in another task: a transaction must not span an await"
+                )
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        changes = self._acquire()
+        unit = self._cache.transaction()
+        unit.__enter__()
+        self._depth, self._owner = 1, task
+        self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
+        try:
+            self._tell(changes)
+            yield
+        except BaseException as exc:
+            self._depth, self._owner = 0, None
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._let_go()
+            raise
+        self._depth, self._owner = 0, None
+        try:
+            self._commit_unit()
+        except BaseException as exc:
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._version = -1  # what Redis holds now is not known for sure: read it all again
+            raise
+        unit.__exit__(None, None, None)
+
+    def _acquire(self) -> list[tuple[str, str, Document | None]] | None:
+        token = secrets.token_hex(12)
+        deadline = time.monotonic() + self.wait
+        pause = 0.0002
+        while True:
+            try:
+                reply = self._begin(
+                    keys=self._keys[:4],
+                    args=[token, self.lease_ms, self._version, KEEP, self.prefix],
+                )
+            except _OUTAGE as exc:
+                raise StoreUnavailable(
+                    f"the state in Redis ({self._where()}) cannot be reached: {exc}"
+                ) from exc
+            if reply[0] == 1:
+                self._token = token
+                self._held_since = time.monotonic()
+                return self._apply(reply)
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(
+                    f"the state lock of namespace {self.namespace!r} was held by another process for more"
+                    f" than {self.wait:g} s"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
+    def _let_go(self) -> None:
+        token, self._token = self._token, None
+        if token is None:
+            return
+        with contextlib.suppress(*_OUTAGE):  # not released: its lease runs out
+            self._release(keys=self._keys[:1], args=[token])
+
+    def _commit_unit(self) -> None:
+        token = self._token
+        if not self._dirty and not self._dirty_sequences and not self._cleared:
+            self._let_go()
+            return
+        args: list[Any] = [token, self.prefix, KEEP, "1" if self._cleared else "0", b"", len(self._dirty)]
+        changed: list[list[str]] = []
+        data = self._cache._data
+        for collection, key in self._dirty:
+            value = data.get(collection, {}).get(key)
+            args += [collection, key, b"d" if value is None else b"p" + _encode(value)]
+            changed.append([collection, key])
+        sequences = self._cache._sequences
+        for name in self._dirty_sequences:
+            if name in sequences:
+                args += [name, sequences[name]]
+        args[4] = json.dumps({"d": changed, "c": 1 if self._cleared else 0}, separators=(",", ":"))
+        try:
+            version = self._commit(keys=self._keys, args=args)
+        except _OUTAGE as exc:
+            self._token = None
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+        self._token = None
+        if version == -1:
+            raise StoreUnavailable(
+                f"this process held the state lock of namespace {self.namespace!r} longer than its lease:"
+                " its unit of work was not committed"
+            )
+        if version == self._version + 1:
+            self._version = int(version)
+        else:  # another process committed in between (it cannot, under the lock): read again to be sure
+            self._version = -1
+
+    def _keep_lease(self) -> None:
+        """Extend the lease of a lock held for a third of it (a long unit); a dead process stops doing so."""
+        period = self.lease_ms / 3000
+        while not self._stop.wait(period / 2):
+            token = self._token
+            if token is not None and time.monotonic() - self._held_since > period:
+                with contextlib.suppress(Exception):
+                    self._extend(keys=self._keys[:1], args=[token, self.lease_ms])
+
+    # ---- bringing the mirror up to date ---------------------------------------------------------
+
+    def _apply(self, reply: list[Any]) -> list[tuple[str, str, Document | None]] | None:
+        """Apply what others committed (outside the unit's undo log: it is committed state). Returns the
+        changes to tell the listeners, or None after a whole reload."""
+        version = int(reply[1])
+        if len(reply) == 2:
+            self._version = version
+            return []
+        if reply[2] == b"reload":
+            self._reload()
+            return None
+        data = self._cache._data
+        changes: list[tuple[str, str, Document | None]] = []
+        items = reply[3:]
+        i = 0
+        while i < len(items) and items[i] != b"\x00seq":
+            collection, key, raw = items[i].decode(), items[i + 1].decode(), items[i + 2]
+            if raw:
+                value: Document | None = orjson.loads(raw)
+                data.setdefault(collection, {})[key] = value  # type: ignore[assignment]
+            else:
+                value = None
+                data.get(collection, {}).pop(key, None)
+            changes.append((collection, key, value))
+            i += 3
+        sequences = self._cache._sequences
+        for j in range(i + 1, len(items) - 1, 2):
+            sequences[items[j].decode()] = int(items[j + 1])
+        self._version = version
+        return changes
+
+    def _reload(self) -> None:
+        """Read the whole namespace (the first unit, a clear by another process, or far behind)."""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.get(self._keys[1])
+        pipe.smembers(self._keys[4])
+        pipe.hgetall(self._keys[3])
+        version, collections, sequences = pipe.execute()
+        pipe = self._client.pipeline(transaction=True)
+        names = sorted(c.decode() for c in collections)
+        for name in names:
+            pipe.hgetall(self.prefix + "docs:" + name)
+        pipe.get(self._keys[1])
+        *contents, again = pipe.execute()
+        if again != version:  # someone committed between the two reads (a read without the lock)
+            self._version = -1
+        else:
+            self._version = int(version or 0)
+        data: dict[str, dict[str, Document]] = {}
+        for name, content in zip(names, contents, strict=True):
+            data[name] = {k.decode(): orjson.loads(v) for k, v in content.items()}
+        self._cache._data.clear()
+        self._cache._data.update(data)
+        self._cache._sequences.clear()
+        self._cache._sequences.update({k.decode(): int(v) for k, v in sequences.items()})
+
+    def _tell(self, changes: list[tuple[str, str, Document | None]] | None) -> None:
+        if changes is None:
+            for listener in self._listeners.get("*", ()):
+                listener("", None)
+            return
+        for collection, key, value in changes:
+            for listener in self._listeners.get(collection, ()):
+                listener(key, value)
+
+    def refresh(self) -> None:
+        """Bring the mirror up to date without taking the lock (a read outside any unit of work)."""
+        try:
+            reply = self._begin(
+                keys=self._keys[:4], args=["", self.lease_ms, self._version, KEEP, self.prefix]
+            )
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+        self._tell(self._apply(reply))
+
+    def count_in_window(self, name: str, window_seconds: float) -> int:
+        """One more request in a rate-limit window, counted for every process of the namespace (the key
+        expires after the window, in real time: the clock only chooses which window it is)."""
+        key = f"{self.prefix}rate:{name}"
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, max(1, int(window_seconds) * 2))
+            count, _ = pipe.execute()
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+        return int(count)
+
+    def on_remote(self, collection: str, listener: RemoteListener) -> None:
+        self._listeners.setdefault(collection, []).append(listener)
+
+    def _where(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port or 6379}"
+
+    def ping(self) -> None:
+        try:
+            self._client.ping()
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+
+    # ---- the StateStore operations ----------------------------------------------------------------
+
+    def get(self, collection: str, key: str) -> Document | None:
+        if not self._depth:
+            self.refresh()
+        return self._cache._data.get(collection, {}).get(key)
+
+    def put(self, collection: str, key: str, value: Document) -> None:
+        if not self._depth:
+            with self.transaction():  # the class's own: an instance may wrap put (the event bus does)
+                RedisStore.put(self, collection, key, value)
+            return
+        self._cache.put(collection, key, value)
+        self._dirty[(collection, key)] = None
+
+    def delete(self, collection: str, key: str) -> bool:
+        if not self._depth:
+            with self.transaction():
+                return RedisStore.delete(self, collection, key)
+        self._dirty[(collection, key)] = None
+        return self._cache.delete(collection, key)
+
+    def values(self, collection: str) -> Iterator[Document]:
+        if not self._depth:
+            self.refresh()
+        return self._cache.values(collection)
+
+    def count(self, collection: str) -> int:
+        if not self._depth:
+            self.refresh()
+        return self._cache.count(collection)
+
+    def next_id(self, sequence: str, start: int = 1) -> int:
+        if not self._depth:
+            with self.transaction():
+                return RedisStore.next_id(self, sequence, start)
+        self._dirty_sequences.add(sequence)
+        return self._cache.next_id(sequence, start)
+
+    def last_id(self, sequence: str) -> int:
+        if not self._depth:
+            self.refresh()
+        return self._cache.last_id(sequence)
+
+    def clear(self) -> None:
+        if not self._depth:
+            with self.transaction():
+                RedisStore.clear(self)
+            return
+        self._cache.clear()
+        self._dirty.clear()
+        self._dirty_sequences.clear()
+        self._cleared = True
+
+    def wipe(self) -> None:
+        """Delete every key of the namespace (tests and benches start clean with it)."""
+        with self.transaction():
+            self.clear()
+        self._client.delete(self.prefix + "version", self.prefix + "log")
+        self._version = -1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._client.close()
+
+
+def is_redis(spec: str) -> bool:
+    return spec.startswith(("redis://", "rediss://", "unix://"))
+
+
+def open_redis(spec: str, namespace: str) -> RedisStore:
+    """``--state redis://HOST:PORT/DB`` for ``--namespace NAME``; checks that Redis answers."""
+    store = RedisStore(spec, namespace)
+    try:
+        store.ping()
+    except StoreUnavailable as exc:
+        store.close()
+        raise ValueError(f"--state {spec}: {exc}") from None
+    return store

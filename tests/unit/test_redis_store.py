@@ -1,0 +1,296 @@
+"""``RedisStore`` against a real redis-server: two stores on one namespace stand for two processes."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from mockserver.core.store import StoreUnavailable
+from mockserver.redis_state import RedisStore
+from tests.redis_support import RedisServer, free_port, redis_server  # noqa: F401  (the fixture)
+
+_names = itertools.count(1)
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"unit{next(_names)}-{time.monotonic_ns()}"
+
+
+@pytest.fixture
+def pair(redis_server: RedisServer, namespace: str) -> Iterator[tuple[RedisStore, RedisStore]]:  # noqa: F811
+    first, second = RedisStore(redis_server.url, namespace), RedisStore(redis_server.url, namespace)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_what_one_process_commits_the_other_reads_and_ids_never_repeat(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    with a.transaction():
+        a.put("calls", "1", {"callID": 1, "state": "waiting"})
+        assert a.get("calls", "1") == {"callID": 1, "state": "waiting"}, "a unit reads its own writes"
+    assert b.get("calls", "1") == {"callID": 1, "state": "waiting"}
+    ids = []
+    for store in (a, b, a, b, b, a):
+        with store.transaction():
+            ids.append(store.next_id("call"))
+    assert ids == [1, 2, 3, 4, 5, 6]
+    with b.transaction():
+        assert b.delete("calls", "1")
+    assert a.get("calls", "1") is None and a.count("calls") == 0
+    assert a.last_id("call") == 6
+
+
+def test_a_unit_that_raises_writes_nothing_and_its_mirror_goes_back(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    with a.transaction():
+        a.put("calls", "1", {"state": "waiting"})
+    with pytest.raises(Boom), a.transaction():
+        a.put("calls", "1", {"state": "dialing"})
+        a.put("calls", "2", {"state": "waiting"})
+        a.next_id("call")
+        raise Boom
+    assert a.get("calls", "1") == {"state": "waiting"} and a.get("calls", "2") is None
+    assert b.get("calls", "1") == {"state": "waiting"} and b.get("calls", "2") is None
+    with b.transaction():
+        assert b.next_id("call") == 1, "a rolled-back unit took no number"
+
+
+def test_nested_transactions_commit_once_with_the_outermost(pair: tuple[RedisStore, RedisStore]) -> None:
+    a, b = pair
+    with a.transaction():
+        a.put("calls", "1", {"n": 1})
+        with a.transaction():
+            a.put("calls", "2", {"n": 2})
+        assert b.get("calls", "2") is None, "nothing is visible before the outermost block ends"
+    assert b.get("calls", "1") == {"n": 1} and b.get("calls", "2") == {"n": 2}
+    with pytest.raises(Boom), a.transaction():
+        a.put("calls", "3", {"n": 3})
+        with a.transaction():
+            a.put("calls", "4", {"n": 4})
+        raise Boom
+    assert b.get("calls", "3") is None and b.get("calls", "4") is None
+
+
+def test_two_processes_incrementing_one_document_lose_no_write(
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+) -> None:
+    stores = [RedisStore(redis_server.url, namespace) for _ in range(2)]
+
+    def bump(store: RedisStore) -> None:
+        for _ in range(200):
+            with store.transaction():
+                doc = store.get("counter", "c") or {"n": 0}
+                store.put("counter", "c", {"n": doc["n"] + 1})
+
+    threads = [threading.Thread(target=bump, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stores[0].get("counter", "c") == {"n": 400}
+    for s in stores:
+        s.close()
+
+
+def test_a_lock_left_by_a_dead_process_is_free_after_its_lease(
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.set(f"mockline:{namespace}:lock", "a-killed-process", px=600)
+    store = RedisStore(redis_server.url, namespace)
+    started = time.monotonic()
+    with store.transaction():
+        store.put("calls", "1", {"n": 1})
+    waited = time.monotonic() - started
+    assert 0.3 < waited < 5, f"waited {waited:.2f} s for a lease of 0.6 s"
+    assert store.get("calls", "1") == {"n": 1}
+    store.close()
+
+
+def test_a_unit_that_outlived_its_lease_is_not_committed(pair: tuple[RedisStore, RedisStore]) -> None:
+    a, b = pair
+    client = redis.Redis.from_url(a.url)
+    with pytest.raises(StoreUnavailable, match="longer than its lease"), a.transaction():
+        a.put("calls", "1", {"by": "a"})
+        client.delete(f"mockline:{a.namespace}:lock")  # as if its lease ran out ...
+        with b.transaction():  # ... and another process took the lock (in a thread: a's is held here)
+            pass
+    assert b.get("calls", "1") is None
+    assert a.get("calls", "1") is None, "and its mirror is back to what Redis holds"
+
+
+def test_a_long_unit_keeps_its_lock(redis_server: RedisServer, namespace: str) -> None:  # noqa: F811
+    a = RedisStore(redis_server.url, namespace, lease=0.6)
+    b = RedisStore(redis_server.url, namespace, lease=0.6, wait=5)
+    seen: list[Any] = []
+
+    def other() -> None:
+        with b.transaction():
+            seen.append(b.get("calls", "1"))
+
+    with a.transaction():
+        a.put("calls", "1", {"n": 1})
+        thread = threading.Thread(target=other)
+        thread.start()
+        time.sleep(1.5)  # longer than the lease: the lease keeper extends it
+    thread.join()
+    assert seen == [{"n": 1}], "the other unit waited for this one's commit"
+    a.close()
+    b.close()
+
+
+def test_namespaces_do_not_see_each_other(redis_server: RedisServer) -> None:  # noqa: F811
+    one, two = RedisStore(redis_server.url, "ns-one"), RedisStore(redis_server.url, "ns-two")
+    one.wipe()
+    two.wipe()
+    with one.transaction():
+        one.put("calls", "1", {"n": 1})
+        assert one.next_id("call") == 1
+    assert two.get("calls", "1") is None and two.count("calls") == 0
+    with two.transaction():
+        assert two.next_id("call") == 1
+
+
+def test_changes_from_another_process_reach_the_listeners_and_a_clear_reloads(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    told: list[tuple[str, Any]] = []
+    b.on_remote("calls", lambda key, value: told.append((key, value)))
+    b.on_remote("*", lambda key, value: told.append(("*", value)))
+    with b.transaction():
+        pass  # the first unit reads the whole namespace (and says so to "*")
+    told.clear()
+    with a.transaction():
+        a.put("calls", "1", {"n": 1})
+        a.put("other", "x", {"n": 2})
+    with a.transaction():
+        a.delete("calls", "1")
+    with b.transaction():
+        pass
+    assert told == [("1", None)], "changes since the last unit come once, as they stand now"
+    with a.transaction():
+        a.put("calls", "2", {"n": 2})
+    with b.transaction():
+        pass
+    assert told[-1] == ("2", {"n": 2})
+    with a.transaction():
+        a.clear()
+        a.put("calls", "3", {"n": 3})
+    with b.transaction():
+        assert b.get("calls", "2") is None and b.get("calls", "3") == {"n": 3}
+    assert told[-1] == ("*", None)
+
+
+def test_redis_down_is_store_unavailable() -> None:
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", "nowhere", socket_timeout=0.5)
+    with pytest.raises(StoreUnavailable, match="cannot be reached"), store.transaction():
+        pass
+    with pytest.raises(StoreUnavailable):
+        store.get("calls", "1")
+    store.close()
+
+
+def test_two_timelines_on_one_namespace_share_the_clock_and_run_each_job_once(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    import asyncio
+
+    from mockserver.core.clock import ManualClock
+    from mockserver.core.timeline import Timeline
+
+    a_store, b_store = pair
+    ran: list[tuple[str, int]] = []
+    a, b = Timeline(ManualClock(), a_store), Timeline(ManualClock(), b_store)
+    a.register("step", lambda args: ran.append(("a", args["n"])))
+    b.register("step", lambda args: ran.append(("b", args["n"])))
+    with a_store.transaction():
+        for n in range(5):
+            a.schedule_in(10 + n, "step", {"n": n})
+    asyncio.run(b.advance(12))  # b learns of a's jobs when its units begin, and runs those due
+    assert sorted(n for _, n in ran) == [0, 1, 2] and {who for who, _ in ran} == {"b"}
+    with a_store.transaction():
+        assert a.clock.now() == b.clock.now(), "a's clock moved to the shared reading"
+    asyncio.run(a.advance(100))
+    assert sorted(n for _, n in ran) == [0, 1, 2, 3, 4], "each job ran once, in one process or the other"
+    assert a.pending() == b.pending() == 0
+
+
+def test_a_claim_left_by_a_killed_process_is_taken_over_after_its_lease(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    import asyncio
+
+    from mockserver.core.clock import ManualClock
+    from mockserver.core.timeline import Timeline
+
+    a_store, b_store = pair
+    sent: list[dict[str, Any]] = []
+    b = Timeline(ManualClock(), b_store, lease_seconds=0.5)
+
+    async def attempt(args: dict[str, Any]) -> Any:
+        sent.append(args)
+        return lambda: b_store.put("results", str(args["n"]), {"done": True})
+
+    b.register("send", attempt, concurrent=True)
+    with a_store.transaction():  # a process that claimed the job and was killed before recording it
+        a_store.put(
+            "jobs",
+            "1",
+            {
+                "seq": 1,
+                "due": ManualClock().now().timestamp(),
+                "kind": "send",
+                "args": {"n": 1},
+                "claim": {"by": "killed", "until": time.time() + 0.5},
+            },
+        )
+        a_store.next_id("job")
+    started = time.monotonic()
+    asyncio.run(b.advance(1))
+    assert time.monotonic() - started >= 0.3, "it waited for the claim's lease"
+    assert sent == [{"n": 1, "after_restart": True}]
+    assert b_store.get("results", "1") == {"done": True} and b.pending() == 0
+
+
+def test_a_realtime_clock_started_later_reads_the_time_of_the_first(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mockserver.core.clock import ScaledClock
+    from mockserver.core.timeline import Timeline
+
+    a_store, b_store = pair
+    first = Timeline(ScaledClock(datetime(2026, 1, 5, tzinfo=UTC), scale=60), a_store)
+    second = Timeline(ScaledClock(datetime(2020, 1, 1, tzinfo=UTC), scale=60), b_store)  # far behind
+    gap = abs((first.clock.now() - second.clock.now()).total_seconds())
+    assert gap < 60, f"{gap} simulated seconds apart (a real second at scale 60)"
+    assert second.clock.now() > datetime(2026, 1, 5, tzinfo=UTC) - timedelta(minutes=1)
+
+
+def test_rate_limit_windows_are_counted_for_every_process(pair: tuple[RedisStore, RedisStore]) -> None:
+    a, b = pair
+    assert [a.count_in_window("ryng:token:60:1", 60), b.count_in_window("ryng:token:60:1", 60)] == [1, 2]
+    assert a.count_in_window("ryng:token:60:2", 60) == 1, "the next window starts again"
+    other = RedisStore(a.url, a.namespace + "-other")
+    assert other.count_in_window("ryng:token:60:1", 60) == 1, "another namespace counts its own"
+    other.close()
