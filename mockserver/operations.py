@@ -22,11 +22,27 @@ _PARAM = re.compile(r"\{([^}/]+)\}")
 
 @dataclass(frozen=True)
 class Parameter:
-    name: str
-    location: str  # path | query | header | cookie
-    required: bool
-    schema: Mapping[str, Any]
+    """A parameter as the contract model reads it (``spec``), with its schema compiled once."""
+
+    spec: model.Parameter
     compiled: CompiledSchema
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def location(self) -> str:
+        """path | query | header | cookie"""
+        return self.spec.location
+
+    @property
+    def required(self) -> bool:
+        return self.spec.required
+
+    @property
+    def schema(self) -> Mapping[str, Any]:
+        return self.spec.schema
 
     @functools.cached_property
     def where(self) -> str:
@@ -157,13 +173,7 @@ def compile_api(spec: model.Contract, *, prefix: str | None = None) -> Api:
 
 
 def _parameter(param: model.Parameter) -> Parameter:
-    return Parameter(
-        name=param.name,
-        location=param.location,
-        required=param.required,
-        schema=param.schema,
-        compiled=CompiledSchema(param.schema),
-    )
+    return Parameter(spec=param, compiled=CompiledSchema(param.schema))
 
 
 def _body(request_body: model.RequestBody | None) -> Body | None:
