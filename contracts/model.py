@@ -36,8 +36,12 @@ from contracts.oas30 import (
     FORMAT_CHECKER,
     Direction,
     UnresolvableRef,
+    child,
+    escape_token,
+    pointer_to,
     resolve_pointer,
     to_json_schema,
+    unescape_token,
 )
 
 __all__ = [
@@ -58,17 +62,22 @@ __all__ = [
     "RetryRule",
     "SpecNotFound",
     "UnresolvableRef",
+    "child",
     "contract",
     "contracts",
+    "escape_token",
     "form_encode",
     "form_value",
     "from_document",
     "load_spec",
+    "pointer_to",
     "resolve",
+    "resolve_pointer",
     "spec_names",
     "spec_path",
     "to_json_schema",
     "to_openapi_31",
+    "unescape_token",
     "written_at",
 ]
 
@@ -128,7 +137,7 @@ def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
     from contracts.export import to_openapi_31 as export
 
     items = [
-        f"{c.registered_at}/callbacks/{_esc(c.name)}/{_esc(c.expression or '')}"
+        f"{c.registered_at}/callbacks/{escape_token(c.name)}/{escape_token(c.expression or '')}"
         for c in from_document("export", document).callbacks
         if not c.is_webhook
     ]
@@ -364,10 +373,6 @@ class Contract:
 # ---- building the model: the one operation walker and the one callback walker ----------------------------
 
 
-def _esc(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
-
-
 def _examples(media: Mapping[str, Any]) -> dict[str, Any]:
     named = {
         name: ex.get("value") for name, ex in (media.get("examples") or {}).items() if isinstance(ex, Mapping)
@@ -504,7 +509,7 @@ def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
             try:
                 node = resolve_pointer(raw, pointer)
             except UnresolvableRef:
-                return "/" + "/".join(_esc(p) for p in parts)
+                return pointer_to(parts)
         if part is None:
             break
         if isinstance(node, Mapping):
@@ -513,7 +518,7 @@ def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
             node = node[int(part)]  # an index into a list (a parameter, an allOf branch)
         else:
             node = None
-        pointer = f"{pointer}/{_esc(part)}"
+        pointer = f"{pointer}/{escape_token(part)}"
     return pointer
 
 
@@ -548,7 +553,7 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
     for path, item in (document.get("paths") or {}).items():
         shared = list(item.get("parameters") or [])
         for method, op in path_operations(item):
-            pointer = f"/paths/{_esc(path)}/{method}"
+            pointer = f"/paths/{escape_token(path)}/{method}"
             operation = _operation(name, method, path, op, shared, global_security, pointer)
             operations.append(operation)
             for key, expressions in (op.get("callbacks") or {}).items():

@@ -228,19 +228,15 @@ def compile_expression(expression: str) -> Expression:
     if inner.startswith("{") and inner.endswith("}"):
         inner = inner[1:-1]
     if inner.startswith("$request.body#"):
-        parts = tuple(
-            p.replace("~1", "/").replace("~0", "~") for p in inner[len("$request.body#") :].split("/")[1:]
-        )
+        parts = tuple(model.unescape_token(p) for p in inner[len("$request.body#") :].split("/")[1:])
 
         def from_body(body: Any, _query: Mapping[str, Any], _headers: Mapping[str, str]) -> Any:
             value = body
-            for part in parts:
-                if isinstance(value, dict) and part in value:
-                    value = value[part]
-                elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                    value = value[int(part)]
-                else:
-                    return None
+            try:
+                for part in parts:
+                    value = model.child(value, part)
+            except model.UnresolvableRef:
+                return None
             return value
 
         return from_body
