@@ -4,7 +4,8 @@ Everything that reads an OpenAPI document - the mock (routing, validators, callb
 verify's checks, ``listen``, ``verify-receiver``, ``drive`` and the pytest plugin - reads it through this
 module. It owns the one reference resolver (``referencing``, the library jsonschema itself uses), the one
 operation walker (``Contract.operations``), the one callback walker (``Contract.callbacks``, registered
-callbacks and ``x-webhooks`` alike) and the one wire encoder for form and query values (``form_value``).
+callbacks and ``x-webhooks`` alike) and the one wire encoder and decoder for form and query values
+(``form_value``, ``form_decode``).
 
 Vendor facts that are not OpenAPI (the mock prefix, error shape, messages, token lifetimes, rate limits,
 the default retry rule) are read from the spec's ``x-mockline`` object, never written in code.
@@ -23,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from urllib.request import url2pathname
 
 from referencing import Registry, Resource
@@ -66,6 +67,7 @@ __all__ = [
     "contract",
     "contracts",
     "escape_token",
+    "form_decode",
     "form_encode",
     "form_value",
     "from_document",
@@ -162,6 +164,16 @@ def form_value(value: Any) -> str:
 def form_encode(fields: Mapping[str, Any]) -> str:
     """``a=1&b=true``: the fields of a form body or query string (``None`` fields left out)."""
     return urlencode({str(k): form_value(v) for k, v in fields.items() if v is not None})
+
+
+def form_decode(text: str, schema: Mapping[str, Any] | None = None) -> dict[str, str | list[str]]:
+    """The fields of a form body or query string, as text (blank ones kept): a field sent more than once
+    is its last value, or every value where the object ``schema`` declares that property an array."""
+    properties = (schema or {}).get("properties") or {}
+    return {
+        name: values if (properties.get(name) or {}).get("type") == "array" else values[-1]
+        for name, values in parse_qs(text, keep_blank_values=True).items()
+    }
 
 
 # ---- typed objects -------------------------------------------------------------------------------------
