@@ -155,17 +155,15 @@ def pointer(document: Any, text: str) -> Any:
         raise Unresolved(f"JSON pointer {text!r} does not start with '/'")
     node = document
     for raw in text[1:].split("/"):
-        node = _child(node, raw.replace("~1", "/").replace("~0", "~"))
+        node = _child(node, model.unescape_token(raw))
     return node
 
 
 def _child(node: Any, key: str) -> Any:
-    if isinstance(node, Mapping):
-        if key in node:
-            return node[key]
-    elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-        return node[int(key)]
-    raise Unresolved(f"no value at {key!r}")
+    try:
+        return model.child(node, key)
+    except model.UnresolvableRef:
+        raise Unresolved(f"no value at {key!r}") from None
 
 
 # -- runtime expressions ------------------------------------------------------------------------------------

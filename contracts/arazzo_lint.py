@@ -25,7 +25,7 @@ from typing import Any
 
 import jsonschema
 
-from contracts import arazzo
+from contracts import arazzo, model
 from contracts.arazzo import ArazzoError, Document, Unresolved
 
 Problem = tuple[str, str, str]  # where, rule, message
@@ -37,12 +37,8 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-def _esc(part: object) -> str:
-    return str(part).replace("~", "~0").replace("/", "~1")
-
-
 def _where(*parts: object) -> str:
-    return "/" + "/".join(_esc(p) for p in parts)
+    return model.pointer_to(parts) or "/"
 
 
 def lint(path: str | Path) -> list[Problem]:

@@ -481,12 +481,9 @@ def _pointer(document: Any, pointer: str) -> Any:
     for part in pointer.lstrip("/").split("/"):
         if not part:
             continue
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(current, Mapping):
-            current = current.get(part)
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
+        try:
+            current = model.child(current, model.unescape_token(part))
+        except model.UnresolvableRef:
             return None
     return current
 

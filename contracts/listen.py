@@ -20,14 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from contracts import callbacks
+from contracts import callbacks, model
 from contracts.callbacks import CallbackKind
 
 
@@ -81,9 +80,9 @@ def parse_payload(kind: CallbackKind | None, query: str, media_type: str, body: 
             except ValueError:
                 return text
         if media_type == "application/x-www-form-urlencoded":
-            return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+            return model.form_decode(text)
         return text
-    return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()} or None
+    return model.form_decode(query) or None
 
 
 def describe(entry: Mapping[str, Any]) -> str:

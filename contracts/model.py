@@ -4,7 +4,8 @@ Everything that reads an OpenAPI document - the mock (routing, validators, callb
 verify's checks, ``listen``, ``verify-receiver``, ``drive`` and the pytest plugin - reads it through this
 module. It owns the one reference resolver (``referencing``, the library jsonschema itself uses), the one
 operation walker (``Contract.operations``), the one callback walker (``Contract.callbacks``, registered
-callbacks and ``x-webhooks`` alike) and the one wire encoder for form and query values (``form_value``).
+callbacks and ``x-webhooks`` alike) and the one wire encoder and decoder for form and query values
+(``form_value``, ``form_decode``).
 
 Vendor facts that are not OpenAPI (the mock prefix, error shape, messages, token lifetimes, rate limits,
 the default retry rule) are read from the spec's ``x-mockline`` object, never written in code.
@@ -23,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from urllib.request import url2pathname
 
 from referencing import Registry, Resource
@@ -36,8 +37,12 @@ from contracts.oas30 import (
     FORMAT_CHECKER,
     Direction,
     UnresolvableRef,
+    child,
+    escape_token,
+    pointer_to,
     resolve_pointer,
     to_json_schema,
+    unescape_token,
 )
 
 __all__ = [
@@ -58,17 +63,23 @@ __all__ = [
     "RetryRule",
     "SpecNotFound",
     "UnresolvableRef",
+    "child",
     "contract",
     "contracts",
+    "escape_token",
+    "form_decode",
     "form_encode",
     "form_value",
     "from_document",
     "load_spec",
+    "pointer_to",
     "resolve",
+    "resolve_pointer",
     "spec_names",
     "spec_path",
     "to_json_schema",
     "to_openapi_31",
+    "unescape_token",
     "written_at",
 ]
 
@@ -128,7 +139,7 @@ def to_openapi_31(document: Mapping[str, Any]) -> dict[str, Any]:
     from contracts.export import to_openapi_31 as export
 
     items = [
-        f"{c.registered_at}/callbacks/{_esc(c.name)}/{_esc(c.expression or '')}"
+        f"{c.registered_at}/callbacks/{escape_token(c.name)}/{escape_token(c.expression or '')}"
         for c in from_document("export", document).callbacks
         if not c.is_webhook
     ]
@@ -153,6 +164,16 @@ def form_value(value: Any) -> str:
 def form_encode(fields: Mapping[str, Any]) -> str:
     """``a=1&b=true``: the fields of a form body or query string (``None`` fields left out)."""
     return urlencode({str(k): form_value(v) for k, v in fields.items() if v is not None})
+
+
+def form_decode(text: str, schema: Mapping[str, Any] | None = None) -> dict[str, str | list[str]]:
+    """The fields of a form body or query string, as text (blank ones kept): a field sent more than once
+    is its last value, or every value where the object ``schema`` declares that property an array."""
+    properties = (schema or {}).get("properties") or {}
+    return {
+        name: values if (properties.get(name) or {}).get("type") == "array" else values[-1]
+        for name, values in parse_qs(text, keep_blank_values=True).items()
+    }
 
 
 # ---- typed objects -------------------------------------------------------------------------------------
@@ -364,10 +385,6 @@ class Contract:
 # ---- building the model: the one operation walker and the one callback walker ----------------------------
 
 
-def _esc(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
-
-
 def _examples(media: Mapping[str, Any]) -> dict[str, Any]:
     named = {
         name: ex.get("value") for name, ex in (media.get("examples") or {}).items() if isinstance(ex, Mapping)
@@ -504,7 +521,7 @@ def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
             try:
                 node = resolve_pointer(raw, pointer)
             except UnresolvableRef:
-                return "/" + "/".join(_esc(p) for p in parts)
+                return pointer_to(parts)
         if part is None:
             break
         if isinstance(node, Mapping):
@@ -513,7 +530,7 @@ def _written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
             node = node[int(part)]  # an index into a list (a parameter, an allOf branch)
         else:
             node = None
-        pointer = f"{pointer}/{_esc(part)}"
+        pointer = f"{pointer}/{escape_token(part)}"
     return pointer
 
 
@@ -548,7 +565,7 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
     for path, item in (document.get("paths") or {}).items():
         shared = list(item.get("parameters") or [])
         for method, op in path_operations(item):
-            pointer = f"/paths/{_esc(path)}/{method}"
+            pointer = f"/paths/{escape_token(path)}/{method}"
             operation = _operation(name, method, path, op, shared, global_security, pointer)
             operations.append(operation)
             for key, expressions in (op.get("callbacks") or {}).items():

@@ -283,10 +283,6 @@ def violations(schema: Mapping[str, Any], value: Any, rng: random.Random, depth:
 # ---- where the rules are ---------------------------------------------------------------------------------------
 
 
-def _esc(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
-
-
 @dataclass(frozen=True)
 class Target:
     """One rule in a request schema: where it is written, where it sits in the resolved schema and in

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import jsonschema
@@ -115,11 +115,44 @@ class UnresolvableRef(ContractsError, LookupError):
     """A ``$ref`` or a pointer names nothing in its document (``$ref``s are resolved by contracts.model)."""
 
 
+def escape_token(token: object) -> str:
+    """RFC 6901: one reference token as a pointer writes it (``~`` as ``~0``, ``/`` as ``~1``)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def unescape_token(token: str) -> str:
+    """RFC 6901: the key or index a pointer's reference token names (``~1`` is ``/``, ``~0`` is ``~``)."""
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def pointer_to(tokens: Iterable[object]) -> str:
+    """RFC 6901: the pointer to the node reached by ``tokens`` from the root (``("paths", "/users")`` is
+    ``/paths/~1users``)."""
+    return "".join("/" + escape_token(token) for token in tokens)
+
+
+def child(node: Any, token: str) -> Any:
+    """One step of a pointer: the member ``token`` of an object, or the item at index ``token`` of an
+    array; raises ``UnresolvableRef`` where there is none."""
+    if isinstance(node, Mapping):
+        if token in node:
+            return node[token]
+    elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        return node[int(token)]
+    raise UnresolvableRef(f"no {token!r} there")
+
+
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """RFC 6901: ``/paths/~1users/get`` in ``document``; raises ``UnresolvableRef`` naming the first missing step."""
     node = document
     if pointer in {"", "/"}:
         return node
+    for raw in pointer.lstrip("/").split("/"):
+        try:
+            node = child(node, unescape_token(raw))
+        except UnresolvableRef as exc:
+            raise UnresolvableRef(f"{pointer!r} does not resolve: {exc}") from None
+    return node
     for raw in pointer.lstrip("/").split("/"):
         part = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, Mapping) and part in node:

@@ -35,7 +35,14 @@ from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from contracts import model
 from contracts.errorshape import fill_template
-from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
+from contracts.oas30 import (
+    Direction,
+    UnresolvableRef,
+    escape_token,
+    pointer_to,
+    resolve_pointer,
+    to_json_schema,
+)
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PROVENANCE = re.compile(r"^(seed|vendor-docs)(: .+)?$|^inferred: \S.*$")
@@ -83,7 +90,7 @@ def _openapi_valid(name: str, document: Mapping[str, Any]) -> list[Finding]:
         ]
     out = []
     for error in OpenAPIV30SpecValidator(document).iter_errors():
-        where = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+        where = pointer_to(error.absolute_path) or "/"
         out.append(Finding(name, where, "openapi-valid", error.message[:300]))
     return out
 
@@ -161,14 +168,19 @@ def _examples(name: str, document: Mapping[str, Any], ops: list[_Op]) -> list[Fi
         base = f"{op.pointer}/requestBody"
         for media_type, media in (body.get("content") or {}).items():
             out += _media_examples(
-                name, document, f"{base}/content/{_esc(media_type)}", media, "request", True
+                name, document, f"{base}/content/{escape_token(media_type)}", media, "request", True
             )
         for code, response in (op.definition.get("responses") or {}).items():
             where = f"{op.pointer}/responses/{code}"
             for media_type, media in (response.get("content") or {}).items():
                 needs_named = op.kind == "operation"
                 out += _media_examples(
-                    name, document, f"{where}/content/{_esc(media_type)}", media, "response", needs_named
+                    name,
+                    document,
+                    f"{where}/content/{escape_token(media_type)}",
+                    media,
+                    "response",
+                    needs_named,
                 )
         for index, param in enumerate(op.definition.get("parameters") or []):
             schema = param.get("schema")
@@ -177,7 +189,7 @@ def _examples(name: str, document: Mapping[str, Any], ops: list[_Op]) -> list[Fi
                     name, document, f"{op.pointer}/parameters/{index}", label, value, schema, "request"
                 )
     for schema_name, schema in ((document.get("components") or {}).get("schemas") or {}).items():
-        for pointer, sub in _schemas_with_example(schema, f"/components/schemas/{_esc(schema_name)}"):
+        for pointer, sub in _schemas_with_example(schema, f"/components/schemas/{escape_token(schema_name)}"):
             out += _validate(name, document, pointer, "example", sub["example"], sub, "response")
     return out
 
@@ -241,7 +253,7 @@ def _schemas_with_example(schema: Any, pointer: str) -> Iterator[tuple[str, Mapp
     if "example" in schema and "$ref" not in schema:
         yield pointer, schema
     for key, sub in (schema.get("properties") or {}).items():
-        yield from _schemas_with_example(sub, f"{pointer}/properties/{_esc(key)}")
+        yield from _schemas_with_example(sub, f"{pointer}/properties/{escape_token(key)}")
     if isinstance(schema.get("items"), Mapping):
         yield from _schemas_with_example(schema["items"], f"{pointer}/items")
 
@@ -261,7 +273,7 @@ def _provenance(name: str, node: Any, pointer: str) -> list[Finding]:
                         )
                     )
             elif key not in {"example", "examples"}:
-                out += _provenance(name, value, f"{pointer}/{_esc(str(key))}")
+                out += _provenance(name, value, f"{pointer}/{escape_token(str(key))}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             out += _provenance(name, value, f"{pointer}/{index}")
@@ -288,7 +300,7 @@ def _schema_roots(node: Any, pointer: str) -> Iterator[tuple[str, Any]]:
             key = str(key)
             if key in {"example", "examples"} or key.startswith("x-"):
                 continue
-            where = f"{pointer}/{_esc(key)}"
+            where = f"{pointer}/{escape_token(key)}"
             if key == "schema" or pointer == "/components/schemas":
                 yield where, value
             else:
@@ -322,7 +334,7 @@ def _constraints_marked(name: str, schema: Any, pointer: str, inherited: str | N
     for key in ("not", "items"):
         out += _constraints_marked(name, schema.get(key), f"{pointer}/{key}", provenance)
     for prop, sub in (schema.get("properties") or {}).items():
-        out += _constraints_marked(name, sub, f"{pointer}/properties/{_esc(str(prop))}", None)
+        out += _constraints_marked(name, sub, f"{pointer}/properties/{escape_token(str(prop))}", None)
     out += _constraints_marked(
         name, schema.get("additionalProperties"), f"{pointer}/additionalProperties", None
     )
@@ -371,7 +383,7 @@ def _error_template(name: str, document: Mapping[str, Any], ops: list[_Op]) -> l
                 continue
             if media is not None:
                 filled = fill_template(template, {"message": message, "status": status, "title": "Error"})
-                where = f"{op.pointer}/responses/{status}/content/{_esc(media_type)}"
+                where = f"{op.pointer}/responses/{status}/content/{escape_token(media_type)}"
                 for finding in _validate(
                     name, document, where, "x-mockline-error", filled, media.get("schema"), "response"
                 ):
@@ -490,10 +502,6 @@ def _properties(schema: Mapping[str, Any]) -> dict[str, Any]:
         for part in schema.get(key) or []:
             props.update(_properties(part))
     return props
-
-
-def _esc(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
 
 
 def lint_shipped(names: list[str] | None = None) -> list[Finding]:

@@ -109,7 +109,7 @@ def _invalid(document: Mapping[str, Any]) -> list[str]:
         return [str(exc)]
     found = []
     for error in OpenAPIV30SpecValidator(document).iter_errors():
-        where = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+        where = model.pointer_to(error.absolute_path) or "/"
         found.append(f"{where}: {error.message.splitlines()[0][:200]}")
         if len(found) == 5:
             break

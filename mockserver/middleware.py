@@ -27,7 +27,7 @@ from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.model import ADMIN_SPEC, ErrorShape
+from contracts.model import ADMIN_SPEC, ErrorShape, form_decode
 from mockserver import auth, jsonbody
 from mockserver.core.errors import EngineError
 from mockserver.core.store import StoreUnavailable
@@ -268,8 +268,7 @@ class MockMiddleware(SpecMiddleware):
                     call.body = jsonbody.parse(raw)
                     call.raw_json = raw
             elif media_type == "application/x-www-form-urlencoded":
-                fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-                call.body = _typed_form(fields, schema.source)
+                call.body = _typed_form(form_decode(raw.decode("utf-8"), schema.source), schema.source)
             elif media_type == "multipart/form-data":
                 try:
                     call.body, call.files = await _multipart(scope, raw, schema.source)
@@ -613,13 +612,9 @@ async def _read_rest(receive: Receive, first: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def _typed_form(fields: Mapping[str, list[str]], schema: Mapping[str, Any]) -> dict[str, Any]:
+def _typed_form(fields: Mapping[str, str | list[str]], schema: Mapping[str, Any]) -> dict[str, Any]:
     properties = schema.get("properties", {})
-    out: dict[str, Any] = {}
-    for name, values in fields.items():
-        prop = properties.get(name, {})
-        out[name] = _coerce_field(name, values if prop.get("type") == "array" else values[-1], prop)
-    return out
+    return {name: _coerce_field(name, text, properties.get(name, {})) for name, text in fields.items()}
 
 
 def _coerce_field(name: str, text: str | list[str], schema: Mapping[str, Any]) -> Any:

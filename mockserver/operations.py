@@ -22,11 +22,27 @@ _PARAM = re.compile(r"\{([^}/]+)\}")
 
 @dataclass(frozen=True)
 class Parameter:
-    name: str
-    location: str  # path | query | header | cookie
-    required: bool
-    schema: Mapping[str, Any]
+    """A parameter as the contract model reads it (``spec``), with its schema compiled once."""
+
+    spec: model.Parameter
     compiled: CompiledSchema
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def location(self) -> str:
+        """path | query | header | cookie"""
+        return self.spec.location
+
+    @property
+    def required(self) -> bool:
+        return self.spec.required
+
+    @property
+    def schema(self) -> Mapping[str, Any]:
+        return self.spec.schema
 
     @functools.cached_property
     def where(self) -> str:
@@ -157,13 +173,7 @@ def compile_api(spec: model.Contract, *, prefix: str | None = None) -> Api:
 
 
 def _parameter(param: model.Parameter) -> Parameter:
-    return Parameter(
-        name=param.name,
-        location=param.location,
-        required=param.required,
-        schema=param.schema,
-        compiled=CompiledSchema(param.schema),
-    )
+    return Parameter(spec=param, compiled=CompiledSchema(param.schema))
 
 
 def _body(request_body: model.RequestBody | None) -> Body | None:
@@ -218,19 +228,15 @@ def compile_expression(expression: str) -> Expression:
     if inner.startswith("{") and inner.endswith("}"):
         inner = inner[1:-1]
     if inner.startswith("$request.body#"):
-        parts = tuple(
-            p.replace("~1", "/").replace("~0", "~") for p in inner[len("$request.body#") :].split("/")[1:]
-        )
+        parts = tuple(model.unescape_token(p) for p in inner[len("$request.body#") :].split("/")[1:])
 
         def from_body(body: Any, _query: Mapping[str, Any], _headers: Mapping[str, str]) -> Any:
             value = body
-            for part in parts:
-                if isinstance(value, dict) and part in value:
-                    value = value[part]
-                elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                    value = value[int(part)]
-                else:
-                    return None
+            try:
+                for part in parts:
+                    value = model.child(value, part)
+            except model.UnresolvableRef:
+                return None
             return value
 
         return from_body

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
-
 from mockserver.app import MockApp, create_app
 from mockserver.listener import server_config
 from mockserver.settings import Settings
-from tests.fixtures import free_port
+from tests.fixtures import free_port, running
 
 TOKEN = {"x-access-token": "mockline"}
 PUSH = "/ryng/rest-api/v1/progressive/queue/3/transactional"
@@ -47,19 +43,8 @@ def limited(fallback: Any = None, **overrides: Any) -> Iterator[Served]:
     }
     settings = Settings(**options)
     app = create_app(settings, fallback=fallback)
-    server = uvicorn.Server(server_config(app, settings, log_level="critical", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the mock did not start")
-        time.sleep(0.01)
-    try:
+    with running(server_config(app, settings, log_level="critical", lifespan="on")):
         yield Served(app, settings.port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def connect(port: int, timeout: float = 10.0) -> socket.socket:

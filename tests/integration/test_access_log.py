@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fixtures import free_port
+from tests.fixtures import mockline_serve
 
 pytestmark = pytest.mark.slow
 
@@ -21,34 +17,16 @@ PUSH = "/ryng/rest-api/v1/progressive/queue/12/transactional"
 
 def served_lines(tmp_path: Path, *options: str) -> list[str]:
     """Serve with ``options``, send a valid push and an invalid one, stop; the log lines written."""
-    port = free_port()
-    log = tmp_path / f"log-{port}.txt"
-    command = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), "--clock", "manual"]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    with log.open("w") as err:
-        proc = subprocess.Popen([*command, *options], stdout=subprocess.DEVNULL, stderr=err, env=env)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"{base}/__admin/health", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("mockline serve did not start") from None
-                    time.sleep(0.1)
-            good = {
-                "agentMapping": "global",
-                "agents": ["asha.verma@example.com"],
-                "customerData": {"jsonData": [{"number": "+919812345678"}]},
-            }
-            headers = {"x-access-token": "mockline"}
-            assert httpx.post(base + PUSH, json=good, headers=headers).status_code == 200
-            assert httpx.post(base + PUSH + "?x=1", json={"agents": 5}, headers=headers).status_code == 400
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+    log = tmp_path / "log.txt"
+    with log.open("w") as err, mockline_serve("--clock", "manual", *options, stderr=err) as mock:
+        good = {
+            "agentMapping": "global",
+            "agents": ["asha.verma@example.com"],
+            "customerData": {"jsonData": [{"number": "+919812345678"}]},
+        }
+        headers = {"x-access-token": "mockline"}
+        assert httpx.post(mock.base + PUSH, json=good, headers=headers).status_code == 200
+        assert httpx.post(mock.base + PUSH + "?x=1", json={"agents": 5}, headers=headers).status_code == 400
     return [line for line in log.read_text().splitlines() if "/ryng/" in line]
 
 

@@ -3,9 +3,6 @@ URLs, the clock advanced over HTTP, and what arrived (or did not) read back from
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +13,7 @@ import pytest
 from contracts.pytest_plugin import MockServer
 from mockserver.app import create_app
 from mockserver.settings import Settings
+from tests.fixtures import free_port, serving
 from tests.integration.dialer_support import Receiver
 
 PUSH = "/ryng/rest-api/v1/progressive/queue/5/transactional"
@@ -23,34 +21,15 @@ TOKEN = {"x-access-token": "mockline"}
 ANSWER = "+919999555000"  # answered at once: a connect callback, then a terminal one
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def served(settings_port: int | None = None, **settings: Any) -> Iterator[httpx.Client]:
     """The mock on 127.0.0.1 at the port its settings name, as ``mockline serve`` runs it (or, given
     ``settings_port``, at another port than its settings name, as an embedding harness might)."""
-    import uvicorn
-
     port = free_port()
     named = settings_port or port
     app = create_app(Settings(host="127.0.0.1", port=named, clock="manual", rate_limit=False, **settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the mock did not start"
-        time.sleep(0.01)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, port) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield client
 
 
 def push(client: httpx.Client | MockServer, **urls: str) -> None:

@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.fixtures import free_port
+from tests.fixtures import ServeProcess, free_port, mockline_serve
 from tests.integration.dialer_support import RYNG, TOKEN, Receiver, rows, urls
 
 
-def _serve(state: Path, port: int) -> subprocess.Popen[bytes]:
-    command = [
-        *(sys.executable, "-m", "mockserver.cli", "serve"),
-        *("--port", str(port), "--clock", "manual", "--rate-limit", "off", "--seed", "4"),
-        *("--state", f"sqlite:{state}"),
-    ]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("mockline serve did not start")
+def _serve(state: Path, port: int) -> AbstractContextManager[ServeProcess]:
+    args = ("--clock", "manual", "--rate-limit", "off", "--seed", "4", "--state", f"sqlite:{state}")
+    return mockline_serve(*args, port=port)
 
 
 def _advance(base: str, seconds: float) -> dict[str, Any]:
@@ -50,8 +32,7 @@ def test_a_killed_mock_delivers_what_was_pending_after_a_restart(tmp_path: Path)
     base = f"http://127.0.0.1:{port}"
     # Terminal callbacks fail until the kill, so their retries are pending when the mock dies.
     with Receiver(statuses={"/terminal": 500}) as receiver:
-        proc = _serve(state, port)
-        try:
+        with _serve(state, port) as mock:
             numbers = ["+919811555000", "+919822555004", "+919833555001", "+919844555000"]
             body = {
                 "maxRetries": 1,
@@ -70,23 +51,18 @@ def test_a_killed_mock_delivers_what_was_pending_after_a_restart(tmp_path: Path)
             assert before["pending_jobs"] > 0
             calls_before = httpx.get(f"{base}/__admin/calls").json()["calls"]
             last_event = max(h["at"] for c in calls_before for h in c["history"])
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            mock.kill()
         received_before_kill = len(receiver.received)
         receiver.statuses["/terminal"] = 200
 
-        proc = _serve(state, port)
-        try:
+        with _serve(state, port) as mock:
             clock = httpx.get(f"{base}/__admin/clock").json()
             # The dialer keeps the time of its last event: a restarted clock never goes back before it.
             assert clock["now"] >= last_event
             _advance(base, 4 * 3600)
             calls = httpx.get(f"{base}/__admin/calls").json()["calls"]
             deliveries = httpx.get(f"{base}/__admin/deliveries").json()["deliveries"]
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            mock.kill()
 
     assert len(receiver.received) > received_before_kill
     assert {c["state"] for c in calls} == {"completed", "unreachable"}

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
-import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -16,42 +14,14 @@ import pytest
 
 from mockserver.cli import is_loopback
 from mockserver.settings import Credentials
-from tests.fixtures import free_port
+from tests.fixtures import ServeProcess, mockline_serve
 from tests.integration.limits_support import limited
 
 HEALTH = "/__admin/health"
 
 
-def _serve(*args: str) -> tuple[subprocess.Popen[str], int]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "mockserver.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--clock",
-        "manual",
-        *args,
-    ]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/ryng/openapi.json", timeout=1)
-            return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("mockline serve did not start")
-
-
-def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    proc.terminate()
-    out, err = proc.communicate(timeout=20)
-    return out, err
+def _serve(*args: str) -> AbstractContextManager[ServeProcess]:
+    return mockline_serve("--clock", "manual", *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _assert_refused(answer: httpx.Response, reason: str) -> None:
@@ -74,9 +44,8 @@ def test_addresses_that_are_not_loopback(host: str) -> None:
 
 @pytest.mark.slow
 def test_off_loopback_the_mock_warns_and_requires_the_token_it_generated() -> None:
-    proc, port = _serve("--host", "0.0.0.0")
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with _serve("--host", "0.0.0.0") as mock:
+        base = mock.base
         without = httpx.get(base + HEALTH)
         wrong = httpx.get(base + HEALTH, headers={"authorization": "Bearer not-the-token"})
         # The vendor APIs and the spec documents are not the control plane.
@@ -86,8 +55,7 @@ def test_off_loopback_the_mock_warns_and_requires_the_token_it_generated() -> No
             json={"customerData": {"jsonData": [{"number": "+919845555000"}]}},
         )
         docs = httpx.get(base + "/__admin/openapi.json")
-    finally:
-        out, err = _stop(proc)
+    out, err = mock.stop()
     assert "WARNING: listening on 0.0.0.0, not a loopback address" in err
     (line,) = [x for x in err.splitlines() if x.startswith("mockline: admin token (generated): ")]
     token = line.rsplit(" ", 1)[1]
@@ -98,14 +66,12 @@ def test_off_loopback_the_mock_warns_and_requires_the_token_it_generated() -> No
     assert docs.status_code == 200
     assert token not in out  # printed once, on stderr with the warning
 
-    proc, port = _serve("--host", "0.0.0.0", "--admin-token", "s3cret-admin")
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with _serve("--host", "0.0.0.0", "--admin-token", "s3cret-admin") as mock:
+        base = mock.base
         given = httpx.get(base + HEALTH, headers={"authorization": "Bearer s3cret-admin"})
         lower = httpx.get(base + HEALTH, headers={"authorization": "bearer s3cret-admin"})
         other = httpx.get(base + HEALTH, headers={"authorization": f"Bearer {token}"})
-    finally:
-        _, err = _stop(proc)
+    _, err = mock.stop()
     assert given.status_code == 200 and lower.status_code == 200
     _assert_refused(other, "a wrong admin token was sent")
     assert "generated" not in err and "s3cret-admin" not in err
@@ -115,22 +81,17 @@ def test_off_loopback_the_mock_warns_and_requires_the_token_it_generated() -> No
 def test_a_token_given_on_loopback_is_required_and_the_config_file_can_give_it(tmp_path: Path) -> None:
     config = tmp_path / "mock.yaml"
     config.write_text("admin_token: from-the-file\n")
-    proc, port = _serve("--config", str(config))
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with _serve("--config", str(config)) as mock:
+        base = mock.base
         without = httpx.get(base + HEALTH)
         given = httpx.get(base + HEALTH, headers={"authorization": "Bearer from-the-file"})
-    finally:
-        _, err = _stop(proc)
+    _, err = mock.stop()
     _assert_refused(without, "no admin token was sent")
     assert given.status_code == 200
     assert "WARNING" not in err
 
-    proc, port = _serve()  # loopback, no token: open, as before
-    try:
-        assert httpx.get(f"http://127.0.0.1:{port}{HEALTH}").status_code == 200
-    finally:
-        _stop(proc)
+    with _serve() as mock:  # loopback, no token: open, as before
+        assert httpx.get(mock.base + HEALTH).status_code == 200
 
 
 SECRETS = {

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from mockserver.app import create_app
 from mockserver.cli import build_parser, main, settings_from
-from tests.fixtures import serving
+from tests.fixtures import mockline_serve, serving
 
 SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "specs" / "third_party" / "pet-clinic.yaml"
 KEY = {"X-Clinic-Key": "any-key-will-do"}
@@ -122,8 +122,6 @@ def test_the_serve_command_serves_a_spec_and_refuses_a_bad_one(tmp_path: Path) -
     import subprocess
     import sys
 
-    from tests.fixtures import free_port
-
     command = [sys.executable, "-m", "mockserver.cli", "serve", "--clock", "manual"]
     bad = tmp_path / "swagger.yaml"
     bad.write_text("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n", encoding="utf-8")
@@ -131,26 +129,14 @@ def test_the_serve_command_serves_a_spec_and_refuses_a_bad_one(tmp_path: Path) -
     assert refused.returncode == 2
     assert "mockline serves OpenAPI 3.0 documents; this one is Swagger 2.0" in refused.stderr
 
-    port = free_port()
-    server = subprocess.Popen(
-        [*command, "--port", str(port), "--spec", f"{SPEC}=/clinic"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        banner = [server.stdout.readline() for _ in range(3)]  # the address, then one line per API
+    args = ("--clock", "manual", "--spec", f"{SPEC}=/clinic")
+    with mockline_serve(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as server:
+        stdout = server.process.stdout
+        assert stdout is not None
+        banner = [stdout.readline() for _ in range(3)]  # the address, then one line per API
         (line,) = [line for line in banner if "pet-clinic" in line]
-        assert f"http://127.0.0.1:{port}/clinic " in line and "auth: any X-Clinic-Key header" in line, banner
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/clinic/appointments/3", headers=KEY)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "mockline serve did not start listening"
-                time.sleep(0.1)
+        assert f"{server.base}/clinic " in line and "auth: any X-Clinic-Key header" in line, banner
+        answer = httpx.get(f"{server.base}/clinic/appointments/3", headers=KEY)
         assert answer.status_code == 200 and set(answer.json()) >= {
             "id",
             "petId",
@@ -158,6 +144,3 @@ def test_the_serve_command_serves_a_spec_and_refuses_a_bad_one(tmp_path: Path) -
             "startsAt",
             "status",
         }
-    finally:
-        server.terminate()
-        server.communicate(timeout=20)  # also closes the pipe

@@ -27,6 +27,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from contracts.loaders import load_spec, spec_names, spec_path
+from tests.fixtures import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "tools" / "node_modules" / ".bin"
@@ -247,15 +248,9 @@ def body_problems(package: Any, document: Mapping[str, Any]) -> list[str]:
 # --- Prism ---------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def prism(spec: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
             [_tool("prism"), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)],

@@ -166,3 +166,12 @@ def test_ryng_success_messages_are_the_ones_its_examples_show() -> None:
     }
     for key in ("queue_created", "queue_appended", "campaign_processing", "call_cancelled"):
         assert ryng.message(key) in shown, key
+
+
+def test_one_decoder_reads_a_form_as_text_the_last_of_a_repeated_field_unless_an_array() -> None:
+    text = "a=1&a=2&tags=x&tags=y&blank=&s=x+y%26z"
+    assert model.form_decode(text) == {"a": "2", "tags": "y", "blank": "", "s": "x y&z"}
+    schema = {"type": "object", "properties": {"tags": {"type": "array"}, "a": {"type": "integer"}}}
+    assert model.form_decode(text, schema) == {"a": "2", "tags": ["x", "y"], "blank": "", "s": "x y&z"}
+    assert model.form_decode("") == {}
+    assert model.form_decode(model.form_encode({"on": True, "n": 3})) == {"on": "true", "n": "3"}
