@@ -17,7 +17,7 @@ from contracts.runner import VerifyOptions, run_to_report
 TARGETS: dict[str, dict[str, Any]] = {
     "ryng": {"prefix": "/ryng", "headers": {"x-access-token": "mockline"}},
     "diyalog": {"prefix": "/diyalog", "headers": {"Auth-Token": "mockline"}},
-    "ringotel-crm": {"prefix": "/ringotel", "auth": "basic:mockline:mockline"},
+    "ringotel-crm": {"prefix": "/ringotel", "auth": "oauth2:mockline:mockline"},
     "ringme": {"prefix": "/ringme", "auth": "oauth2:mockline:mockline"},
 }
 

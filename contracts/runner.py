@@ -149,10 +149,32 @@ def _workflows(run: PhaseRun) -> Iterator[Event]:
 
 OWN_PHASES["workflows"] = _workflows
 
+# Phases of our own that run BEFORE Schemathesis', on the server's state as the run found it.
+FIRST_PHASES: dict[str, Callable[[PhaseRun], Iterator[Event]]] = {}
+
+
+def _links(run: PhaseRun) -> Iterator[Event]:
+    """The spec's create -> use links (contracts/pairing.py), before fuzzing changes the server's state."""
+    from contracts import pairing
+
+    yield from pairing.phase(
+        run.report,
+        run.document,
+        run.base_url,
+        run.credentials,
+        run.options.request_timeout,
+        run.traffic,
+        problem=Problem,
+        tested=Tested,
+    )
+
+
+FIRST_PHASES["links"] = _links
+
 
 def phases() -> tuple[str, ...]:
     """Every phase verify knows, in the order it runs them."""
-    return (*SCHEMATHESIS_PHASES, *OWN_PHASES)
+    return (*FIRST_PHASES, *SCHEMATHESIS_PHASES, *OWN_PHASES)
 
 
 def all_checks() -> list[str]:
@@ -257,7 +279,7 @@ def _oauth2_token(
     except httpx.HTTPError as exc:
         raise VerifyError(f"cannot get an OAuth2 token from {url}: {exc}") from exc
     traffic.after_response(
-        operation=None,
+        operation=_operation_at(document, options.base_url, "post", url),  # the spec's token operation
         method="POST",
         url=url,
         request_headers=dict(response.request.headers),
@@ -276,6 +298,15 @@ def _oauth2_token(
             f"the token endpoint {url} did not issue a token: HTTP {response.status_code} {response.text[:200]}"
         )
     return token
+
+
+def _operation_at(document: Mapping[str, Any], base_url: str, method: str, url: str) -> str | None:
+    """'METHOD /path' of the operation of ``document`` that ``url`` is (a path without parameters)."""
+    base = base_url.rstrip("/")
+    for path, item in (document.get("paths") or {}).items():
+        if method in item and base + path == url.rstrip("/"):
+            return f"{method.upper()} {path}"
+    return None
 
 
 def select_operations(document: dict[str, Any], filters: Sequence[str], exclude: Sequence[str] = ()) -> int:
@@ -424,7 +455,13 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
     )
     started = time.perf_counter()
     yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed)
+    run = PhaseRun(options, schema.raw_schema, base_url, headers, traffic, report, seed)
     try:
+        for name, first in FIRST_PHASES.items():
+            if name in chosen_phases:
+                traffic.phase = name
+                yield PhaseStarted(name)
+                yield from first(run)
         if schemathesis_phases:
             for event in from_schema(schema).execute():
                 if isinstance(event, events.PhaseStarted):
@@ -446,7 +483,6 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
                 elif isinstance(event, events.EngineFinished):
                     for failure in event.failures:
                         report.add_violation(_violation(failure, "after run", None, None))
-        run = PhaseRun(options, schema.raw_schema, base_url, headers, traffic, report, seed)
         for name, phase in OWN_PHASES.items():
             if name in chosen_phases:
                 traffic.phase = name
