@@ -30,6 +30,12 @@ from contracts.reporting.model import Report, Violation
 from contracts.traffic import MAX_RETRY_AFTER, Evidence, Pacer, Traffic, parse_rate
 
 DEFAULT_MAX_EXAMPLES = 20
+# A paced run (the spec documents a rate limit, or --rate-limit) spends each request dearly: Ryng's 60 a
+# minute is one a second. Unless told otherwise, such a run takes this many examples per operation and
+# leaves out the phases in COSTLY_WHEN_PACED (coverage sends hundreds of requests per operation: an hour
+# at Ryng's limit), so that it ends in about two minutes and every 429 stays the server's choice.
+PACED_MAX_EXAMPLES = 2
+COSTLY_WHEN_PACED = ("coverage",)
 # Schemathesis runs these, in this order; phases of our own (OWN_PHASES) run after them.
 SCHEMATHESIS_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
@@ -97,12 +103,14 @@ class VerifyOptions:
     headers: Mapping[str, str] = field(default_factory=dict)
     auth: str | None = None  # basic:USER:PASS | bearer:TOKEN | oauth2:ID:SECRET
     seed: int | None = None
-    max_examples: int = DEFAULT_MAX_EXAMPLES
+    max_examples: int | None = None  # None: DEFAULT_MAX_EXAMPLES, or PACED_MAX_EXAMPLES when paced
     operations: Sequence[str] = ()
     phases: Sequence[str] | None = None  # None: every phase
     workers: int = 1
     request_timeout: float = 10.0
-    rate_limit: str | None = None  # "60/m": requests spaced evenly, at most this many per unit
+    # "60/m": requests spaced evenly, at most this many per unit; "off": not paced; None: the limit the
+    # spec documents (x-mockline.rate_limit), else not paced.
+    rate_limit: str | None = None
     checks: Sequence[str] = ()  # only these checks (empty: all)
     exclude_checks: Sequence[str] = ()
     exclude_operations: Sequence[str] = ()
@@ -193,6 +201,7 @@ class Started(Event):
     base_url: str
     operations: int
     seed: int
+    pacing: str = ""  # how the run is paced and what that leaves out, in words; "" when not paced
 
 
 @dataclass
@@ -300,6 +309,32 @@ def _oauth2_token(
     return token
 
 
+def _rate_text(requests: int, window_seconds: int) -> str:
+    units = {1: "s", 60: "m", 3600: "h"}
+    if window_seconds in units:
+        return f"{requests}/{units[window_seconds]}"
+    return f"{requests} per {window_seconds} s"
+
+
+def pacing(document: dict[str, Any], rate_limit: str | None) -> tuple[str | None, float, bool]:
+    """The run's pace: (as written, seconds between requests, whether the spec's documented limit set it).
+
+    ``rate_limit`` None takes the limit the spec documents (``x-mockline.rate_limit``): a faithful client
+    honours the vendor's limit. ``off`` paces nothing."""
+    if rate_limit is not None and rate_limit.strip().lower() == "off":
+        return None, 0.0, False
+    if rate_limit is None:
+        documented = model.from_document("verify", document).rate_limit
+        if documented is None:
+            return None, 0.0, False
+        rate_limit = _rate_text(documented.requests, documented.window_seconds)
+        return rate_limit, documented.window_seconds / documented.requests, True
+    try:
+        return rate_limit, parse_rate(rate_limit), False
+    except ValueError as exc:
+        raise VerifyError(str(exc)) from exc
+
+
 def _operation_at(document: Mapping[str, Any], base_url: str, method: str, url: str) -> str | None:
     """'METHOD /path' of the operation of ``document`` that ``url`` is (a path without parameters)."""
     base = base_url.rstrip("/")
@@ -381,18 +416,29 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         document = load_spec(options.spec)
     except SpecNotFound as exc:
         raise VerifyError(str(exc)) from exc
+    rate, interval, documented = pacing(document, options.rate_limit)
+    paced = interval > 0
+    left_out = COSTLY_WHEN_PACED if paced and not options.phases else ()
     chosen_phases = tuple(options.phases) if options.phases else phases()
+    chosen_phases = tuple(p for p in chosen_phases if p not in left_out)
     unknown = [p for p in chosen_phases if p not in phases()]
     if unknown:
         raise VerifyError(f"unknown phase {', '.join(unknown)}: choose from {', '.join(phases())}")
+    max_examples = options.max_examples
+    if max_examples is None:
+        max_examples = PACED_MAX_EXAMPLES if paced else DEFAULT_MAX_EXAMPLES
+    elif max_examples < 1:
+        raise VerifyError("--max-examples: give a number above 0")
+    described = ""
+    if paced:
+        why = "the limit the spec documents" if documented else "--rate-limit"
+        described = f"paced at {rate} ({why}): {max_examples} examples per operation"
+        if left_out:
+            described += f", {', '.join(left_out)} phase left out (--phases, --rate-limit off to change)"
     if select_operations(document, options.operations, options.exclude_operations) == 0:
         raise VerifyError(
             f"no operation of {options.spec} is left to verify after --operation/--exclude-operation"
         )
-    try:
-        interval = parse_rate(options.rate_limit) if options.rate_limit else 0.0
-    except ValueError as exc:
-        raise VerifyError(str(exc)) from exc
     if options.max_failures is not None and options.max_failures < 1:
         raise VerifyError("--max-failures: give a number above 0")
     enabled = _check_selection(options)
@@ -417,7 +463,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         "headers": headers,
         "workers": options.workers,
         "request-timeout": options.request_timeout,
-        "generation": {"max-examples": options.max_examples, "mode": "all"},
+        "generation": {"max-examples": max_examples, "mode": "all"},
         "phases": {name: {"enabled": name in schemathesis_phases} for name in SCHEMATHESIS_PHASES},
         # A 429 with Retry-After is waited out and sent again (unless told not to wait: then it is counted
         # as it came); our Pacer spaces every request.
@@ -450,11 +496,9 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         traffic=traffic,
     )
     checks.bind(schema, context)
-    report = Report(
-        kind="verify", target=options.spec, url=base_url, seed=seed, rate_limit=options.rate_limit
-    )
+    report = Report(kind="verify", target=options.spec, url=base_url, seed=seed, rate_limit=rate)
     started = time.perf_counter()
-    yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed)
+    yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed, described)
     run = PhaseRun(options, schema.raw_schema, base_url, headers, traffic, report, seed)
     try:
         for name, first in FIRST_PHASES.items():

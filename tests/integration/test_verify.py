@@ -53,6 +53,7 @@ def options(
         seed=1,
         max_examples=max_examples,
         operations=operations,
+        rate_limit="off",  # the fixtures and these mocks have no limit (paced runs: bench/verify.py)
     )
 
 
@@ -199,6 +200,8 @@ def test_cli_checks_and_max_failures_choose_what_runs(capsys: pytest.CaptureFixt
     with serving(fixture_app("ryng", "wrong_auth_code")) as url:
         base = ["verify", "ryng", "--base-url", f"{url}/ryng", "--header", "x-access-token: mockline"]
         base += [
+            "--rate-limit",
+            "off",
             "--seed",
             "1",
             "--max-examples",
@@ -244,7 +247,7 @@ def test_cli_exits_1_and_explains_each_violation(tmp_path: Path, capsys: pytest.
     junit, data = tmp_path / "r.xml", tmp_path / "r.json"
     with serving(fixture_app("ryng", "wrong_auth_code")) as url:
         argv = ["verify", "ryng", "--base-url", f"{url}/ryng", "--header", "x-access-token: mockline"]
-        argv += ["--seed", "1", "--max-examples", "3", "--operation", "makePreviewCall"]
+        argv += ["--seed", "1", "--max-examples", "3", "--operation", "makePreviewCall", "--rate-limit", "off"]
         argv += ["--junit-xml", str(junit), "--report", str(data)]
         assert main(argv) == 1
     out = capsys.readouterr().out
