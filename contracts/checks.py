@@ -582,12 +582,13 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
         return True
     label = case.operation.label
     found, declared = _follow_ups(case, body, context)
-    # Prefer reading the resource back; other operations on it come after, a delete last. Every operation
-    # a link declares is followed (that pairing is the spec's word); a guessed one only for a read.
+    # One follow-up, reading the resource back where the spec allows it: the scenario goes on with what
+    # it created (a delete here would pull it from under the stateful phase's next step). The links
+    # phase plays every declared pair.
     order = {"get": 0, "patch": 1, "put": 2, "post": 3, "delete": 4}
     targets = sorted(found, key=lambda t: (order.get(t[1], 3), t[0]))
     judged = False
-    for path, method, op, values, filled in targets if declared else targets[:1]:
+    for path, method, op, values, filled in targets[:1]:
         pair = (label, f"{method.upper()} {path}")
         with context._lock:
             count = context._pair_counts.get(pair, 0)

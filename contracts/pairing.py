@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -79,6 +79,10 @@ class Sent:
     body: Any
     curl: str
     described: str
+
+
+class Sender(Protocol):
+    def request(self, op: model.Operation, path_values: Mapping[str, Any], body: Any) -> Sent | None: ...
 
 
 class Player:
@@ -171,7 +175,7 @@ class Outcome:
     violation: Violation | None = None
 
 
-def play(link: Link, player: Player) -> Outcome:
+def play(link: Link, player: Sender) -> Outcome:
     """Create with the documented example, then use what was created."""
     label = f"{link.source.operation_id} -> {link.target.operation_id} ({link.name})"
     source = link.source

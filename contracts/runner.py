@@ -510,7 +510,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
             for event in from_schema(schema).execute():
                 if isinstance(event, events.PhaseStarted):
                     traffic.phase = event.phase.name.value
-                    if traffic.phase in SCHEMATHESIS_PHASES:
+                    if traffic.phase in schemathesis_phases:
                         yield PhaseStarted(traffic.phase)
                 elif isinstance(event, events.ScenarioFinished) and event.status != Status.SKIP:
                     new = _collect(report, event.phase.value, event.recorder, enabled)
@@ -536,6 +536,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         checks.unbind(schema)
     report.duration_seconds = time.perf_counter() - started
     _conclude(report, traffic, labels, credentials_given=bool(headers))
+    _say_what_no_link_reaches(report, schema.raw_schema)
     if options.har_path is not None:
         from contracts.reporting import har
 
@@ -553,6 +554,25 @@ def _conclude(report: Report, traffic: Traffic, labels: Sequence[str], *, creden
     report.phase_counts = {phase: dict(counts) for phase, counts in evidence.phases.items()}
     report.follow_ups = list(traffic.follow_ups)
     report.inconclusive = evidence.inconclusive(labels, credentials_given=credentials_given)
+
+
+def _say_what_no_link_reaches(report: Report, document: Mapping[str, Any]) -> None:
+    """An operation left without a success answer that takes a path id no documented answer carries
+    (no OpenAPI link leads to it): say so, since only a guessed id can reach its success."""
+    from contracts import pairing
+
+    contract = model.from_document("verify", document)
+    linked = {link.target.operation_id for link in pairing.links(contract)}
+    for item in report.inconclusive:
+        op = next((o for o in contract.operations if f"{o.method} {o.path}" == item.name), None)
+        if item.scope != "operation" or op is None or op.operation_id in linked:
+            continue
+        ids = [p.name for p in op.parameters if p.location == "path"]
+        if ids and "2xx" not in item.counts:
+            item.reason += (
+                f"; no answer of this API carries the {', '.join(ids)} it takes (no OpenAPI link leads "
+                "here), so only a guessed id can succeed"
+            )
 
 
 def run_to_report(options: VerifyOptions) -> Report:
