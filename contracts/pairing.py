@@ -27,6 +27,7 @@ from contracts.urls import request_url
 
 PHASE = "links"
 RULE = "created_id_usable"
+RATE_LIMITED_TRIES = 3  # a request answered 429 is sent again, after its Retry-After, this often in all
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,15 @@ class Sender(Protocol):
 class Player:
     """Sends one operation's request with the run's credentials, through the run's traffic."""
 
-    def __init__(self, base_url: str, headers: Mapping[str, str], timeout: float, traffic: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        traffic: Any,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.client = client or httpx.Client()
         self.base_url = base_url
         self.headers = dict(headers)
         self.timeout = timeout
@@ -112,22 +121,25 @@ class Player:
             data = json.dumps(body).encode("utf-8")
         elif op.request_body is not None and op.request_body.required:
             return None
-        self.traffic.before_request()
-        self.sent += 1
-        response = httpx.request(
-            op.method, url, params=query, headers=headers, content=data, timeout=self.timeout
-        )
-        self.traffic.after_response(
-            operation=f"{op.method} {op.path}",
-            method=op.method,
-            url=str(response.request.url),
-            request_headers=dict(response.request.headers),
-            request_body=data,
-            status=response.status_code,
-            response_headers=list(response.headers.items()),
-            response_body=response.content,
-            elapsed=response.elapsed.total_seconds(),
-        )
+        for _attempt in range(RATE_LIMITED_TRIES):
+            self.traffic.before_request()  # paced, and held while a Retry-After runs
+            self.sent += 1
+            response = self.client.request(
+                op.method, url, params=query, headers=headers, content=data, timeout=self.timeout
+            )
+            self.traffic.after_response(
+                operation=f"{op.method} {op.path}",
+                method=op.method,
+                url=str(response.request.url),
+                request_headers=dict(response.request.headers),
+                request_body=data,
+                status=response.status_code,
+                response_headers=list(response.headers.items()),
+                response_body=response.content,
+                elapsed=response.elapsed.total_seconds(),
+            )
+            if response.status_code != 429:
+                break
         try:
             parsed = response.json()
         except ValueError:
@@ -234,6 +246,18 @@ def phase(
     """Play every link of ``document`` once; results into ``report``, events for the runner."""
     contract = model.from_document(str(document.get("info", {}).get("title", "api")), document)
     player = Player(base_url, headers, timeout, traffic)
+    yield from _play_all(contract, player, report, problem=problem, tested=tested)
+    player.client.close()
+
+
+def _play_all(
+    contract: model.Contract,
+    player: Player,
+    report: Any,
+    *,
+    problem: Callable[[str], Any],
+    tested: Callable[[str, str, bool, list[Violation]], Any],
+) -> Iterator[Any]:
     for link in links(contract):
         sent = player.sent
         try:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import pytest
 
 from contracts import model, pairing
 from contracts.loaders import load_spec
 from contracts.runner import VerifyError, pacing
+from contracts.traffic import Pacer, Traffic
 
 
 def test_a_run_is_paced_by_the_limit_the_spec_documents() -> None:
@@ -96,3 +98,19 @@ def test_a_created_id_the_target_does_not_find_is_a_violation() -> None:
 def test_a_pair_that_could_not_be_played_judges_nothing(answers: list[tuple[int, Any]], why: str) -> None:
     outcome = pairing.play(_preview_link(), Recorder(answers))
     assert outcome.passed is None and why in outcome.reason
+
+
+def test_a_rate_limited_request_is_sent_again_after_its_retry_after() -> None:
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "0"}, stream=httpx.ByteStream(b"")),
+            httpx.Response(200, stream=httpx.ByteStream(b'{"error": false}')),
+        ]
+    )
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: next(answers)))
+    traffic = Traffic(pacer=Pacer(0.0))
+    player = pairing.Player("http://api.test", {"x-access-token": "t"}, 5.0, traffic, client)
+    link = _preview_link()
+    sent = player.request(link.target, {"callID": 5}, {"logID": 1, "dispositionName": "x", "notes": ""})
+    assert sent is not None and sent.status == 200 and player.sent == 2
+    assert traffic.evidence.operations["PATCH /rest-api/v1/preview/call/{callID}"]["2xx"] == 1
