@@ -502,11 +502,11 @@ def _pointer(document: Any, pointer: str) -> Any:
 FollowUp = tuple[str, str, model.Operation, dict[str, Any], Any]  # path, method, operation, values, body
 
 
-def _link_value(expression: Any, body: Any, known: Mapping[str, Any]) -> Any:
+def link_value(expression: Any, body: Any, known: Mapping[str, Any]) -> Any:
     """A link's runtime expression evaluated on the create's answer (``$response.body#/...``) and
     request path (``$request.path.NAME``); a literal, or an object of them, as it stands."""
     if isinstance(expression, Mapping):
-        return {key: _link_value(value, body, known) for key, value in expression.items()}
+        return {key: link_value(value, body, known) for key, value in expression.items()}
     if not isinstance(expression, str):
         return expression
     if expression.startswith("$response.body#"):
@@ -541,8 +541,8 @@ def _follow_ups(case: Any, body: Any, context: VerifyContext) -> tuple[list[Foll
             continue
         values = dict(known)
         for name, expression in (link.get("parameters") or {}).items():
-            values[name.rpartition(".")[2]] = _link_value(expression, body, known)  # "path.id" or "id"
-        filled = _link_value(link["requestBody"], body, known) if "requestBody" in link else None
+            values[name.rpartition(".")[2]] = link_value(expression, body, known)  # "path.id" or "id"
+        filled = link_value(link["requestBody"], body, known) if "requestBody" in link else None
         found.append((target.path, target.method.lower(), target, values, filled))
     if found:
         return found, True

@@ -155,30 +155,6 @@ class Player:
         )
 
 
-def _evaluate(expression: Any, body: Any, path_values: Mapping[str, Any]) -> Any:
-    """A runtime expression on the source's answer or request path; a literal or an object of them."""
-    if isinstance(expression, Mapping):
-        return {key: _evaluate(value, body, path_values) for key, value in expression.items()}
-    if not isinstance(expression, str):
-        return expression
-    if expression == "$response.body":
-        return body
-    if expression.startswith("$response.body#"):
-        pointer = expression[len("$response.body#") :]
-        current = body
-        for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]:
-            if isinstance(current, Mapping) and part in current:
-                current = current[part]
-            elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-                current = current[int(part)]
-            else:
-                return None
-        return current
-    if expression.startswith("$request.path."):
-        return path_values.get(expression[len("$request.path.") :])
-    return expression
-
-
 @dataclass
 class Outcome:
     label: str  # "makePreviewCall -> endPreviewCall (EndThisPreviewCall)"
@@ -201,13 +177,13 @@ def play(link: Link, player: Sender) -> Outcome:
     target = link.target
     used = {p.name: _example(p) for p in target.parameters if p.location == "path"}
     for name, expression in link.parameters.items():
-        used[str(name).rpartition(".")[2]] = _evaluate(expression, created.body, values)
+        used[str(name).rpartition(".")[2]] = checks.link_value(expression, created.body, values)
     body: Any = None
     target_example = _json_example(target)
     if target_example is not None:
         body = target_example[1]
     if link.request_body is not None:
-        filled = _evaluate(link.request_body, created.body, values)
+        filled = checks.link_value(link.request_body, created.body, values)
         body = {**body, **filled} if isinstance(body, Mapping) and isinstance(filled, Mapping) else filled
     answer = player.request(target, used, body)
     if answer is None:

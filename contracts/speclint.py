@@ -38,7 +38,7 @@ from typing import Any
 import jsonschema
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from contracts import model
+from contracts import arazzo, model
 from contracts.errorshape import fill_template
 from contracts.oas30 import Direction, UnresolvableRef, resolve_pointer, to_json_schema
 
@@ -178,13 +178,10 @@ def _expression_problems(
 
 
 def _resolves(value: Any, pointer: str) -> bool:
-    for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]:
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return False
+    try:
+        arazzo.pointer(value, pointer)
+    except arazzo.Unresolved:
+        return False
     return True
 
 
