@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--max-examples",
         type=int,
-        help="examples per operation and phase (default 20; 2 when the run is paced)",
+        help="examples per operation and phase (default 20; 1 when the run is paced)",
     )
     parser.add_argument(
         "--operation",
@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
         "--rate-limit",
         metavar="N/s|N/m|off",
         help="pace requests evenly, at most N per second or minute; default: the limit the spec "
-        "documents (Ryng: 60/m), which also leaves out the coverage phase and takes 2 examples; "
+        "documents (Ryng: 60/m), which also leaves out the coverage phase and takes 1 example; "
         "'off' paces nothing; a Retry-After is always honoured",
     )
     parser.add_argument(
