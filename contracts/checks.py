@@ -184,9 +184,17 @@ def _credential_header_names(context: VerifyContext) -> set[str]:
 
 
 def _send(
-    context: VerifyContext, kwargs: Mapping[str, Any], *, check: str, operation: str
+    context: VerifyContext,
+    kwargs: Mapping[str, Any],
+    *,
+    check: str,
+    operation: str,
+    counted_as: str | None = None,
 ) -> tuple[requests.Response, str]:
-    """Send a probe through the run's pacing; wait out a 429's Retry-After and send it again."""
+    """Send a probe through the run's pacing; wait out a 429's Retry-After and send it again.
+
+    ``counted_as`` names the operation the probe is a real request of (a linked follow-up, sent with
+    the run's credentials): its answer is then evidence for that operation too."""
     args = dict(kwargs)
     args.pop("auth", None)
     traffic = context.traffic
@@ -197,7 +205,7 @@ def _send(
         body = prepared.body if isinstance(prepared.body, bytes | str) else None
         raw = body.encode("utf-8") if isinstance(body, str) else body
         traffic.after_response(
-            operation=None,
+            operation=counted_as,
             method=str(prepared.method),
             url=str(prepared.url),
             request_headers={k: str(v) for k, v in prepared.headers.items()},
@@ -488,13 +496,33 @@ def _pointer(document: Any, pointer: str) -> Any:
     return current
 
 
-def _follow_ups(
-    case: Any, body: Any, context: VerifyContext
-) -> list[tuple[str, str, model.Operation, dict[str, Any]]]:
-    """Operations that address what this response created, with their raw path values filled in.
+FollowUp = tuple[str, str, model.Operation, dict[str, Any], Any]  # path, method, operation, values, body
+
+
+def link_value(expression: Any, body: Any, known: Mapping[str, Any]) -> Any:
+    """A link's runtime expression evaluated on the create's answer (``$response.body#/...``) and
+    request path (``$request.path.NAME``); a literal, or an object of them, as it stands."""
+    if isinstance(expression, Mapping):
+        return {key: link_value(value, body, known) for key, value in expression.items()}
+    if not isinstance(expression, str):
+        return expression
+    if expression.startswith("$response.body#"):
+        return _pointer(body, expression[len("$response.body#") :])
+    if expression == "$response.body":
+        return body
+    if expression.startswith("$request.path."):
+        return known.get(expression[len("$request.path.") :])
+    return expression
+
+
+def _follow_ups(case: Any, body: Any, context: VerifyContext) -> tuple[list[FollowUp], bool]:
+    """Operations that address what this response created, with their raw path values filled in, and
+    whether the spec declared them (OpenAPI ``links``) rather than this module guessing them by path.
 
     The values are raw: the case's own path values decoded once from Schemathesis' encoding, the
     created ids as the server answered them. :func:`contracts.urls.request_url` encodes them once.
+    A link's ``requestBody`` (an object of runtime expressions) is evaluated into the body part it
+    fills in; None when the link names no body.
     """
     raw = _operation_document(case)
     known: dict[str, Any] = case_path_values(case)
@@ -510,11 +538,11 @@ def _follow_ups(
             continue
         values = dict(known)
         for name, expression in (link.get("parameters") or {}).items():
-            if isinstance(expression, str) and expression.startswith("$response.body#"):
-                values[name] = _pointer(body, expression[len("$response.body#") :])
-        found.append((target.path, target.method.lower(), target, values))
+            values[name.rpartition(".")[2]] = link_value(expression, body, known)  # "path.id" or "id"
+        filled = link_value(link["requestBody"], body, known) if "requestBody" in link else None
+        found.append((target.path, target.method.lower(), target, values, filled))
     if found:
-        return found
+        return found, True
     for op in contract.operations:
         path = op.path
         names = [p.name for p in op.parameters if p.location == "path"]
@@ -527,8 +555,8 @@ def _follow_ups(
             if values.get(name) is None and name.lower().endswith("id") and isinstance(body, Mapping):
                 values[name] = body.get("id")  # {event_id} addressed by the "id" of the created event
         if all(values.get(name) is not None for name in names) and any(n not in known for n in names):
-            found.append((path, op.method.lower(), op, values))
-    return found
+            found.append((path, op.method.lower(), op, values, None))
+    return found, False
 
 
 def _example_body(op: model.Operation) -> tuple[str, Any] | None:
@@ -550,12 +578,14 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
     if not isinstance(body, Mapping):
         return True
     label = case.operation.label
-    # Prefer reading the resource back; other operations on it come after.
-    targets = sorted(
-        _follow_ups(case, body, context), key=lambda t: ({"get": 0, "patch": 1, "put": 2}.get(t[1], 3), t[0])
-    )
+    found, declared = _follow_ups(case, body, context)
+    # One follow-up, reading the resource back where the spec allows it: the scenario goes on with what
+    # it created (a delete here would pull it from under the stateful phase's next step). The links
+    # phase plays every declared pair.
+    order = {"get": 0, "patch": 1, "put": 2, "post": 3, "delete": 4}
+    targets = sorted(found, key=lambda t: (order.get(t[1], 3), t[0]))
     judged = False
-    for path, method, op, values in targets[:1]:
+    for path, method, op, values, filled in targets[:1]:
         pair = (label, f"{method.upper()} {path}")
         with context._lock:
             count = context._pair_counts.get(pair, 0)
@@ -572,6 +602,10 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
             media_type, value = example
             if not media_type.endswith("json"):
                 continue
+            if isinstance(filled, Mapping) and isinstance(value, Mapping):
+                value = {**value, **filled}  # the link's body values over the documented example
+            elif filled is not None:
+                value = filled
             headers["Content-Type"] = media_type
             data = json.dumps(value).encode("utf-8")
         elif method in {"put", "patch", "post"} and op.request_body is not None and op.request_body.required:
@@ -581,6 +615,7 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
             {"method": method.upper(), "url": url, "headers": headers, "data": data},
             check="created_id_usable",
             operation=label,
+            counted_as=f"{method.upper()} {path}" if declared else None,
         )
         if probe.status_code == 429:
             continue  # rate limited: this follow-up proves nothing either way

@@ -30,6 +30,14 @@ from contracts.reporting.model import Report, Violation
 from contracts.traffic import MAX_RETRY_AFTER, Evidence, Pacer, Traffic, parse_rate
 
 DEFAULT_MAX_EXAMPLES = 20
+# A paced run (the spec documents a rate limit, or --rate-limit) spends each request dearly: Ryng's 60 a
+# minute is one a second, so two minutes hold about 110 requests. The deterministic phases take most of
+# them (Ryng: the documented examples and auth probes ~45, the negative cases ~25, links and workflows
+# ~5); unless told otherwise the generated phases get this many examples per operation, and the phases
+# in COSTLY_WHEN_PACED (coverage: hundreds of requests per operation, an hour at Ryng's limit) are left
+# out, so that the run ends in under two minutes and every 429 stays the server's choice.
+PACED_MAX_EXAMPLES = 1
+COSTLY_WHEN_PACED = ("coverage",)
 # Schemathesis runs these, in this order; phases of our own (OWN_PHASES) run after them.
 SCHEMATHESIS_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
@@ -97,12 +105,14 @@ class VerifyOptions:
     headers: Mapping[str, str] = field(default_factory=dict)
     auth: str | None = None  # basic:USER:PASS | bearer:TOKEN | oauth2:ID:SECRET
     seed: int | None = None
-    max_examples: int = DEFAULT_MAX_EXAMPLES
+    max_examples: int | None = None  # None: DEFAULT_MAX_EXAMPLES, or PACED_MAX_EXAMPLES when paced
     operations: Sequence[str] = ()
     phases: Sequence[str] | None = None  # None: every phase
     workers: int = 1
     request_timeout: float = 10.0
-    rate_limit: str | None = None  # "60/m": requests spaced evenly, at most this many per unit
+    # "60/m": requests spaced evenly, at most this many per unit; "off": not paced; None: the limit the
+    # spec documents (x-mockline.rate_limit), else not paced.
+    rate_limit: str | None = None
     checks: Sequence[str] = ()  # only these checks (empty: all)
     exclude_checks: Sequence[str] = ()
     exclude_operations: Sequence[str] = ()
@@ -149,6 +159,28 @@ def _workflows(run: PhaseRun) -> Iterator[Event]:
 
 OWN_PHASES["workflows"] = _workflows
 
+# Phases of our own that run BEFORE Schemathesis', on the server's state as the run found it.
+FIRST_PHASES: dict[str, Callable[[PhaseRun], Iterator[Event]]] = {}
+
+
+def _links(run: PhaseRun) -> Iterator[Event]:
+    """The spec's create -> use links (contracts/pairing.py), before fuzzing changes the server's state."""
+    from contracts import pairing
+
+    yield from pairing.phase(
+        run.report,
+        run.document,
+        run.base_url,
+        run.credentials,
+        run.options.request_timeout,
+        run.traffic,
+        problem=Problem,
+        tested=Tested,
+    )
+
+
+FIRST_PHASES["links"] = _links
+
 
 def _negative(run: PhaseRun) -> Iterator[Event]:
     """One request per anyOf/oneOf branch, not and format of every request schema (contracts/negatives.py)."""
@@ -172,7 +204,7 @@ OWN_PHASES["negative"] = _negative
 
 def phases() -> tuple[str, ...]:
     """Every phase verify knows, in the order it runs them."""
-    return (*SCHEMATHESIS_PHASES, *OWN_PHASES)
+    return (*FIRST_PHASES, *SCHEMATHESIS_PHASES, *OWN_PHASES)
 
 
 def all_checks() -> list[str]:
@@ -191,6 +223,7 @@ class Started(Event):
     base_url: str
     operations: int
     seed: int
+    pacing: str = ""  # how the run is paced and what that leaves out, in words; "" when not paced
 
 
 @dataclass
@@ -277,7 +310,7 @@ def _oauth2_token(
     except httpx.HTTPError as exc:
         raise VerifyError(f"cannot get an OAuth2 token from {url}: {exc}") from exc
     traffic.after_response(
-        operation=None,
+        operation=_operation_at(document, options.base_url, "post", url),  # the spec's token operation
         method="POST",
         url=url,
         request_headers=dict(response.request.headers),
@@ -296,6 +329,41 @@ def _oauth2_token(
             f"the token endpoint {url} did not issue a token: HTTP {response.status_code} {response.text[:200]}"
         )
     return token
+
+
+def _rate_text(requests: int, window_seconds: int) -> str:
+    units = {1: "s", 60: "m", 3600: "h"}
+    if window_seconds in units:
+        return f"{requests}/{units[window_seconds]}"
+    return f"{requests} per {window_seconds} s"
+
+
+def pacing(document: dict[str, Any], rate_limit: str | None) -> tuple[str | None, float, bool]:
+    """The run's pace: (as written, seconds between requests, whether the spec's documented limit set it).
+
+    ``rate_limit`` None takes the limit the spec documents (``x-mockline.rate_limit``): a faithful client
+    honours the vendor's limit. ``off`` paces nothing."""
+    if rate_limit is not None and rate_limit.strip().lower() == "off":
+        return None, 0.0, False
+    if rate_limit is None:
+        documented = model.from_document("verify", document).rate_limit
+        if documented is None:
+            return None, 0.0, False
+        rate_limit = _rate_text(documented.requests, documented.window_seconds)
+        return rate_limit, documented.window_seconds / documented.requests, True
+    try:
+        return rate_limit, parse_rate(rate_limit), False
+    except ValueError as exc:
+        raise VerifyError(str(exc)) from exc
+
+
+def _operation_at(document: Mapping[str, Any], base_url: str, method: str, url: str) -> str | None:
+    """'METHOD /path' of the operation of ``document`` that ``url`` is (a path without parameters)."""
+    base = base_url.rstrip("/")
+    for path, item in (document.get("paths") or {}).items():
+        if method in item and base + path == url.rstrip("/"):
+            return f"{method.upper()} {path}"
+    return None
 
 
 def select_operations(document: dict[str, Any], filters: Sequence[str], exclude: Sequence[str] = ()) -> int:
@@ -370,18 +438,30 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         document = load_spec(options.spec)
     except SpecNotFound as exc:
         raise VerifyError(str(exc)) from exc
+    rate, interval, documented = pacing(document, options.rate_limit)
+    paced = interval > 0
+    left_out = COSTLY_WHEN_PACED if paced and not options.phases else ()
     chosen_phases = tuple(options.phases) if options.phases else phases()
+    chosen_phases = tuple(p for p in chosen_phases if p not in left_out)
     unknown = [p for p in chosen_phases if p not in phases()]
     if unknown:
         raise VerifyError(f"unknown phase {', '.join(unknown)}: choose from {', '.join(phases())}")
+    max_examples = options.max_examples
+    if max_examples is None:
+        max_examples = PACED_MAX_EXAMPLES if paced else DEFAULT_MAX_EXAMPLES
+    elif max_examples < 1:
+        raise VerifyError("--max-examples: give a number above 0")
+    described = ""
+    if paced:
+        why = "the limit the spec documents" if documented else "--rate-limit"
+        plural = "" if max_examples == 1 else "s"
+        described = f"paced at {rate} ({why}): {max_examples} generated example{plural} per operation"
+        if left_out:
+            described += f", {', '.join(left_out)} phase left out (--phases, --rate-limit off to change)"
     if select_operations(document, options.operations, options.exclude_operations) == 0:
         raise VerifyError(
             f"no operation of {options.spec} is left to verify after --operation/--exclude-operation"
         )
-    try:
-        interval = parse_rate(options.rate_limit) if options.rate_limit else 0.0
-    except ValueError as exc:
-        raise VerifyError(str(exc)) from exc
     if options.max_failures is not None and options.max_failures < 1:
         raise VerifyError("--max-failures: give a number above 0")
     enabled = _check_selection(options)
@@ -406,7 +486,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         "headers": headers,
         "workers": options.workers,
         "request-timeout": options.request_timeout,
-        "generation": {"max-examples": options.max_examples, "mode": "all"},
+        "generation": {"max-examples": max_examples, "mode": "all"},
         "phases": {name: {"enabled": name in schemathesis_phases} for name in SCHEMATHESIS_PHASES},
         # A 429 with Retry-After is waited out and sent again (unless told not to wait: then it is counted
         # as it came); our Pacer spaces every request.
@@ -439,17 +519,21 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         traffic=traffic,
     )
     checks.bind(schema, context)
-    report = Report(
-        kind="verify", target=options.spec, url=base_url, seed=seed, rate_limit=options.rate_limit
-    )
+    report = Report(kind="verify", target=options.spec, url=base_url, seed=seed, rate_limit=rate)
     started = time.perf_counter()
-    yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed)
+    yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed, described)
+    run = PhaseRun(options, schema.raw_schema, base_url, headers, traffic, report, seed)
     try:
+        for name, first in FIRST_PHASES.items():
+            if name in chosen_phases:
+                traffic.phase = name
+                yield PhaseStarted(name)
+                yield from first(run)
         if schemathesis_phases:
             for event in from_schema(schema).execute():
                 if isinstance(event, events.PhaseStarted):
                     traffic.phase = event.phase.name.value
-                    if traffic.phase in SCHEMATHESIS_PHASES:
+                    if traffic.phase in schemathesis_phases:
                         yield PhaseStarted(traffic.phase)
                 elif isinstance(event, events.ScenarioFinished) and event.status != Status.SKIP:
                     new = _collect(report, event.phase.value, event.recorder, enabled)
@@ -466,7 +550,6 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
                 elif isinstance(event, events.EngineFinished):
                     for failure in event.failures:
                         report.add_violation(_violation(failure, "after run", None, None))
-        run = PhaseRun(options, schema.raw_schema, base_url, headers, traffic, report, seed)
         for name, phase in OWN_PHASES.items():
             if name in chosen_phases:
                 traffic.phase = name
@@ -476,6 +559,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         checks.unbind(schema)
     report.duration_seconds = time.perf_counter() - started
     _conclude(report, traffic, labels, credentials_given=bool(headers))
+    _say_what_no_link_reaches(report, schema.raw_schema)
     if options.har_path is not None:
         from contracts.reporting import har
 
@@ -493,6 +577,25 @@ def _conclude(report: Report, traffic: Traffic, labels: Sequence[str], *, creden
     report.phase_counts = {phase: dict(counts) for phase, counts in evidence.phases.items()}
     report.follow_ups = list(traffic.follow_ups)
     report.inconclusive = evidence.inconclusive(labels, credentials_given=credentials_given)
+
+
+def _say_what_no_link_reaches(report: Report, document: Mapping[str, Any]) -> None:
+    """An operation left without a success answer that takes a path id no documented answer carries
+    (no OpenAPI link leads to it): say so, since only a guessed id can reach its success."""
+    from contracts import pairing
+
+    contract = model.from_document("verify", document)
+    linked = {link.target.operation_id for link in pairing.links(contract)}
+    for item in report.inconclusive:
+        op = next((o for o in contract.operations if f"{o.method} {o.path}" == item.name), None)
+        if item.scope != "operation" or op is None or op.operation_id in linked:
+            continue
+        ids = [p.name for p in op.parameters if p.location == "path"]
+        if ids and "2xx" not in item.counts:
+            item.reason += (
+                f"; no answer of this API carries the {', '.join(ids)} it takes (no OpenAPI link leads "
+                "here), so only a guessed id can succeed"
+            )
 
 
 def run_to_report(options: VerifyOptions) -> Report:

@@ -16,6 +16,11 @@ Each finding names the spec, a JSON pointer into it, the rule broken and what wa
 - ``retry-rule``: every callback and webhook carries a well-formed ``x-retry``;
 - ``error-template``: ``x-mockline.errors`` exists, and the error it produces fits each documented
   response of that status;
+- ``link``: every OpenAPI Link on a response resolves: it names an existing operation by ``operationId``,
+  each parameter it fills is one of that operation's (``name`` or ``in.name``), each runtime expression
+  is well-formed and names what exists (a parameter of the source operation, a pointer into the answer
+  that its documented examples have), and a ``requestBody`` goes to an operation that takes one, naming
+  only fields its JSON body has;
 - ``traceability``: every pointer in TRACEABILITY.md resolves;
 - ``descriptor``: the Ringotel integration descriptor's hooks match operations and fields of the spec;
 - the behavioural contracts beside the specs (``<api>.arazzo.yaml``) keep the rules of
@@ -33,7 +38,7 @@ from typing import Any
 import jsonschema
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from contracts import model
+from contracts import arazzo, model
 from contracts.errorshape import fill_template
 from contracts.oas30 import (
     Direction,
@@ -80,7 +85,111 @@ def lint_document(name: str, document: Mapping[str, Any]) -> list[Finding]:
     findings += _provenance(name, document, "")
     findings += _constraint_provenance(name, document)
     findings += _error_template(name, document, ops)
+    findings += _links(name, spec)
     return findings
+
+
+_LOCATIONS = ("path", "query", "header", "cookie")
+_EXPRESSION = re.compile(
+    r"^\$(url|method|statusCode"
+    r"|request\.(path|query|header)\.[A-Za-z0-9_.~!#$&'*+^`|-]+"
+    r"|(request|response)\.body(#(/[^/]*)*)?"
+    r"|response\.header\.[A-Za-z0-9_.~!#$&'*+^`|-]+)$"
+)
+
+
+def _links(name: str, spec: model.Contract) -> list[Finding]:
+    """Every Link Object on an operation's responses resolves (rule ``link``)."""
+    out: list[Finding] = []
+    for op in spec.operations:
+        for status, response in (op.definition.get("responses") or {}).items():
+            for link_name, link in ((response or {}).get("links") or {}).items():
+                where = f"{op.pointer}/responses/{_esc(str(status))}/links/{_esc(str(link_name))}"
+                out += [Finding(name, where, "link", m) for m in _link_problems(spec, op, response, link)]
+    return out
+
+
+def _link_problems(
+    spec: model.Contract, source: model.Operation, response: Mapping[str, Any], link: Mapping[str, Any]
+) -> Iterator[str]:
+    target_id = link.get("operationId")
+    if not target_id:
+        yield "name the target by operationId (verify and Schemathesis follow operationId links)"
+        return
+    target = spec.by_id.get(str(target_id))
+    if target is None:
+        yield f"operationId {target_id!r} names no operation of this spec"
+        return
+    params = link.get("parameters") or {}
+    for key, expression in params.items():
+        location, _, param = str(key).rpartition(".")
+        if location and location not in _LOCATIONS:
+            yield f"parameter {key!r}: {location!r} is not a parameter location ({', '.join(_LOCATIONS)})"
+        elif not any(p.name == param and location in ("", p.location) for p in target.parameters):
+            yield f"parameter {key!r} is not a parameter of {target_id}"
+        yield from _expression_problems(expression, source, response, f"parameter {key!r}")
+    if "requestBody" in link:
+        body = link["requestBody"]
+        media = next(
+            (
+                m
+                for t, m in (target.request_body.content if target.request_body else {}).items()
+                if "json" in t
+            ),
+            None,
+        )
+        if media is None:
+            yield f"requestBody: {target_id} takes no JSON request body"
+        elif isinstance(body, Mapping):
+            known = set((media.schema or {}).get("properties") or {})
+            for field_name, value in body.items():
+                if known and field_name not in known:
+                    yield f"requestBody: {field_name!r} is not a field of {target_id}'s body"
+                yield from _expression_problems(value, source, response, f"requestBody {field_name!r}")
+        else:
+            yield from _expression_problems(body, source, response, "requestBody")
+
+
+def _expression_problems(
+    expression: Any, source: model.Operation, response: Mapping[str, Any], what: str
+) -> Iterator[str]:
+    if isinstance(expression, Mapping):
+        for key, value in expression.items():
+            yield from _expression_problems(value, source, response, f"{what}/{key}")
+        return
+    if not isinstance(expression, str) or not expression.startswith("$"):
+        return  # a constant
+    if not _EXPRESSION.match(expression):
+        yield f"{what}: {expression!r} is not a runtime expression ($request.path.NAME, $response.body#/POINTER, ...)"
+        return
+    head, _, rest = expression.partition("#")
+    parts = head.split(".")
+    if parts[0] == "$request" and parts[1] in ("path", "query", "header"):
+        wanted = ".".join(parts[2:])
+        names = {
+            p.name.lower() if parts[1] == "header" else p.name
+            for p in source.parameters
+            if p.location == parts[1]
+        }
+        if (wanted.lower() if parts[1] == "header" else wanted) not in names:
+            yield f"{what}: {expression!r}: {source.operation_id} has no {parts[1]} parameter {wanted!r}"
+    if head == "$response.body" and rest:
+        for media_type, media in (response.get("content") or {}).items():
+            for example_name, example in (media.get("examples") or {}).items():
+                value = example.get("value") if isinstance(example, Mapping) else None
+                if value is not None and not _resolves(value, rest):
+                    yield (
+                        f"{what}: {expression!r} finds nothing in the documented answer "
+                        f"{example_name!r} ({media_type})"
+                    )
+
+
+def _resolves(value: Any, pointer: str) -> bool:
+    try:
+        arazzo.pointer(value, pointer)
+    except arazzo.Unresolved:
+        return False
+    return True
 
 
 def _openapi_valid(name: str, document: Mapping[str, Any]) -> list[Finding]:

@@ -31,7 +31,11 @@ def register(subparsers: Any) -> None:
         "--auth", help="basic:USER:PASS, bearer:TOKEN or oauth2:CLIENT_ID:SECRET (fetches a token)"
     )
     parser.add_argument("--seed", type=int, help="seed for data generation (printed when not given)")
-    parser.add_argument("--max-examples", type=int, help="examples per operation and phase (default 20)")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        help="examples per operation and phase (default 20; 1 when the run is paced)",
+    )
     parser.add_argument(
         "--operation",
         action="append",
@@ -54,9 +58,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--exclude-checks", help="comma-separated checks not to run")
     parser.add_argument(
         "--rate-limit",
-        metavar="N/s|N/m",
-        help="pace requests evenly, at most N per second or minute (Ryng allows 60/m); "
-        "a Retry-After is always honoured",
+        metavar="N/s|N/m|off",
+        help="pace requests evenly, at most N per second or minute; default: the limit the spec "
+        "documents (Ryng: 60/m), which also leaves out the coverage phase and takes 1 example; "
+        "'off' paces nothing; a Retry-After is always honoured",
     )
     parser.add_argument(
         "--max-response-time", type=float, metavar="SECONDS", help="an answer slower than this is a violation"
@@ -107,7 +112,6 @@ def write_outputs(report: Any, args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     from contracts.reporting import terminal
     from contracts.runner import (
-        DEFAULT_MAX_EXAMPLES,
         Finished,
         PhaseStarted,
         Problem,
@@ -130,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             headers=dict(parse_header(h) for h in args.headers),
             auth=args.auth,
             seed=args.seed,
-            max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES,
+            max_examples=args.max_examples,
             operations=tuple(args.operations),
             phases=_names(args.phases) or None,
             workers=args.workers,
@@ -151,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
                     f"mockline verify {event.spec} at {event.base_url}: {event.operations} operations, "
                     f"seed {event.seed}"
                 )
+                if event.pacing:
+                    progress.header(f"  {event.pacing}")
             elif isinstance(event, PhaseStarted):
                 progress.phase(event.phase)
             elif isinstance(event, Tested):

@@ -37,6 +37,7 @@ def workflow_options(spec: str, url: str, **overrides: Any) -> VerifyOptions:
         "auth": auth.get("auth"),
         "seed": 1,
         "phases": ("workflows",),
+        "rate_limit": "off",  # the fixtures have no limit
     }
     return VerifyOptions(**(settings | overrides))
 

@@ -112,6 +112,38 @@ def _strictness_added_to_an_inline_schema(doc: dict[str, Any]) -> None:
     media["schema"] = {"type": "object", "additionalProperties": False, "properties": {"error": {}}}
 
 
+PREVIEW = "/rest-api/v1/preview/call"
+
+
+def _link(doc: dict[str, Any]) -> dict[str, Any]:
+    link: dict[str, Any] = doc["paths"][PREVIEW]["post"]["responses"]["200"]["links"]["EndThisPreviewCall"]
+    return link
+
+
+def _link_to_no_operation(doc: dict[str, Any]) -> None:
+    _link(doc)["operationId"] = "endPreviewCal"
+
+
+def _link_fills_a_parameter_the_target_lacks(doc: dict[str, Any]) -> None:
+    _link(doc)["parameters"] = {"callId": "$response.body#/data/callID"}
+
+
+def _link_with_a_malformed_expression(doc: dict[str, Any]) -> None:
+    _link(doc)["parameters"]["callID"] = "$response.bodyy#/data/callID"
+
+
+def _link_pointer_the_answer_lacks(doc: dict[str, Any]) -> None:
+    _link(doc)["parameters"]["callID"] = "$response.body#/data/callId"
+
+
+def _link_reads_a_request_parameter_the_source_lacks(doc: dict[str, Any]) -> None:
+    _link(doc)["parameters"]["callID"] = "$request.path.callID"
+
+
+def _link_body_field_the_target_lacks(doc: dict[str, Any]) -> None:
+    _link(doc)["requestBody"] = {"logId": "$response.body#/data/logID"}
+
+
 BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (
         _bad_enum_in_request_example,
@@ -151,6 +183,16 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
         "constraint-provenance",
         f"{PUSH_POINTER}/responses/200/content/application~1json/schema additionalProperties: false",
     ),
+    (_link_to_no_operation, "link", "'endPreviewCal' names no operation"),
+    (_link_fills_a_parameter_the_target_lacks, "link", "'callId' is not a parameter of endPreviewCall"),
+    (_link_with_a_malformed_expression, "link", "is not a runtime expression"),
+    (_link_pointer_the_answer_lacks, "link", "finds nothing in the documented answer 'call-initiated'"),
+    (
+        _link_reads_a_request_parameter_the_source_lacks,
+        "link",
+        "makePreviewCall has no path parameter 'callID'",
+    ),
+    (_link_body_field_the_target_lacks, "link", "'logId' is not a field of endPreviewCall's body"),
 ]
 
 

@@ -1,0 +1,256 @@
+"""The ``links`` phase of ``mockline verify``: every create -> use pairing the spec declares, played first.
+
+A spec declares that an id one operation answers is taken by another as an OpenAPI Link Object on the
+answer (``makePreviewCall`` 200 -> ``endPreviewCall`` with ``callID: $response.body#/data/callID``).
+This phase plays each link once, before Schemathesis' phases change the server's state: the source
+operation with its documented example (path values from its parameters' examples, the first JSON request
+example), then, when that succeeded, the target with the link's values filled into its own documented
+example. A target that answers 404 or 410 for what was just created breaks ``created_id_usable``; any
+other refusal (a 409 the spec documents, a 429) judges nothing and shows "not applicable". Both
+requests go through the run's :class:`~contracts.traffic.Traffic`, so they are paced and counted: a
+target's success answer is evidence for that operation, which generated requests rarely reach since
+they cannot guess a live id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from contracts import checks, model
+from contracts.reporting.model import Violation
+from contracts.urls import request_url
+
+PHASE = "links"
+RULE = "created_id_usable"
+RATE_LIMITED_TRIES = 3  # a request answered 429 is sent again, after its Retry-After, this often in all
+
+
+@dataclass(frozen=True)
+class Link:
+    """One Link Object: from ``source`` answering ``status`` to ``target``."""
+
+    name: str
+    source: model.Operation
+    status: str
+    target: model.Operation
+    parameters: Mapping[str, Any]  # target parameter name ("path.id" or "id") -> expression or literal
+    request_body: Any  # an expression, or an object of them; None when the link names no body
+
+
+def links(contract: model.Contract) -> list[Link]:
+    """Every link of ``contract`` whose target exists, in document order."""
+    found: list[Link] = []
+    seen: set[tuple[str, str]] = set()
+    for source in contract.operations:
+        for status, response in (source.definition.get("responses") or {}).items():
+            for name, link in ((response or {}).get("links") or {}).items():
+                target = contract.by_id.get(str(link.get("operationId", "")))
+                if target is not None and (source.operation_id, name) not in seen:  # 200 and 201 alike
+                    seen.add((source.operation_id, name))
+                    body = link.get("requestBody")
+                    found.append(Link(name, source, str(status), target, link.get("parameters") or {}, body))
+    return found
+
+
+def _example(parameter: model.Parameter) -> Any:
+    definition = parameter.definition
+    if "example" in definition:
+        return definition["example"]
+    for example in (definition.get("examples") or {}).values():
+        if isinstance(example, Mapping) and "value" in example:
+            return example["value"]
+    return parameter.schema.get("example", parameter.schema.get("default"))
+
+
+def _json_example(op: model.Operation) -> tuple[str, Any] | None:
+    for media_type, media in (op.request_body.content if op.request_body else {}).items():
+        if media_type.endswith("json") and media.examples:
+            return media_type, next(iter(media.examples.values()))
+    return None
+
+
+@dataclass
+class Sent:
+    status: int
+    body: Any
+    curl: str
+    described: str
+
+
+class Sender(Protocol):
+    def request(self, op: model.Operation, path_values: Mapping[str, Any], body: Any) -> Sent | None: ...
+
+
+class Player:
+    """Sends one operation's request with the run's credentials, through the run's traffic."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        traffic: Any,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.client = client or httpx.Client()
+        self.base_url = base_url
+        self.headers = dict(headers)
+        self.timeout = timeout
+        self.traffic = traffic
+        self.sent = 0  # requests sent, for the report
+
+    def request(self, op: model.Operation, path_values: Mapping[str, Any], body: Any) -> Sent | None:
+        """None when the request cannot be built (a path value or a required JSON body is missing)."""
+        url = request_url(self.base_url, op.path, path_values)
+        if url is None:
+            return None
+        headers = dict(self.headers)
+        query = {
+            p.name: _example(p)
+            for p in op.parameters
+            if p.location == "query" and p.required and _example(p) is not None
+        }
+        data: bytes | None = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body).encode("utf-8")
+        elif op.request_body is not None and op.request_body.required:
+            return None
+        for _attempt in range(RATE_LIMITED_TRIES):
+            self.traffic.before_request()  # paced, and held while a Retry-After runs
+            self.sent += 1
+            response = self.client.request(
+                op.method, url, params=query, headers=headers, content=data, timeout=self.timeout
+            )
+            self.traffic.after_response(
+                operation=f"{op.method} {op.path}",
+                method=op.method,
+                url=str(response.request.url),
+                request_headers=dict(response.request.headers),
+                request_body=data,
+                status=response.status_code,
+                response_headers=list(response.headers.items()),
+                response_body=response.content,
+                elapsed=response.elapsed.total_seconds(),
+            )
+            if response.status_code != 429:
+                break
+        try:
+            parsed = response.json()
+        except ValueError:
+            parsed = None
+        curl = checks.curl_command(
+            op.method, str(response.request.url), {**self.headers, **headers}, data.decode() if data else None
+        )
+        return Sent(
+            response.status_code,
+            parsed,
+            curl,
+            checks.describe(response.status_code, response.headers, response.content),
+        )
+
+
+@dataclass
+class Outcome:
+    label: str  # "makePreviewCall -> endPreviewCall (EndThisPreviewCall)"
+    passed: bool | None  # None: not applicable
+    reason: str = ""
+    violation: Violation | None = None
+
+
+def play(link: Link, player: Sender) -> Outcome:
+    """Create with the documented example, then use what was created."""
+    label = f"{link.source.operation_id} -> {link.target.operation_id} ({link.name})"
+    source = link.source
+    values = {p.name: _example(p) for p in source.parameters if p.location == "path"}
+    example = _json_example(source)
+    created = player.request(source, values, example[1] if example else None)
+    if created is None:
+        return Outcome(label, None, f"{source.operation_id} has no documented example to send")
+    if not 200 <= created.status < 300:
+        return Outcome(label, None, f"{source.operation_id} created nothing: {created.described}")
+    target = link.target
+    used = {p.name: _example(p) for p in target.parameters if p.location == "path"}
+    for name, expression in link.parameters.items():
+        used[str(name).rpartition(".")[2]] = checks.link_value(expression, created.body, values)
+    body: Any = None
+    target_example = _json_example(target)
+    if target_example is not None:
+        body = target_example[1]
+    if link.request_body is not None:
+        filled = checks.link_value(link.request_body, created.body, values)
+        body = {**body, **filled} if isinstance(body, Mapping) and isinstance(filled, Mapping) else filled
+    answer = player.request(target, used, body)
+    if answer is None:
+        return Outcome(
+            label, None, f"{target.operation_id}: the link leaves a path value or its body unknown"
+        )
+    if 200 <= answer.status < 300:
+        return Outcome(label, True)
+    if answer.status in {404, 410}:
+        target_label = f"{target.method} {target.path}"
+        violation = Violation(
+            operation=f"{source.method} {source.path}",
+            rule=RULE,
+            title=f"{target_label} does not find what {source.operation_id} created",
+            expected=f"{target_label} to take the id {source.operation_id} answered (link {link.name})",
+            got=answer.described,
+            message=f"link {link.name}: {source.operation_id} answered {created.described}",
+            curl=answer.curl,
+            phase=PHASE,
+        )
+        return Outcome(label, False, violation=violation)
+    return Outcome(label, None, f"{target.operation_id} answered {answer.described}")
+
+
+def phase(
+    report: Any,
+    document: Mapping[str, Any],
+    base_url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    traffic: Any,
+    *,
+    problem: Callable[[str], Any],
+    tested: Callable[[str, str, bool, list[Violation]], Any],
+) -> Iterator[Any]:
+    """Play every link of ``document`` once; results into ``report``, events for the runner."""
+    contract = model.from_document(str(document.get("info", {}).get("title", "api")), document)
+    player = Player(base_url, headers, timeout, traffic)
+    yield from _play_all(contract, player, report, problem=problem, tested=tested)
+    player.client.close()
+
+
+def _play_all(
+    contract: model.Contract,
+    player: Player,
+    report: Any,
+    *,
+    problem: Callable[[str], Any],
+    tested: Callable[[str, str, bool, list[Violation]], Any],
+) -> Iterator[Any]:
+    for link in links(contract):
+        sent = player.sent
+        try:
+            outcome = play(link, player)
+        except httpx.HTTPError as exc:
+            report.errors.append(f"{PHASE}: {link.name}: {exc}")
+            yield problem(f"{link.name}: {exc}")
+            continue
+        finally:
+            report.requests += player.sent - sent
+        operation = f"{link.source.method} {link.source.path}"
+        if outcome.passed is None:
+            report.record(operation, RULE, None)
+            yield problem(f"{outcome.label}: not applicable: {outcome.reason}")
+            continue
+        report.record(operation, RULE, outcome.passed)
+        new = []
+        if outcome.violation is not None and report.add_violation(outcome.violation):
+            new.append(outcome.violation)
+        yield tested(PHASE, outcome.label, outcome.passed, new)
