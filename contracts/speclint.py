@@ -104,7 +104,9 @@ def _links(name: str, spec: model.Contract) -> list[Finding]:
     for op in spec.operations:
         for status, response in (op.definition.get("responses") or {}).items():
             for link_name, link in ((response or {}).get("links") or {}).items():
-                where = f"{op.pointer}/responses/{_esc(str(status))}/links/{_esc(str(link_name))}"
+                where = (
+                    f"{op.pointer}/responses/{escape_token(str(status))}/links/{escape_token(str(link_name))}"
+                )
                 out += [Finding(name, where, "link", m) for m in _link_problems(spec, op, response, link)]
     return out
 
