@@ -22,12 +22,14 @@ from mockserver.core.dialer_intake import (
     CALL_SEQUENCE,
     CALLS,
     QUEUES,
+    RESTING,
     SETTINGS,
     TENANT_DEFAULTS,
     BadSheet,
     DialerError,
     Intake,
     Routes,
+    StoredCall,
     UnknownAgent,
     UnknownCampaign,
 )
@@ -117,6 +119,7 @@ class Dialer(Intake):
         self._singles = {}
         self._rules: dict[tuple[Any, ...], RetryRule] = {}
         self._dispatch_pending = False
+        self._peeked: Document | None = None
         timeline.register(JOB_DISPATCH, self._on_dispatch)
         timeline.register(JOB_STEP, self._on_step)
 
@@ -213,6 +216,8 @@ class Dialer(Intake):
     def _on_dispatch(self, _args: dict[str, Any]) -> None:
         self._dispatch_pending = False
         for username in self.roster.available():
+            if not self.pools.waiting():
+                break
             self._dispatch_agent(username)
 
     def _dispatch_agent(self, username: str) -> None:
@@ -220,10 +225,13 @@ class Dialer(Intake):
             return
         call_id = self.pools.take(username, self._is_waiting)
         if call_id is not None:
-            self._start_attempt(self._call(call_id), username)
+            peeked, self._peeked = self._peeked, None
+            call = peeked if peeked is not None and peeked["callID"] == call_id else self._call(call_id)
+            self._start_attempt(call, username)
 
     def _is_waiting(self, call_id: int) -> bool:
         call = self.store.get(CALLS, str(call_id))
+        self._peeked = call  # a waiting call is kept sealed: the one found here is the one dispatched
         return call is not None and call["state"] == "waiting"
 
     # ---- one attempt, step by step ---------------------------------------------------------------
@@ -472,7 +480,8 @@ class Dialer(Intake):
         return call
 
     def _save(self, call: Document) -> None:
-        self.store.put(CALLS, str(call["callID"]), call)
+        resting = call["state"] in RESTING
+        self.store.put(CALLS, str(call["callID"]), StoredCall(call) if resting else call)
 
     def _history(self, call: Document, event: str, detail: Any = None) -> None:
         """One line per event: seconds since the call was created, the event, and a detail if any."""

@@ -18,6 +18,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from mockserver.core.clock import Clock
+from mockserver.core.compact import Sealable
 from mockserver.core.dialer_payloads import iso_at
 from mockserver.core.dialer_roster import Pools, Roster
 from mockserver.core.store import Document, StateStore
@@ -41,6 +42,17 @@ Routes = Mapping[str, Mapping[str, Any]]
 
 
 _NO_FIELDS: dict[str, str] = {}  # shared by calls without custom fields; never changed
+
+RESTING = frozenset({"waiting", "retry-wait", "completed", "unreachable", "cancelled"})
+"""States in which a call is kept sealed (``compact``): between attempts, nothing changes it in place."""
+
+
+class StoredCall(Sealable):
+    """A call at rest, as the store keeps it: the request's setup and the agent list by reference."""
+
+    __slots__ = ()
+    shared = ("settings", "eligible")
+
 
 SLICE = 1_000
 """Records taken in (or sheet rows read) between two pauses of an intake."""
@@ -392,27 +404,29 @@ class Intake:
         campaign_id: int | None = None,
     ) -> int:
         call_id = self.store.next_id(CALL_SEQUENCE)
-        call: Document = {
-            "callID": call_id,
-            "style": style,
-            "queueID": queue_id,
-            "campaignID": campaign_id,
-            "number": row["number"],
-            "priority": int(row.get("priority") or 0),
-            "eligible": eligible,
-            "settings": setup,
-            "customFields": {k: v for k, v in row.items() if k.startswith("customField")} or _NO_FIELDS,
-            "state": "waiting",
-            "created": now,
-            "scheduled": now,
-            "agent": None,
-            "current": None,
-            "attempts": [],
-            "history": "0 queued",
-            "disposition": None,
-            "notes": None,
-            "disposed": None,
-        }
+        call: Document = StoredCall(
+            {
+                "callID": call_id,
+                "style": style,
+                "queueID": queue_id,
+                "campaignID": campaign_id,
+                "number": row["number"],
+                "priority": int(row.get("priority") or 0),
+                "eligible": eligible,
+                "settings": setup,
+                "customFields": {k: v for k, v in row.items() if k.startswith("customField")} or _NO_FIELDS,
+                "state": "waiting",
+                "created": now,
+                "scheduled": now,
+                "agent": None,
+                "current": None,
+                "attempts": [],
+                "history": "0 queued",
+                "disposition": None,
+                "notes": None,
+                "disposed": None,
+            }
+        )
         self.store.put(CALLS, str(call_id), call)
         if style != "preview":
             self.pools.push(call)

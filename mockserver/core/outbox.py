@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from mockserver.core import pages
 from mockserver.core.clock import Clock, iso
+from mockserver.core.compact import Sealable
 from mockserver.core.errors import Conflict, NotFound
 from mockserver.core.pages import Page
 from mockserver.core.store import Document
@@ -26,6 +27,18 @@ from mockserver.core.timeline import AFTER_RESTART, Commit, Timeline
 COLLECTION = "deliveries"
 SEQUENCE = "delivery"
 JOB_KIND = "deliver"
+
+
+class Settled(Sealable):
+    """A delivery no attempt will change in place (delivered, failed, cancelled), kept sealed by the store
+    (``compact``); a retry reads it back and puts a pending copy."""
+
+    __slots__ = ()
+    shared = ("retry",)
+
+
+def _kept(record: Document) -> Document:
+    return Settled(record) if record["state"] != "pending" else record
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,7 @@ class Outbox:
             if problems:
                 record["state"] = "failed"
                 record["error"] = "payload does not match the spec: " + "; ".join(problems)
-                self.store.put(COLLECTION, str(delivery_id), record)
+                self.store.put(COLLECTION, str(delivery_id), _kept(record))
                 self._index(record)
                 return record
         twin = None
@@ -287,7 +300,7 @@ class Outbox:
             due = self.clock.now().timestamp() + rule.interval_seconds
             record["next_attempt_at"] = iso(_from_ts(due, self.clock))
             self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, self._job_args(record))
-        self.store.put(COLLECTION, str(record["id"]), record)
+        self.store.put(COLLECTION, str(record["id"]), _kept(record))
 
     # ---- acting on a delivery (the control plane's retry and cancel) ------------------------------
 
@@ -330,7 +343,7 @@ class Outbox:
         record["state"] = "cancelled"
         record["next_attempt_at"] = None
         record["round"] = record.get("round", 0) + 1  # its scheduled attempt finds itself superseded
-        self.store.put(COLLECTION, str(delivery_id), record)
+        self.store.put(COLLECTION, str(delivery_id), _kept(record))
         return record
 
     def deliveries(self, **filters: Any) -> Iterator[Document]:
