@@ -1,0 +1,56 @@
+"""The dialer's call documents in the store: read, save, and one history line per event.
+
+A call is a store document (collection ``ryng:calls``, keyed by its callID). A call at rest (waiting
+for an agent, waiting to retry, or finished) is saved as a ``StoredCall``, which the store keeps sealed
+(``compact``); a call in an attempt is a live dict, changed in place and saved after each step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.core.clock import Clock
+from mockserver.core.compact import Sealable
+from mockserver.core.dialer_errors import UnknownCall
+from mockserver.core.store import Document, StateStore
+
+CALLS = "ryng:calls"
+CALL_SEQUENCE = "ryng:call"  # callIDs, in order: the control plane pages calls by walking them
+
+RESTING = frozenset({"waiting", "retry-wait", "completed", "unreachable", "cancelled"})
+"""States in which a call is kept sealed: between attempts, nothing changes it in place."""
+
+
+class StoredCall(Sealable):
+    """A call at rest, as the store keeps it: the request's setup and the agent list by reference."""
+
+    __slots__ = ()
+    shared = ("settings", "eligible")
+
+
+class CallBook:
+    def __init__(self, store: StateStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def get(self, call_id: int) -> Document | None:
+        return self.store.get(CALLS, str(call_id))
+
+    def require(self, call_id: int) -> Document:
+        call = self.store.get(CALLS, str(call_id))
+        if call is None:
+            raise UnknownCall(f"no call {call_id}")
+        return call
+
+    def save(self, call: Document) -> None:
+        resting = call["state"] in RESTING
+        self.store.put(CALLS, str(call["callID"]), StoredCall(call) if resting else call)
+
+    def history(self, call: Document, event: str, detail: Any = None) -> None:
+        """One line per event: seconds since the call was created, the event, and a detail if any."""
+        offset = self.now() - call["created"]
+        line = f"\n{int(offset) if offset.is_integer() else round(offset, 3)} {event}"
+        call["history"] += line if detail is None else f"{line} {str(detail).replace(chr(10), ' ')}"
+
+    def now(self) -> float:
+        return self.clock.now().timestamp()
