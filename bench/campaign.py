@@ -84,12 +84,12 @@ async def _campaign(leads: int) -> dict[str, float]:
             sent = time.perf_counter()
             if campaign_id is None:
                 r = await client.post("/ryng/rest-api/v1/campaign", content=content, headers=headers)
-                campaign_id = r.json().get("campaignID") if r.status_code == 200 else None
+                campaign_id = r.headers.get("x-mockline-campaign-id")  # Ryng answers no id; the mock says it
             else:
                 path = f"/ryng/rest-api/v1/campaign/{campaign_id}"
                 r = await client.post(path, content=content, headers=headers)
             intake_s += time.perf_counter() - sent
-            if r.status_code != 200:
+            if r.status_code != 200 or campaign_id is None:
                 raise RuntimeError(f"{r.request.url.path} answered {r.status_code}: {r.text[:200]}")
             del content
         simulated = 0.0
