@@ -1,8 +1,10 @@
 """The dialer's call documents in the store: read, save, and one history line per event.
 
-A call is a store document (collection ``ryng:calls``, keyed by its callID). A call at rest (waiting
-for an agent, waiting to retry, or finished) is saved as a ``StoredCall``, which the store keeps sealed
-(``compact``); a call in an attempt is a live dict, changed in place and saved after each step.
+A call is a store document (collection ``ryng:calls``, keyed by its callID). A call at rest, that is
+finished, or made and waiting for its first attempt (a campaign may hold 1,000,000 of those), is saved
+as a ``StoredCall``, which the store keeps sealed (``compact``). A call in an attempt, or between
+attempts (waiting to retry, or waiting again after a retry: few at a time, and read again soon), is a
+live dict, changed in place and saved after each step.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from mockserver.core.store import Document, StateStore
 CALLS = "ryng:calls"
 CALL_SEQUENCE = "ryng:call"  # callIDs, in order: the control plane pages calls by walking them
 
-RESTING = frozenset({"waiting", "retry-wait", "completed", "unreachable", "cancelled"})
-"""States in which a call is kept sealed: between attempts, nothing changes it in place."""
+FINISHED = frozenset({"completed", "unreachable", "cancelled"})
+"""States a call is never dialled from again (an ended preview call waits for its disposition)."""
 
 
 class StoredCall(Sealable):
@@ -43,7 +45,8 @@ class CallBook:
         return call
 
     def save(self, call: Document) -> None:
-        resting = call["state"] in RESTING
+        state = call["state"]
+        resting = state in FINISHED or (state == "waiting" and not call["attempts"])
         self.store.put(CALLS, str(call["callID"]), StoredCall(call) if resting else call)
 
     def history(self, call: Document, event: str, detail: Any = None) -> None:

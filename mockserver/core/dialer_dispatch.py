@@ -71,10 +71,20 @@ class Dispatch:
 
     def on_dispatch(self, _args: dict[str, Any]) -> None:
         self._pending = False
-        for username in self.roster.available():
-            if not self.pools.waiting():
+        pools = self.pools
+        if not pools.waiting():
+            return
+        # Free agents, longest idle first, each taking its best call. When no call is open to every agent,
+        # only the agents some pool names can take one: the rest are not even looked at.
+        if pools.anyone_may_take():
+            free = self.roster.available()
+        else:
+            free = self.roster.available_among(pools.agents_with_calls())
+        for username in free:
+            if not pools.waiting():
                 break
-            self._dispatch_agent(username)
+            if pools.may_take(username):
+                self._dispatch_agent(username)
 
     def _dispatch_agent(self, username: str) -> None:
         if not self.roster.is_available(username):

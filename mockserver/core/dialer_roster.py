@@ -88,6 +88,10 @@ class Roster:
         """Free agents, longest idle first."""
         return self._available.ordered()
 
+    def available_among(self, usernames: Iterable[str]) -> list[str]:
+        """Those of these agents who are free, longest idle first."""
+        return self._available.ordered_among(usernames)
+
     def is_available(self, username: str) -> bool:
         return username in self._available
 
@@ -150,6 +154,11 @@ class FreeAgents:
     def ordered(self) -> list[str]:
         return [key[2] for key in self._order]
 
+    def ordered_among(self, usernames: Iterable[str]) -> list[str]:
+        """Those of these agents who are free, in the same order."""
+        keys = self._keys
+        return [key[2] for key in sorted(keys[u] for u in usernames if u in keys)]
+
 
 def number_for(seed: int, username: str) -> str:
     """A stable Indian mobile number for an agent the config did not give one."""
@@ -199,15 +208,34 @@ class Pools:
                 self._size -= 1
             if heap and (best is None or heap[0] < best[0]):
                 best = (heap[0], heap)
+            elif heap is not None and not heap:
+                del self._heaps[key]  # only pools that hold calls are kept (see ``agents_with_calls``)
         if best is None:
             return None
         heapq.heappop(best[1])
         self._size -= 1
         return best[0] & _ID_MASK
 
+    def anyone_may_take(self) -> bool:
+        """Whether calls any agent may take are waiting."""
+        return bool(self._heaps.get(ANY))
+
+    def agents_with_calls(self) -> set[str]:
+        """The agents named by pools that hold calls."""
+        named: set[str] = set()
+        for key, heap in self._heaps.items():
+            if heap and key != ANY:
+                named.update(key.split("\n"))
+        return named
+
+    def may_take(self, username: str) -> bool:
+        """Whether a pool this agent may take from holds anything (perhaps only calls no longer waiting)."""
+        heaps = self._heaps
+        return bool(heaps.get(ANY)) or any(heaps.get(key) for key in self._by_agent.get(username, ()))
+
     def _keys_for(self, username: str) -> Iterator[str]:
-        yield ANY
-        yield from sorted(self._by_agent.get(username, ()))
+        yield ANY  # a call sits in one pool only, so the order of the pools never decides a tie
+        yield from self._by_agent.get(username, ())
 
     def waiting(self) -> int:
         """Entries held (a cancelled call's stays until a take finds it no longer waiting)."""
