@@ -348,10 +348,12 @@ class Outbox:
 
     def deliveries(self, **filters: Any) -> Iterator[Document]:
         """Every delivery in creation order, keeping those whose fields equal the filters given."""
-        wanted = {k: v for k, v in filters.items() if v is not None}
-        for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
-            if all(str(record.get(k)) == str(v) for k, v in wanted.items()):
-                yield record
+        wanted = {k: str(v) for k, v in filters.items() if v is not None}
+        # Filtered first, then sorted: settled deliveries are sealed, and only the matches are kept open.
+        found = [
+            r for r in self.store.values(COLLECTION) if all(str(r.get(k)) == v for k, v in wanted.items())
+        ]
+        yield from sorted(found, key=lambda r: r["id"])
 
     def delivery_page(self, after: int, limit: int, **filters: Any) -> Page:
         """Deliveries after the id ``after``, oldest first; costs O(limit) (see ``pages``). A ``callID``
