@@ -5,7 +5,8 @@ cost about 5 KB a lead. Most of them are at rest: a call waiting for an agent or
 delivered. An owner that will not change a document in place again hands it to the store as a
 ``Sealable`` (a plain ``dict`` subclass, so any store can keep it as it keeps any document). The
 ``MemoryStore`` (and the SQLite store's cache) keeps it ``Sealed``: encoded once with orjson, then
-compressed by zlib with a preset dictionary of the words calls and deliveries repeat, about 250 bytes.
+compressed by zlib with a preset dictionary of the words calls and deliveries repeat, about 250 bytes
+(or left as JSON, for a document soon read again).
 ``get`` hands back a fresh dict decoded from those bytes (a few microseconds); changing that dict
 changes nothing stored until it is put back, as with SQLite.
 
@@ -27,6 +28,7 @@ _WBITS = -12  # raw deflate, a 4 KB window: the preset dictionary below fits in 
 _MEM_LEVEL = 4  # a small compressor state: each record starts from a copy of one primed with the dictionary
 _LEVEL = 1
 _REFS = "\x00shared"  # names the fields an encoded document holds by reference (never a JSON key of ours)
+_COMPRESSED = b"\x00"  # marks compressed bytes (JSON text starts with "{")
 _MAX_SHARED = 65_536
 """Distinct shared objects one store keeps by reference; past that, new ones are encoded in full."""
 
@@ -74,14 +76,17 @@ _DICTIONARY = (
 
 class Sealable(dict[str, Any]):
     """A document its owner will not change in place again: a store may keep it encoded. ``shared``
-    names the fields whose values are shared by many documents (kept once, by reference)."""
+    names the fields whose values are shared by many documents (kept once, by reference). ``compress``
+    False keeps the JSON as it is: for documents soon read again (compressing is most of the cost)."""
 
     __slots__ = ()
     shared: ClassVar[tuple[str, ...]] = ()
+    compress: ClassVar[bool] = True
 
 
 class Sealed(bytes):
-    """A ``Sealable`` as a store keeps it: compressed JSON. Only the ``Codec`` that made it reads it."""
+    """A ``Sealable`` as a store keeps it: JSON (it starts with ``{``), or a zero byte and the JSON
+    compressed. Only the ``Codec`` that made it reads it."""
 
     __slots__ = ()
 
@@ -109,12 +114,16 @@ class Codec:
             text = orjson.dumps(plain)
         except (orjson.JSONEncodeError, TypeError):  # an int past 64 bits, a non-string key
             return dict(document)
+        if not document.compress:
+            return Sealed(text)
         packer = self._packer.copy()
-        return Sealed(packer.compress(text) + packer.flush())
+        return Sealed(_COMPRESSED + packer.compress(text) + packer.flush())
 
     def open(self, sealed: Sealed) -> Document:
         """A fresh dict, equal to the document that was sealed (shared fields: the same objects)."""
-        document: Document = orjson.loads(self._unpacker.copy().decompress(sealed))
+        view = memoryview(sealed)  # orjson reads no subclass of bytes
+        text = view if sealed[:1] == b"{" else self._unpacker.copy().decompress(view[1:])
+        document: Document = orjson.loads(text)
         refs = document.pop(_REFS, None)
         if refs:
             objects = self._objects

@@ -24,10 +24,19 @@ FINISHED = frozenset({"completed", "unreachable", "cancelled"})
 
 
 class StoredCall(Sealable):
-    """A call at rest, as the store keeps it: the request's setup and the agent list by reference."""
+    """A finished call, as the store keeps it: compressed, the request's setup and the agent list by
+    reference."""
 
     __slots__ = ()
     shared = ("settings", "eligible")
+
+
+class NewCall(StoredCall):
+    """A call made and not yet tried: JSON only (about 330 bytes), since it is read again when an agent
+    takes it; compressing it would cost more than the bytes it saves while it waits."""
+
+    __slots__ = ()
+    compress = False
 
 
 class CallBook:
@@ -46,8 +55,13 @@ class CallBook:
 
     def save(self, call: Document) -> None:
         state = call["state"]
-        resting = state in FINISHED or (state == "waiting" and not call["attempts"])
-        self.store.put(CALLS, str(call["callID"]), StoredCall(call) if resting else call)
+        key = str(call["callID"])
+        if state in FINISHED:
+            self.store.put(CALLS, key, StoredCall(call))
+        elif state == "waiting" and not call["attempts"]:
+            self.store.put(CALLS, key, NewCall(call))
+        else:
+            self.store.put(CALLS, key, call)
 
     def history(self, call: Document, event: str, detail: Any = None) -> None:
         """One line per event: seconds since the call was created, the event, and a detail if any."""

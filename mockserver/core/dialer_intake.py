@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from mockserver.core.clock import Clock
-from mockserver.core.dialer_calls import CALL_SEQUENCE, CALLS, StoredCall
+from mockserver.core.dialer_calls import CALL_SEQUENCE, CALLS, NewCall
 from mockserver.core.dialer_errors import BadSheet, UnknownAgent, UnknownCampaign
 from mockserver.core.dialer_payloads import iso_at
 from mockserver.core.dialer_roster import Roster
@@ -388,7 +388,7 @@ class Intake:
         campaign_id: int | None = None,
     ) -> int:
         call_id = self.store.next_id(CALL_SEQUENCE)
-        call: Document = StoredCall(
+        call: Document = NewCall(
             {
                 "callID": call_id,
                 "style": style,

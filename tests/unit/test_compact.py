@@ -84,3 +84,16 @@ def test_past_its_limit_a_codec_encodes_shared_objects_in_full() -> None:
     assert codec.open(first)["settings"] is SETTINGS
     opened = codec.open(second)
     assert opened == other and opened["settings"] is not other["settings"]
+
+
+class Soon(Call):
+    __slots__ = ()
+    compress = False
+
+
+def test_a_document_read_again_soon_is_kept_as_json_and_reads_back_the_same() -> None:
+    codec = Codec()
+    plain, packed = codec.seal(Soon(_call(1))), codec.seal(_call(1))
+    assert isinstance(plain, Sealed) and plain.startswith(b"{") and not packed.startswith(b"{")
+    assert codec.open(plain) == codec.open(packed) == _call(1)
+    assert codec.open(plain)["settings"] is SETTINGS
