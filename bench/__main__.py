@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from bench import admin, dashboard, dialer, http, intake, kill, scale, senders, verify
+from bench import admin, campaign, dashboard, dialer, http, intake, kill, scale, senders, verify
 
 
 def main() -> int:
@@ -14,6 +14,7 @@ def main() -> int:
     for name, module in (
         ("http", http),
         ("dialer", dialer),
+        ("campaign", campaign),
         ("intake", intake),
         ("senders", senders),
         ("verify", verify),

@@ -6,12 +6,8 @@
   Target: >= 2,000 deliveries/s. ``deliveries_httpx_transport_per_s`` is the outbox over httpx instead;
   ``outbox_bookkeeping_per_s`` is the outbox alone (record, schedule, attempt, state) with a transport
   that answers 200 at once.
-* ``campaign_100k_*``: one createCampaign request of 100,000 leads (through the HTTP path, in process),
-  run under the manual clock until its last terminal callback is delivered. Callbacks are answered by an
-  in-memory transport so that the figure measures the dialer, the timeline and the outbox, not loopback
-  HTTP (measured above), and the request journal is off (it would keep the request body). Runs in its
-  own process so that peak memory (max RSS of that process) is its own.
-  Targets: < 60 s wall, < 500 MB.
+
+The 100,000- and 1,000,000-lead campaigns are ``bench.campaign``.
 
 ``python -m bench.dialer`` prints the figures as JSON; ``run()`` returns them.
 """
@@ -21,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -32,7 +27,6 @@ from bench.http import free_port
 
 DELIVERIES = 3000
 CONCURRENCY = 10  # loopback connections; more only adds contention on a small machine
-CAMPAIGN_LEADS = 100_000
 
 
 # ---- a fast receiver, in its own process ----------------------------------------------------------
@@ -143,7 +137,7 @@ async def _deliveries(port: int) -> dict[str, float]:
     }
 
 
-# ---- a 100,000-lead campaign ------------------------------------------------------------------------
+# ---- a transport that answers at once ------------------------------------------------------------
 
 
 class _Accept:
@@ -159,61 +153,6 @@ class _Accept:
         return Answer(status=200)
 
 
-async def _campaign(leads: int) -> dict[str, float]:
-    import httpx
-
-    from mockserver.app import create_app
-    from mockserver.settings import Settings
-
-    started = time.perf_counter()
-    # No request journal: it would keep the 100,000-row request body (~30 MB), which is not the dialer's.
-    app = create_app(Settings(apis=("ryng",), clock="manual", rate_limit=False, seed=1, journal_size=0))
-    runtime = app.runtime
-    accept = _Accept()
-    runtime.outbox.transport = accept
-    rows = ",".join(f'{{"number":"+9198{i:08d}","customField1":"Lead {i}"}}' for i in range(leads))
-    content = (
-        '{"name":"bench","customFieldNames":{"customField1Name":"Name"},'
-        '"customerData":{"terminalCallbackUrl":"http://127.0.0.1:9/terminal","jsonData":[' + rows + "]}}"
-    ).encode()
-    del rows
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
-        request_started = time.perf_counter()
-        headers = {"x-access-token": "mockline", "content-type": "application/json"}
-        r = await client.post("/ryng/rest-api/v1/campaign", content=content, headers=headers)
-        request_s = time.perf_counter() - request_started
-        if r.status_code != 200:
-            raise RuntimeError(f"createCampaign answered {r.status_code}: {r.text[:200]}")
-        del content
-        simulated = 0.0
-        step = 86_400.0
-        while True:
-            await runtime.timeline.advance(step)
-            simulated += step
-            if runtime.timeline.next_due() is None:
-                break
-    wall = time.perf_counter() - started
-    terminals = sum(1 for d in runtime.outbox.deliveries(callback="terminal", state="delivered"))
-    if terminals != leads:
-        raise RuntimeError(f"{terminals} terminal callbacks delivered for {leads} leads")
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "campaign_100k_wall_s": round(wall, 2),
-        "campaign_100k_request_s": round(request_s, 2),
-        "campaign_100k_peak_mb": round(peak_kb / 1024, 1),
-        "campaign_100k_simulated_days": round(simulated / 86_400, 1),
-        "campaign_100k_callbacks": float(accept.sent),
-    }
-
-
-def _in_subprocess(*args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.dialer", *args], check=True, capture_output=True, text=True
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
 def run() -> dict[str, float]:
     proc, port = _start_receiver()
     try:
@@ -221,7 +160,6 @@ def run() -> dict[str, float]:
     finally:
         proc.kill()
         proc.wait()
-    figures.update(_in_subprocess("campaign", str(CAMPAIGN_LEADS)))
     return figures
 
 
@@ -229,10 +167,6 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     if argv[:1] == ["receiver"]:
         asyncio.run(_serve(int(argv[1])))
-        return 0
-    if argv[:1] == ["campaign"]:
-        leads = int(argv[1]) if len(argv) > 1 else CAMPAIGN_LEADS
-        print(json.dumps(asyncio.run(_campaign(leads))))
         return 0
     print(json.dumps(run(), indent=2))
     return 0

@@ -268,9 +268,8 @@ class RedisStore:
             return
         args: list[Any] = [token, self.prefix, KEEP, "1" if self._cleared else "0", b"", len(self._dirty)]
         changed: list[list[str]] = []
-        data = self._cache._data
         for collection, key in self._dirty:
-            value = data.get(collection, {}).get(key)
+            value = self._cache.get(collection, key)  # a sealed document (core/compact.py) is opened
             args += [collection, key, b"d" if value is None else b"p" + _encode(value)]
             changed.append([collection, key])
         sequences = self._cache._sequences
@@ -410,7 +409,7 @@ class RedisStore:
     def get(self, collection: str, key: str) -> Document | None:
         if not self._depth:
             self.refresh()
-        return self._cache._data.get(collection, {}).get(key)
+        return self._cache.get(collection, key)
 
     def put(self, collection: str, key: str, value: Document) -> None:
         if not self._depth:

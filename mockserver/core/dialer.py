@@ -1,14 +1,18 @@
 """Ryng's dialer, simulated: queues, campaigns, preview calls, agents, retries and callbacks.
 
-Plain Python driven only by the clock and the seed. Every call is a store document (collection
-``ryng:calls``) that moves through states as timeline jobs fall due:
+Plain Python driven only by the clock and the seed. The ``Dialer`` holds its parts, each with one job,
+and wires them together; no part reaches into another:
 
-``waiting`` -> ``dialing`` -> ``talking`` -> ``wrap-up`` -> ``completed``, or after an unanswered attempt
-``retry-wait`` (back to ``waiting`` ``retryInterval`` minutes later) until ``maxRetries`` are spent, then
-``unreachable``. Preview calls stop in ``ended`` until the agent disposes of them; ``cancelled`` calls were
-never attempted. Each step appends to the call's history. Callbacks go through the outbox with the routes
-(URL, callback operationId, retry rule) the request gave. Intake (queues, campaigns, sheets, agent
-mapping) lives in ``dialer_intake``; what an attempt does is planned in ``dialer_plan``.
+* ``Intake`` (``dialer_intake``): how leads become calls (queues, campaigns, sheets, agent mapping);
+  each new queue or campaign call is handed to the dispatch.
+* ``Dispatch`` (``dialer_dispatch``): which free agent takes which waiting call, and each attempt step
+  by step on the timeline (planned by ``dialer_plan``).
+* ``Callbacks`` (``dialer_callbacks``): the bodies a call sends (``dialer_payloads``), into the outbox.
+* ``Roster`` (``dialer_roster``): the agents, and who is free.
+* ``CallBook`` (``dialer_calls``): the call documents in the store, sealed while at rest.
+
+The ``Dialer`` itself answers the requests that span parts (preview calls, cancel) and the control
+plane's reads. What it refuses is a ``DialerError`` (``dialer_errors``).
 """
 
 from __future__ import annotations
@@ -18,36 +22,32 @@ from typing import Any
 
 from mockserver.core import pages
 from mockserver.core.clock import Clock
-from mockserver.core.dialer_intake import (
-    CALL_SEQUENCE,
-    CALLS,
-    QUEUES,
-    SETTINGS,
-    TENANT_DEFAULTS,
+from mockserver.core.dialer_callbacks import META, Callbacks
+from mockserver.core.dialer_calls import CALL_SEQUENCE, CALLS, CallBook
+from mockserver.core.dialer_dispatch import JOB_DISPATCH, JOB_STEP, Dispatch
+from mockserver.core.dialer_errors import (
+    AgentBusy,
     BadSheet,
     DialerError,
-    Intake,
-    Routes,
+    DisposeRefused,
+    NotCancellable,
     UnknownAgent,
+    UnknownCall,
     UnknownCampaign,
 )
-from mockserver.core.dialer_payloads import (
-    campaign_connect,
-    pack,
-    public_call,
-    queue_connect,
-    terminal,
-    unpack,
-)
-from mockserver.core.dialer_plan import ANSWERED, Plan, attempt_rng, plan_attempt, validate_odds
-from mockserver.core.dialer_roster import AGENTS, DEFAULT_TEAM_SIZE, Pools, Roster, number_for
+from mockserver.core.dialer_intake import SETTINGS, TENANT_DEFAULTS, Intake, Routes, Steps
+from mockserver.core.dialer_payloads import public_call, unpack
+from mockserver.core.dialer_plan import ANSWERED, attempt_rng, validate_odds
+from mockserver.core.dialer_roster import AGENTS, DEFAULT_TEAM_SIZE, Roster, number_for
 from mockserver.core.fakes import Fakes
-from mockserver.core.outbox import Outbox, Outgoing, RetryRule
+from mockserver.core.outbox import Outbox
 from mockserver.core.pages import Page
 from mockserver.core.store import Document, StateStore
 from mockserver.core.timeline import Timeline
 
 __all__ = [
+    "JOB_DISPATCH",
+    "JOB_STEP",
     "AgentBusy",
     "BadSheet",
     "Dialer",
@@ -60,29 +60,10 @@ __all__ = [
     "UnknownCampaign",
 ]
 
-META = "ryng:meta"
-JOB_DISPATCH = "ryng.dispatch"
-JOB_STEP = "ryng.step"
 _STORED_AS = {"agentUsername": "agent"}  # control-plane filter -> the stored call's field, where they differ
 
 
-class UnknownCall(DialerError):
-    pass
-
-
-class NotCancellable(DialerError):
-    pass
-
-
-class AgentBusy(DialerError):
-    pass
-
-
-class DisposeRefused(DialerError):
-    pass
-
-
-class Dialer(Intake):
+class Dialer:
     def __init__(
         self,
         *,
@@ -103,43 +84,42 @@ class Dialer(Intake):
         self.seed = seed
         self.api = api
         defaults = {**TENANT_DEFAULTS, **dict(config.get("queue_defaults") or {})}
-        self.tenant_settings = {k: defaults[k] for k in SETTINGS}
-        self.odds = validate_odds(config.get("outcomes") or {})
-        self.unknown_agents = str(config.get("unknown_agents", "add"))
-        if self.unknown_agents not in {"add", "reject"}:
+        tenant_settings = {k: defaults[k] for k in SETTINGS}
+        odds = validate_odds(config.get("outcomes") or {})
+        unknown_agents = str(config.get("unknown_agents", "add"))
+        if unknown_agents not in {"add", "reject"}:
             raise ValueError("ryng.unknown_agents must be 'add' or 'reject'")
         self.configured_agents = list(config.get("agents") or [])
         self.team_size = int(config.get("team_size", DEFAULT_TEAM_SIZE))
         self.roster = Roster(store, seed)
-        self.pools = Pools()
-        self._plans: dict[int, Plan] = {}  # the current attempt's plan, per call (recomputed if missing)
-        self._setups = {}
-        self._singles = {}
-        self._rules: dict[tuple[Any, ...], RetryRule] = {}
-        self._dispatch_pending = False
-        self._dispatch_job: int | None = None
-        timeline.register(JOB_DISPATCH, self._on_dispatch)
-        timeline.register(JOB_STEP, self._on_step)
-        store.on_remote(CALLS, self._remote_call)  # another process of a shared store changed a call
+        self.book = CallBook(store, clock)
+        self.callbacks = Callbacks(store, outbox, self.roster, api)
+        self.dispatch = Dispatch(
+            calls=self.book,
+            roster=self.roster,
+            timeline=timeline,
+            callbacks=self.callbacks,
+            seed=seed,
+            odds=odds,
+        )
+        self.intake = Intake(
+            store=store,
+            clock=clock,
+            roster=self.roster,
+            tenant_settings=tenant_settings,
+            unknown_agents=unknown_agents,
+            on_waiting=self.dispatch.add,
+        )
+        # Another process of a shared store (Redis) changed a call or an agent: keep the indexes in step.
+        store.on_remote(CALLS, self.dispatch.remote_call)
         store.on_remote(AGENTS, self.roster.remote_agent)
-
-    def _remote_call(self, _key: str, call: Document | None) -> None:
-        if call is None:
-            return
-        self._plans.pop(int(call["callID"]), None)
-        if call["state"] == "waiting":
-            self.pools.push(call)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Seed the roster and tenant data into an empty store, or rebuild the indexes from a full one
         (a restart with SQLite state; the timeline has already moved the clock to where it stood)."""
-        self.pools.clear()
-        self._plans.clear()
-        self._setups.clear()
-        self._singles.clear()
-        self._dispatch_pending = False
+        self.intake.reset()
         meta = self.store.get(META, "meta")
         if meta is None:
             fakes = self.make_fakes("roster")
@@ -150,11 +130,61 @@ class Dialer(Intake):
             }
             self.store.put(META, "meta", meta)
         self.roster.load()
-        for call in sorted(self.store.values(CALLS), key=lambda c: c["callID"]):
-            if call["state"] == "waiting":
-                self.pools.push(call)
-        if self.pools.waiting():
-            self._schedule_dispatch()
+        waiting = [call for call in self.store.values(CALLS) if call["state"] == "waiting"]
+        waiting.sort(key=lambda c: c["callID"])
+        self.dispatch.reset(waiting)
+
+    # ---- intake ----------------------------------------------------------------------------------
+
+    def create_queue(self, body: Mapping[str, Any], routes: Routes, source: str) -> tuple[int, list[int]]:
+        return self.intake.create_queue(body, routes, source)
+
+    def create_queue_steps(
+        self, body: Mapping[str, Any], routes: Routes, source: str
+    ) -> Steps[tuple[int, list[int]]]:
+        return self.intake.create_queue_steps(body, routes, source)
+
+    def add_to_queue(self, queue_id: int, body: Mapping[str, Any], routes: Routes, source: str) -> list[int]:
+        return self.intake.add_to_queue(queue_id, body, routes, source)
+
+    def add_to_queue_steps(
+        self, queue_id: int, body: Mapping[str, Any], routes: Routes, source: str
+    ) -> Steps[list[int]]:
+        return self.intake.add_to_queue_steps(queue_id, body, routes, source)
+
+    def create_campaign(self, body: Mapping[str, Any], routes: Routes, source: str) -> tuple[int, list[int]]:
+        return self.intake.create_campaign(body, routes, source)
+
+    def create_campaign_steps(
+        self, body: Mapping[str, Any], routes: Routes, source: str
+    ) -> Steps[tuple[int, list[int]]]:
+        return self.intake.create_campaign_steps(body, routes, source)
+
+    def append_campaign(
+        self, campaign_id: int, body: Mapping[str, Any], routes: Routes, source: str
+    ) -> list[int]:
+        return self.intake.append_campaign(campaign_id, body, routes, source)
+
+    def append_campaign_steps(
+        self, campaign_id: int, body: Mapping[str, Any], routes: Routes, source: str
+    ) -> Steps[list[int]]:
+        return self.intake.append_campaign_steps(campaign_id, body, routes, source)
+
+    def campaign_sheet(
+        self, campaign_id: int | None, sheet: str, agents: str | None, name: str | None, source: str
+    ) -> tuple[int, list[int], str | None]:
+        return self.intake.campaign_sheet(campaign_id, sheet, agents, name, source)
+
+    def campaign_sheet_steps(
+        self,
+        campaign_id: int | None,
+        sheet: str,
+        agents: str | None,
+        name: str | None,
+        source: str,
+        max_rows: int | None = None,
+    ) -> Steps[tuple[int, list[int], str | None]]:
+        return self.intake.campaign_sheet_steps(campaign_id, sheet, agents, name, source, max_rows)
 
     # ---- preview dialler -------------------------------------------------------------------------
 
@@ -166,20 +196,22 @@ class Dialer(Intake):
             raise UnknownAgent(f"no agent with id {agent_id}")
         if not self.roster.is_available(agent["username"]):
             raise AgentBusy(f"agent {agent_id} is {agent['state']}")
-        campaign = self._campaign(campaign_id, None)
+        campaign = self.intake.campaign(campaign_id, None)
         row = {"number": number or number_for(self.seed, f"preview:{self.store.next_id('ryng:preview')}")}
-        settings = {**self.tenant_settings, "legDirection": "agent-first", "maxRetries": 0}
-        setup = self._setup("makePreviewCall", settings, campaign.get("customFieldNames"), routes)
+        settings = {**self.intake.tenant_settings, "legDirection": "agent-first", "maxRetries": 0}
+        setup = self.intake.setup("makePreviewCall", settings, campaign.get("customFieldNames"), routes)
         now = self.clock.now().timestamp()
-        call_id = self._new_call("preview", row, [agent["username"]], setup, now, campaign_id=campaign_id)
-        call = self._call(call_id)
+        call_id = self.intake.new_call(
+            "preview", row, [agent["username"]], setup, now, campaign_id=campaign_id
+        )
+        call = self.book.require(call_id)
         call["customerName"] = name
-        self._start_attempt(call, agent["username"])
+        self.dispatch.start_attempt(call, agent["username"])
         sid = f"{attempt_rng(self.seed, call_id, 0).getrandbits(128):032x}"
         return {"callID": call_id, "logID": call["current"]["callLogID"], "sid": sid}
 
     def end_preview_call(self, call_id: int, log_id: int, disposition: str, notes: str) -> None:
-        call = self.store.get(CALLS, str(call_id))
+        call = self.book.get(call_id)
         if call is None or call["style"] != "preview":
             raise DisposeRefused(f"no preview call {call_id}")
         attempt = call["current"] or (unpack(call["attempts"][-1]) if call["attempts"] else None)
@@ -191,256 +223,25 @@ class Dialer(Intake):
             if attempt.get("job") is not None:
                 self.timeline.cancel(attempt["job"])
             if call["state"] == "talking":
-                self._history(call, "hangup", "agent")
-                self._end_attempt(call, ANSWERED)
+                self.book.history(call, "hangup", "agent")
+                self.dispatch.end_attempt(call, ANSWERED)
             else:
-                self._history(call, "abandoned", "agent")
-                self._end_attempt(call, "no-answer")
-        self._dispose(call, disposition, notes)
+                self.book.history(call, "abandoned", "agent")
+                self.dispatch.end_attempt(call, "no-answer")
+        self.dispatch.dispose(call, disposition, notes)
 
     # ---- cancel ----------------------------------------------------------------------------------
 
     def cancel(self, call_id: int) -> None:
         """Only queue calls still waiting for their first attempt can be cancelled."""
-        call = self.store.get(CALLS, str(call_id))
-        if call is None:
-            raise UnknownCall(f"no call {call_id}")
+        call = self.book.require(call_id)
         if call["style"] != "queue" or call["state"] != "waiting" or call["attempts"]:
             raise NotCancellable(
                 f"call {call_id} is {call['state']}; only calls not yet tried can be cancelled"
             )
         call["state"] = "cancelled"
-        self._history(call, "cancelled")
-        self._save(call)
-
-    # ---- dispatch ----------------------------------------------------------------------------------
-
-    def _schedule_dispatch(self) -> None:
-        if self._dispatch_pending and self.store.shared and self._dispatch_job is not None:
-            # another process of a shared store may have run it: then this one's flag never came down
-            self._dispatch_pending = self.timeline.is_pending(self._dispatch_job)
-        if not self._dispatch_pending:
-            self._dispatch_pending = True
-            self._dispatch_job = self.timeline.schedule_in(0, JOB_DISPATCH, {})
-
-    def _on_dispatch(self, _args: dict[str, Any]) -> None:
-        self._dispatch_pending = False
-        for username in self.roster.available():
-            self._dispatch_agent(username)
-
-    def _dispatch_agent(self, username: str) -> None:
-        if not self.roster.is_available(username):
-            return
-        call_id = self.pools.take(username, self._is_waiting)
-        if call_id is not None:
-            self._start_attempt(self._call(call_id), username)
-
-    def _is_waiting(self, call_id: int) -> bool:
-        call = self.store.get(CALLS, str(call_id))
-        return call is not None and call["state"] == "waiting"
-
-    # ---- one attempt, step by step ---------------------------------------------------------------
-
-    def _plan(self, call: Document) -> Plan:
-        plan = self._plans.get(call["callID"])
-        attempt = call["current"]
-        if plan is None:
-            n = attempt["n"] if attempt else len(call["attempts"])
-            plan = plan_attempt(
-                self.seed, call["callID"], n, call["number"], int(call["settings"]["maxDispose"]), self.odds
-            )
-            self._plans[call["callID"]] = plan
-        return plan
-
-    def _start_attempt(self, call: Document, username: str) -> None:
-        now = self._ts()
-        call["current"] = {
-            "n": len(call["attempts"]) + 1,
-            "callLogID": self.store.next_id("ryng:calllog"),
-            "agent": username,
-            "outcome": None,
-            "dialed": now,
-            "leg0_up": None,
-            "connected": None,
-            "ended": None,
-            "talktime": 0,
-            "job": None,
-        }
-        self._plans.pop(call["callID"], None)
-        plan = self._plan(call)
-        call["agent"] = username
-        call["state"] = "dialing"
-        self.roster.occupy(username, call["callID"])
-        if call["settings"]["legDirection"] == "agent-first":
-            self._history(call, "dialing-agent")
-            self._next(call, "agent-answered", plan.agent_ring)
-        else:
-            self._history(call, "dialing-customer")
-            self._ring_customer(call, plan)
-
-    def _ring_customer(self, call: Document, plan: Plan) -> None:
-        step = "customer-answered" if plan.outcome == ANSWERED else "customer-unreachable"
-        self._next(call, step, plan.customer_ring)
-
-    def _next(self, call: Document, step: str, delay: float) -> None:
-        args = {"call": call["callID"], "step": step, "n": call["current"]["n"]}
-        call["current"]["job"] = self.timeline.schedule_in(delay, JOB_STEP, args)
-        self._save(call)
-
-    def _on_step(self, args: dict[str, Any]) -> None:
-        call = self.store.get(CALLS, str(args["call"]))
-        if call is None:
-            return
-        step = args["step"]
-        if step == "ready":
-            if call["state"] == "retry-wait":
-                call["state"] = "waiting"
-                self._history(call, "ready")
-                self._save(call)
-                self.pools.push(call)
-                self._on_dispatch({})
-            return
-        if step == "disposed":
-            if call["state"] == "wrap-up":
-                self._dispose(call, args.get("disposition"), "")
-            return
-        attempt = call["current"]
-        if attempt is None or attempt["n"] != args["n"]:
-            return
-        attempt["job"] = None
-        plan = self._plan(call)
-        agent_first = call["settings"]["legDirection"] == "agent-first"
-        if step == "agent-answered":
-            self._history(call, "agent-answered")
-            if agent_first:
-                attempt["leg0_up"] = self._ts()
-                self._milestone(call, "agent-connected")
-                self._history(call, "dialing-customer")
-                self._ring_customer(call, plan)
-            else:
-                self._connected(call, plan)
-        elif step == "customer-answered":
-            self._history(call, "customer-answered")
-            if agent_first:
-                self._connected(call, plan)
-            else:
-                attempt["leg0_up"] = self._ts()
-                self._history(call, "dialing-agent")
-                self._next(call, "agent-answered", plan.agent_ring)
-        elif step == "customer-unreachable":
-            self._history(call, f"customer-{plan.outcome}")
-            self._end_attempt(call, plan.outcome)
-        elif step == "hangup":
-            self._history(call, "hangup", plan.hangup_by)
-            self._end_attempt(call, ANSWERED)
-
-    def _connected(self, call: Document, plan: Plan) -> None:
-        call["current"]["connected"] = self._ts()
-        call["state"] = "talking"
-        self._history(call, "connected")
-        if call["style"] == "queue":
-            agent = self.roster.get(call["agent"])
-            queue = self.store.get(QUEUES, str(call["queueID"])) or {}
-            if agent is not None:
-                self._send(call, "connect", "customer-connected", queue_connect(call, agent, queue))
-        else:
-            self._milestone(call, "customer-connected")
-        self._next(call, "hangup", plan.talk)
-
-    def _milestone(self, call: Document, event: str) -> None:
-        if call["style"] != "queue" and "connect" in call["settings"]["routes"]:
-            agent = self.roster.get(call["agent"])
-            if agent is not None:
-                self._send(call, "connect", event, campaign_connect(call, agent, event))
-
-    def _end_attempt(self, call: Document, outcome: str) -> None:
-        attempt = call["current"]
-        now = self._ts()
-        attempt["outcome"] = outcome
-        attempt["ended"] = now
-        if attempt["connected"] is not None:
-            attempt["talktime"] = round(now - attempt["connected"])
-        del attempt["job"]
-        call["attempts"].append(pack(attempt))
-        self._milestone(call, "call-ended")
-        plan = self._plan(call)
-        self._plans.pop(call["callID"], None)
-        call["current"] = None
-        username = call["agent"]
-        if call["style"] == "preview":
-            call["state"] = "ended"
-            self.roster.set_state(username, "wrap-up")
-            self._save(call)
-            return
-        if outcome == ANSWERED:
-            call["state"] = "wrap-up"
-            self.roster.set_state(username, "wrap-up")
-            self._save(call)
-            args = {"call": call["callID"], "step": "disposed", "disposition": plan.disposition}
-            self.timeline.schedule_in(plan.dispose, JOB_STEP, args)
-            return
-        if len(call["attempts"]) <= int(call["settings"]["maxRetries"]):
-            delay = int(call["settings"]["retryInterval"]) * 60
-            call["state"] = "retry-wait"
-            call["scheduled"] = now + delay
-            self._history(call, "retry-scheduled")
-            self._save(call)
-            self.timeline.schedule_in(delay, JOB_STEP, {"call": call["callID"], "step": "ready"})
-        else:
-            call["state"] = "unreachable"
-            call.update(disposition=None, notes="", disposed=None)
-            self._history(call, "unreachable", outcome)
-            self._save(call)
-            self._terminal(call)
-        self.roster.release(username, now, handled=False)
-        self._dispatch_agent(username)
-
-    def _dispose(self, call: Document, disposition: str | None, notes: str) -> None:
-        now = self._ts()
-        answered = unpack(call["attempts"][-1])["outcome"] == ANSWERED
-        call.update(disposition=disposition, notes=notes, disposed=now)
-        call["state"] = "completed"
-        self._history(call, "disposed", disposition)
-        self._save(call)
-        self._terminal(call)
-        username = call["agent"]
-        self.roster.release(username, now, handled=answered)
-        self._dispatch_agent(username)
-
-    # ---- callbacks -------------------------------------------------------------------------------
-
-    def _terminal(self, call: Document) -> None:
-        if "terminal" not in call["settings"]["routes"]:
-            return
-        queue = (self.store.get(QUEUES, str(call["queueID"])) or {}) if call["style"] == "queue" else None
-        meta = self.store.get(META, "meta") or {}
-        virtual = meta.get("virtual_queue" if queue is not None else "virtual_campaign", "")
-        agent = self.roster.get(call["agent"]) if call["agent"] else None
-        payload = terminal(call, agent, queue=queue, virtual_number=virtual)
-        now = self.outbox.now_iso()  # the delivery's own timestamps are this very string: share it
-        for key in ("callEnded", "callDisposed"):
-            if payload[key] == now:
-                payload[key] = now
-        self._send(call, "terminal", "call-ended", payload)
-
-    def _send(self, call: Document, name: str, event: str, payload: dict[str, Any]) -> None:
-        route = call["settings"]["routes"].get(name)
-        if not route:
-            return
-        self.outbox.enqueue(
-            api=self.api,
-            callback=name,
-            outgoing=Outgoing("POST", str(route["url"]), payload),
-            retry=self._rule(route.get("retry") or {}),
-            meta={"operationId": route["operationId"], "event": event, "callID": call["callID"]},
-        )
-
-    def _rule(self, spec: Mapping[str, Any]) -> RetryRule:
-        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in spec.items()))
-        rule = self._rules.get(key)
-        if rule is None:
-            rule = self._rules[key] = RetryRule.from_spec(spec)
-        return rule
+        self.book.history(call, "cancelled")
+        self.book.save(call)
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -475,23 +276,3 @@ class Dialer(Intake):
 
     def agents(self) -> list[Document]:
         return self.roster.agents()
-
-    # ---- helpers ---------------------------------------------------------------------------------
-
-    def _call(self, call_id: int) -> Document:
-        call = self.store.get(CALLS, str(call_id))
-        if call is None:
-            raise UnknownCall(f"no call {call_id}")
-        return call
-
-    def _save(self, call: Document) -> None:
-        self.store.put(CALLS, str(call["callID"]), call)
-
-    def _history(self, call: Document, event: str, detail: Any = None) -> None:
-        """One line per event: seconds since the call was created, the event, and a detail if any."""
-        offset = self._ts() - call["created"]
-        line = f"\n{int(offset) if offset.is_integer() else round(offset, 3)} {event}"
-        call["history"] += line if detail is None else f"{line} {str(detail).replace(chr(10), ' ')}"
-
-    def _ts(self) -> float:
-        return self.clock.now().timestamp()

@@ -1,6 +1,6 @@
 """How leads become calls: queues, campaigns, CSV sheets, agent mapping and settings.
 
-Mixed into ``Dialer``. A call document holds what the dialer needs and nothing twice: times are epoch
+One part of the ``Dialer``, which hands each new waiting call on to its dispatch. A call document holds what the dialer needs and nothing twice: times are epoch
 seconds, the operation, settings, callback routes and custom field names of one request are one shared
 object (``settings``), and
 the history is one line of text per event (``<seconds since created> <event> [detail]``).
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from mockserver.core.clock import Clock
+from mockserver.core.dialer_calls import CALL_SEQUENCE, CALLS, NewCall
+from mockserver.core.dialer_errors import BadSheet, UnknownAgent, UnknownCampaign
 from mockserver.core.dialer_payloads import iso_at
-from mockserver.core.dialer_roster import Pools, Roster
+from mockserver.core.dialer_roster import Roster
 from mockserver.core.store import Document, StateStore
 
-CALLS = "ryng:calls"
-CALL_SEQUENCE = "ryng:call"  # callIDs, in order: the control plane pages calls by walking them
 QUEUES = "ryng:queues"
 CAMPAIGNS = "ryng:campaigns"
 
@@ -41,6 +41,7 @@ Routes = Mapping[str, Mapping[str, Any]]
 
 
 _NO_FIELDS: dict[str, str] = {}  # shared by calls without custom fields; never changed
+
 
 SLICE = 1_000
 """Records taken in (or sheet rows read) between two pauses of an intake."""
@@ -60,22 +61,6 @@ def finish(steps: Steps[T]) -> T:
             return result
 
 
-class DialerError(Exception):
-    """A request the dialer refuses; handlers answer it the way Ryng does."""
-
-
-class UnknownAgent(DialerError):
-    pass
-
-
-class UnknownCampaign(DialerError):
-    pass
-
-
-class BadSheet(DialerError):
-    pass
-
-
 _MAX_SHARED = 4096  # distinct setups kept for sharing; past that, new ones are not shared
 
 
@@ -92,18 +77,29 @@ class _Batch(NamedTuple):
 
 
 class Intake:
-    store: StateStore
-    clock: Clock
-    roster: Roster
-    pools: Pools
-    tenant_settings: dict[str, Any]
-    """The dialling settings of the tenant's default queue, in ``SETTINGS`` order."""
-    unknown_agents: str
-    _setups: dict[tuple[Any, ...], dict[str, Any]]
-    _singles: dict[str, list[str]]
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        clock: Clock,
+        roster: Roster,
+        tenant_settings: dict[str, Any],
+        unknown_agents: str,
+        on_waiting: Callable[[Document], None],
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.roster = roster
+        self.tenant_settings = tenant_settings
+        """The dialling settings of the tenant's default queue, in ``SETTINGS`` order."""
+        self.unknown_agents = unknown_agents
+        self._on_waiting = on_waiting  # a queue or campaign call, made: the dispatch takes it from here
+        self._setups: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._singles: dict[str, list[str]] = {}
 
-    def _schedule_dispatch(self) -> None:
-        raise NotImplementedError
+    def reset(self) -> None:
+        self._setups.clear()
+        self._singles.clear()
 
     # ---- queues ----------------------------------------------------------------------------------
 
@@ -176,7 +172,7 @@ class Intake:
         if mapping == "global" and agents:
             queue["rr"] = (queue["rr"] + len(rows)) % len(agents)
             self.store.put(QUEUES, str(queue["id"]), queue)
-        setup = self._setup(source, settings, queue.get("customFieldNames"), routes)
+        setup = self.setup(source, settings, queue.get("customFieldNames"), routes)
         return _Batch("queue", rows, eligible, setup, self.clock.now().timestamp(), queue_id=queue["id"])
 
     # ---- campaigns -------------------------------------------------------------------------------
@@ -201,7 +197,7 @@ class Intake:
     def append_campaign_steps(
         self, campaign_id: int, body: Mapping[str, Any], routes: Routes, source: str
     ) -> Steps[list[int]]:
-        campaign = self._campaign(campaign_id, body.get("name"))
+        campaign = self.campaign(campaign_id, body.get("name"))
         rows = body["customerData"]["jsonData"]
         return (yield from self._make_calls(self._campaign_batch(campaign, body, rows, routes, source)))
 
@@ -232,7 +228,7 @@ class Intake:
             campaign_id = self._free_id(CAMPAIGNS, "ryng:campaign")
             campaign = self._put_campaign(campaign_id, name or f"campaign::{campaign_id}")
         else:
-            campaign = self._campaign(campaign_id, name)
+            campaign = self.campaign(campaign_id, name)
         body: dict[str, Any] = {"customFieldNames": names}
         if in_file:
             body["agentMapping"] = "inline"
@@ -258,14 +254,14 @@ class Intake:
         if body.get("customFieldNames"):
             campaign["customFieldNames"] = body["customFieldNames"]
             self.store.put(CAMPAIGNS, str(campaign["id"]), campaign)
-        setup = self._setup(source, settings, names, routes)
+        setup = self.setup(source, settings, names, routes)
         now = self.clock.now().timestamp()
         return _Batch("campaign", rows, eligible, setup, now, campaign_id=campaign["id"])
 
     def _make_now(self, batch: _Batch) -> list[int]:
         style, rows, eligible, setup, now, queue_id, campaign_id = batch
         return [
-            self._new_call(style, row, elig, setup, now, queue_id=queue_id, campaign_id=campaign_id)
+            self.new_call(style, row, elig, setup, now, queue_id=queue_id, campaign_id=campaign_id)
             for row, elig in zip(rows, eligible, strict=True)
         ]
 
@@ -280,7 +276,7 @@ class Intake:
                 if not self._still_there(batch):
                     return []  # a reset wiped the store meanwhile, the calls made so far with it
             made.append(
-                self._new_call(style, row, elig, setup, now, queue_id=queue_id, campaign_id=campaign_id)
+                self.new_call(style, row, elig, setup, now, queue_id=queue_id, campaign_id=campaign_id)
             )
         return made
 
@@ -357,7 +353,7 @@ class Intake:
     # A stream of one-lead pushes would otherwise keep a copy of the same setup and agent list per
     # call: a third of a call's memory, and the mock slows as its heap grows (see bench/).
 
-    def _setup(
+    def setup(
         self, source: str, settings: Mapping[str, Any], names: Mapping[str, str] | None, routes: Routes
     ) -> dict[str, Any]:
         """What one request asked for, shared by all the calls it made: the operation, the dialling
@@ -380,7 +376,7 @@ class Intake:
         in the roster, so these are no more than the roster)."""
         return self._singles.setdefault(username, [username])
 
-    def _new_call(
+    def new_call(
         self,
         style: str,
         row: Mapping[str, Any],
@@ -392,31 +388,32 @@ class Intake:
         campaign_id: int | None = None,
     ) -> int:
         call_id = self.store.next_id(CALL_SEQUENCE)
-        call: Document = {
-            "callID": call_id,
-            "style": style,
-            "queueID": queue_id,
-            "campaignID": campaign_id,
-            "number": row["number"],
-            "priority": int(row.get("priority") or 0),
-            "eligible": eligible,
-            "settings": setup,
-            "customFields": {k: v for k, v in row.items() if k.startswith("customField")} or _NO_FIELDS,
-            "state": "waiting",
-            "created": now,
-            "scheduled": now,
-            "agent": None,
-            "current": None,
-            "attempts": [],
-            "history": "0 queued",
-            "disposition": None,
-            "notes": None,
-            "disposed": None,
-        }
+        call: Document = NewCall(
+            {
+                "callID": call_id,
+                "style": style,
+                "queueID": queue_id,
+                "campaignID": campaign_id,
+                "number": row["number"],
+                "priority": int(row.get("priority") or 0),
+                "eligible": eligible,
+                "settings": setup,
+                "customFields": {k: v for k, v in row.items() if k.startswith("customField")} or _NO_FIELDS,
+                "state": "waiting",
+                "created": now,
+                "scheduled": now,
+                "agent": None,
+                "current": None,
+                "attempts": [],
+                "history": "0 queued",
+                "disposition": None,
+                "notes": None,
+                "disposed": None,
+            }
+        )
         self.store.put(CALLS, str(call_id), call)
         if style != "preview":
-            self.pools.push(call)
-            self._schedule_dispatch()
+            self._on_waiting(call)
         return call_id
 
     def _free_id(self, collection: str, sequence: str) -> int:
@@ -462,7 +459,7 @@ class Intake:
         self.store.put(CAMPAIGNS, str(campaign_id), campaign)
         return campaign
 
-    def _campaign(self, campaign_id: int, name: str | None) -> Document:
+    def campaign(self, campaign_id: int, name: str | None) -> Document:
         """A campaign not seen before is made on first use, named as Ryng names it by default."""
         return self.store.get(CAMPAIGNS, str(campaign_id)) or self._put_campaign(
             campaign_id, name or f"Campaign::{campaign_id}"

@@ -8,6 +8,7 @@ rebuilt from the stored calls, never the source of truth.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,19 +27,20 @@ class Roster:
     def __init__(self, store: StateStore, seed: int) -> None:
         self.store = store
         self.seed = seed
-        self._available: dict[str, tuple[float, int]] = {}  # username -> (free since, agent id)
+        self._available = FreeAgents()
 
     def load(self) -> None:
-        self._available = {
-            a["username"]: (a["free_since"], a["id"]) for a in self.agents() if a["state"] == "available"
-        }
+        self._available.clear()
+        for agent in self.agents():
+            if agent["state"] == "available":
+                self._available.add(agent["username"], agent["free_since"], agent["id"])
 
     def remote_agent(self, username: str, agent: Document | None) -> None:
         """Another process of a shared store changed an agent: keep who is available in step."""
         if agent is not None and agent["state"] == "available":
-            self._available[username] = (agent["free_since"], agent["id"])
+            self._available.add(username, agent["free_since"], agent["id"])
         else:
-            self._available.pop(username, None)
+            self._available.discard(username)
 
     def seed_default(self, configured: Iterable[Mapping[str, Any]], team_size: int, fakes: Fakes) -> None:
         """The roster from the config file, else a seeded team; only when the store holds no agents."""
@@ -74,7 +76,7 @@ class Roster:
             "handled": 0,
         }
         self.store.put(AGENTS, username, agent)
-        self._available[username] = (free_since, agent["id"])
+        self._available.add(username, free_since, agent["id"])
         return agent
 
     def get(self, username: str) -> Document | None:
@@ -91,7 +93,11 @@ class Roster:
 
     def available(self) -> list[str]:
         """Free agents, longest idle first."""
-        return [u for u, _ in sorted(self._available.items(), key=lambda item: item[1])]
+        return self._available.ordered()
+
+    def available_among(self, usernames: Iterable[str]) -> list[str]:
+        """Those of these agents who are free, longest idle first."""
+        return self._available.ordered_among(usernames)
 
     def is_available(self, username: str) -> bool:
         return username in self._available
@@ -102,7 +108,7 @@ class Roster:
         agent["state"] = state
         agent["call"] = call_id
         self.store.put(AGENTS, username, agent)
-        self._available.pop(username, None)
+        self._available.discard(username)
         return agent
 
     def set_state(self, username: str, state: str) -> None:
@@ -121,7 +127,44 @@ class Roster:
         if handled:
             agent["handled"] += 1
         self.store.put(AGENTS, username, agent)
-        self._available[username] = (now, agent["id"])
+        self._available.add(username, now, agent["id"])
+
+
+class FreeAgents:
+    """The free agents in the order they take calls (longest idle first, then lowest id), kept sorted as
+    agents come and go: reading the order costs nothing per busy agent, and no dispatch sorts."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[float, int, str]] = {}
+        self._order: list[tuple[float, int, str]] = []
+
+    def clear(self) -> None:
+        self._keys.clear()
+        self._order.clear()
+
+    def add(self, username: str, free_since: float, agent_id: int) -> None:
+        self.discard(username)
+        key = self._keys[username] = (free_since, agent_id, username)
+        bisect.insort(self._order, key)
+
+    def discard(self, username: str) -> None:
+        key = self._keys.pop(username, None)
+        if key is not None:
+            del self._order[bisect.bisect_left(self._order, key)]
+
+    def __contains__(self, username: object) -> bool:
+        return username in self._keys
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def ordered(self) -> list[str]:
+        return [key[2] for key in self._order]
+
+    def ordered_among(self, usernames: Iterable[str]) -> list[str]:
+        """Those of these agents who are free, in the same order."""
+        keys = self._keys
+        return [key[2] for key in sorted(keys[u] for u in usernames if u in keys)]
 
 
 def number_for(seed: int, username: str) -> str:
@@ -140,12 +183,16 @@ class Pools:
     """Waiting calls by the set of agents that may take them; biggest priority first, then oldest."""
 
     def __init__(self) -> None:
-        self._heaps: dict[str, list[tuple[int, int]]] = {}  # (-priority, callID): ids grow with age
+        # One int per waiting call, -priority * 2**40 + callID: the smallest is the biggest priority, then
+        # the oldest (ids grow with age); an int is a third of a tuple, and a campaign may hold 1,000,000.
+        self._heaps: dict[str, list[int]] = {}
         self._by_agent: dict[str, set[str]] = {}
+        self._size = 0
 
     def clear(self) -> None:
         self._heaps.clear()
         self._by_agent.clear()
+        self._size = 0
 
     def push(self, call: Mapping[str, Any]) -> None:
         key = pool_key(call.get("eligible"))
@@ -155,25 +202,52 @@ class Pools:
             if key != ANY:
                 for username in key.split("\n"):
                     self._by_agent.setdefault(username, set()).add(key)
-        heapq.heappush(heap, (-int(call["priority"]), int(call["callID"])))
+        heapq.heappush(heap, -int(call["priority"]) * _ID_SPAN + int(call["callID"]))
+        self._size += 1
 
     def take(self, username: str, waiting: Callable[[int], bool]) -> int | None:
         """The best waiting call this agent may take, removed from its pool."""
-        best: tuple[tuple[int, int], list[tuple[int, int]]] | None = None
+        best: tuple[int, list[int]] | None = None
         for key in self._keys_for(username):
             heap = self._heaps.get(key)
-            while heap and not waiting(heap[0][1]):
+            while heap and not waiting(heap[0] & _ID_MASK):
                 heapq.heappop(heap)
+                self._size -= 1
             if heap and (best is None or heap[0] < best[0]):
                 best = (heap[0], heap)
+            elif heap is not None and not heap:
+                del self._heaps[key]  # only pools that hold calls are kept (see ``agents_with_calls``)
         if best is None:
             return None
         heapq.heappop(best[1])
-        return best[0][1]
+        self._size -= 1
+        return best[0] & _ID_MASK
+
+    def anyone_may_take(self) -> bool:
+        """Whether calls any agent may take are waiting."""
+        return bool(self._heaps.get(ANY))
+
+    def agents_with_calls(self) -> set[str]:
+        """The agents named by pools that hold calls."""
+        named: set[str] = set()
+        for key, heap in self._heaps.items():
+            if heap and key != ANY:
+                named.update(key.split("\n"))
+        return named
+
+    def may_take(self, username: str) -> bool:
+        """Whether a pool this agent may take from holds anything (perhaps only calls no longer waiting)."""
+        heaps = self._heaps
+        return bool(heaps.get(ANY)) or any(heaps.get(key) for key in self._by_agent.get(username, ()))
 
     def _keys_for(self, username: str) -> Iterator[str]:
-        yield ANY
-        yield from sorted(self._by_agent.get(username, ()))
+        yield ANY  # a call sits in one pool only, so the order of the pools never decides a tie
+        yield from self._by_agent.get(username, ())
 
     def waiting(self) -> int:
-        return sum(len(h) for h in self._heaps.values())
+        """Entries held (a cancelled call's stays until a take finds it no longer waiting)."""
+        return self._size
+
+
+_ID_SPAN = 1 << 40
+_ID_MASK = _ID_SPAN - 1

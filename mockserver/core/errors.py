@@ -17,10 +17,16 @@ Drawn as httpx draws its tree; each class says when it is raised:
   + store.TransactionError - a transaction was opened by one asyncio task while another task's was still
   |                          open (also a ``RuntimeError``): a bug in the caller, never an answer.
   + store.StoreUnavailable - a shared store (Redis) cannot be reached or its lock not had in time (also a
-                             ``RuntimeError``): the unit did nothing; the middleware answers 503.
-
-The Ryng dialer's ``DialerError`` family (``dialer_intake.py``) still derives from ``Exception`` directly;
-it joins this tree when the dialer is recomposed.
+  |                          ``RuntimeError``): the unit did nothing; the middleware answers 503.
+  + dialer_errors.DialerError - the Ryng dialer refuses a request; the Ryng handlers catch it and answer
+    |                           in Ryng's own words (the middleware's refusal mapping never sees it).
+    + UnknownAgent - an agent named by id or username is not in the roster (``unknown_agents: reject``).
+    + UnknownCampaign - a queue was to take the leads of a campaign that does not exist.
+    + BadSheet - a campaign sheet is not CSV, is empty, has no phone number or too many leads.
+    + UnknownCall - no call has this id.
+    + NotCancellable - the call was already tried or is not a queue call.
+    + AgentBusy - a preview call was asked of an agent who is not free.
+    + DisposeRefused - a preview call cannot be disposed (unknown call or call log, or already done).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from mockserver.core import pages
 from mockserver.core.clock import Clock, iso
+from mockserver.core.compact import Sealable
 from mockserver.core.errors import Conflict, NotFound
 from mockserver.core.pages import Page
 from mockserver.core.store import Document
@@ -26,6 +27,18 @@ from mockserver.core.timeline import AFTER_RESTART, Commit, Timeline
 COLLECTION = "deliveries"
 SEQUENCE = "delivery"
 JOB_KIND = "deliver"
+
+
+class Settled(Sealable):
+    """A delivery no attempt will change in place (delivered, failed, cancelled), kept sealed by the store
+    (``compact``); a retry reads it back and puts a pending copy."""
+
+    __slots__ = ()
+    shared = ("retry",)
+
+
+def _kept(record: Document) -> Document:
+    return Settled(record) if record["state"] != "pending" else record
 
 
 @dataclass(frozen=True)
@@ -177,7 +190,7 @@ class Outbox:
             if problems:
                 record["state"] = "failed"
                 record["error"] = "payload does not match the spec: " + "; ".join(problems)
-                self.store.put(COLLECTION, str(delivery_id), record)
+                self.store.put(COLLECTION, str(delivery_id), _kept(record))
                 self._index(record)
                 return record
         twin = None
@@ -292,7 +305,7 @@ class Outbox:
             due = self.clock.now().timestamp() + rule.interval_seconds
             record["next_attempt_at"] = iso(_from_ts(due, self.clock))
             self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, self._job_args(record))
-        self.store.put(COLLECTION, str(record["id"]), record)
+        self.store.put(COLLECTION, str(record["id"]), _kept(record))
 
     # ---- acting on a delivery (the control plane's retry and cancel) ------------------------------
 
@@ -335,15 +348,17 @@ class Outbox:
         record["state"] = "cancelled"
         record["next_attempt_at"] = None
         record["round"] = record.get("round", 0) + 1  # its scheduled attempt finds itself superseded
-        self.store.put(COLLECTION, str(delivery_id), record)
+        self.store.put(COLLECTION, str(delivery_id), _kept(record))
         return record
 
     def deliveries(self, **filters: Any) -> Iterator[Document]:
         """Every delivery in creation order, keeping those whose fields equal the filters given."""
-        wanted = {k: v for k, v in filters.items() if v is not None}
-        for record in sorted(self.store.values(COLLECTION), key=lambda r: r["id"]):
-            if all(str(record.get(k)) == str(v) for k, v in wanted.items()):
-                yield record
+        wanted = {k: str(v) for k, v in filters.items() if v is not None}
+        # Filtered first, then sorted: settled deliveries are sealed, and only the matches are kept open.
+        found = [
+            r for r in self.store.values(COLLECTION) if all(str(r.get(k)) == v for k, v in wanted.items())
+        ]
+        yield from sorted(found, key=lambda r: r["id"])
 
     def delivery_page(self, after: int, limit: int, **filters: Any) -> Page:
         """Deliveries after the id ``after``, oldest first; costs O(limit) (see ``pages``). A ``callID``

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from mockserver.core.compact import Codec, Sealable, Sealed
 from mockserver.core.errors import CoreError
 
 Document = dict[str, Any]
@@ -139,7 +140,8 @@ class _MemoryUnit:
 class MemoryStore:
     """Dicts in the process. A transaction keeps an undo log (each key's value, and each sequence, as the
     transaction first touched it) and plays it back if the block raises. ``get`` hands out the stored
-    object itself, so a change made in place to it before the failure is not undone."""
+    object itself, so a change made in place to it before the failure is not undone. A ``Sealable``
+    document is kept sealed (``compact``): ``get`` and ``values`` hand out a fresh decoded copy of it."""
 
     shared = False
 
@@ -150,6 +152,7 @@ class MemoryStore:
         self._undo: dict[tuple[str, str], Any] | None = None
         self._undo_sequences: dict[str, int | None] = {}
         self._unit = _MemoryUnit(self)
+        self._codec = Codec()
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         return self._unit  # one reusable object: a request's transaction costs next to nothing
@@ -175,18 +178,23 @@ class MemoryStore:
                 self._sequences[name] = number
 
     def get(self, collection: str, key: str) -> Document | None:
-        return self._data.get(collection, {}).get(key)
+        found: Any = self._data.get(collection, {}).get(key)  # a Document, or Sealed
+        return self._codec.open(found) if type(found) is Sealed else found
 
     def put(self, collection: str, key: str, value: Document) -> None:
         self._remember(collection, key)
-        self._data.setdefault(collection, {})[key] = value
+        kept: Any = self._codec.seal(value) if isinstance(value, Sealable) else value  # opened by get
+        self._data.setdefault(collection, {})[key] = kept
 
     def delete(self, collection: str, key: str) -> bool:
         self._remember(collection, key)
         return self._data.get(collection, {}).pop(key, None) is not None
 
     def values(self, collection: str) -> Iterator[Document]:
-        return iter(list(self._data.get(collection, {}).values()))
+        # A snapshot of what is stored; sealed documents are opened one at a time, as they are read.
+        found: list[Any] = list(self._data.get(collection, {}).values())
+        opened = self._codec.open
+        return (opened(v) if type(v) is Sealed else v for v in found)
 
     def count(self, collection: str) -> int:
         return len(self._data.get(collection, {}))

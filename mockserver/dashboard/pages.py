@@ -180,9 +180,8 @@ def deliveries_of_call(rt: Runtime, call_id: int) -> list[dict[str, Any]]:
     if indexed is not None and isinstance(indexed.get("ids"), list):
         records = (rt.store.get(DELIVERIES, str(i)) for i in indexed["ids"])
         return [dict(r) for r in records if r is not None]
-    want = str(call_id)
-    found = [d for d in rt.store.values(DELIVERIES) if str(d.get("callID")) == want]
-    return sorted(found, key=lambda d: int(d.get("id", 0)))
+    # The outbox's own index of deliveries by call: no pass over them all (each would be opened).
+    return list(rt.outbox.delivery_page(0, 10_000, callID=call_id).items)
 
 
 # ---- deliveries -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mockserver.app import create_app
-from mockserver.core.dialer import Dialer
+from mockserver.core.dialer_dispatch import Dispatch
 from mockserver.core.dialer_intake import CALLS
 from mockserver.core.store import SQLiteStore
 from mockserver.settings import Settings
@@ -40,11 +40,11 @@ def test_an_accepted_push_is_on_disk_with_its_jobs_before_the_answer(tmp_path: P
 def test_a_push_that_fails_half_way_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "state.sqlite"
 
-    def broken(self: Dialer) -> None:
+    def broken(self: Dispatch) -> None:
         raise RuntimeError("the dialer broke after storing the call")
 
     with serving(_app(path)) as base:
-        monkeypatch.setattr(Dialer, "_schedule_dispatch", broken)
+        monkeypatch.setattr(Dispatch, "schedule", broken)
         r = httpx.post(f"{base}{PUSH}", json=_body("+919800000003"), headers=TOKEN)
         assert r.status_code == 500
         assert list(SQLiteStore(path).values(CALLS)) == [], "the call went with the failed request"

@@ -1,0 +1,77 @@
+"""What a call sends: each callback's body, built from the call's state (``dialer_payloads``), put in the
+outbox with the route (URL, callback operationId, retry rule) that the request gave.
+
+Queue calls send one connect callback when the customer is connected; campaign and preview calls send
+one at each milestone (agent connected, customer connected, call ended). Every call sends one terminal
+callback when it is done with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.core.dialer_payloads import campaign_connect, queue_connect, terminal
+from mockserver.core.dialer_roster import Roster
+from mockserver.core.outbox import Outbox, Outgoing, RetryRule
+from mockserver.core.store import Document, StateStore
+
+META = "ryng:meta"
+QUEUES = "ryng:queues"
+
+
+class Callbacks:
+    def __init__(self, store: StateStore, outbox: Outbox, roster: Roster, api: str) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.roster = roster
+        self.api = api
+        self._rules: dict[tuple[Any, ...], RetryRule] = {}
+
+    def customer_connected(self, call: Document) -> None:
+        if call["style"] == "queue":
+            agent = self.roster.get(call["agent"])
+            queue = self.store.get(QUEUES, str(call["queueID"])) or {}
+            if agent is not None:
+                self._send(call, "connect", "customer-connected", queue_connect(call, agent, queue))
+        else:
+            self.milestone(call, "customer-connected")
+
+    def milestone(self, call: Document, event: str) -> None:
+        if call["style"] != "queue" and "connect" in call["settings"]["routes"]:
+            agent = self.roster.get(call["agent"])
+            if agent is not None:
+                self._send(call, "connect", event, campaign_connect(call, agent, event))
+
+    def terminal(self, call: Document) -> None:
+        if "terminal" not in call["settings"]["routes"]:
+            return
+        queue = (self.store.get(QUEUES, str(call["queueID"])) or {}) if call["style"] == "queue" else None
+        meta = self.store.get(META, "meta") or {}
+        virtual = meta.get("virtual_queue" if queue is not None else "virtual_campaign", "")
+        agent = self.roster.get(call["agent"]) if call["agent"] else None
+        payload = terminal(call, agent, queue=queue, virtual_number=virtual)
+        now = self.outbox.now_iso()  # the delivery's own timestamps are this very string: share it
+        for key in ("callEnded", "callDisposed"):
+            if payload[key] == now:
+                payload[key] = now
+        self._send(call, "terminal", "call-ended", payload)
+
+    def _send(self, call: Document, name: str, event: str, payload: dict[str, Any]) -> None:
+        route = call["settings"]["routes"].get(name)
+        if not route:
+            return
+        self.outbox.enqueue(
+            api=self.api,
+            callback=name,
+            outgoing=Outgoing("POST", str(route["url"]), payload),
+            retry=self._rule(route.get("retry") or {}),
+            meta={"operationId": route["operationId"], "event": event, "callID": call["callID"]},
+        )
+
+    def _rule(self, spec: Mapping[str, Any]) -> RetryRule:
+        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in spec.items()))
+        rule = self._rules.get(key)
+        if rule is None:
+            rule = self._rules[key] = RetryRule.from_spec(spec)
+        return rule

@@ -1,0 +1,99 @@
+"""Sealed documents: what a store keeps compact reads back equal, shares what it shared, and rolls back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mockserver.core.compact import Codec, Sealable, Sealed
+from mockserver.core.store import MemoryStore
+
+
+class Call(Sealable):
+    __slots__ = ()
+    shared = ("settings",)
+
+
+SETTINGS: dict[str, Any] = {
+    "source": "pushTransactional",
+    "routes": {"terminal": {"url": "http://127.0.0.1:9/t"}},
+}
+
+
+def _call(n: int, **extra: Any) -> Call:
+    return Call(
+        {
+            "callID": n,
+            "number": "+919845012345",
+            "settings": SETTINGS,
+            "when": 1767603600.25,
+            "x": None,
+            **extra,
+        }
+    )
+
+
+def test_a_sealed_document_is_kept_as_bytes_and_reads_back_equal_with_its_shared_object() -> None:
+    store = MemoryStore()
+    store.put("calls", "1", _call(1, history="0 queued\n12 dialing-agent", text="नमस्ते"))
+    assert type(store._data["calls"]["1"]) is Sealed
+    read = store.get("calls", "1")
+    assert read == {**_call(1, history="0 queued\n12 dialing-agent", text="नमस्ते")}
+    assert type(read) is dict and read["settings"] is SETTINGS  # the very object, not a copy
+    assert list(store.values("calls")) == [read]
+
+
+def test_a_read_is_a_copy_so_only_a_put_changes_what_is_stored() -> None:
+    store = MemoryStore()
+    store.put("calls", "1", _call(1))
+    read = store.get("calls", "1")
+    assert read is not None
+    read["number"] = "changed"
+    assert store.get("calls", "1") == _call(1)
+    store.put("calls", "1", read)  # a plain dict: kept live, as before
+    assert store.get("calls", "1") is read
+
+
+def test_a_failed_unit_puts_back_what_was_stored_sealed_or_live() -> None:
+    store = MemoryStore()
+    store.put("calls", "1", _call(1))
+    store.put("calls", "2", {"callID": 2, "state": "dialing"})
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("calls", "1", {**_call(1), "state": "talking"})
+        store.put("calls", "2", _call(2, state="completed"))
+        store.put("calls", "3", _call(3))
+        raise RuntimeError("the unit fails")
+    assert store.get("calls", "1") == _call(1) and type(store._data["calls"]["1"]) is Sealed
+    assert store.get("calls", "2") == {"callID": 2, "state": "dialing"}
+    assert store.get("calls", "3") is None
+
+
+def test_what_json_cannot_hold_exactly_is_kept_as_a_dict() -> None:
+    codec = Codec()
+    huge = _call(1, big=2**70)
+    assert codec.seal(huge) == huge and type(codec.seal(huge)) is dict
+
+
+def test_past_its_limit_a_codec_encodes_shared_objects_in_full() -> None:
+    codec = Codec(max_shared=1)
+    first = codec.seal(_call(1))
+    other = Call({"settings": {"source": "createQueue"}})
+    second = codec.seal(other)
+    assert isinstance(first, Sealed) and isinstance(second, Sealed)
+    assert codec.open(first)["settings"] is SETTINGS
+    opened = codec.open(second)
+    assert opened == other and opened["settings"] is not other["settings"]
+
+
+class Soon(Call):
+    __slots__ = ()
+    compress = False
+
+
+def test_a_document_read_again_soon_is_kept_as_json_and_reads_back_the_same() -> None:
+    codec = Codec()
+    plain, packed = codec.seal(Soon(_call(1))), codec.seal(_call(1))
+    assert isinstance(plain, Sealed) and plain.startswith(b"{") and not packed.startswith(b"{")
+    assert codec.open(plain) == codec.open(packed) == _call(1)
+    assert codec.open(plain)["settings"] is SETTINGS
