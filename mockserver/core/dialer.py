@@ -60,6 +60,8 @@ __all__ = [
     "UnknownCampaign",
 ]
 
+_SCHEDULED_AHEAD_SECONDS = 86_400.0  # the default state's scheduled call falls due a day after the start
+_CANCELLABLE = frozenset({"waiting", "scheduled"})  # not tried yet: fresh, or scheduled for later
 _STORED_AS = {"agentUsername": "agent"}  # control-plane filter -> the stored call's field, where they differ
 
 
@@ -75,7 +77,11 @@ class Dialer:
         seed: int,
         config: Mapping[str, Any],
         api: str = "ryng",
+        scheduled_call: int | None = None,
     ) -> None:
+        """``scheduled_call``: the id of one queue call the default state holds, scheduled for the next
+        day and not tried yet (the kind of call Ryng lets a client cancel); None for none."""
+        self.scheduled_call = scheduled_call
         self.clock = clock
         self.store = store
         self.timeline = timeline
@@ -128,11 +134,25 @@ class Dialer:
                 "virtual_queue": f"080{fakes.rng.randrange(10**8):08d}",
                 "virtual_campaign": f"+9180{fakes.rng.randrange(10**8):08d}",
             }
+            if self.scheduled_call is not None:
+                self._seed_scheduled(self.scheduled_call)
+                meta["outside"] = [self.scheduled_call]  # an id the call sequence has not reached
             self.store.put(META, "meta", meta)
         self.roster.load()
         waiting = [call for call in self.store.values(CALLS) if call["state"] == "waiting"]
         waiting.sort(key=lambda c: c["callID"])
         self.dispatch.reset(waiting)
+
+    def _seed_scheduled(self, call_id: int) -> None:
+        """A call promised for tomorrow at this time, in a queue of its own: waiting for its first
+        attempt (a ``ready`` step turns it ``waiting`` when it falls due), so it can be cancelled."""
+        now = self.clock.now().timestamp()
+        at = now + _SCHEDULED_AHEAD_SECONDS
+        queue_id = self.intake.seed_queue("Callbacks promised for tomorrow")
+        row = {"number": number_for(self.seed, "scheduled")}
+        setup = self.intake.setup("createQueue", self.intake.tenant_settings, None, {})
+        self.intake.new_call("queue", row, None, setup, now, queue_id=queue_id, call_id=call_id, at=at)
+        self.dispatch.ready_at(call_id, at)
 
     # ---- intake ----------------------------------------------------------------------------------
 
@@ -235,7 +255,7 @@ class Dialer:
     def cancel(self, call_id: int) -> None:
         """Only queue calls still waiting for their first attempt can be cancelled."""
         call = self.book.require(call_id)
-        if call["style"] != "queue" or call["state"] != "waiting" or call["attempts"]:
+        if call["style"] != "queue" or call["state"] not in _CANCELLABLE or call["attempts"]:
             raise NotCancellable(
                 f"call {call_id} is {call['state']}; only calls not yet tried can be cancelled"
             )
@@ -267,9 +287,20 @@ class Dialer:
             hit = found is not None and (match is None or match(found))
             return Page([public_call(found)] if hit and found is not None else [], None)
         page = pages.forward(
-            lambda n: self.store.get(CALLS, str(n)), after, self.store.last_id(CALL_SEQUENCE), limit, match
+            lambda n: self.store.get(CALLS, str(n)),
+            after,
+            self.store.last_id(CALL_SEQUENCE),
+            limit,
+            match,
+            beyond=self.ids_beyond(),
         )
         return Page([public_call(call) for call in page.items], page.next_cursor)
+
+    def ids_beyond(self) -> list[int]:
+        """Ids of calls the default state placed above what the call sequence has reached (ascending)."""
+        meta = self.store.get(META, "meta") or {}
+        last = self.store.last_id(CALL_SEQUENCE)
+        return sorted(i for i in meta.get("outside", ()) if i > last)
 
     def count_calls(self) -> int:
         return self.store.count(CALLS)

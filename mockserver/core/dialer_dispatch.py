@@ -1,7 +1,7 @@
 """Scheduling and dispatch: which free agent takes which waiting call, and each attempt step by step.
 
 An attempt is planned before it starts (``dialer_plan``) and moves by timeline jobs (``ryng.step``):
-``waiting`` -> ``dialing`` -> ``talking`` -> ``wrap-up`` -> ``completed``, or after an unanswered
+(``scheduled`` ->) ``waiting`` -> ``dialing`` -> ``talking`` -> ``wrap-up`` -> ``completed``, or after an unanswered
 attempt ``retry-wait`` (back to ``waiting`` ``retryInterval`` minutes later) until ``maxRetries`` are
 spent, then ``unreachable``. Preview calls stop in ``ended`` until the agent disposes of them. A
 ``ryng.dispatch`` job hands waiting calls to free agents, longest idle first; an agent set free takes
@@ -11,6 +11,7 @@ its next call at once. Each step appends to the call's history and sends its cal
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from mockserver.core.dialer_callbacks import Callbacks
@@ -72,6 +73,12 @@ class Dispatch:
         if not self._pending:
             self._pending = True
             self._job = self.timeline.schedule_in(0, JOB_DISPATCH, {})
+
+    def ready_at(self, call_id: int, at: float) -> None:
+        """A ``scheduled`` call turns ``waiting`` at ``at`` (a timestamp)."""
+        self.timeline.schedule(
+            datetime.fromtimestamp(at, tz=UTC), JOB_STEP, {"call": call_id, "step": "ready"}
+        )
 
     def remote_call(self, _key: str, call: Document | None) -> None:
         """Another process of a shared store changed a call: forget its plan; a waiting one is pooled."""
@@ -168,7 +175,7 @@ class Dispatch:
             return
         step = args["step"]
         if step == "ready":
-            if call["state"] == "retry-wait":
+            if call["state"] in ("retry-wait", "scheduled"):
                 call["state"] = "waiting"
                 self.calls.history(call, "ready")
                 self.calls.save(call)

@@ -114,6 +114,12 @@ class Intake:
         calls = yield from self._make_calls(self._queue_batch(queue, {}, body, routes, source))
         return queue["id"], calls
 
+    def seed_queue(self, name: str) -> int:
+        """A queue of the default state, with the tenant's settings."""
+        queue_id = self._free_id(QUEUES, "ryng:queue")
+        self._put_queue(queue_id, name=name, mapping=None, agents=None, settings={}, names=None)
+        return queue_id
+
     def _new_queue(self, body: Mapping[str, Any]) -> Document:
         settings = {k: body[k] for k in SETTINGS if k in body}
         if "maxDisposeTime" in body:
@@ -386,8 +392,13 @@ class Intake:
         *,
         queue_id: int | None = None,
         campaign_id: int | None = None,
+        call_id: int | None = None,
+        at: float | None = None,
     ) -> int:
-        call_id = self.store.next_id(CALL_SEQUENCE)
+        """A call, ``waiting`` for an agent; or, with ``at`` (a time to come), ``scheduled`` until then
+        and not pooled (the caller schedules its ``ready`` step). Ids skip any already taken."""
+        if call_id is None:
+            call_id = self._free_id(CALLS, CALL_SEQUENCE)
         call: Document = NewCall(
             {
                 "callID": call_id,
@@ -399,9 +410,9 @@ class Intake:
                 "eligible": eligible,
                 "settings": setup,
                 "customFields": {k: v for k, v in row.items() if k.startswith("customField")} or _NO_FIELDS,
-                "state": "waiting",
+                "state": "waiting" if at is None else "scheduled",
                 "created": now,
-                "scheduled": now,
+                "scheduled": now if at is None else at,
                 "agent": None,
                 "current": None,
                 "attempts": [],
@@ -412,7 +423,7 @@ class Intake:
             }
         )
         self.store.put(CALLS, str(call_id), call)
-        if style != "preview":
+        if style != "preview" and at is None:
             self._on_waiting(call)
         return call_id
 

@@ -10,7 +10,7 @@ the walk reached the end of what exists now.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,10 @@ def forward(
     limit: int,
     match: Match | None = None,
     budget: int = SCAN_BUDGET,
+    beyond: Sequence[int] = (),
 ) -> Page:
-    """Ids ``after + 1`` up to ``last``, oldest first."""
+    """Ids ``after + 1`` up to ``last``, oldest first; then the ``beyond`` ids (ascending, each above
+    ``last``: records a seed placed outside the sequence)."""
     items: list[Document] = []
     n = after
     stop = after + limit + budget
@@ -49,7 +51,17 @@ def forward(
         found = fetch(n)
         if found is not None and (match is None or match(found)):
             items.append(found)
-    return Page(items, str(n) if n < last else None)
+    if n < last:
+        return Page(items, str(n))
+    rest = [i for i in beyond if i > max(n, last)]
+    for i in rest:
+        if len(items) == limit:
+            return Page(items, str(n))
+        n = i
+        found = fetch(i)
+        if found is not None and (match is None or match(found)):
+            items.append(found)
+    return Page(items, None)
 
 
 def backward(

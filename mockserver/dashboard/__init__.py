@@ -150,6 +150,7 @@ class Dashboard:
         if section == "calls" and not rest:
             page = pages.calls(rt, query, before)
             states = [
+                "scheduled",
                 "waiting",
                 "dialing",
                 "talking",

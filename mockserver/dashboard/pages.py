@@ -9,7 +9,7 @@ written (yet) is shown as missing, never an error.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -54,12 +54,18 @@ def newest_first(
     before: int | None,
     keep: Callable[[Mapping[str, Any]], bool],
     limit: int = PAGE_SIZE,
+    beyond: Iterable[int] = (),
 ) -> tuple[list[Mapping[str, Any]], int | None]:
     """Records with ids below ``before`` (all, without it), newest first: at most ``limit``, and the
     cursor of the next page when there may be more: the id of the last one shown, or, when a filter
     let few through, the id where this page stopped looking (so no page costs more than MAX_SCAN)."""
     start = newest if before is None else min(newest, before - 1)
     found: list[tuple[int, Mapping[str, Any]]] = []
+    for i in sorted(beyond, reverse=True):  # ids above the sequence's reach come first (newest first)
+        if i > newest and (before is None or i < before):
+            record = get(i)
+            if record is not None and keep(record):
+                found.append((i, record))
     n = start
     floor = max(0, start - MAX_SCAN)
     while n > floor and len(found) <= limit:
@@ -151,8 +157,13 @@ def calls(rt: Runtime, filters: Mapping[str, Any], before: int | None) -> Page:
     wanted = {k: v for k, v in filters.items() if k in CALL_FILTERS and v}
     match = _equals(wanted)
     store = rt.store
+    dialer = rt.engines.get("ryng")
     found, nxt = newest_first(
-        lambda n: store.get(CALLS, str(n)), last_id(store, CALL_SEQUENCE), before, match
+        lambda n: store.get(CALLS, str(n)),
+        last_id(store, CALL_SEQUENCE),
+        before,
+        match,
+        beyond=dialer.ids_beyond() if isinstance(dialer, Dialer) else (),
     )
     rows = []
     for raw in found:

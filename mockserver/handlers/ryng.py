@@ -51,7 +51,19 @@ def build_engine(runtime: Runtime) -> Dialer:
         make_fakes=make_fakes,
         seed=seed,
         config=runtime.settings.section(API),
+        scheduled_call=_cancellable_example(runtime),
     )
+
+
+def _cancellable_example(runtime: Runtime) -> int | None:
+    """The call id cancelCall's documented example names: the default state holds that call, scheduled
+    and not tried yet, so the documented request succeeds against the default state."""
+    if API not in runtime.apis or not runtime.settings.section(API).get("scheduled_call", True):
+        return None
+    for parameter in runtime.apis[API].contract.operation("cancelCall").parameters:
+        if parameter.name == "callID" and isinstance(parameter.definition.get("example"), int):
+            return int(parameter.definition["example"])
+    return None
 
 
 def engine(rt: Runtime) -> Dialer:

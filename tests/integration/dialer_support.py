@@ -88,7 +88,9 @@ class Mock:
     """An in-process mock (manual clock, no rate limit) whose callbacks go over real HTTP."""
 
     def __init__(self, seed: int = 1, config: Mapping[str, Any] | None = None) -> None:
-        self.settings = Settings(clock="manual", rate_limit=False, seed=seed, config=dict(config or {}))
+        # The dialer's scenarios start from a tenant with no calls (no scheduled call of the default state).
+        config = {**(config or {}), "ryng": {"scheduled_call": False, **(config or {}).get("ryng", {})}}
+        self.settings = Settings(clock="manual", rate_limit=False, seed=seed, config=config)
         self.http = httpx.AsyncClient()
         self.app: MockApp = create_app(self.settings, http_client=self.http)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://mock")

@@ -85,9 +85,10 @@ def test_pages_of_calls_and_deliveries_cover_everything_once_in_order() -> None:
         _push(client, [f"+9198000{n:05d}" for n in range(23)])
         client.post("/__admin/clock/advance", json={"seconds": 600})
         everything = client.get("/__admin/calls", params={"limit": 1000}).json()
-        assert everything["next_cursor"] is None and everything["total"] == 23
+        # the 23 pushed, and the default state's call scheduled for tomorrow (cancelCall's example id)
+        assert everything["next_cursor"] is None and everything["total"] == 24
         calls, pages = _walk(client, "/__admin/calls", "calls", limit=5)
-        assert pages == 5 and [c["callID"] for c in calls] == list(range(1, 24))
+        assert pages == 5 and [c["callID"] for c in calls] == [*range(1, 24), 7741]
         assert calls == everything["calls"]
 
         deliveries = client.get("/__admin/deliveries", params={"limit": 1000}).json()["deliveries"]

@@ -586,3 +586,32 @@ def test_an_unusable_sheet_is_accepted_like_ryng_does_but_makes_no_calls() -> No
             assert await mock.calls() == []
 
     asyncio.run(scenario())
+
+
+def test_the_default_state_holds_the_scheduled_call_that_cancel_calls_example_names() -> None:
+    """A fresh mock answers the spec's documented cancelCall request with success, once; left alone, the
+    call turns waiting when it falls due the next day and is dialled. Without it, a tenant has no call."""
+    document = load_spec("ryng")
+    example = document["paths"]["/rest-api/v1/progressive/call/{callID}/cancel"]["parameters"][0]["example"]
+
+    async def scenario() -> None:
+        async with Mock(config={"ryng": {"scheduled_call": True}}) as mock:
+            (call,) = await mock.calls()
+            assert (call["callID"], call["state"], call["attempts"]) == (example, "scheduled", [])
+            await mock.advance(86_400 - 1)
+            assert (await mock.calls())[0]["state"] == "scheduled"
+            await mock.advance(3600)
+            (call,) = await mock.calls()
+            assert call["state"] != "scheduled" and call["attempts"]
+        async with Mock(config={"ryng": {"scheduled_call": True}}) as mock:
+            r = await mock.ryng("POST", f"/progressive/call/{example}/cancel")
+            assert r.json() == {"error": False, "message": "Call Cancelled", "data": {}}
+            r = await mock.ryng("POST", f"/progressive/call/{example}/cancel")
+            assert r.status_code == 500 and r.json()["error"] is True
+            await mock.advance(2 * 86_400)
+            (call,) = await mock.calls()
+            assert (call["state"], call["attempts"]) == ("cancelled", [])
+        async with Mock() as mock:
+            assert await mock.calls() == []
+
+    asyncio.run(scenario())
