@@ -1,7 +1,8 @@
 """``--state redis://HOST:PORT/DB``: the mock's state in Redis, shared by every process of a namespace.
 
 The engine is synchronous inside a unit of work (``StateStore.transaction``), so this store speaks to
-Redis with redis-py's synchronous client: a unit makes two round trips, one to begin and one to commit.
+Redis with redis-py's synchronous client: a unit under the lock makes two round trips, one to begin and
+one to commit; a request's handler, one (below).
 
 - Each process keeps a *mirror* of the namespace's documents in memory (a ``MemoryStore``), so reads cost
   what they cost with ``--state memory``.
@@ -14,6 +15,12 @@ Redis with redis-py's synchronous client: a unit makes two round trips, one to b
   changed document, sequence and the change-log entry, bumps ``version`` and releases the lock. Redis
   runs a script whole, so a commit is all or nothing; a unit that raises is rolled back in the mirror
   (the ``MemoryStore`` undo log) and the lock released with nothing written.
+- A request's handler runs without the lock (``run_unit``): it reads the mirror as it stands, and its
+  commit writes only if the namespace is still at the version the mirror was at and no lock is held (one
+  round trip); a unit that wrote nothing, or was refused, looks at the version instead. Overtaken by
+  another process's commit, the unit is rolled back, the mirror brought up to date and the handler run
+  again (the second time under the lock). While other processes are committing, the mirror is brought
+  up to date before the handler runs, so a unit that writes nothing needs no second look.
 - While a unit runs, a thread of the process extends the lock's lease, so a long unit keeps it and a
   killed process loses it after ``lease`` seconds.
 - Sequences (call ids, delivery ids, job numbers) are counted under the lock and committed with the
@@ -32,12 +39,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -94,17 +102,23 @@ end
     + _SYNC_BODY
 )
 
-# KEYS: lock, version, log, seq, collections. ARGV: token, prefix, keep, cleared, entry, n documents,
-# then (collection, key, 'p'..json | 'd') per document, then (name, value) per sequence.
+# KEYS: lock, version, log, seq, collections. ARGV: token ('' = a unit that holds no lock), prefix, keep,
+# cleared, entry, n documents, base version (of a unit without the lock: the version its reads came from),
+# then (collection, key, 'p'..json | 'd') per document, then (name, value) per sequence. Returns the new
+# version; -1: the lock is not this unit's (its lease ran out); -2: a unit without the lock read a version
+# that is no longer the latest, or another unit holds the lock (nothing written: run the unit again).
 _COMMIT = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if ARGV[1] == '' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
+  if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[7]) then return -2 end
+elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local prefix = ARGV[2]
 if ARGV[4] == '1' then
   for _, c in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', prefix .. 'docs:' .. c) end
   redis.call('DEL', KEYS[5], KEYS[4])
 end
 local n = tonumber(ARGV[6])
-local i = 7
+local i = 8
 for _ = 1, n do
   local c, key, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if string.sub(value, 1, 1) == 'p' then
@@ -122,7 +136,7 @@ end
 local v = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[3], tostring(v), ARGV[5])
 redis.call('HDEL', KEYS[3], tostring(v - tonumber(ARGV[3])))
-redis.call('DEL', KEYS[1])
+if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
 return v
 """
 
@@ -142,6 +156,22 @@ _OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OS
 
 def _encode(value: Document) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+_OPTIMISTIC_TRIES = 2
+"""Runs of a unit without the lock before it takes the lock (under which it cannot be overtaken)."""
+
+T = TypeVar("T")
+
+
+class _Overtaken(Exception):
+    """A unit without the lock was overtaken by another process's commit (rolled back, run again)."""
+
+
+def _discard(result: object) -> None:
+    """An async handler's coroutine from a run that is thrown away: close it, it will not be awaited."""
+    if inspect.iscoroutine(result):
+        result.close()
 
 
 def _current_task() -> object | None:
@@ -186,6 +216,7 @@ class RedisStore:
         self._cleared = False
         self._listeners: dict[str, list[RemoteListener]] = {}
         self._held_since = 0.0
+        self._others_writing = False  # the last look found commits of other processes
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep_lease, name="mockline-redis-lease", daemon=True)
         self._keeper.start()
@@ -228,6 +259,100 @@ class RedisStore:
             raise
         unit.__exit__(None, None, None)
 
+    def run_unit(self, body: Callable[[], T]) -> T:
+        """Run ``body`` as one unit of work, first without the lock: it reads the mirror as it stands and
+        its commit (or, for a unit that wrote nothing or raised, a look at the version) checks in one round
+        trip that no other process committed since; if one did, the unit is rolled back, the mirror brought
+        up to date, and ``body`` run again (once more without the lock, then under it, where it cannot
+        be overtaken). ``body`` must be safe to run again: it may only act through the store (a request's
+        handler). One round trip per unit when nobody else writes, instead of two."""
+        if self._depth:
+            return body()
+        for _ in range(_OPTIMISTIC_TRIES):
+            synced = self._version < 0 or self._others_writing
+            if synced:  # others are committing (or nothing is known yet): bring the mirror up to date first
+                self.refresh()
+                if self._version < 0:
+                    break
+            done, result = self._try_unit(body, synced)
+            if done:
+                return result  # type: ignore[return-value]
+        with self.transaction():
+            return body()
+
+    def _try_unit(self, body: Callable[[], T], synced: bool) -> tuple[bool, T | None]:
+        """One run of ``body`` without the lock. ``synced``: the mirror was brought up to date just before,
+        so a unit that writes nothing read one committed version and needs no second look."""
+        base = self._version
+        unit = self._cache.transaction()
+        unit.__enter__()
+        self._depth, self._owner = 1, _current_task()
+        self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
+        self._token = None
+        try:
+            result = body()
+        except StoreUnavailable:
+            self._depth, self._owner = 0, None
+            unit.__exit__(StoreUnavailable, None, None)
+            raise
+        except Exception as exc:
+            # a refusal decided on a mirror another process had moved past is not an answer: look again
+            self._depth, self._owner = 0, None
+            touched = list(self._dirty)
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            if not synced and self._stale(base, touched):
+                return False, None
+            raise
+        except BaseException as exc:
+            self._depth, self._owner = 0, None
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._depth, self._owner = 0, None
+        touched = list(self._dirty)
+        if not touched and not self._dirty_sequences and not self._cleared:
+            unit.__exit__(None, None, None)
+            if not synced and self._stale(base, touched):
+                _discard(result)
+                return False, None
+            return True, result
+        try:
+            committed = self._commit_unit(base)
+        except BaseException as exc:
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._version = -1  # what Redis holds now is not known for sure: read it all again
+            raise
+        if committed:
+            unit.__exit__(None, None, None)
+            return True, result
+        unit.__exit__(_Overtaken, _Overtaken(), None)
+        _discard(result)
+        self._stale(base, touched)
+        return False, None
+
+    def _stale(self, base: int, touched: list[tuple[str, str]]) -> bool:
+        """Whether another process committed since version ``base``; if so the mirror is brought up to
+        date, with the documents a rolled-back unit ``touched`` read again (a change made in place to a
+        document is not undone by the rollback)."""
+        self.refresh()
+        if self._version == base:
+            return False
+        if touched and self._version >= 0:
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for collection, key in touched:
+                    pipe.hget(self.prefix + "docs:" + collection, key)
+                values = pipe.execute()
+            except _OUTAGE:
+                self._version = -1
+                return True
+            data = self._cache._data
+            for (collection, key), raw in zip(touched, values, strict=True):
+                if raw is None:
+                    data.get(collection, {}).pop(key, None)
+                else:
+                    data.setdefault(collection, {})[key] = orjson.loads(raw)
+        return True
+
     def _acquire(self) -> list[tuple[str, str, Document | None]] | None:
         token = secrets.token_hex(12)
         deadline = time.monotonic() + self.wait
@@ -261,12 +386,23 @@ class RedisStore:
         with contextlib.suppress(*_OUTAGE):  # not released: its lease runs out
             self._release(keys=self._keys[:1], args=[token])
 
-    def _commit_unit(self) -> None:
+    def _commit_unit(self, base: int | None = None) -> bool:
+        """Commit the unit's writes: under the lock (``base`` None), or, for a unit that holds no lock, only
+        if the namespace is still at version ``base`` and nobody holds the lock. False: it was not (nothing
+        written; the unit is to be rolled back and run again)."""
         token = self._token
         if not self._dirty and not self._dirty_sequences and not self._cleared:
             self._let_go()
-            return
-        args: list[Any] = [token, self.prefix, KEEP, "1" if self._cleared else "0", b"", len(self._dirty)]
+            return True
+        args: list[Any] = [
+            token or "",
+            self.prefix,
+            KEEP,
+            "1" if self._cleared else "0",
+            b"",
+            len(self._dirty),
+            -1 if base is None else base,
+        ]
         changed: list[list[str]] = []
         data = self._cache._data
         for collection, key in self._dirty:
@@ -284,6 +420,8 @@ class RedisStore:
             self._token = None
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
         self._token = None
+        if version == -2:
+            return False
         if version == -1:
             raise StoreUnavailable(
                 f"this process held the state lock of namespace {self.namespace!r} longer than its lease:"
@@ -293,6 +431,7 @@ class RedisStore:
             self._version = int(version)
         else:  # another process committed in between (it cannot, under the lock): read again to be sure
             self._version = -1
+        return True
 
     def _keep_lease(self) -> None:
         """Extend the lease of a lock held for a third of it (a long unit); a dead process stops doing so."""
@@ -309,6 +448,7 @@ class RedisStore:
         """Apply what others committed (outside the unit's undo log: it is committed state). Returns the
         changes to tell the listeners, or None after a whole reload."""
         version = int(reply[1])
+        self._others_writing = len(reply) > 2
         if len(reply) == 2:
             self._version = version
             return []
