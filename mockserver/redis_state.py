@@ -44,7 +44,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -65,7 +65,7 @@ KEEP = 2000
 _SYNC_BODY = """
 local v = tonumber(redis.call('GET', KEYS[2]) or '0')
 local since = tonumber(ARGV[3])
-if v == since then return {1, v} end
+if v == since and #ARGV < 6 then return {1, v} end
 if since > v or v - since > tonumber(ARGV[4]) then return {1, v, 'reload'} end
 local prefix = ARGV[5]
 local out = {1, v, 'changes'}
@@ -85,12 +85,22 @@ for i = since + 1, v do
     end
   end
 end
+for j = 6, #ARGV - 1, 2 do
+  local id = ARGV[j] .. '\\0' .. ARGV[j + 1]
+  if not seen[id] then
+    seen[id] = true
+    out[#out + 1] = ARGV[j]
+    out[#out + 1] = ARGV[j + 1]
+    out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. ARGV[j], ARGV[j + 1]) or ''
+  end
+end
 out[#out + 1] = '\\0seq'
 for _, item in ipairs(redis.call('HGETALL', KEYS[4])) do out[#out + 1] = item end
 return out
 """
 
-# KEYS: lock, version, log, seq. ARGV: token ('' = read without the lock), lease ms, since, keep, prefix
+# KEYS: lock, version, log, seq. ARGV: token ('' = read without the lock), lease ms, since, keep, prefix,
+# then (collection, key) pairs whose committed values are wanted too (what a rolled-back unit touched)
 _BEGIN = (
     """
 if ARGV[1] ~= '' then
@@ -300,7 +310,7 @@ class RedisStore:
             self._depth, self._owner = 0, None
             touched = list(self._dirty)
             unit.__exit__(type(exc), exc, exc.__traceback__)
-            if not synced and self._stale(base, touched):
+            if (touched or not synced) and self._stale(base, touched) and not synced:
                 return False, None
             raise
         except BaseException as exc:
@@ -330,28 +340,11 @@ class RedisStore:
         return False, None
 
     def _stale(self, base: int, touched: list[tuple[str, str]]) -> bool:
-        """Whether another process committed since version ``base``; if so the mirror is brought up to
-        date, with the documents a rolled-back unit ``touched`` read again (a change made in place to a
-        document is not undone by the rollback)."""
-        self.refresh()
-        if self._version == base:
-            return False
-        if touched and self._version >= 0:
-            try:
-                pipe = self._client.pipeline(transaction=False)
-                for collection, key in touched:
-                    pipe.hget(self.prefix + "docs:" + collection, key)
-                values = pipe.execute()
-            except _OUTAGE:
-                self._version = -1
-                return True
-            data = self._cache._data
-            for (collection, key), raw in zip(touched, values, strict=True):
-                if raw is None:
-                    data.get(collection, {}).pop(key, None)
-                else:
-                    data.setdefault(collection, {})[key] = orjson.loads(raw)
-        return True
+        """Whether another process committed since version ``base``. The mirror is brought up to date,
+        with the committed values of the documents a rolled-back unit ``touched`` (a change made in place
+        to a document is not undone by the rollback), in one round trip."""
+        self.refresh(touched)
+        return self._version != base
 
     def _acquire(self) -> list[tuple[str, str, Document | None]] | None:
         token = secrets.token_hex(12)
@@ -448,7 +441,7 @@ class RedisStore:
         """Apply what others committed (outside the unit's undo log: it is committed state). Returns the
         changes to tell the listeners, or None after a whole reload."""
         version = int(reply[1])
-        self._others_writing = len(reply) > 2
+        self._others_writing = version != self._version
         if len(reply) == 2:
             self._version = version
             return []
@@ -509,12 +502,14 @@ class RedisStore:
             for listener in self._listeners.get(collection, ()):
                 listener(key, value)
 
-    def refresh(self) -> None:
-        """Bring the mirror up to date without taking the lock (a read outside any unit of work)."""
+    def refresh(self, touched: Sequence[tuple[str, str]] = ()) -> None:
+        """Bring the mirror up to date without taking the lock (a read outside any unit of work); the
+        documents ``touched`` are read again whether or not another process changed them."""
+        args: list[Any] = ["", self.lease_ms, self._version, KEEP, self.prefix]
+        for collection, key in touched:
+            args += [collection, key]
         try:
-            reply = self._begin(
-                keys=self._keys[:4], args=["", self.lease_ms, self._version, KEEP, self.prefix]
-            )
+            reply = self._begin(keys=self._keys[:4], args=args)
         except _OUTAGE as exc:
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
         self._tell(self._apply(reply))
