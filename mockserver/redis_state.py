@@ -32,7 +32,8 @@ Redis unreachable, or the lock not had within ``wait``: ``StoreUnavailable`` (th
 
 Keys, under the prefix ``mockline:NAMESPACE:``: ``docs:COLLECTION`` (hash: key -> JSON), ``collections``
 (set), ``seq`` (hash: sequence -> last value), ``version`` (counter), ``log`` (hash: version -> the keys
-that commit changed; the last ``KEEP`` versions), ``lock``.
+that commit changed; the last ``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the
+lock pushes onto: a process waiting for the lock blocks on it with ``BLPOP`` instead of polling).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ end
     + _SYNC_BODY
 )
 
-# KEYS: lock, version, log, seq, collections. ARGV: token ('' = a unit that holds no lock), prefix, keep,
+# KEYS: lock, version, log, seq, collections, wake. ARGV: token ('' = a unit that holds no lock), prefix, keep,
 # cleared, entry, n documents, base version (of a unit without the lock: the version its reads came from),
 # then (collection, key, 'p'..json | 'd') per document, then (name, value) per sequence. Returns the new
 # version; -1: the lock is not this unit's (its lease ran out); -2: a unit without the lock read a version
@@ -146,7 +147,12 @@ end
 local v = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[3], tostring(v), ARGV[5])
 redis.call('HDEL', KEYS[3], tostring(v - tonumber(ARGV[3])))
-if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
+if ARGV[1] ~= '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('RPUSH', KEYS[6], '1')
+  redis.call('LTRIM', KEYS[6], 0, 0)
+  redis.call('PEXPIRE', KEYS[6], 100)
+end
 return v
 """
 
@@ -156,8 +162,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
+# KEYS: lock, wake. ARGV: token. A unit that wrote nothing lets go of the lock and wakes one waiter.
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('RPUSH', KEYS[2], '1')
+  redis.call('LTRIM', KEYS[2], 0, 0)
+  redis.call('PEXPIRE', KEYS[2], 100)
+  return 1
+end
 return 0
 """
 
@@ -167,6 +180,9 @@ _OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OS
 def _encode(value: Document) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
+
+_WAIT_STEP = 0.25
+"""Longest wait for the lock between two looks (a release wakes the waiter before)."""
 
 _OPTIMISTIC_TRIES = 2
 """Runs of a unit without the lock before it takes the lock (under which it cannot be overtaken)."""
@@ -208,7 +224,8 @@ class RedisStore:
         self.lease_ms = int(lease * 1000)
         self.wait = wait
         self.prefix = f"mockline:{namespace}:"
-        self._keys = [self.prefix + name for name in ("lock", "version", "log", "seq", "collections")]
+        names = ("lock", "version", "log", "seq", "collections", "wake")
+        self._keys = [self.prefix + name for name in names]
         self._client = redis.Redis.from_url(
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
@@ -349,7 +366,6 @@ class RedisStore:
     def _acquire(self) -> list[tuple[str, str, Document | None]] | None:
         token = secrets.token_hex(12)
         deadline = time.monotonic() + self.wait
-        pause = 0.0002
         while True:
             try:
                 reply = self._begin(
@@ -369,15 +385,26 @@ class RedisStore:
                     f"the state lock of namespace {self.namespace!r} was held by another process for more"
                     f" than {self.wait:g} s"
                 )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.005)
+            # Wait for the holder to let go: its commit (or release) pushes onto ``wake`` and BLPOP wakes
+            # the longest waiter at once; at most until the holder's lease would run out (a dead holder)
+            # and a quarter second (then look again), never past the deadline.
+            pttl = int(reply[1]) if len(reply) > 1 else -1
+            pause = min(_WAIT_STEP, max(deadline - time.monotonic(), 0.001))
+            if pttl > 0:
+                pause = min(pause, pttl / 1000)
+            try:
+                self._client.blpop([self._keys[5]], timeout=max(pause, 0.001))
+            except _OUTAGE as exc:
+                raise StoreUnavailable(
+                    f"the state in Redis ({self._where()}) cannot be reached: {exc}"
+                ) from exc
 
     def _let_go(self) -> None:
         token, self._token = self._token, None
         if token is None:
             return
         with contextlib.suppress(*_OUTAGE):  # not released: its lease runs out
-            self._release(keys=self._keys[:1], args=[token])
+            self._release(keys=[self._keys[0], self._keys[5]], args=[token])
 
     def _commit_unit(self, base: int | None = None) -> bool:
         """Commit the unit's writes: under the lock (``base`` None), or, for a unit that holds no lock, only

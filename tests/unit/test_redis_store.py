@@ -416,3 +416,36 @@ def test_a_unit_without_the_lock_does_not_commit_while_another_holds_it(
     thread.join()
     assert a.get("counter", "c") == {"n": 2}
     assert order[-1] == "unlocked", "the unit without the lock committed after the locked one"
+
+
+def test_a_process_waiting_for_the_lock_is_woken_by_its_release_not_by_polling(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with b.transaction():
+            b.put("calls", "1", {"by": "b"})
+            held.set()
+            time.sleep(0.6)
+        done.set()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    looks = 0
+    begin = a._begin
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal looks
+        looks += 1
+        return begin(*args, **kwargs)
+
+    a._begin = counted  # type: ignore[method-assign]
+    with a.transaction():
+        assert done.is_set() or a.get("calls", "1") == {"by": "b"}, "the unit reads what the holder committed"
+        a.put("calls", "1", {"by": "a"})
+    thread.join()
+    assert 2 <= looks <= 5, f"{looks} looks at the lock while it was held for 0.6 s: a poll, not a wait"
+    assert b.get("calls", "1") == {"by": "a"}
