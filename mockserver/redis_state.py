@@ -190,10 +190,6 @@ _OPTIMISTIC_TRIES = 2
 T = TypeVar("T")
 
 
-class _Overtaken(Exception):
-    """A unit without the lock was overtaken by another process's commit (rolled back, run again)."""
-
-
 def _discard(result: object) -> None:
     """An async handler's coroutine from a run that is thrown away: close it, it will not be awaited."""
     if inspect.iscoroutine(result):
@@ -351,7 +347,7 @@ class RedisStore:
         if committed:
             unit.__exit__(None, None, None)
             return True, result
-        unit.__exit__(_Overtaken, _Overtaken(), None)
+        unit.__exit__(Exception, None, None)  # overtaken by another process's commit: roll back
         _discard(result)
         self._stale(base, touched)
         return False, None
