@@ -1,7 +1,8 @@
 """``--state redis://HOST:PORT/DB``: the mock's state in Redis, shared by every process of a namespace.
 
 The engine is synchronous inside a unit of work (``StateStore.transaction``), so this store speaks to
-Redis with redis-py's synchronous client: a unit makes two round trips, one to begin and one to commit.
+Redis with redis-py's synchronous client: a unit under the lock makes two round trips, one to begin and
+one to commit; a request's handler, one (below).
 
 - Each process keeps a *mirror* of the namespace's documents in memory (a ``MemoryStore``), so reads cost
   what they cost with ``--state memory``.
@@ -14,6 +15,12 @@ Redis with redis-py's synchronous client: a unit makes two round trips, one to b
   changed document, sequence and the change-log entry, bumps ``version`` and releases the lock. Redis
   runs a script whole, so a commit is all or nothing; a unit that raises is rolled back in the mirror
   (the ``MemoryStore`` undo log) and the lock released with nothing written.
+- A request's handler runs without the lock (``run_unit``): it reads the mirror as it stands, and its
+  commit writes only if the namespace is still at the version the mirror was at and no lock is held (one
+  round trip); a unit that wrote nothing, or was refused, looks at the version instead. Overtaken by
+  another process's commit, the unit is rolled back, the mirror brought up to date and the handler run
+  again (the second time under the lock). While other processes are committing, the mirror is brought
+  up to date before the handler runs, so a unit that writes nothing needs no second look.
 - While a unit runs, a thread of the process extends the lock's lease, so a long unit keeps it and a
   killed process loses it after ``lease`` seconds.
 - Sequences (call ids, delivery ids, job numbers) are counted under the lock and committed with the
@@ -25,19 +32,21 @@ Redis unreachable, or the lock not had within ``wait``: ``StoreUnavailable`` (th
 
 Keys, under the prefix ``mockline:NAMESPACE:``: ``docs:COLLECTION`` (hash: key -> JSON), ``collections``
 (set), ``seq`` (hash: sequence -> last value), ``version`` (counter), ``log`` (hash: version -> the keys
-that commit changed; the last ``KEEP`` versions), ``lock``.
+that commit changed; the last ``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the
+lock pushes onto: a process waiting for the lock blocks on it with ``BLPOP`` instead of polling).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -57,7 +66,7 @@ KEEP = 2000
 _SYNC_BODY = """
 local v = tonumber(redis.call('GET', KEYS[2]) or '0')
 local since = tonumber(ARGV[3])
-if v == since then return {1, v} end
+if v == since and #ARGV < 6 then return {1, v} end
 if since > v or v - since > tonumber(ARGV[4]) then return {1, v, 'reload'} end
 local prefix = ARGV[5]
 local out = {1, v, 'changes'}
@@ -77,12 +86,22 @@ for i = since + 1, v do
     end
   end
 end
+for j = 6, #ARGV - 1, 2 do
+  local id = ARGV[j] .. '\\0' .. ARGV[j + 1]
+  if not seen[id] then
+    seen[id] = true
+    out[#out + 1] = ARGV[j]
+    out[#out + 1] = ARGV[j + 1]
+    out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. ARGV[j], ARGV[j + 1]) or ''
+  end
+end
 out[#out + 1] = '\\0seq'
 for _, item in ipairs(redis.call('HGETALL', KEYS[4])) do out[#out + 1] = item end
 return out
 """
 
-# KEYS: lock, version, log, seq. ARGV: token ('' = read without the lock), lease ms, since, keep, prefix
+# KEYS: lock, version, log, seq. ARGV: token ('' = read without the lock), lease ms, since, keep, prefix,
+# then (collection, key) pairs whose committed values are wanted too (what a rolled-back unit touched)
 _BEGIN = (
     """
 if ARGV[1] ~= '' then
@@ -94,17 +113,23 @@ end
     + _SYNC_BODY
 )
 
-# KEYS: lock, version, log, seq, collections. ARGV: token, prefix, keep, cleared, entry, n documents,
-# then (collection, key, 'p'..json | 'd') per document, then (name, value) per sequence.
+# KEYS: lock, version, log, seq, collections, wake. ARGV: token ('' = a unit that holds no lock), prefix, keep,
+# cleared, entry, n documents, base version (of a unit without the lock: the version its reads came from),
+# then (collection, key, 'p'..json | 'd') per document, then (name, value) per sequence. Returns the new
+# version; -1: the lock is not this unit's (its lease ran out); -2: a unit without the lock read a version
+# that is no longer the latest, or another unit holds the lock (nothing written: run the unit again).
 _COMMIT = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if ARGV[1] == '' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
+  if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[7]) then return -2 end
+elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local prefix = ARGV[2]
 if ARGV[4] == '1' then
   for _, c in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', prefix .. 'docs:' .. c) end
   redis.call('DEL', KEYS[5], KEYS[4])
 end
 local n = tonumber(ARGV[6])
-local i = 7
+local i = 8
 for _ = 1, n do
   local c, key, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if string.sub(value, 1, 1) == 'p' then
@@ -122,7 +147,12 @@ end
 local v = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[3], tostring(v), ARGV[5])
 redis.call('HDEL', KEYS[3], tostring(v - tonumber(ARGV[3])))
-redis.call('DEL', KEYS[1])
+if ARGV[1] ~= '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('RPUSH', KEYS[6], '1')
+  redis.call('LTRIM', KEYS[6], 0, 0)
+  redis.call('PEXPIRE', KEYS[6], 100)
+end
 return v
 """
 
@@ -132,8 +162,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
+# KEYS: lock, wake. ARGV: token. A unit that wrote nothing lets go of the lock and wakes one waiter.
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('RPUSH', KEYS[2], '1')
+  redis.call('LTRIM', KEYS[2], 0, 0)
+  redis.call('PEXPIRE', KEYS[2], 100)
+  return 1
+end
 return 0
 """
 
@@ -142,6 +179,21 @@ _OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OS
 
 def _encode(value: Document) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+_WAIT_STEP = 0.25
+"""Longest wait for the lock between two looks (a release wakes the waiter before)."""
+
+_OPTIMISTIC_TRIES = 2
+"""Runs of a unit without the lock before it takes the lock (under which it cannot be overtaken)."""
+
+T = TypeVar("T")
+
+
+def _discard(result: object) -> None:
+    """An async handler's coroutine from a run that is thrown away: close it, it will not be awaited."""
+    if inspect.iscoroutine(result):
+        result.close()
 
 
 def _current_task() -> object | None:
@@ -168,7 +220,8 @@ class RedisStore:
         self.lease_ms = int(lease * 1000)
         self.wait = wait
         self.prefix = f"mockline:{namespace}:"
-        self._keys = [self.prefix + name for name in ("lock", "version", "log", "seq", "collections")]
+        names = ("lock", "version", "log", "seq", "collections", "wake")
+        self._keys = [self.prefix + name for name in names]
         self._client = redis.Redis.from_url(
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
@@ -186,6 +239,7 @@ class RedisStore:
         self._cleared = False
         self._listeners: dict[str, list[RemoteListener]] = {}
         self._held_since = 0.0
+        self._others_writing = False  # the last look found commits of other processes
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep_lease, name="mockline-redis-lease", daemon=True)
         self._keeper.start()
@@ -228,10 +282,86 @@ class RedisStore:
             raise
         unit.__exit__(None, None, None)
 
+    def run_unit(self, body: Callable[[], T]) -> T:
+        """Run ``body`` as one unit of work, first without the lock: it reads the mirror as it stands and
+        its commit (or, for a unit that wrote nothing or raised, a look at the version) checks in one round
+        trip that no other process committed since; if one did, the unit is rolled back, the mirror brought
+        up to date, and ``body`` run again (once more without the lock, then under it, where it cannot
+        be overtaken). ``body`` must be safe to run again: it may only act through the store (a request's
+        handler). One round trip per unit when nobody else writes, instead of two."""
+        if self._depth:
+            return body()
+        for _ in range(_OPTIMISTIC_TRIES):
+            synced = self._version < 0 or self._others_writing
+            if synced:  # others are committing (or nothing is known yet): bring the mirror up to date first
+                self.refresh()
+                if self._version < 0:
+                    break
+            done, result = self._try_unit(body, synced)
+            if done:
+                return result  # type: ignore[return-value]
+        with self.transaction():
+            return body()
+
+    def _try_unit(self, body: Callable[[], T], synced: bool) -> tuple[bool, T | None]:
+        """One run of ``body`` without the lock. ``synced``: the mirror was brought up to date just before,
+        so a unit that writes nothing read one committed version and needs no second look."""
+        base = self._version
+        unit = self._cache.transaction()
+        unit.__enter__()
+        self._depth, self._owner = 1, _current_task()
+        self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
+        self._token = None
+        try:
+            result = body()
+        except StoreUnavailable:
+            self._depth, self._owner = 0, None
+            unit.__exit__(StoreUnavailable, None, None)
+            raise
+        except Exception as exc:
+            # a refusal decided on a mirror another process had moved past is not an answer: look again
+            self._depth, self._owner = 0, None
+            touched = list(self._dirty)
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            if (touched or not synced) and self._stale(base, touched) and not synced:
+                return False, None
+            raise
+        except BaseException as exc:
+            self._depth, self._owner = 0, None
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._depth, self._owner = 0, None
+        touched = list(self._dirty)
+        if not touched and not self._dirty_sequences and not self._cleared:
+            unit.__exit__(None, None, None)
+            if not synced and self._stale(base, touched):
+                _discard(result)
+                return False, None
+            return True, result
+        try:
+            committed = self._commit_unit(base)
+        except BaseException as exc:
+            unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._version = -1  # what Redis holds now is not known for sure: read it all again
+            raise
+        if committed:
+            unit.__exit__(None, None, None)
+            return True, result
+        unit.__exit__(Exception, None, None)  # overtaken by another process's commit: roll back
+        _discard(result)
+        self._stale(base, touched)
+        return False, None
+
+    def _stale(self, base: int, touched: list[tuple[str, str]]) -> bool:
+        """Whether another process committed since version ``base``. The mirror is brought up to date,
+        with the committed values of the documents a rolled-back unit ``touched`` (a change made in place
+        to a document is not undone by the rollback), in one round trip."""
+        self.refresh(touched)
+        return self._version != base
+
     def _acquire(self) -> list[tuple[str, str, Document | None]] | None:
         token = secrets.token_hex(12)
         deadline = time.monotonic() + self.wait
-        pause = 0.0002
         while True:
             try:
                 reply = self._begin(
@@ -251,22 +381,44 @@ class RedisStore:
                     f"the state lock of namespace {self.namespace!r} was held by another process for more"
                     f" than {self.wait:g} s"
                 )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.005)
+            # Wait for the holder to let go: its commit (or release) pushes onto ``wake`` and BLPOP wakes
+            # the longest waiter at once; at most until the holder's lease would run out (a dead holder)
+            # and a quarter second (then look again), never past the deadline.
+            pttl = int(reply[1]) if len(reply) > 1 else -1
+            pause = min(_WAIT_STEP, max(deadline - time.monotonic(), 0.001))
+            if pttl > 0:
+                pause = min(pause, pttl / 1000)
+            try:
+                self._client.blpop([self._keys[5]], timeout=max(pause, 0.001))
+            except _OUTAGE as exc:
+                raise StoreUnavailable(
+                    f"the state in Redis ({self._where()}) cannot be reached: {exc}"
+                ) from exc
 
     def _let_go(self) -> None:
         token, self._token = self._token, None
         if token is None:
             return
         with contextlib.suppress(*_OUTAGE):  # not released: its lease runs out
-            self._release(keys=self._keys[:1], args=[token])
+            self._release(keys=[self._keys[0], self._keys[5]], args=[token])
 
-    def _commit_unit(self) -> None:
+    def _commit_unit(self, base: int | None = None) -> bool:
+        """Commit the unit's writes: under the lock (``base`` None), or, for a unit that holds no lock, only
+        if the namespace is still at version ``base`` and nobody holds the lock. False: it was not (nothing
+        written; the unit is to be rolled back and run again)."""
         token = self._token
         if not self._dirty and not self._dirty_sequences and not self._cleared:
             self._let_go()
-            return
-        args: list[Any] = [token, self.prefix, KEEP, "1" if self._cleared else "0", b"", len(self._dirty)]
+            return True
+        args: list[Any] = [
+            token or "",
+            self.prefix,
+            KEEP,
+            "1" if self._cleared else "0",
+            b"",
+            len(self._dirty),
+            -1 if base is None else base,
+        ]
         changed: list[list[str]] = []
         for collection, key in self._dirty:
             value = self._cache.get(collection, key)  # a sealed document (core/compact.py) is opened
@@ -283,6 +435,8 @@ class RedisStore:
             self._token = None
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
         self._token = None
+        if version == -2:
+            return False
         if version == -1:
             raise StoreUnavailable(
                 f"this process held the state lock of namespace {self.namespace!r} longer than its lease:"
@@ -292,6 +446,7 @@ class RedisStore:
             self._version = int(version)
         else:  # another process committed in between (it cannot, under the lock): read again to be sure
             self._version = -1
+        return True
 
     def _keep_lease(self) -> None:
         """Extend the lease of a lock held for a third of it (a long unit); a dead process stops doing so."""
@@ -308,6 +463,7 @@ class RedisStore:
         """Apply what others committed (outside the unit's undo log: it is committed state). Returns the
         changes to tell the listeners, or None after a whole reload."""
         version = int(reply[1])
+        self._others_writing = version != self._version
         if len(reply) == 2:
             self._version = version
             return []
@@ -368,12 +524,14 @@ class RedisStore:
             for listener in self._listeners.get(collection, ()):
                 listener(key, value)
 
-    def refresh(self) -> None:
-        """Bring the mirror up to date without taking the lock (a read outside any unit of work)."""
+    def refresh(self, touched: Sequence[tuple[str, str]] = ()) -> None:
+        """Bring the mirror up to date without taking the lock (a read outside any unit of work); the
+        documents ``touched`` are read again whether or not another process changed them."""
+        args: list[Any] = ["", self.lease_ms, self._version, KEEP, self.prefix]
+        for collection, key in touched:
+            args += [collection, key]
         try:
-            reply = self._begin(
-                keys=self._keys[:4], args=["", self.lease_ms, self._version, KEEP, self.prefix]
-            )
+            reply = self._begin(keys=self._keys[:4], args=args)
         except _OUTAGE as exc:
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
         self._tell(self._apply(reply))

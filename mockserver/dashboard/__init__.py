@@ -99,10 +99,18 @@ class Dashboard:
             return
         host = headers.get("host", "127.0.0.1")
         base_url = f"{scope.get('scheme', 'http')}://{host}"
+
+        def look() -> tuple[Any, dict[str, Any]]:
+            found = self._page(path, query, base_url)
+            return found, self._context(path, {"what": path} if found is None else found[1], token)
+
         try:
-            with self.runtime.store.transaction():  # one look at a shared (Redis) state for the page
-                found = self._page(path, query, base_url)
-                context = self._context(path, {"what": path} if found is None else found[1], token)
+            run_unit = getattr(self.runtime.store, "run_unit", None)  # a shared (Redis) state: no lock
+            if run_unit is not None:
+                found, context = run_unit(look)  # one look at the latest state for the page
+            else:
+                with self.runtime.store.transaction():
+                    found, context = look()
         except StoreUnavailable as exc:
             await _respond(send, 503, f"the mock's state is unavailable: {exc}".encode(), "text/plain")
             return

@@ -143,6 +143,9 @@ def test_two_processes_are_one_mock_unique_ids_one_clock_one_terminal_callback_p
             numbers = _numbers(n * 10, 10)
             assert mock.push(receiver, numbers).status_code == 200
             accepted += numbers
+            other = b if mock is a else a
+            page = other.client.get("/dashboard/calls", params={"number": numbers[-1]})
+            assert page.status_code == 200 and numbers[-1] in page.text, "a dashboard page reads the latest"
         calls = b.calls()
         assert sorted(c["number"] for c in calls) == sorted(accepted), "both see every lead"
         ids = [c["callID"] for c in calls]
@@ -220,6 +223,9 @@ def test_a_process_killed_during_an_advance_loses_nothing(
             numbers = _numbers(20000 + n * 40, 40)
             assert mock.push(receiver, numbers).status_code == 200
             accepted += numbers
+            other = b if mock is a else a
+            page = other.client.get("/dashboard/calls", params={"number": numbers[-1]})
+            assert page.status_code == 200 and numbers[-1] in page.text, "a dashboard page reads the latest"
         # a's advance is cut short by kill -9 while it is running jobs ...
         advancing = threading.Thread(target=lambda: _ignore_errors(a.advance, 12 * 3600))
         advancing.start()

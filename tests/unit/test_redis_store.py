@@ -294,3 +294,158 @@ def test_rate_limit_windows_are_counted_for_every_process(pair: tuple[RedisStore
     other = RedisStore(a.url, a.namespace + "-other")
     assert other.count_in_window("ryng:token:60:1", 60) == 1, "another namespace counts its own"
     other.close()
+
+
+# ---- units run without the lock (``run_unit``: a request's handler) ------------------------------------
+
+
+def test_units_without_the_lock_lose_no_write_against_each_other_or_locked_units(
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+) -> None:
+    stores = [RedisStore(redis_server.url, namespace) for _ in range(3)]
+
+    def bump_in_place() -> None:  # changes the mirror's own document: a rollback must not keep it
+        doc = stores[0].get("counter", "c")
+        if doc is None:
+            stores[0].put("counter", "c", {"n": 1})
+        else:
+            doc["n"] += 1
+            stores[0].put("counter", "c", doc)
+
+    def bump(store: RedisStore) -> None:
+        doc = store.get("counter", "c") or {"n": 0}
+        store.put("counter", "c", {"n": doc["n"] + 1})
+
+    def optimistic_in_place() -> None:
+        for _ in range(200):
+            stores[0].run_unit(bump_in_place)
+
+    def optimistic() -> None:
+        for _ in range(200):
+            stores[1].run_unit(lambda: bump(stores[1]))
+
+    def locked() -> None:
+        for _ in range(200):
+            with stores[2].transaction():
+                bump(stores[2])
+
+    threads = [threading.Thread(target=f) for f in (optimistic_in_place, optimistic, locked)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        assert s.get("counter", "c") == {"n": 600}
+        s.close()
+
+
+def test_a_unit_overtaken_by_another_process_is_run_again_on_the_latest_state(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    b.run_unit(lambda: b.put("counter", "c", {"n": 1}))
+    assert a.run_unit(lambda: a.get("counter", "c")) == {"n": 1}
+    runs = []
+
+    def body() -> int:
+        n = a.get("counter", "c")["n"]  # type: ignore[index]
+        if not runs:  # another process commits between this unit's read and its commit
+            b.run_unit(lambda: b.put("counter", "c", {"n": 10}))
+        runs.append(n)
+        a.put("counter", "c", {"n": n + 1})
+        return n
+
+    assert a.run_unit(body) == 10
+    assert runs == [1, 10], "the first run's read was overtaken: it was not committed but run again"
+    assert b.get("counter", "c") == {"n": 11} and a.get("counter", "c") == {"n": 11}
+
+
+def test_a_read_or_a_refusal_on_a_mirror_another_process_moved_past_is_looked_at_again(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("calls", "0", {"state": "waiting"}))
+    assert b.run_unit(lambda: b.get("calls", "0")) is not None  # b's mirror is current, b saw no others
+    a.run_unit(lambda: a.put("calls", "1", {"state": "waiting"}))
+    reads: list[Any] = []
+
+    def read() -> Any:
+        reads.append(b._cache.get("calls", "1"))  # the mirror as the unit finds it
+        return reads[-1]
+
+    assert b.run_unit(read) == {"state": "waiting"}, "a read answers with what was committed before it"
+    a.run_unit(lambda: a.put("calls", "2", {"state": "waiting"}))
+    b._others_writing = False  # as when b's last look found no one else writing
+
+    def refuse_unless_found() -> str:
+        if b._cache.get("calls", "2") is None:
+            raise Boom("no call 2")
+        return "found"
+
+    assert b.run_unit(refuse_unless_found) == "found", "a refusal decided on a stale mirror is not final"
+    with pytest.raises(Boom):  # a refusal on the latest state stands
+        b.run_unit(lambda: (_ for _ in ()).throw(Boom("refused")))
+
+
+def test_a_unit_without_the_lock_does_not_commit_while_another_holds_it(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
+    order: list[str] = []
+    holding = threading.Event()
+
+    def locked() -> None:
+        with b.transaction():
+            doc = b.get("counter", "c")
+            holding.set()
+            time.sleep(0.3)
+            b.put("counter", "c", {"n": doc["n"] + 1})  # type: ignore[index]
+            order.append("locked")
+
+    thread = threading.Thread(target=locked)
+    thread.start()
+    holding.wait(5)
+
+    def bump() -> None:
+        a.put("counter", "c", {"n": a.get("counter", "c")["n"] + 1})  # type: ignore[index]
+        order.append("unlocked")
+
+    a.run_unit(bump)
+    thread.join()
+    assert a.get("counter", "c") == {"n": 2}
+    assert order[-1] == "unlocked", "the unit without the lock committed after the locked one"
+
+
+def test_a_process_waiting_for_the_lock_is_woken_by_its_release_not_by_polling(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with b.transaction():
+            b.put("calls", "1", {"by": "b"})
+            held.set()
+            time.sleep(0.6)
+        done.set()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    looks = 0
+    begin = a._begin
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal looks
+        looks += 1
+        return begin(*args, **kwargs)
+
+    a._begin = counted  # type: ignore[method-assign]
+    with a.transaction():
+        assert done.is_set() or a.get("calls", "1") == {"by": "b"}, "the unit reads what the holder committed"
+        a.put("calls", "1", {"by": "a"})
+    thread.join()
+    assert 2 <= looks <= 5, f"{looks} looks at the lock while it was held for 0.6 s: a poll, not a wait"
+    assert b.get("calls", "1") == {"by": "a"}
