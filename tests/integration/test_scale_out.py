@@ -106,7 +106,9 @@ class Serve:
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "mock.json"
     # a short callback timeout: a claim on an attempt of a killed process runs out 5 s after it
-    path.write_text(json.dumps({"ryng": {"team_size": 20}, "callback_timeout_seconds": 1}))
+    path.write_text(
+        json.dumps({"ryng": {"team_size": 20, "scheduled_call": False}, "callback_timeout_seconds": 1})
+    )
     return path
 
 
