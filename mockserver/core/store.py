@@ -43,8 +43,10 @@ class StoreUnavailable(CoreError, RuntimeError):
 
 
 def _current_task() -> object | None:
-    loop = asyncio.events._get_running_loop()
-    return None if loop is None else asyncio.current_task(loop)  # None: plain synchronous use
+    try:
+        return asyncio.current_task()  # one C call: every unit of work (every timeline job) asks
+    except RuntimeError:  # no running loop: plain synchronous use
+        return None
 
 
 class StateStore(Protocol):
@@ -182,13 +184,23 @@ class MemoryStore:
         return self._codec.open(found) if type(found) is Sealed else found
 
     def put(self, collection: str, key: str, value: Document) -> None:
-        self._remember(collection, key)
+        documents = self._data.get(collection)
+        if documents is None:
+            documents = self._data[collection] = {}
+        undo = self._undo  # what ``_remember`` does, inline: every timeline job puts several times
+        if undo is not None and (collection, key) not in undo:
+            undo[(collection, key)] = documents.get(key, _ABSENT)
         kept: Any = self._codec.seal(value) if isinstance(value, Sealable) else value  # opened by get
-        self._data.setdefault(collection, {})[key] = kept
+        documents[key] = kept
 
     def delete(self, collection: str, key: str) -> bool:
-        self._remember(collection, key)
-        return self._data.get(collection, {}).pop(key, None) is not None
+        documents = self._data.get(collection)
+        if documents is None:
+            return False
+        undo = self._undo
+        if undo is not None and (collection, key) not in undo:
+            undo[(collection, key)] = documents.get(key, _ABSENT)
+        return documents.pop(key, None) is not None
 
     def values(self, collection: str) -> Iterator[Document]:
         # A snapshot of what is stored; sealed documents are opened one at a time, as they are read.
