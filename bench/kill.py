@@ -117,7 +117,7 @@ class Mock:
 
     def start(self, timeout: float = 60) -> Mock:
         config = self.state.with_suffix(".json")
-        config.write_text(json.dumps({"ryng": {"team_size": TEAM}}))
+        config.write_text(json.dumps({"ryng": {"team_size": TEAM, "scheduled_call": False}}))
         argv = [
             *self.command,
             *("serve", "--api", "ryng", "--clock", "manual", "--rate-limit", "off", "--seed", "3"),

@@ -14,6 +14,7 @@ It never imports the mock: it speaks HTTP to whatever is there.
 from __future__ import annotations
 
 import base64
+import importlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,24 +141,31 @@ class PhaseRun:
 OWN_PHASES: dict[str, Callable[[PhaseRun], Iterator[Event]]] = {}
 
 
-def _workflows(run: PhaseRun) -> Iterator[Event]:
-    """The API's Arazzo workflows (contracts/workflows.py), after Schemathesis' phases."""
-    from contracts import workflows
+def _own_phase(module: str, summary: str) -> Callable[[PhaseRun], Iterator[Event]]:
+    """A phase whose module has ``phase(report, options, document, base_url, credentials, seed, traffic,
+    *, problem, tested)``; imported when the phase runs (the module imports this one)."""
 
-    yield from workflows.phase(
-        run.report,
-        run.options,
-        run.document,
-        run.base_url,
-        run.credentials,
-        run.seed,
-        run.traffic,
-        problem=Problem,
-        tested=Tested,
-    )
+    def run_phase(run: PhaseRun) -> Iterator[Event]:
+        phase = importlib.import_module(f"contracts.{module}").phase
+        yield from phase(
+            run.report,
+            run.options,
+            run.document,
+            run.base_url,
+            run.credentials,
+            run.seed,
+            run.traffic,
+            problem=Problem,
+            tested=Tested,
+        )
+
+    run_phase.__doc__ = summary
+    return run_phase
 
 
-OWN_PHASES["workflows"] = _workflows
+OWN_PHASES["workflows"] = _own_phase(
+    "workflows", "The API's Arazzo workflows (contracts/workflows.py), after Schemathesis' phases."
+)
 
 # Phases of our own that run BEFORE Schemathesis', on the server's state as the run found it.
 FIRST_PHASES: dict[str, Callable[[PhaseRun], Iterator[Event]]] = {}
@@ -182,24 +190,10 @@ def _links(run: PhaseRun) -> Iterator[Event]:
 FIRST_PHASES["links"] = _links
 
 
-def _negative(run: PhaseRun) -> Iterator[Event]:
-    """One request per anyOf/oneOf branch, not and format of every request schema (contracts/negatives.py)."""
-    from contracts import negatives
-
-    yield from negatives.phase(
-        run.report,
-        run.options,
-        run.document,
-        run.base_url,
-        run.credentials,
-        run.seed,
-        run.traffic,
-        problem=Problem,
-        tested=Tested,
-    )
-
-
-OWN_PHASES["negative"] = _negative
+OWN_PHASES["negative"] = _own_phase(
+    "negatives",
+    "One request per anyOf/oneOf branch, not and format of every request schema (contracts/negatives.py).",
+)
 
 
 def phases() -> tuple[str, ...]:

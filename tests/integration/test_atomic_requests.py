@@ -23,7 +23,13 @@ def _body(*numbers: str) -> dict[str, object]:
 
 
 def _app(path: Path) -> object:
-    settings = Settings(clock="manual", rate_limit=False, apis=("ryng",), state=f"sqlite:{path}")
+    settings = Settings(
+        clock="manual",
+        rate_limit=False,
+        apis=("ryng",),
+        state=f"sqlite:{path}",
+        config={"ryng": {"scheduled_call": False}},  # a tenant with no calls but those pushed
+    )
     return create_app(settings)
 
 

@@ -53,7 +53,8 @@ def deliveries(client: httpx.Client, **params: str) -> list[dict[str, Any]]:
 def calls(client: httpx.Client) -> list[dict[str, Any]]:
     r = client.get("/__admin/calls")
     r.raise_for_status()
-    found: list[dict[str, Any]] = r.json()["calls"]
+    # Not the default state's call scheduled for tomorrow: a reset would make it again.
+    found: list[dict[str, Any]] = [c for c in r.json()["calls"] if c["state"] != "scheduled"]
     return found
 
 

@@ -60,7 +60,11 @@ def _walk(client: httpx.Client, path: str, key: str, limit: int) -> list[dict[st
 def test_a_sealed_campaign_sends_one_terminal_callback_a_lead_and_reads_back_in_full() -> None:
     store = MemoryStore()
     settings = Settings(
-        apis=("ryng",), clock="manual", rate_limit=False, seed=7, config={"ryng": {"team_size": 25}}
+        apis=("ryng",),
+        clock="manual",
+        rate_limit=False,
+        seed=7,
+        config={"ryng": {"team_size": 25, "scheduled_call": False}},
     )
     app = create_app(settings, store=store)
     receiver = Receiver()

@@ -176,7 +176,8 @@ def _browser(width: int = 1280, height: int = 900) -> WebDriver:
 @pytest.fixture
 def rig() -> Iterator[Rig]:
     sink = Sink()
-    app = create_app(Settings(clock="manual", rate_limit=False, seed=7))
+    config = {"ryng": {"scheduled_call": False}}  # the lists hold what the tests make
+    app = create_app(Settings(clock="manual", rate_limit=False, seed=7, config=config))
     with serving(sink) as sink_url, serving(app) as url, httpx.Client(base_url=url, timeout=15) as http:
         browser = _browser()
         try:

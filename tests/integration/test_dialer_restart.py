@@ -15,8 +15,10 @@ from tests.integration.dialer_support import RYNG, TOKEN, Receiver, rows, urls
 
 
 def _serve(state: Path, port: int) -> AbstractContextManager[ServeProcess]:
+    config = state.with_suffix(".json")  # a tenant with no calls but those the test pushes
+    config.write_text('{"ryng": {"scheduled_call": false}}')
     args = ("--clock", "manual", "--rate-limit", "off", "--seed", "4", "--state", f"sqlite:{state}")
-    return mockline_serve(*args, port=port)
+    return mockline_serve(*args, "--config", str(config), port=port)
 
 
 def _advance(base: str, seconds: float) -> dict[str, Any]:

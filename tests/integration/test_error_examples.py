@@ -202,7 +202,10 @@ def _app(api: str, name: str) -> Any:
         rate_limit=name == "rate-limited",
         apis=("ryng",) if name == "api-not-served" else (),
         credentials={"ringme": Credentials(clients=(("mockline", "mockline"), ("widget", "w")))},
-        config={"ringme": {"applications": {"widget": {"access": "call_api"}}}},
+        config={
+            "ringme": {"applications": {"widget": {"access": "call_api"}}},
+            "ryng": {"scheduled_call": False},
+        },
     )
     return create_app(settings, http_client=httpx.AsyncClient())
 

@@ -260,7 +260,7 @@ def test_the_push_bound_is_the_specs_and_at_least_100000() -> None:
 def test_a_push_past_the_bound_gets_rygns_400_and_makes_no_call() -> None:
     bound = _bound()
     body = orjson.dumps({"customerData": {"jsonData": _rows(bound + 1)}})
-    with limited() as served:
+    with limited(config={"ryng": {"scheduled_call": False}}) as served:
         answer = httpx.post(served.base + PUSH, content=body, headers=JSON, timeout=120)
         calls = httpx.get(served.base + "/__admin/calls", params={"limit": 1}).json()["calls"]
     assert answer.status_code == 400

@@ -327,7 +327,8 @@ def test_seeded_shift_schedule_logs_agents_in_and_out_over_the_clock() -> None:
                 "logout_after": 120,
             }
         ]
-        async with client_for(new_app(config={"ringme": {"shifts": shifts}})) as client:
+        config = {"ringme": {"shifts": shifts}, "ryng": {"scheduled_call": False}}  # only the shifts are jobs
+        async with client_for(new_app(config=config)) as client:
             auth = await token(client)
             await client.post(
                 EVENTS.format(kind="remote", agent=212),
