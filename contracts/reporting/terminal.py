@@ -71,6 +71,8 @@ def render(report: Report) -> str:
             verdict = "FAIL"
         elif operation in inconclusive:
             verdict = "INCONCLUSIVE"
+        elif not passed:
+            verdict = "n/a"  # nothing was judged here: never shown as a pass
         else:
             verdict = "ok"
         summary = f"{len(passed)} checks passed" + (

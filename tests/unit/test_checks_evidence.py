@@ -217,3 +217,15 @@ def test_har_keeps_each_exchange_with_its_exact_url_and_bodies() -> None:
         "encoding": "base64",
     }
     assert second["request"]["postData"]["text"] == "a=1"
+
+
+def test_an_operation_where_nothing_was_judged_is_not_shown_as_a_pass() -> None:
+    report = Report(kind="verify", target="ryng", url="http://127.0.0.1:1/ryng", seed=3)
+    report.record("workflow judgedNothing", "workflow", None)
+    report.record("POST /judged", "status_code_conformance", True)
+    rows = {
+        line.split()[1]: line.split()[2]
+        for line in terminal.render(report).splitlines()
+        if line.startswith("workflow ") or line.startswith("POST ")
+    }
+    assert rows == {"judgedNothing": "n/a", "/judged": "ok"}
