@@ -35,7 +35,7 @@ from mockserver.core.dialer_errors import (
     UnknownCall,
     UnknownCampaign,
 )
-from mockserver.core.dialer_intake import SETTINGS, TENANT_DEFAULTS, Intake, Routes, Steps
+from mockserver.core.dialer_intake import SETTINGS, TENANT_DEFAULTS, Intake, Routes
 from mockserver.core.dialer_payloads import public_call, unpack
 from mockserver.core.dialer_plan import ANSWERED, attempt_rng, validate_odds
 from mockserver.core.dialer_roster import AGENTS, DEFAULT_TEAM_SIZE, Roster, number_for
@@ -153,58 +153,6 @@ class Dialer:
         setup = self.intake.setup("createQueue", self.intake.tenant_settings, None, {})
         self.intake.new_call("queue", row, None, setup, now, queue_id=queue_id, call_id=call_id, at=at)
         self.dispatch.ready_at(call_id, at)
-
-    # ---- intake ----------------------------------------------------------------------------------
-
-    def create_queue(self, body: Mapping[str, Any], routes: Routes, source: str) -> tuple[int, list[int]]:
-        return self.intake.create_queue(body, routes, source)
-
-    def create_queue_steps(
-        self, body: Mapping[str, Any], routes: Routes, source: str
-    ) -> Steps[tuple[int, list[int]]]:
-        return self.intake.create_queue_steps(body, routes, source)
-
-    def add_to_queue(self, queue_id: int, body: Mapping[str, Any], routes: Routes, source: str) -> list[int]:
-        return self.intake.add_to_queue(queue_id, body, routes, source)
-
-    def add_to_queue_steps(
-        self, queue_id: int, body: Mapping[str, Any], routes: Routes, source: str
-    ) -> Steps[list[int]]:
-        return self.intake.add_to_queue_steps(queue_id, body, routes, source)
-
-    def create_campaign(self, body: Mapping[str, Any], routes: Routes, source: str) -> tuple[int, list[int]]:
-        return self.intake.create_campaign(body, routes, source)
-
-    def create_campaign_steps(
-        self, body: Mapping[str, Any], routes: Routes, source: str
-    ) -> Steps[tuple[int, list[int]]]:
-        return self.intake.create_campaign_steps(body, routes, source)
-
-    def append_campaign(
-        self, campaign_id: int, body: Mapping[str, Any], routes: Routes, source: str
-    ) -> list[int]:
-        return self.intake.append_campaign(campaign_id, body, routes, source)
-
-    def append_campaign_steps(
-        self, campaign_id: int, body: Mapping[str, Any], routes: Routes, source: str
-    ) -> Steps[list[int]]:
-        return self.intake.append_campaign_steps(campaign_id, body, routes, source)
-
-    def campaign_sheet(
-        self, campaign_id: int | None, sheet: str, agents: str | None, name: str | None, source: str
-    ) -> tuple[int, list[int], str | None]:
-        return self.intake.campaign_sheet(campaign_id, sheet, agents, name, source)
-
-    def campaign_sheet_steps(
-        self,
-        campaign_id: int | None,
-        sheet: str,
-        agents: str | None,
-        name: str | None,
-        source: str,
-        max_rows: int | None = None,
-    ) -> Steps[tuple[int, list[int], str | None]]:
-        return self.intake.campaign_sheet_steps(campaign_id, sheet, agents, name, source, max_rows)
 
     # ---- preview dialler -------------------------------------------------------------------------
 

@@ -155,7 +155,7 @@ def _campaign_upload(
     body = call.body if isinstance(call.body, dict) else {}
     upload = call.files.get("campaign-sheet")
     sheet = upload.content.decode("utf-8", "replace") if upload else str(body.get("campaign-sheet") or "")
-    return engine(rt).campaign_sheet_steps(
+    return engine(rt).intake.campaign_sheet_steps(
         campaign_id,
         sheet,
         body.get("agents"),
@@ -184,7 +184,7 @@ def create_campaign(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
         return _taken_in(
             _campaign_upload(call, rt, None), _sheet_answer(rt, True), said(rt, "campaign_failed")
         )
-    steps = engine(rt).create_campaign_steps(call.body, routes(call, rt), call.operation_id)
+    steps = engine(rt).intake.create_campaign_steps(call.body, routes(call, rt), call.operation_id)
     return _taken_in(
         steps,
         lambda done: _ok(said(rt, "campaign_processing"), {}, campaign_id=done[0], calls=len(done[1])),
@@ -199,7 +199,9 @@ def append_campaign(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
         return _taken_in(
             _campaign_upload(call, rt, campaign_id), _sheet_answer(rt, False), said(rt, "campaign_failed")
         )
-    steps = engine(rt).append_campaign_steps(campaign_id, call.body, routes(call, rt), call.operation_id)
+    steps = engine(rt).intake.append_campaign_steps(
+        campaign_id, call.body, routes(call, rt), call.operation_id
+    )
     return _taken_in(
         steps,
         lambda calls: _ok(said(rt, "campaign_processing"), {}, calls=len(calls)),
@@ -244,10 +246,10 @@ def create_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
         return _ok(said(rt, "queue_created"), {}, queue_id=done[0], calls=len(done[1]))
 
     if not _one_slice(call):
-        steps = engine(rt).create_queue_steps(call.body, routes(call, rt), call.operation_id)
+        steps = engine(rt).intake.create_queue_steps(call.body, routes(call, rt), call.operation_id)
         return _taken_in(steps, answer, said(rt, "queue_failed"))
     try:
-        return answer(engine(rt).create_queue(call.body, routes(call, rt), call.operation_id))
+        return answer(engine(rt).intake.create_queue(call.body, routes(call, rt), call.operation_id))
     except DialerError:
         raise ApiError(500, said(rt, "queue_failed")) from None
 
@@ -265,14 +267,14 @@ def push_transactional(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
 def _add_to_queue(call: Call, rt: Runtime) -> Reply | Awaitable[Reply]:
     queue_id = int(call.path_params["queueID"])
     if not _one_slice(call):
-        steps = engine(rt).add_to_queue_steps(queue_id, call.body, routes(call, rt), call.operation_id)
+        steps = engine(rt).intake.add_to_queue_steps(queue_id, call.body, routes(call, rt), call.operation_id)
         return _taken_in(
             steps,
             lambda calls: _ok(said(rt, "queue_appended"), None, calls=len(calls)),
             said(rt, "queue_failed"),
         )
     try:
-        calls = engine(rt).add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
+        calls = engine(rt).intake.add_to_queue(queue_id, call.body, routes(call, rt), call.operation_id)
     except DialerError:
         raise ApiError(500, said(rt, "queue_failed")) from None
     return _ok(said(rt, "queue_appended"), None, calls=len(calls))

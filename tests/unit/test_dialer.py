@@ -172,11 +172,11 @@ def test_unknown_agents_join_the_roster_unless_the_config_says_reject() -> None:
         "agents": ["new@example.com"],
         "customerData": {"jsonData": [{"number": "+919845012345"}]},
     }
-    dialer.add_to_queue(3, body, {}, "pushTransactional")
+    dialer.intake.add_to_queue(3, body, {}, "pushTransactional")
     assert "new@example.com" in [a["username"] for a in dialer.agents()]
     strict, _, _ = engine({"unknown_agents": "reject"})
     with pytest.raises(UnknownAgent):
-        strict.add_to_queue(3, body, {}, "pushTransactional")
+        strict.intake.add_to_queue(3, body, {}, "pushTransactional")
     assert strict.calls() == []
 
 
@@ -192,7 +192,7 @@ def test_pushes_that_ask_the_same_share_one_setup_and_others_get_their_own() -> 
         if retries is not None:
             body["maxRetries"] = retries
         routes = {"terminal": {**ROUTE["terminal"], "url": url}}
-        (call_id,) = dialer.add_to_queue(3, body, routes, "pushTransactional")
+        (call_id,) = dialer.intake.add_to_queue(3, body, routes, "pushTransactional")
         call = dialer.store.get("ryng:calls", str(call_id))
         assert call is not None
         return call
@@ -212,7 +212,7 @@ def test_cancel_refuses_unknown_and_attempted_calls() -> None:
     dialer, timeline, _ = engine()
     with pytest.raises(UnknownCall):
         dialer.cancel(1)
-    (call_id,) = dialer.add_to_queue(
+    (call_id,) = dialer.intake.add_to_queue(
         3, {"customerData": {"jsonData": [{"number": "+919811555001"}]}}, ROUTE, "x"
     )
     asyncio.run(timeline.advance(1))
@@ -222,7 +222,7 @@ def test_cancel_refuses_unknown_and_attempted_calls() -> None:
 
 def test_one_busy_number_makes_one_terminal_callback_after_its_retries() -> None:
     dialer, timeline, transport = engine({"queue_defaults": {"maxRetries": 1, "retryInterval": 1}})
-    dialer.add_to_queue(3, {"customerData": {"jsonData": [{"number": "+919811555001"}]}}, ROUTE, "x")
+    dialer.intake.add_to_queue(3, {"customerData": {"jsonData": [{"number": "+919811555001"}]}}, ROUTE, "x")
     asyncio.run(timeline.advance(3600))
     (call,) = dialer.calls()
     assert [a["outcome"] for a in call["attempts"]] == ["busy", "busy"]

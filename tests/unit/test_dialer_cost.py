@@ -62,7 +62,7 @@ def push(dialer: Dialer, numbers: list[str]) -> None:
         "agentMapping": "all-agents",
         "customerData": {"jsonData": [{"number": n} for n in numbers]},
     }
-    dialer.add_to_queue(3, body, ROUTES, "pushTransactional")
+    dialer.intake.add_to_queue(3, body, ROUTES, "pushTransactional")
 
 
 def work_per_job(held: int) -> tuple[Counter[str], int]:

@@ -29,7 +29,7 @@ def _pauses_and_result(steps: Any) -> tuple[int, Any]:
 def test_a_push_pauses_once_per_slice_and_makes_every_call(count: int) -> None:
     dialer, _, _ = engine()
     seen_midway: list[int] = []
-    steps = dialer.add_to_queue_steps(3, _body(count), {}, "pushTransactional")
+    steps = dialer.intake.add_to_queue_steps(3, _body(count), {}, "pushTransactional")
     pauses = 0
     while True:
         try:
@@ -48,15 +48,15 @@ def test_a_push_pauses_once_per_slice_and_makes_every_call(count: int) -> None:
 def test_in_slices_or_at_once_the_calls_are_the_same() -> None:
     sliced, _, _ = engine()
     whole, _, _ = engine()
-    finish(sliced.add_to_queue_steps(3, _body(2 * SLICE + 5), {}, "pushTransactional"))
-    whole.add_to_queue(3, _body(2 * SLICE + 5), {}, "pushTransactional")
+    finish(sliced.intake.add_to_queue_steps(3, _body(2 * SLICE + 5), {}, "pushTransactional"))
+    whole.intake.add_to_queue(3, _body(2 * SLICE + 5), {}, "pushTransactional")
     assert list(sliced.store.values(CALLS)) == list(whole.store.values(CALLS))
 
 
 def test_campaigns_pause_too() -> None:
     dialer, _, _ = engine()
     pauses, (_, calls) = _pauses_and_result(
-        dialer.create_campaign_steps(_body(2 * SLICE + 1), {}, "createCampaign")
+        dialer.intake.create_campaign_steps(_body(2 * SLICE + 1), {}, "createCampaign")
     )
     assert pauses == 3 and len(calls) == 2 * SLICE + 1
 
@@ -74,7 +74,7 @@ def test_a_sheet_over_the_bound_makes_its_campaign_and_no_call() -> None:
     dialer, _, _ = engine()
     sheet = "number\n" + "".join(f"+9198{i:08d}\n" for i in range(11))
     campaign_id, calls, problem = finish(
-        dialer.campaign_sheet_steps(None, sheet, None, None, "x", max_rows=10)
+        dialer.intake.campaign_sheet_steps(None, sheet, None, None, "x", max_rows=10)
     )
     assert calls == [] and dialer.store.count(CALLS) == 0
     assert problem == "the sheet has more than 10 leads; at most 10 are taken"
@@ -83,7 +83,7 @@ def test_a_sheet_over_the_bound_makes_its_campaign_and_no_call() -> None:
 
 def test_a_reset_during_a_push_leaves_no_call_of_it() -> None:
     dialer, timeline, _ = engine()
-    steps = dialer.add_to_queue_steps(3, _body(3 * SLICE), {}, "pushTransactional")
+    steps = dialer.intake.add_to_queue_steps(3, _body(3 * SLICE), {}, "pushTransactional")
     next(steps)
     next(steps)  # a slice is in
     assert dialer.store.count(CALLS) == SLICE
