@@ -157,18 +157,7 @@ class Dashboard:
         section, _, rest = path[len(PREFIX) + 1 :].partition("/")
         if section == "calls" and not rest:
             page = pages.calls(rt, query, before)
-            states = [
-                "scheduled",
-                "waiting",
-                "dialing",
-                "talking",
-                "wrap-up",
-                "retry-wait",
-                "ended",
-                "completed",
-                "unreachable",
-                "cancelled",
-            ]
+            states = _call_states(rt)
             return "calls.html", {"title": "Calls", "live": "call", "page": page, "states": states}
         if section == "calls" and rest:
             call_id = _int(rest)
@@ -263,3 +252,14 @@ async def _respond(
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra or []]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _call_states(rt: Runtime) -> list[str]:
+    """The states a call can be in, as the control plane's listCalls documents them (its state filter)."""
+    admin = rt.apis.get("mockline-admin")
+    if admin is None:
+        return []
+    for parameter in admin.contract.operation("listCalls").parameters:
+        if parameter.name == "state":
+            return [str(state) for state in parameter.schema.get("enum", [])]
+    return []

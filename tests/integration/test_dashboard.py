@@ -67,6 +67,9 @@ def test_every_page_answers_and_shows_what_the_mock_holds() -> None:
             assert "/ryng/ui/" in overview and "Basic mockline:mockline" in overview
             calls = (await client.get("/dashboard/calls")).text
             assert calls.index('data-call="3"') < calls.index('data-call="1"')  # newest first
+            # the state filter offers every state the control plane documents, the default state's too
+            for state in ("scheduled", "waiting", "retry-wait", "unreachable", "cancelled"):
+                assert f"<option>{state}</option>" in calls, state
             only = (await client.get("/dashboard/calls", params={"number": "+919845555001"})).text
             assert re.findall(r'data-call="(\d+)"', only) == ["2"]
             failed = (await client.get("/dashboard/deliveries", params={"state": "failed"})).text
