@@ -5,8 +5,10 @@ cost about 5 KB a lead. Most of them are at rest: a call waiting for an agent or
 delivered. An owner that will not change a document in place again hands it to the store as a
 ``Sealable`` (a plain ``dict`` subclass, so any store can keep it as it keeps any document). The
 ``MemoryStore`` (and the SQLite store's cache) keeps it ``Sealed``: encoded once with orjson, then
-compressed by zlib with a preset dictionary of the words calls and deliveries repeat, about 250 bytes
-(or left as JSON, for a document soon read again).
+compressed by Zstandard with a raw-content dictionary of the words calls and deliveries repeat, about 150
+bytes (or left as JSON, for a document soon read again). Zstandard at level 1 seals a record in a third of
+the time zlib took at its fastest level, and opens it in a quarter (a 1,000,000-lead campaign seals two
+million records).
 ``get`` hands back a fresh dict decoded from those bytes (a few microseconds); changing that dict
 changes nothing stored until it is put back, as with SQLite.
 
@@ -17,16 +19,14 @@ by reference, and a decoded document gets the very same object back, as the live
 
 from __future__ import annotations
 
-import zlib
 from typing import Any, ClassVar
 
 import orjson
+import zstandard
 
 Document = dict[str, Any]
 
-_WBITS = -12  # raw deflate, a 4 KB window: the preset dictionary below fits in it
-_MEM_LEVEL = 4  # a small compressor state: each record starts from a copy of one primed with the dictionary
-_LEVEL = 1
+_LEVEL = 1  # Zstandard's fastest standard level: with the dictionary, records shrink 4-5 times already
 _REFS = "\x00shared"  # names the fields an encoded document holds by reference (never a JSON key of ours)
 _COMPRESSED = b"\x00"  # marks compressed bytes (JSON text starts with "{")
 _MAX_SHARED = 65_536
@@ -67,11 +67,9 @@ _DICTIONARY = (
     b'"customFields":{"customField1":"Lead 1"}},"state":"delivered","created_at":"2026-01-05T09:00:00.000Z",'
     b'"retry":1,"attempts":[{"at":"2026-01-05T09:00:00.000Z","status":200}],"next_attempt_at":null,'
     b'"operationId":"createCampaignTerminalCallback","event":"call-ended","callID":1,"\\u0000shared":["retry"]}'
-)[
-    # A preset dictionary: text that encoded calls and deliveries repeat. deflate finds a record's
-    # matches in it as if the record had been preceded by it; the last bytes are the likeliest matches.
-    -(1 << -_WBITS) :
-]
+)
+"""Text that encoded calls and deliveries repeat: Zstandard finds a record's matches in it as if the record
+had been preceded by it."""
 
 
 class Sealable(dict[str, Any]):
@@ -98,11 +96,13 @@ class Codec:
         self._objects: list[Any] = []
         self._numbers: dict[int, int] = {}  # id(object) -> its number; the list keeps each id unique
         self._max_shared = max_shared
-        # Primed once with the preset dictionary; each record copies them (a third cheaper than a new one).
-        self._packer = zlib.compressobj(
-            _LEVEL, zlib.DEFLATED, _WBITS, _MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY
+        # The dictionary is digested once, here; every record is then (de)compressed against it.
+        words = zstandard.ZstdCompressionDict(_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        words.precompute_compress(level=_LEVEL)
+        self._packer = zstandard.ZstdCompressor(
+            level=_LEVEL, dict_data=words, write_checksum=False, write_dict_id=False
         )
-        self._unpacker = zlib.decompressobj(_WBITS, _DICTIONARY)
+        self._unpacker = zstandard.ZstdDecompressor(dict_data=words)
 
     def seal(self, document: Sealable) -> Sealed | Document:
         """The document's encoded form, or the document itself when JSON cannot hold it exactly."""
@@ -116,13 +116,12 @@ class Codec:
             return dict(document)
         if not document.compress:
             return Sealed(text)
-        packer = self._packer.copy()
-        return Sealed(_COMPRESSED + packer.compress(text) + packer.flush())
+        return Sealed(_COMPRESSED + self._packer.compress(text))
 
     def open(self, sealed: Sealed) -> Document:
         """A fresh dict, equal to the document that was sealed (shared fields: the same objects)."""
         view = memoryview(sealed)  # orjson reads no subclass of bytes
-        text = view if sealed[:1] == b"{" else self._unpacker.copy().decompress(view[1:])
+        text = view if sealed[:1] == b"{" else self._unpacker.decompress(view[1:])
         document: Document = orjson.loads(text)
         refs = document.pop(_REFS, None)
         if refs:
