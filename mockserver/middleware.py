@@ -172,7 +172,7 @@ class MockMiddleware(SpecMiddleware):
             window = api.rate_limit.window_seconds
             if runtime.count_request(api.name, key, window) > limit:
                 # The window is fixed on the mock clock: the client may try again when it turns over.
-                retry_after = math.ceil(window - runtime.clock.now().timestamp() % window)
+                retry_after = math.ceil(window - runtime.clock.stamp() % window)
                 raise ApiError(
                     429,
                     f"Rate limit exceeded: at most {limit} requests per {window} s for each {per}",

@@ -205,6 +205,7 @@ class RedisStore:
     """A ``StateStore`` whose state lives in Redis under one namespace (see the module's docstring)."""
 
     shared = True
+    lasting = True
 
     def __init__(
         self,

@@ -66,7 +66,7 @@ class Runtime:
 
     def count_request(self, api: str, key: str, window_seconds: int) -> int:
         """Requests seen for this key in the current fixed window of clock time."""
-        window = int(self.clock.now().timestamp() // window_seconds)
+        window = int(self.clock.stamp() // window_seconds)
         shared = getattr(self.store, "count_in_window", None)
         if shared is not None:  # a state shared by several processes (Redis) counts for all of them
             return int(shared(f"{api}:{key}:{window_seconds}:{window}", window_seconds))

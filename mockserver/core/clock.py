@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -19,7 +20,15 @@ class Clock(Protocol):
 
     def now(self) -> datetime: ...
 
+    def stamp(self) -> float:
+        """``now()`` as seconds since the epoch (what stored documents and due times hold)."""
+        ...
+
     def advance(self, seconds: float) -> datetime: ...
+
+    def move_to(self, stamp: float) -> None:
+        """Move forward to the moment ``stamp`` (seconds since the epoch); never back."""
+        ...
 
     def seconds_until(self, moment: datetime) -> float:
         """Real seconds to wait before ``moment`` arrives (``inf`` for a clock that never moves alone)."""
@@ -27,8 +36,28 @@ class Clock(Protocol):
 
 
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a Z, the style the vendors' payloads use."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """ISO 8601 in UTC with milliseconds (the microseconds cut) and a Z, the style the vendors' payloads
+    use."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def iso_at(ts: float) -> str:
+    """Epoch seconds as ``iso`` writes them, the milliseconds rounded: every timestamp of a stored call
+    becomes text this way (a campaign formats several per lead), so the date part is made once a day."""
+    whole = int(ts // 1)
+    ms = round((ts - whole) * 1000)
+    if ms == 1000:
+        whole, ms = whole + 1, 0
+    day, second = divmod(whole, 86_400)
+    hour, second = divmod(second, 3_600)
+    minute, second = divmod(second, 60)
+    return f"{_date_part(day)}{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _date_part(day: int) -> str:
+    t = time.gmtime(day * 86_400)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
 
 
 class ManualClock:
@@ -37,19 +66,30 @@ class ManualClock:
 
     def __init__(self, start: datetime = DEFAULT_EPOCH) -> None:
         self._now = start
+        self._stamp = start.timestamp()  # kept with the reading: the timeline asks for it at every job
 
     def now(self) -> datetime:
         return self._now
+
+    def stamp(self) -> float:
+        return self._stamp
 
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         self._now += timedelta(seconds=seconds)
+        self._stamp = self._now.timestamp()
         return self._now
+
+    def move_to(self, stamp: float) -> None:
+        if stamp > self._stamp:
+            self._now = datetime.fromtimestamp(stamp, tz=self._now.tzinfo)
+            self._stamp = self._now.timestamp()  # the reading as ``now()`` gives it (to the microsecond)
 
     def set(self, moment: datetime) -> None:
         if moment > self._now:
             self._now = moment
+            self._stamp = moment.timestamp()
 
     def seconds_until(self, moment: datetime) -> float:
         return float("inf")
@@ -76,6 +116,9 @@ class ScaledClock:
         elapsed = (real - self._real_start) * self.scale
         return self._start + timedelta(seconds=elapsed) + self._offset
 
+    def stamp(self) -> float:
+        return self.now().timestamp()
+
     def pause(self) -> None:
         """Stop following real time (advancing by hand still works) until ``resume``."""
         if self._paused_at is None:
@@ -97,6 +140,9 @@ class ScaledClock:
         gap = (moment - self.now()).total_seconds()
         if gap > 0:
             self._offset += timedelta(seconds=gap)
+
+    def move_to(self, stamp: float) -> None:
+        self.set(datetime.fromtimestamp(stamp, tz=self._start.tzinfo))
 
     def seconds_until(self, moment: datetime) -> float:
         if self._paused_at is not None:

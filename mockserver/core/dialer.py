@@ -146,7 +146,7 @@ class Dialer:
     def _seed_scheduled(self, call_id: int) -> None:
         """A call promised for tomorrow at this time, in a queue of its own: waiting for its first
         attempt (a ``ready`` step turns it ``waiting`` when it falls due), so it can be cancelled."""
-        now = self.clock.now().timestamp()
+        now = self.clock.stamp()
         at = now + _SCHEDULED_AHEAD_SECONDS
         queue_id = self.intake.seed_queue("Callbacks promised for tomorrow")
         row = {"number": number_for(self.seed, "scheduled")}
@@ -168,7 +168,7 @@ class Dialer:
         row = {"number": number or number_for(self.seed, f"preview:{self.store.next_id('ryng:preview')}")}
         settings = {**self.intake.tenant_settings, "legDirection": "agent-first", "maxRetries": 0}
         setup = self.intake.setup("makePreviewCall", settings, campaign.get("customFieldNames"), routes)
-        now = self.clock.now().timestamp()
+        now = self.clock.stamp()
         call_id = self.intake.new_call(
             "preview", row, [agent["username"]], setup, now, campaign_id=campaign_id
         )

@@ -70,4 +70,4 @@ class CallBook:
         call["history"] += line if detail is None else f"{line} {str(detail).replace(chr(10), ' ')}"
 
     def now(self) -> float:
-        return self.clock.now().timestamp()
+        return self.clock.stamp()

@@ -17,10 +17,9 @@ import io
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
-from mockserver.core.clock import Clock
+from mockserver.core.clock import Clock, iso_at
 from mockserver.core.dialer_calls import CALL_SEQUENCE, CALLS, NewCall
 from mockserver.core.dialer_errors import BadSheet, UnknownAgent, UnknownCampaign
-from mockserver.core.dialer_payloads import iso_at
 from mockserver.core.dialer_roster import Roster
 from mockserver.core.store import Document, StateStore
 
@@ -131,7 +130,7 @@ class Intake:
         queue_id = self._free_id(QUEUES, "ryng:queue")
         queue = self._put_queue(
             queue_id,
-            name=body.get("name") or f"queue::{iso_at(self.clock.now().timestamp())}",
+            name=body.get("name") or f"queue::{iso_at(self.clock.stamp())}",
             mapping=body.get("agentMapping"),
             agents=body.get("agents"),
             settings=settings,
@@ -179,7 +178,7 @@ class Intake:
             queue["rr"] = (queue["rr"] + len(rows)) % len(agents)
             self.store.put(QUEUES, str(queue["id"]), queue)
         setup = self.setup(source, settings, queue.get("customFieldNames"), routes)
-        return _Batch("queue", rows, eligible, setup, self.clock.now().timestamp(), queue_id=queue["id"])
+        return _Batch("queue", rows, eligible, setup, self.clock.stamp(), queue_id=queue["id"])
 
     # ---- campaigns -------------------------------------------------------------------------------
 
@@ -261,7 +260,7 @@ class Intake:
             campaign["customFieldNames"] = body["customFieldNames"]
             self.store.put(CAMPAIGNS, str(campaign["id"]), campaign)
         setup = self.setup(source, settings, names, routes)
-        now = self.clock.now().timestamp()
+        now = self.clock.stamp()
         return _Batch("campaign", rows, eligible, setup, now, campaign_id=campaign["id"])
 
     def _make_now(self, batch: _Batch) -> list[int]:
@@ -352,7 +351,7 @@ class Intake:
         if self.unknown_agents == "reject":
             raise UnknownAgent(f"unknown agent {', '.join(unknown)}")
         for username in unknown:
-            self.roster.add(username, free_since=self.clock.now().timestamp())
+            self.roster.add(username, free_since=self.clock.stamp())
 
     # ---- documents -------------------------------------------------------------------------------
 
@@ -455,7 +454,7 @@ class Intake:
             "customFieldNames": names,
             "outputToLSQ": lsq,
             "rr": 0,
-            "created": iso_at(self.clock.now().timestamp()),
+            "created": iso_at(self.clock.stamp()),
         }
         self.store.put(QUEUES, str(queue_id), queue)
         return queue
@@ -465,7 +464,7 @@ class Intake:
             "id": campaign_id,
             "name": name,
             "customFieldNames": None,
-            "created": iso_at(self.clock.now().timestamp()),
+            "created": iso_at(self.clock.stamp()),
         }
         self.store.put(CAMPAIGNS, str(campaign_id), campaign)
         return campaign

@@ -150,6 +150,7 @@ class Outbox:
         self.chaos = chaos or Chaos()
         self.rng = rng
         self._retry_docs: dict[RetryRule, dict[str, Any]] = {}
+        self._rules_by_doc: dict[int, tuple[dict[str, Any], RetryRule]] = {}  # id of a doc made here
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
@@ -253,11 +254,18 @@ class Outbox:
                 "interval_seconds": retry.interval_seconds,
                 "success_status": list(retry.success_status),
             }
+            self._rules_by_doc[id(doc)] = (doc, retry)
         return doc
 
+    def _rule_of(self, doc: Mapping[str, Any]) -> RetryRule:
+        """The rule a record's ``retry`` document says: one of ours (shared by every record of its
+        rule, and kept alive here, so its id names it) is known; any other is read."""
+        known = self._rules_by_doc.get(id(doc))
+        return known[1] if known is not None and known[0] is doc else RetryRule.from_spec(doc)
+
     def _schedule(self, record: Document, delay: float) -> int:
-        due = self.clock.now().timestamp() + delay
-        record["next_attempt_at"] = iso(_from_ts(due, self.clock))
+        due = self.clock.stamp() + delay
+        record["next_attempt_at"] = self.now_iso() if delay == 0 else iso(_from_ts(due, self.clock))
         self.store.put(COLLECTION, str(record["id"]), record)
         return self.timeline.schedule_in(delay, JOB_KIND, self._job_args(record))
 
@@ -290,7 +298,7 @@ class Outbox:
         if record is None or record["state"] != "pending" or record.get("round", 0) != round_:
             return  # reset, settled, cancelled or retried anew while the attempt was out
         record["attempts"].append(attempt)
-        rule = RetryRule.from_spec(record["retry"])
+        rule = self._rule_of(record["retry"])
         if answer.status is not None and answer.status in rule.success_status:
             record["state"] = "delivered"
             record["next_attempt_at"] = None
@@ -302,7 +310,7 @@ class Outbox:
             record["state"] = "failed"
             record["next_attempt_at"] = None
         else:
-            due = self.clock.now().timestamp() + rule.interval_seconds
+            due = self.clock.stamp() + rule.interval_seconds
             record["next_attempt_at"] = iso(_from_ts(due, self.clock))
             self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, self._job_args(record))
         self.store.put(COLLECTION, str(record["id"]), _kept(record))

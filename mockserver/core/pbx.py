@@ -250,7 +250,7 @@ class PbxEngine:
         if record.get("redirect_uri") and record["redirect_uri"] != redirect_uri:
             return "The redirect_uri differs from the one used at /oauth/authorize."
         self.store.delete(CODES, code)
-        if self.clock.now().timestamp() >= float(record["expires"]):
+        if self.clock.stamp() >= float(record["expires"]):
             return "The authorization code has expired."
         return None
 

@@ -124,7 +124,7 @@ class QueueEngine:
                     "order": self.store.next_id("diyalog:agent"),
                 },
             )
-        now = self.clock.now().timestamp()
+        now = self.clock.stamp()
         for token in self.config.get("device_tokens", DEFAULT_DEVICE_TOKENS):
             self.store.put(DEVICE_TOKENS, str(token["dlgToken"]), _with_expiry(token, now))
         for token in self.config.get("session_tokens", DEFAULT_SESSION_TOKENS):
@@ -275,7 +275,7 @@ class QueueEngine:
 
     def _expired(self, record: Mapping[str, Any]) -> bool:
         expires = record.get("expires")
-        return expires is not None and self.clock.now().timestamp() >= float(expires)
+        return expires is not None and self.clock.stamp() >= float(expires)
 
     # -- documents ----------------------------------------------------------------------------------------
 

@@ -52,6 +52,9 @@ def _current_task() -> object | None:
 class StateStore(Protocol):
     shared: bool
     """True when other processes commit to the same state (Redis); False for memory and SQLite."""
+    lasting: bool
+    """True when the state outlives the process (SQLite, Redis): only then is there anyone to read what
+    the timeline records for a restart or another process (claims on jobs, the clock's reading)."""
 
     def get(self, collection: str, key: str) -> Document | None: ...
 
@@ -146,6 +149,7 @@ class MemoryStore:
     document is kept sealed (``compact``): ``get`` and ``values`` hand out a fresh decoded copy of it."""
 
     shared = False
+    lasting = False
 
     def __init__(self) -> None:
         self._data: dict[str, dict[str, Document]] = {}
@@ -239,6 +243,7 @@ class SQLiteStore:
     documents and sequences it touched are read back from the file into the cache."""
 
     shared = False  # one process at a time: SQLite's file lock is not a lease
+    lasting = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

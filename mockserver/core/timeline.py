@@ -13,7 +13,8 @@ in the transaction that removes the job. Before such jobs start, the timeline *c
 job found claimed at start (one process), or whose claim's lease ran out (a shared store: its process was
 killed), was interrupted, is marked ``after_restart``, and its handler receives ``after_restart: True``
 in its arguments when it runs again. Its commit applies only if the job is still there and still claimed
-by this process, so a job's effects are applied once.
+by this process, so a job's effects are applied once. Claims and the clock's reading are written only
+to a store that outlives the process (SQLite, Redis: ``lasting``); in memory nobody could read them.
 
 With a shared store (Redis) several processes run one timeline: each keeps a heap of due times, fed by the
 jobs it schedules and by those the store says other processes scheduled; a job is run by whichever
@@ -77,7 +78,7 @@ class Timeline:
             heapq.heappush(self._heap, (job["due"], job["seq"]))
         saved = store.get(_META, "clock")
         if saved is not None:  # after a restart, time goes on from where it stood, never back
-            _set_clock(clock, datetime.fromtimestamp(saved["now"], tz=clock.now().tzinfo))
+            clock.move_to(saved["now"])
         if store.shared and clock.mode == "realtime":
             self._share_origin()
         store.on_remote(_COLLECTION, self._remote_job)
@@ -91,10 +92,10 @@ class Timeline:
         with self.store.transaction():
             origin = self.store.get(_META, "origin")
             if origin is None:
-                self.store.put(_META, "origin", {"real": wall_seconds(), "sim": self.clock.now().timestamp()})
+                self.store.put(_META, "origin", {"real": wall_seconds(), "sim": self.clock.stamp()})
                 return
         moment = origin["sim"] + (wall_seconds() - origin["real"]) * scale
-        _set_clock(self.clock, datetime.fromtimestamp(moment, tz=self.clock.now().tzinfo))
+        self.clock.move_to(moment)
 
     def _remote_job(self, _key: str, job: dict[str, Any] | None) -> None:
         if job is not None:
@@ -103,7 +104,7 @@ class Timeline:
 
     def _remote_meta(self, key: str, value: dict[str, Any] | None) -> None:
         if key == "clock" and value is not None:
-            _set_clock(self.clock, datetime.fromtimestamp(value["now"], tz=self.clock.now().tzinfo))
+            self.clock.move_to(value["now"])
 
     def _remote_reload(self, _key: str, _value: dict[str, Any] | None) -> None:
         self._saved = None
@@ -155,15 +156,14 @@ class Timeline:
         # A delay a client chose (maxDispose, retryInterval) may be any integer the spec allows; past
         # a century it means "never" and must not overflow the date arithmetic of a later advance.
         seconds = min(float(seconds), _NEVER_SECONDS)
-        now = self.clock.now()
         if seconds.is_integer():
             # Whole seconds (every delay of the dialer's plans): added to the float reading, the due
             # time is the very float the date arithmetic gives, at a fraction of its cost.
-            base = now.timestamp()
+            base = self.clock.stamp()
             due = base + seconds
             if base >= 2.0**30 and due < 2.0**31:  # one binary exponent: the addition is exact
                 return self._schedule_at(due, kind, args)
-        return self.schedule(now + timedelta(seconds=seconds), kind, args)
+        return self.schedule(self.clock.now() + timedelta(seconds=seconds), kind, args)
 
     def scheduled(self, kind: str) -> list[dict[str, Any]]:
         """The arguments of every pending job of one kind."""
@@ -198,7 +198,7 @@ class Timeline:
     async def run_due(self) -> int:
         """Run every job due by the clock's current time; returns how many ran."""
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
-            now = self.clock.now().timestamp()
+            now = self.clock.stamp()
         return await self._run_until(now, move_clock=False)
 
     async def advance(self, seconds: float) -> int:
@@ -208,7 +208,7 @@ class Timeline:
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
             target = self.clock.now() + timedelta(seconds=seconds)
         ran = await self._run_until(target.timestamp(), move_clock=True)
-        _set_clock(self.clock, target)
+        self.clock.move_to(target.timestamp())
         self._save_clock()
         return ran
 
@@ -252,7 +252,7 @@ class Timeline:
                     job = self._ready(seq, held, due)
                 registered = self._registered(job)
                 if move_clock and due != self._set_due:  # jobs due at one instant move the clock once
-                    _set_clock(self.clock, datetime.fromtimestamp(due, tz=self.clock.now().tzinfo))
+                    self.clock.move_to(due)
                     self._set_due = due
                 if not registered.waits:
                     self._finish(job)
@@ -273,6 +273,8 @@ class Timeline:
                         ready = self._ready(nseq, held, due)
                         if ready is not None:
                             batch.append(ready)
+                if not self.store.lasting:  # nobody could find a claim: the process's memory dies with it
+                    return registered, batch
                 until = wall_seconds() + self.lease_seconds
                 claimed = []
                 for each in batch:
@@ -300,7 +302,9 @@ class Timeline:
         """Save the clock's reading, in the transaction of the step in progress. A reading this process
         saved already is not written again (the jobs due at one instant save it once): the stored reading
         is then the one the step would have written."""
-        now = self.clock.now().timestamp()
+        if not self.store.lasting:  # read only at a restart, or by another process
+            return
+        now = self.clock.stamp()
         if now != self._saved:
             self.store.put(_META, "clock", {"now": now})
             self._saved = now
@@ -315,7 +319,9 @@ class Timeline:
         with self.store.transaction():
             for job, commit in zip(batch, results, strict=True):
                 current = self.store.get(_COLLECTION, str(job["seq"]))
-                if current is None or current.get(CLAIM, {}).get("by") != self.owner:
+                if current is None:
+                    continue  # cancelled while it waited
+                if self.store.lasting and current.get(CLAIM, {}).get("by") != self.owner:
                     continue  # taken over after our lease ran out: the other process applies it
                 self._finish(job)
                 if commit is not None:
@@ -334,9 +340,3 @@ class Timeline:
         if registered is None:
             raise UnknownJobKind(f"job {job['seq']} has kind {job['kind']!r}, which no engine registered")
         return registered
-
-
-def _set_clock(clock: Clock, moment: datetime) -> None:
-    gap = (moment - clock.now()).total_seconds()
-    if gap > 0:
-        clock.advance(gap)

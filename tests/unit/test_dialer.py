@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from mockserver.core.clock import ManualClock, iso
+from mockserver.core.clock import ManualClock, iso, iso_at
 from mockserver.core.dialer import Dialer, NotCancellable, UnknownAgent, UnknownCall
 from mockserver.core.dialer_intake import BadSheet, parse_sheet
-from mockserver.core.dialer_payloads import iso_at, pack, unpack
+from mockserver.core.dialer_payloads import pack, unpack
 from mockserver.core.dialer_plan import (
     ANSWERED,
     MAGIC_NUMBERS,
@@ -106,8 +106,17 @@ def test_bad_odds_are_refused() -> None:
 
 
 def test_iso_at_matches_the_clock_format_and_attempts_pack_both_ways() -> None:
-    for ts in (1767603600.0, 1767603600.25, 1767603600.9996):
-        assert iso_at(ts) == iso(datetime.fromtimestamp(round(ts, 3), tz=UTC))
+    def by_strftime(moment: datetime) -> str:  # the format spelled out, not the code's own path
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    moments = (1767603600.0, 1767603600.25, 1767603600.9996, 1767657599.9999, 951782400.5, -86399.0015)
+    for ts in moments:
+        assert iso_at(ts) == by_strftime(datetime.fromtimestamp(round(ts, 3), tz=UTC))
+        assert iso(datetime.fromtimestamp(ts, tz=UTC)) == by_strftime(datetime.fromtimestamp(ts, tz=UTC))
+    assert iso_at(1767657599.9996) == "2026-01-06T00:00:00.000Z"  # the rounding carries into the next day
+    assert iso(datetime(2026, 1, 5, 14, 30, tzinfo=timezone(timedelta(hours=5, minutes=30)))) == (
+        "2026-01-05T09:00:00.000Z"
+    )
     attempt = {"n": 1, "callLogID": 4, "agent": "a", "outcome": "busy", "dialed": 1.0}
     attempt |= {"leg0_up": None, "connected": None, "ended": 5.0, "talktime": 0}
     assert unpack(pack(attempt)) == attempt
