@@ -142,11 +142,16 @@ class _MemoryUnit:
             store._undo = None
 
 
+_SQUEEZE_BATCH = 128
+"""Sealed documents a memory store compresses at once (at most about 150 KB of JSON waits for it)."""
+
+
 class MemoryStore:
     """Dicts in the process. A transaction keeps an undo log (each key's value, and each sequence, as the
     transaction first touched it) and plays it back if the block raises. ``get`` hands out the stored
     object itself, so a change made in place to it before the failure is not undone. A ``Sealable``
-    document is kept sealed (``compact``): ``get`` and ``values`` hand out a fresh decoded copy of it."""
+    document is kept sealed (``compact``): ``get`` and ``values`` hand out a fresh decoded copy of it.
+    Sealed documents are kept as JSON until ``_SQUEEZE_BATCH`` of them wait, then compressed together."""
 
     shared = False
     lasting = False
@@ -159,6 +164,7 @@ class MemoryStore:
         self._undo_sequences: dict[str, int | None] = {}
         self._unit = _MemoryUnit(self)
         self._codec = Codec()
+        self._fresh: list[tuple[dict[str, Any], str, Sealed]] = []  # sealed, to be compressed together
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         return self._unit  # one reusable object: a request's transaction costs next to nothing
@@ -194,8 +200,24 @@ class MemoryStore:
         undo = self._undo  # what ``_remember`` does, inline: every timeline job puts several times
         if undo is not None and (collection, key) not in undo:
             undo[(collection, key)] = documents.get(key, _ABSENT)
-        kept: Any = self._codec.seal(value) if isinstance(value, Sealable) else value  # opened by get
+        if not isinstance(value, Sealable):
+            documents[key] = value
+            return
+        kept: Any = self._codec.encode(value)  # opened by get
         documents[key] = kept
+        if value.compress and type(kept) is Sealed:
+            self._fresh.append((documents, key, kept))
+            if len(self._fresh) >= _SQUEEZE_BATCH:
+                self._squeeze()
+
+    def _squeeze(self) -> None:
+        """Compress the documents sealed since the last time, in one go (see ``Codec.squeeze``); one
+        replaced or rolled back meanwhile is left as it is."""
+        fresh, self._fresh = self._fresh, []
+        squeeze = self._codec.squeeze
+        for documents, key, encoded in fresh:
+            if documents.get(key) is encoded:
+                documents[key] = squeeze(encoded)
 
     def delete(self, collection: str, key: str) -> bool:
         documents = self._data.get(collection)

@@ -97,3 +97,29 @@ def test_a_document_read_again_soon_is_kept_as_json_and_reads_back_the_same() ->
     assert isinstance(plain, Sealed) and plain.startswith(b"{") and not packed.startswith(b"{")
     assert codec.open(plain) == codec.open(packed) == _call(1)
     assert codec.open(plain)["settings"] is SETTINGS
+
+
+def test_a_store_compresses_sealed_documents_in_batches_and_each_reads_back_the_same() -> None:
+    store = MemoryStore()
+    for n in range(1, 301):
+        store.put("calls", str(n), _call(n, history=f"0 queued\n{n} disposed"))
+    kept = store._data["calls"]
+    compressed = [n for n in range(1, 301) if not kept[str(n)].startswith(b"{")]
+    assert compressed == list(range(1, 257)), "two batches of 128 compressed; the last 44 wait as JSON"
+    assert len(kept["1"]) < len(kept["300"]) / 2
+    for n in (1, 128, 129, 300):
+        assert store.get("calls", str(n)) == _call(n, history=f"0 queued\n{n} disposed")
+
+
+def test_a_document_replaced_or_rolled_back_before_its_batch_is_not_brought_back() -> None:
+    store = MemoryStore()
+    store.put("calls", "1", _call(1))
+    store.put("calls", "1", {"callID": 1, "state": "dialing"})  # live again before the batch ran
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("calls", "2", _call(2))
+        raise RuntimeError("the unit fails")
+    for n in range(3, 131):
+        store.put("calls", str(n), _call(n))
+    assert store.get("calls", "1") == {"callID": 1, "state": "dialing"}
+    assert store.get("calls", "2") is None
+    assert store.get("calls", "3") == _call(3) and not store._data["calls"]["3"].startswith(b"{")
