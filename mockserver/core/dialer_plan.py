@@ -8,11 +8,12 @@ lists them.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mockserver.core.fakes import DISPOSITIONS
 
@@ -64,9 +65,9 @@ def magic_for(number: str) -> Magic | None:
     return _BY_SUFFIX.get(number[-6:])
 
 
-@dataclass(frozen=True)
-class Plan:
-    """One attempt, decided before it starts. Times are whole seconds."""
+class Plan(NamedTuple):
+    """One attempt, decided before it starts. Times are whole seconds. (A tuple: every attempt of a
+    campaign makes one.)"""
 
     outcome: str
     agent_ring: int  # until the agent picks up
@@ -119,13 +120,21 @@ def plan_attempt(
 
 
 def _draw(rng: random.Random, odds: Mapping[str, float]) -> str:
-    total = sum(max(0.0, float(odds.get(o, 0.0))) for o in OUTCOMES) or 1.0
+    weights, total = _weights(tuple(odds.items()))
     roll = rng.random() * total
-    for outcome in OUTCOMES:
-        roll -= max(0.0, float(odds.get(outcome, 0.0)))
+    for outcome, weight in weights:
+        roll -= weight
         if roll < 0:
             return outcome
     return ANSWERED
+
+
+@functools.lru_cache(maxsize=32)
+def _weights(odds: tuple[tuple[str, float], ...]) -> tuple[tuple[tuple[str, float], ...], float]:
+    """Each outcome's weight (in ``OUTCOMES`` order) and their sum, worked out once per set of odds."""
+    given = dict(odds)
+    weights = tuple((o, max(0.0, float(given.get(o, 0.0)))) for o in OUTCOMES)
+    return weights, sum(w for _, w in weights) or 1.0
 
 
 def _talk(rng: random.Random) -> int:
