@@ -9,14 +9,16 @@ callback when it is done with.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from mockserver.core.dialer_payloads import campaign_connect, queue_connect, terminal
 from mockserver.core.dialer_roster import Roster
-from mockserver.core.outbox import Outbox, Outgoing, RetryRule
+from mockserver.core.outbox import Outbox, Outgoing
 from mockserver.core.store import Document, StateStore
 
 META = "ryng:meta"
+_NO_RULE: Mapping[str, Any] = MappingProxyType({})  # a route without a retry description: one object
 QUEUES = "ryng:queues"
 
 
@@ -26,7 +28,6 @@ class Callbacks:
         self.outbox = outbox
         self.roster = roster
         self.api = api
-        self._rules: dict[tuple[Any, ...], RetryRule] = {}
 
     def customer_connected(self, call: Document) -> None:
         if call["style"] == "queue":
@@ -65,13 +66,6 @@ class Callbacks:
             api=self.api,
             callback=name,
             outgoing=Outgoing("POST", str(route["url"]), payload),
-            retry=self._rule(route.get("retry") or {}),
+            retry=self.outbox.rule(route.get("retry") or _NO_RULE),
             meta={"operationId": route["operationId"], "event": event, "callID": call["callID"]},
         )
-
-    def _rule(self, spec: Mapping[str, Any]) -> RetryRule:
-        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in spec.items()))
-        rule = self._rules.get(key)
-        if rule is None:
-            rule = self._rules[key] = RetryRule.from_spec(spec)
-        return rule

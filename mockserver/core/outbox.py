@@ -10,7 +10,6 @@ Delivery is at least once: an attempt's outcome is recorded together with the re
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +34,10 @@ class Settled(Sealable):
 
     __slots__ = ()
     shared = ("retry",)
+
+
+_RULES_KEPT = 1024
+"""Retry descriptions ``Outbox.rule`` knows by identity at most (past that it starts again)."""
 
 
 def _kept(record: Document) -> Document:
@@ -150,7 +153,7 @@ class Outbox:
         self.chaos = chaos or Chaos()
         self.rng = rng
         self._retry_docs: dict[RetryRule, dict[str, Any]] = {}
-        self._rules_by_doc: dict[int, tuple[dict[str, Any], RetryRule]] = {}  # id of a doc made here
+        self._rules: dict[int, tuple[Mapping[str, Any], RetryRule]] = {}  # id(spec) -> (spec, its rule)
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
         self._last_iso: tuple[datetime | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
@@ -254,14 +257,22 @@ class Outbox:
                 "interval_seconds": retry.interval_seconds,
                 "success_status": list(retry.success_status),
             }
-            self._rules_by_doc[id(doc)] = (doc, retry)
+            self._rules[id(doc)] = (doc, retry)
         return doc
 
-    def _rule_of(self, doc: Mapping[str, Any]) -> RetryRule:
-        """The rule a record's ``retry`` document says: one of ours (shared by every record of its
-        rule, and kept alive here, so its id names it) is known; any other is read."""
-        known = self._rules_by_doc.get(id(doc))
-        return known[1] if known is not None and known[0] is doc else RetryRule.from_spec(doc)
+    def rule(self, spec: Mapping[str, Any]) -> RetryRule:
+        """The rule a spec's retry description (``x-retry``, a route's ``retry``) or a record's ``retry``
+        document says. Such objects are shared (a campaign's calls share their route's, a rule's records
+        one document) and never changed: one seen lately is known by identity (the entry keeps it alive,
+        so its id names it), any other is read."""
+        known = self._rules.get(id(spec))
+        if known is not None and known[0] is spec:
+            return known[1]
+        rule = RetryRule.from_spec(spec)
+        if len(self._rules) >= _RULES_KEPT:
+            self._rules = {id(doc): (doc, r) for r, doc in self._retry_docs.items()}
+        self._rules[id(spec)] = (spec, rule)
+        return rule
 
     def _schedule(self, record: Document, delay: float) -> int:
         due = self.clock.stamp() + delay
@@ -298,7 +309,7 @@ class Outbox:
         if record is None or record["state"] != "pending" or record.get("round", 0) != round_:
             return  # reset, settled, cancelled or retried anew while the attempt was out
         record["attempts"].append(attempt)
-        rule = self._rule_of(record["retry"])
+        rule = self.rule(record["retry"])
         if answer.status is not None and answer.status in rule.success_status:
             record["state"] = "delivered"
             record["next_attempt_at"] = None
@@ -418,7 +429,9 @@ class CallIndex:
 
 
 def _digest(call_id: Any) -> bytes:
-    digest = hashlib.blake2b(str(call_id).encode(), digest_size=CallIndex._WIDTH).digest()
+    # The process's own string hash: the index lives and dies with the process (a fraction of the cost of
+    # a cryptographic digest, which nothing here needs: a collision only costs a record read and skipped).
+    digest = hash(str(call_id)).to_bytes(CallIndex._WIDTH, "little", signed=True)
     return digest if any(digest) else b"\x00" * 7 + b"\x01"  # all zeros marks an empty slot
 
 
