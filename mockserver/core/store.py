@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from mockserver.core.compact import Codec, Sealable, Sealed
+from mockserver.core.compact import Codec, Sealable
 from mockserver.core.errors import CoreError
 
 Document = dict[str, Any]
@@ -164,7 +164,7 @@ class MemoryStore:
         self._undo_sequences: dict[str, int | None] = {}
         self._unit = _MemoryUnit(self)
         self._codec = Codec()
-        self._fresh: list[tuple[dict[str, Any], str, Sealed]] = []  # sealed, to be compressed together
+        self._fresh: list[tuple[dict[str, Any], str, bytes]] = []  # sealed, to be compressed together
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         return self._unit  # one reusable object: a request's transaction costs next to nothing
@@ -190,8 +190,8 @@ class MemoryStore:
                 self._sequences[name] = number
 
     def get(self, collection: str, key: str) -> Document | None:
-        found: Any = self._data.get(collection, {}).get(key)  # a Document, or Sealed
-        return self._codec.open(found) if type(found) is Sealed else found
+        found: Any = self._data.get(collection, {}).get(key)  # a Document (a dict), or Sealed (bytes)
+        return self._codec.open(found) if type(found) is bytes else found
 
     def put(self, collection: str, key: str, value: Document) -> None:
         documents = self._data.get(collection)
@@ -205,7 +205,7 @@ class MemoryStore:
             return
         kept: Any = self._codec.encode(value)  # opened by get
         documents[key] = kept
-        if value.compress and type(kept) is Sealed:
+        if value.compress and type(kept) is bytes:
             self._fresh.append((documents, key, kept))
             if len(self._fresh) >= _SQUEEZE_BATCH:
                 self._squeeze()
@@ -232,7 +232,7 @@ class MemoryStore:
         # A snapshot of what is stored; sealed documents are opened one at a time, as they are read.
         found: list[Any] = list(self._data.get(collection, {}).values())
         opened = self._codec.open
-        return (opened(v) if type(v) is Sealed else v for v in found)
+        return (opened(v) if type(v) is bytes else v for v in found)
 
     def count(self, collection: str) -> int:
         return len(self._data.get(collection, {}))
