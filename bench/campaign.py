@@ -65,6 +65,7 @@ async def _campaign(leads: int) -> dict[str, float]:
     import httpx
 
     from mockserver.app import create_app
+    from mockserver.cli import tune_gc
     from mockserver.settings import Settings
 
     started = time.perf_counter()
@@ -73,6 +74,7 @@ async def _campaign(leads: int) -> dict[str, float]:
         apis=("ryng",), clock="manual", rate_limit=False, seed=1, journal_size=0, config=config
     )
     app = create_app(settings)
+    tune_gc()  # as ``mockline serve`` does once its app is made
     runtime = app.runtime
     count = _Count()
     runtime.outbox.transport = count
