@@ -242,20 +242,22 @@ class Timeline:
     ) -> tuple[_Registered, list[dict[str, Any]]] | None:
         """Run the plain jobs due by ``limit`` (each in its own transaction), until the next due job waits
         on the outside world: claim it with the concurrent ones due at the same instant and return them."""
+        store, handlers = self.store, self._handlers  # read at every job: kept at hand (``_heap`` is not:
+        # a shared store's listener may replace it when a transaction begins)
         while True:
-            with self.store.transaction():  # a shared store learns here what the others scheduled
+            with store.transaction():  # a shared store learns here what the others scheduled
                 job = None
                 while job is None:  # entries of jobs run or cancelled meanwhile are skipped here
                     if not self._heap or self._heap[0][0] > limit:
                         return None
                     due, seq = heapq.heappop(self._heap)
                     job = self._ready(seq, held, due)
-                registered = self._registered(job)
+                registered = handlers.get(job["kind"]) or self._registered(job)
                 if move_clock and due != self._set_due:  # jobs due at one instant move the clock once
                     self.clock.move_to(due)
                     self._set_due = due
                 if not registered.waits:
-                    self._finish(job)
+                    store.delete(_COLLECTION, str(seq))  # the job is done with the step it commits in
                     result = registered.handler(self._args(job))
                     if result is not None and inspect.iscoroutine(result):  # it would run outside the
                         result.close()  # transaction: refuse
