@@ -338,7 +338,7 @@ def test_workers_serve_one_port_as_one_mock_and_a_dead_worker_is_replaced(
                     r = client.post(f"{RYNG}/progressive/queue/11/transactional", json=body, headers=TOKEN)
                     assert r.status_code == 200
             ids = [c["callID"] for c in mock.calls()]
-            assert sorted(ids) == list(range(1, 11))
+            assert len(set(ids)) == len(ids) == 10, "call ids are unique across the workers"
             os.kill(workers[0], 9)
             mock.client.close()  # its kept-alive connection may have been the dead worker's
             mock.client = httpx.Client(base_url=mock.base, timeout=60)

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from mockserver.core.store import StoreUnavailable
-from mockserver.redis_state import RedisStore
+from mockserver.redis_state import BLOCK, RedisStore
 from tests.redis_support import RedisServer, free_port, redis_server  # noqa: F401  (the fixture)
 
 _names = itertools.count(1)
@@ -47,11 +47,15 @@ def test_what_one_process_commits_the_other_reads_and_ids_never_repeat(
     for store in (a, b, a, b, b, a):
         with store.transaction():
             ids.append(store.next_id("call"))
-    assert ids == [1, 2, 3, 4, 5, 6]
+    assert len(set(ids)) == 6, f"ids {ids} repeat"
+    assert ids[0::2] == [1, 2, 35] and ids[1::2] == [33, 34, 3], "each process numbers from its own block"
     with b.transaction():
         assert b.delete("calls", "1")
     assert a.get("calls", "1") is None and a.count("calls") == 0
-    assert a.last_id("call") == 6
+    assert a.last_id("call") == b.last_id("call") == 35, "the highest number any process gave"
+    with a.transaction():
+        numbers = [a.next_id("job") for _ in range(BLOCK + 5)]
+    assert numbers == list(range(1, BLOCK + 6)), "one process alone numbers without a gap, past its block"
 
 
 def test_a_unit_that_raises_writes_nothing_and_its_mirror_goes_back(
@@ -67,8 +71,11 @@ def test_a_unit_that_raises_writes_nothing_and_its_mirror_goes_back(
         raise Boom
     assert a.get("calls", "1") == {"state": "waiting"} and a.get("calls", "2") is None
     assert b.get("calls", "1") == {"state": "waiting"} and b.get("calls", "2") is None
+    assert a.last_id("call") == b.last_id("call") == 0
+    with a.transaction():
+        assert a.next_id("call") == 1, "a rolled-back unit took no number"
     with b.transaction():
-        assert b.next_id("call") == 1, "a rolled-back unit took no number"
+        assert b.next_id("call") == BLOCK + 1, "nor did it give its block to anyone else"
 
 
 def test_nested_transactions_commit_once_with_the_outermost(pair: tuple[RedisStore, RedisStore]) -> None:
@@ -371,19 +378,25 @@ def test_a_read_or_a_refusal_on_a_mirror_another_process_moved_past_is_looked_at
     reads: list[Any] = []
 
     def read() -> Any:
-        reads.append(b._cache.get("calls", "1"))  # the mirror as the unit finds it
+        reads.append(b.get("calls", "1"))  # b's mirror has not seen call 1 yet
         return reads[-1]
 
     assert b.run_unit(read) == {"state": "waiting"}, "a read answers with what was committed before it"
+    assert reads == [None, {"state": "waiting"}], "the first run read a document another process changed"
+    a.run_unit(lambda: a.put("calls", "3", {"state": "waiting"}))
+    reads.clear()
+    assert b.run_unit(read) == {"state": "waiting"}
+    assert reads == [{"state": "waiting"}], "what another process changed was not read: no second run"
     a.run_unit(lambda: a.put("calls", "2", {"state": "waiting"}))
-    b._others_writing = False  # as when b's last look found no one else writing
 
     def refuse_unless_found() -> str:
-        if b._cache.get("calls", "2") is None:
+        if b.get("calls", "2") is None:
             raise Boom("no call 2")
         return "found"
 
     assert b.run_unit(refuse_unless_found) == "found", "a refusal decided on a stale mirror is not final"
+    a.run_unit(lambda: a.put("calls", "4", {"state": "waiting"}))
+    assert b.run_unit(lambda: b.count("calls")) == 5, "a count reads the collection: any change to it counts"
     with pytest.raises(Boom):  # a refusal on the latest state stands
         b.run_unit(lambda: (_ for _ in ()).throw(Boom("refused")))
 
