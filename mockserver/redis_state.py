@@ -15,25 +15,33 @@ one to commit; a request's handler, one (below).
   changed document, sequence and the change-log entry, bumps ``version`` and releases the lock. Redis
   runs a script whole, so a commit is all or nothing; a unit that raises is rolled back in the mirror
   (the ``MemoryStore`` undo log) and the lock released with nothing written.
-- A request's handler runs without the lock (``run_unit``): it reads the mirror as it stands, and its
-  commit writes only if the namespace is still at the version the mirror was at and no lock is held (one
-  round trip); a unit that wrote nothing, or was refused, looks at the version instead. Overtaken by
-  another process's commit, the unit is rolled back, the mirror brought up to date and the handler run
-  again (the second time under the lock). While other processes are committing, the mirror is brought
-  up to date before the handler runs, so a unit that writes nothing needs no second look.
+- A request's handler runs without the lock (``run_unit``): it reads the mirror as it stands (at the
+  version ``base``), and the store notes what it read (documents by key, collections it listed or counted
+  whole). Its commit, one round trip, walks the change log since ``base`` and writes only if no other
+  process changed meanwhile a document the unit read or wrote, nor a collection it read whole, nor
+  cleared the namespace, and no unit holds the lock; the same script returns what the others changed,
+  so the mirror moves to the new version without another look. Units of several processes that touch
+  different documents (two pushes: each writes its own call) therefore commit side by side. A unit that
+  wrote nothing, or was refused, looks at what changed instead. Overtaken, the unit is rolled back, the
+  mirror brought up to date and the handler run again (the second time under the lock); a unit that
+  found the lock held waits for it to be let go and runs again, without taking it.
 - While a unit runs, a thread of the process extends the lock's lease, so a long unit keeps it and a
   killed process loses it after ``lease`` seconds.
-- Sequences (call ids, delivery ids, job numbers) are counted under the lock and committed with the
-  unit: unique across processes, and a unit rolled back takes no number.
+- Sequences (call ids, delivery ids, job numbers) are not part of any unit's check: each process
+  reserves a block of numbers (``HINCRBY``, ``BLOCK`` at a time, more for a unit that takes many) and
+  hands them out. Numbers are unique across processes, not gap-free (a process that dies leaves the
+  rest of its block unused); one process alone numbers 1, 2, 3 ..., and a unit rolled back gives its
+  numbers back to its block. The highest number committed (``last``) is kept for paging (``last_id``).
 - A change another process committed reaches the engines through ``on_remote`` listeners, so their
   in-process indexes (the timeline's due heap, the dialer's pools) follow.
 
 Redis unreachable, or the lock not had within ``wait``: ``StoreUnavailable`` (the request is answered 503).
 
 Keys, under the prefix ``mockline:NAMESPACE:``: ``docs:COLLECTION`` (hash: key -> JSON), ``collections``
-(set), ``seq`` (hash: sequence -> last value), ``version`` (counter), ``log`` (hash: version -> the keys
-that commit changed; the last ``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the
-lock pushes onto: a process waiting for the lock blocks on it with ``BLPOP`` instead of polling).
+(set), ``seq`` (hash: sequence -> the last number reserved), ``last`` (hash: sequence -> the highest
+number committed), ``version`` (counter), ``log`` (hash: version -> the keys that commit changed; the last
+``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the lock pushes onto: a process
+waiting for the lock blocks on it with ``BLPOP`` instead of polling), ``stats`` (``COUNTERS``).
 """
 
 from __future__ import annotations
@@ -126,8 +134,8 @@ end
 # with, when other processes committed in between, what they changed (collection, key, value | '') and
 # then '\0seq' and the last ids, to bring the mirror up to date in the same round trip. {-1}: the lock is
 # not this unit's (its lease ran out). {-2}: a unit without the lock was overtaken: another process
-# committed, since its base, a document it read or wrote (or a clear), or holds the lock now (nothing
-# written: run the unit again).
+# committed, since its base, a document it read or wrote (or a clear). {-3}: another unit holds the lock
+# (a unit under the lock must not be overtaken). Nothing written on -2 and -3: run the unit again.
 _COMMIT = """
 local token, prefix, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local base = tonumber(ARGV[6])
@@ -142,8 +150,8 @@ local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 local others = nil
 if token == '' then
   if redis.call('EXISTS', KEYS[1]) == 1 then
-    redis.call('HINCRBY', KEYS[8], 'conflicts', 1)
-    return {-2}
+    redis.call('HINCRBY', KEYS[8], 'lock_waits', 1)
+    return {-3}
   end
   if cur ~= base then
     if ARGV[4] == '1' or base > cur or cur - base > keep then
@@ -265,16 +273,20 @@ _WAIT_STEP = 0.25
 _OPTIMISTIC_TRIES = 2
 """Runs of a unit without the lock before it takes the lock (under which it cannot be overtaken)."""
 
+_HELD_PAUSE = 0.002
+"""Pause of a unit without the lock that found the lock held, before it runs again."""
+
 BLOCK = 32
 """Numbers of a sequence a process reserves at a time (more for a unit that takes many)."""
 
 _BLOCK_MAX = 4096
 
-COUNTERS = ("commits", "conflicts", "stale_reads", "lock_fallbacks")
+COUNTERS = ("commits", "conflicts", "stale_reads", "lock_waits", "lock_fallbacks")
 """What ``counters()`` reports, summed over the namespace's processes: units committed, commits refused
 because another process had committed what the unit read or wrote (the unit ran again), units that wrote
-nothing (or were refused) on a mirror another process had moved past where it mattered (ran again), and
-units that ran under the lock after ``_OPTIMISTIC_TRIES`` runs without it were overtaken."""
+nothing (or were refused) on a mirror another process had moved past where it mattered (ran again),
+commits refused because a unit under the lock was running (the unit ran again after it), and units that
+ran under the lock after ``_OPTIMISTIC_TRIES`` runs without it were overtaken."""
 
 T = TypeVar("T")
 
@@ -340,6 +352,7 @@ class RedisStore:
         self._taken = 0  # numbers the unit took (a unit that takes many reserves larger blocks)
         self._listeners: dict[str, list[RemoteListener]] = {}
         self._held_since = 0.0
+        self._held = False  # the last commit of a unit without the lock found the lock held
         self.local_counters = dict.fromkeys(COUNTERS, 0)
         """This process's share of ``counters()`` (conflicts and commits as this process saw them)."""
         self._stop = threading.Event()
@@ -412,14 +425,25 @@ class RedisStore:
         trip per unit, whether or not other processes commit meanwhile, unless they touch what it read."""
         if self._depth:
             return body()
-        for _ in range(_OPTIMISTIC_TRIES):
+        tries = 0
+        deadline = time.monotonic() + self.wait
+        while tries < _OPTIMISTIC_TRIES:
             if self._version < 0:  # nothing is known yet (or not for sure): read the namespace first
                 self.refresh()
                 if self._version < 0:
                     break
+            self._held = False
             done, result = self._try_unit(body)
             if done:
                 return result  # type: ignore[return-value]
+            if not self._held:
+                tries += 1
+            elif time.monotonic() < deadline:
+                # A unit under the lock (a timeline step) is running: wait for it rather than take the
+                # lock in turn, which would make the other processes' units wait for this one.
+                time.sleep(_HELD_PAUSE)
+            else:
+                break
         self._count("lock_fallbacks")
         with self.transaction():
             return body()
@@ -488,7 +512,7 @@ class RedisStore:
             unit.__exit__(None, None, None)
             self._tell(reply)
             return True, result
-        self.local_counters["conflicts"] += 1
+        self.local_counters["lock_waits" if self._held else "conflicts"] += 1
         unit.__exit__(Exception, None, None)  # overtaken by another process's commit: roll back
         self._undo_blocks()
         _discard(result)
@@ -604,7 +628,8 @@ class RedisStore:
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
         self._token = None
         version = int(reply[0])
-        if version == -2:
+        if version in (-2, -3):
+            self._held = version == -3
             return None
         if version == -1:
             raise StoreUnavailable(
@@ -675,22 +700,25 @@ class RedisStore:
         return changes, changes if committed is None else committed
 
     def _reload(self) -> None:
-        """Read the whole namespace (the first unit, a clear by another process, or far behind)."""
-        pipe = self._client.pipeline(transaction=True)
-        pipe.get(self._keys[1])
-        pipe.smembers(self._keys[4])
-        pipe.hgetall(self._keys[3])
-        version, collections, sequences = pipe.execute()
-        pipe = self._client.pipeline(transaction=True)
-        names = sorted(c.decode() for c in collections)
-        for name in names:
-            pipe.hgetall(self.prefix + "docs:" + name)
-        pipe.get(self._keys[1])
-        *contents, again = pipe.execute()
-        if again != version:  # someone committed between the two reads (a read without the lock)
-            self._version = -1
+        """Read the whole namespace (the first unit, a clear by another process, or far behind): one
+        ``MULTI`` reads every collection this process knows of, the last ids and the version together; if
+        another process made a collection meanwhile, read again."""
+        names: list[str] = []
+        for _ in range(5):
+            pipe = self._client.pipeline(transaction=True)
+            for name in names:
+                pipe.hgetall(self.prefix + "docs:" + name)
+            pipe.smembers(self._keys[4])
+            pipe.hgetall(self._keys[3])
+            pipe.get(self._keys[1])
+            *contents, collections, sequences, version = pipe.execute()
+            found = sorted(c.decode() for c in collections)
+            if found == names:
+                break
+            names = found
         else:
-            self._version = int(version or 0)
+            self._version = -1  # collections kept appearing: the next unit reads again
+            return
         data: dict[str, dict[str, Document]] = {}
         for name, content in zip(names, contents, strict=True):
             data[name] = {k.decode(): orjson.loads(v) for k, v in content.items()}
@@ -699,6 +727,7 @@ class RedisStore:
         self._cache._sequences.clear()
         self._cache._sequences.update({k.decode(): int(v) for k, v in sequences.items()})
         self._blocks.clear()  # a clear by another process started the sequences again
+        self._version = int(version or 0)
 
     def _tell(self, changes: list[Change] | None) -> None:
         if changes is None:
