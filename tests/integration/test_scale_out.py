@@ -445,3 +445,33 @@ def test_the_rate_limit_counts_the_requests_of_every_process(
     finally:
         a.kill()
         b.kill()
+
+
+def test_each_worker_has_a_socket_of_its_own_on_the_port_and_connections_spread_over_them() -> None:
+    import socket
+
+    from mockserver.settings import Settings
+    from mockserver.workers import bind_each
+
+    socks = bind_each(Settings(host="127.0.0.1", port=0, workers=2, state="redis://127.0.0.1:1/0"))
+    try:
+        assert len({id(s) for s in socks}) == 2
+        port = socks[0].getsockname()[1]
+        assert port != 0 and socks[1].getsockname()[1] == port, "one port"
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+        accepted = []
+        for sock in socks:
+            sock.settimeout(0.5)
+            got = 0
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    conn, _ = sock.accept()
+                    conn.close()
+                    got += 1
+            accepted.append(got)
+        for client in clients:
+            client.close()
+        assert sum(accepted) == 40 and min(accepted) > 0, f"connections per worker socket: {accepted}"
+    finally:
+        for sock in socks:
+            sock.close()
