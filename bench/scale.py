@@ -7,6 +7,9 @@ the mock run as ``bench.http`` runs it (manual clock, no rate limit), wrk as the
   push (validated, the dialer taking in the call) with ``--state memory``, with ``--state redis://`` on
   one worker, and on ``--workers 2``; ``scale_redis_vs_memory`` and ``scale_2w_vs_1w`` their ratios,
   measured in the same run. Each namespace starts empty.
+* ``scale_redis_2w_reruns_per_1000_units`` and ``scale_redis_2w_lock_fallbacks_per_1000_units``: in the
+  two-worker run, how many units of work ran again (another process had committed something they read
+  or wrote) and how many ended under the namespace's lock, per 1,000 committed (``_units``).
 * ``scale_deliveries_per_s_2p`` (and ``_1p``): a campaign of ``LEADS`` leads whose calls all end, run by
   clock advances sent to two processes on one namespace at once (one process), its callbacks posted to a
   loopback receiver: deliveries recorded per second of the advance.
@@ -35,6 +38,7 @@ from bench import loadgen
 from bench.http import PUSH_BODY, PUSH_PATH, SECONDS, free_port, mock_command, server
 from bench.kill import CallbackLog, _pages
 from bench.loadgen import Load
+from mockserver.redis_state import RedisStore
 
 LEADS = 600
 TOKEN = {"x-access-token": "mockline"}
@@ -81,6 +85,26 @@ def _push_rps(*extra: str) -> loadgen.Result:
         )
         loadgen.run(post, 1)  # warm-up
         return loadgen.run(post, SECONDS)
+
+
+def _reruns(url: str, namespace: str, prefix: str) -> dict[str, float]:
+    """How often the units of a namespace's processes ran again, per 1,000 committed: overtaken at
+    commit by another process's write to what they read or wrote, or answered from a stale mirror
+    (``reruns``); refused at commit while a unit under the lock ran (``lock_waits``); and run under the
+    lock after two reruns (``lock_fallbacks``)."""
+    store = RedisStore(url, namespace)
+    try:
+        counted = store.counters()
+    finally:
+        store.close()
+    units = max(counted["commits"], 1)
+    reruns = counted["conflicts"] + counted["stale_reads"]
+    return {
+        f"{prefix}_units": counted["commits"],
+        f"{prefix}_reruns_per_1000_units": round(reruns * 1000 / units, 2),
+        f"{prefix}_lock_waits_per_1000_units": round(counted["lock_waits"] * 1000 / units, 2),
+        f"{prefix}_lock_fallbacks_per_1000_units": round(counted["lock_fallbacks"] * 1000 / units, 2),
+    }
 
 
 def _campaign(url: str, namespace: str, processes: int) -> tuple[float, int]:
@@ -143,6 +167,7 @@ def run() -> dict[str, Any]:
         figures["scale_redis_vs_memory"] = round(one.rps / memory.rps, 2)
         figures["scale_2w_vs_1w"] = round(two.rps / one.rps, 2)
         figures["scale_non_2xx"] = memory.non_2xx + one.non_2xx + two.non_2xx
+        figures.update(_reruns(url, "push-2w", "scale_redis_2w"))
         for processes in (1, 2):
             elapsed, delivered = _campaign(url, f"campaign-{processes}p", processes)
             figures[f"scale_deliveries_{processes}p"] = delivered

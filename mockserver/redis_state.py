@@ -15,25 +15,33 @@ one to commit; a request's handler, one (below).
   changed document, sequence and the change-log entry, bumps ``version`` and releases the lock. Redis
   runs a script whole, so a commit is all or nothing; a unit that raises is rolled back in the mirror
   (the ``MemoryStore`` undo log) and the lock released with nothing written.
-- A request's handler runs without the lock (``run_unit``): it reads the mirror as it stands, and its
-  commit writes only if the namespace is still at the version the mirror was at and no lock is held (one
-  round trip); a unit that wrote nothing, or was refused, looks at the version instead. Overtaken by
-  another process's commit, the unit is rolled back, the mirror brought up to date and the handler run
-  again (the second time under the lock). While other processes are committing, the mirror is brought
-  up to date before the handler runs, so a unit that writes nothing needs no second look.
+- A request's handler runs without the lock (``run_unit``): it reads the mirror as it stands (at the
+  version ``base``), and the store notes what it read (documents by key, collections it listed or counted
+  whole). Its commit, one round trip, walks the change log since ``base`` and writes only if no other
+  process changed meanwhile a document the unit read or wrote, nor a collection it read whole, nor
+  cleared the namespace, and no unit holds the lock; the same script returns what the others changed,
+  so the mirror moves to the new version without another look. Units of several processes that touch
+  different documents (two pushes: each writes its own call) therefore commit side by side. A unit that
+  wrote nothing, or was refused, looks at what changed instead. Overtaken, the unit is rolled back, the
+  mirror brought up to date and the handler run again (the second time under the lock); a unit that
+  found the lock held waits for it to be let go and runs again, without taking it.
 - While a unit runs, a thread of the process extends the lock's lease, so a long unit keeps it and a
   killed process loses it after ``lease`` seconds.
-- Sequences (call ids, delivery ids, job numbers) are counted under the lock and committed with the
-  unit: unique across processes, and a unit rolled back takes no number.
+- Sequences (call ids, delivery ids, job numbers) are not part of any unit's check: each process
+  reserves a block of numbers (``HINCRBY``, ``BLOCK`` at a time, more for a unit that takes many) and
+  hands them out. Numbers are unique across processes, not gap-free (a process that dies leaves the
+  rest of its block unused); one process alone numbers 1, 2, 3 ..., and a unit rolled back gives its
+  numbers back to its block. The highest number committed (``last``) is kept for paging (``last_id``).
 - A change another process committed reaches the engines through ``on_remote`` listeners, so their
   in-process indexes (the timeline's due heap, the dialer's pools) follow.
 
 Redis unreachable, or the lock not had within ``wait``: ``StoreUnavailable`` (the request is answered 503).
 
 Keys, under the prefix ``mockline:NAMESPACE:``: ``docs:COLLECTION`` (hash: key -> JSON), ``collections``
-(set), ``seq`` (hash: sequence -> last value), ``version`` (counter), ``log`` (hash: version -> the keys
-that commit changed; the last ``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the
-lock pushes onto: a process waiting for the lock blocks on it with ``BLPOP`` instead of polling).
+(set), ``seq`` (hash: sequence -> the last number reserved), ``last`` (hash: sequence -> the highest
+number committed), ``version`` (counter), ``log`` (hash: version -> the keys that commit changed; the last
+``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the lock pushes onto: a process
+waiting for the lock blocks on it with ``BLPOP`` instead of polling), ``stats`` (``COUNTERS``).
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -86,6 +94,7 @@ for i = since + 1, v do
     end
   end
 end
+out[#out + 1] = '\\0touched'
 for j = 6, #ARGV - 1, 2 do
   local id = ARGV[j] .. '\\0' .. ARGV[j + 1]
   if not seen[id] then
@@ -100,8 +109,11 @@ for _, item in ipairs(redis.call('HGETALL', KEYS[4])) do out[#out + 1] = item en
 return out
 """
 
-# KEYS: lock, version, log, seq. ARGV: token ('' = read without the lock), lease ms, since, keep, prefix,
-# then (collection, key) pairs whose committed values are wanted too (what a rolled-back unit touched)
+# KEYS: lock, version, log, last. ARGV: token ('' = read without the lock), lease ms, since, keep, prefix,
+# then (collection, key) pairs whose committed values are wanted too (what a rolled-back unit touched).
+# Returns {1, version} (nothing new), {1, version, 'reload'}, or {1, version, 'changes', what others
+# changed as (collection, key, value | '')..., '\0touched', the touched documents likewise, '\0seq',
+# (name, last id)...}; {0, pttl of the lock} when the lock is held by another.
 _BEGIN = (
     """
 if ARGV[1] ~= '' then
@@ -113,24 +125,72 @@ end
     + _SYNC_BODY
 )
 
-# KEYS: lock, version, log, seq, collections, wake. ARGV: token ('' = a unit that holds no lock), prefix, keep,
-# cleared, entry, n documents, base version (of a unit without the lock: the version its reads came from),
-# then (collection, key, 'p'..json | 'd') per document, then (name, value) per sequence. Returns the new
-# version; -1: the lock is not this unit's (its lease ran out); -2: a unit without the lock read a version
-# that is no longer the latest, or another unit holds the lock (nothing written: run the unit again).
+# KEYS: lock, version, log, last, collections, wake, seq, stats. ARGV: token ('' = a unit that holds no
+# lock), prefix, keep, cleared, entry, base version (of a unit without the lock: the version its mirror
+# was at), then counts: documents, counters, last ids, keys read, collections read; then (collection, key,
+# 'p'..json | 'd') per document, (name, value) per counter (a unit that cleared the state counts its own
+# numbers from the start), (name, value) per last id given (kept as the highest), (collection, key) per
+# document read, one name per collection read (values, count). Returns {new version, version before};
+# with, when other processes committed in between, what they changed (collection, key, value | '') and
+# then '\0seq' and the last ids, to bring the mirror up to date in the same round trip. {-1}: the lock is
+# not this unit's (its lease ran out). {-2}: a unit without the lock was overtaken: another process
+# committed, since its base, a document it read or wrote (or a clear). {-3}: another unit holds the lock
+# (a unit under the lock must not be overtaken). Nothing written on -2 and -3: run the unit again.
 _COMMIT = """
-if ARGV[1] == '' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
-  if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[7]) then return -2 end
-elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local prefix = ARGV[2]
+local token, prefix, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local base = tonumber(ARGV[6])
+local nd, nc, nl, nr, ncol = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]),
+  tonumber(ARGV[11])
+local d0 = 12
+local c0 = d0 + 3 * nd
+local l0 = c0 + 2 * nc
+local r0 = l0 + 2 * nl
+local k0 = r0 + 2 * nr
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+local others = nil
+if token == '' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HINCRBY', KEYS[8], 'lock_waits', 1)
+    return {-3}
+  end
+  if cur ~= base then
+    if ARGV[4] == '1' or base > cur or cur - base > keep then
+      redis.call('HINCRBY', KEYS[8], 'conflicts', 1)
+      return {-2}
+    end
+    local watched = {}
+    for i = d0, c0 - 1, 3 do watched[ARGV[i] .. '\\0' .. ARGV[i + 1]] = true end
+    for i = r0, k0 - 1, 2 do watched[ARGV[i] .. '\\0' .. ARGV[i + 1]] = true end
+    local collections = {}
+    for i = k0, k0 + ncol - 1 do collections[ARGV[i]] = true end
+    local seen = {}
+    others = {}
+    for ver = base + 1, cur do
+      local entry = redis.call('HGET', KEYS[3], tostring(ver))
+      local e = entry and cjson.decode(entry)
+      if not e or e.c == 1 then
+        redis.call('HINCRBY', KEYS[8], 'conflicts', 1)
+        return {-2}
+      end
+      for _, pair in ipairs(e.d) do
+        local id = pair[1] .. '\\0' .. pair[2]
+        if watched[id] or collections[pair[1]] then
+          redis.call('HINCRBY', KEYS[8], 'conflicts', 1)
+          return {-2}
+        end
+        if not seen[id] then
+          seen[id] = true
+          others[#others + 1] = pair
+        end
+      end
+    end
+  end
+elseif redis.call('GET', KEYS[1]) ~= token then return {-1} end
 if ARGV[4] == '1' then
   for _, c in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', prefix .. 'docs:' .. c) end
-  redis.call('DEL', KEYS[5], KEYS[4])
+  redis.call('DEL', KEYS[5], KEYS[4], KEYS[7])
 end
-local n = tonumber(ARGV[6])
-local i = 8
-for _ = 1, n do
+for i = d0, c0 - 1, 3 do
   local c, key, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if string.sub(value, 1, 1) == 'p' then
     redis.call('HSET', prefix .. 'docs:' .. c, key, string.sub(value, 2))
@@ -138,22 +198,48 @@ for _ = 1, n do
   else
     redis.call('HDEL', prefix .. 'docs:' .. c, key)
   end
-  i = i + 3
 end
-while i < #ARGV do
+for i = c0, l0 - 1, 2 do
+  redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
   redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
-  i = i + 2
+end
+for i = l0, r0 - 1, 2 do
+  if tonumber(redis.call('HGET', KEYS[4], ARGV[i]) or '0') < tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  end
 end
 local v = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[3], tostring(v), ARGV[5])
-redis.call('HDEL', KEYS[3], tostring(v - tonumber(ARGV[3])))
-if ARGV[1] ~= '' then
+redis.call('HDEL', KEYS[3], tostring(v - keep))
+redis.call('HINCRBY', KEYS[8], 'commits', 1)
+if token ~= '' then
   redis.call('DEL', KEYS[1])
   redis.call('RPUSH', KEYS[6], '1')
   redis.call('LTRIM', KEYS[6], 0, 0)
   redis.call('PEXPIRE', KEYS[6], 100)
 end
-return v
+local out = {v, cur}
+if others then
+  for _, pair in ipairs(others) do
+    out[#out + 1] = pair[1]
+    out[#out + 1] = pair[2]
+    out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. pair[1], pair[2]) or ''
+  end
+  out[#out + 1] = '\\0seq'
+  for _, item in ipairs(redis.call('HGETALL', KEYS[4])) do out[#out + 1] = item end
+end
+return out
+"""
+
+# KEYS: seq, last. ARGV: name, first value of a new sequence, how many. Reserves the next ``how many``
+# numbers of a sequence for one process (its block); returns the highest of them.
+_RESERVE = """
+local top = redis.call('HGET', KEYS[1], ARGV[1])
+if not top then
+  top = math.max(tonumber(ARGV[2]) - 1, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0'))
+  redis.call('HSET', KEYS[1], ARGV[1], top)
+end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3])
 """
 
 # KEYS: lock. ARGV: token, lease ms.
@@ -187,6 +273,21 @@ _WAIT_STEP = 0.25
 _OPTIMISTIC_TRIES = 2
 """Runs of a unit without the lock before it takes the lock (under which it cannot be overtaken)."""
 
+_HELD_PAUSE = 0.002
+"""Pause of a unit without the lock that found the lock held, before it runs again."""
+
+BLOCK = 32
+"""Numbers of a sequence a process reserves at a time (more for a unit that takes many)."""
+
+_BLOCK_MAX = 4096
+
+COUNTERS = ("commits", "conflicts", "stale_reads", "lock_waits", "lock_fallbacks")
+"""What ``counters()`` reports, summed over the namespace's processes: units committed, commits refused
+because another process had committed what the unit read or wrote (the unit ran again), units that wrote
+nothing (or were refused) on a mirror another process had moved past where it mattered (ran again),
+commits refused because a unit under the lock was running (the unit ran again after it), and units that
+ran under the lock after ``_OPTIMISTIC_TRIES`` runs without it were overtaken."""
+
 T = TypeVar("T")
 
 
@@ -199,6 +300,9 @@ def _discard(result: object) -> None:
 def _current_task() -> object | None:
     loop = asyncio.events._get_running_loop()
     return None if loop is None else asyncio.current_task(loop)
+
+
+Change = tuple[str, str, "Document | None"]
 
 
 class RedisStore:
@@ -221,13 +325,14 @@ class RedisStore:
         self.lease_ms = int(lease * 1000)
         self.wait = wait
         self.prefix = f"mockline:{namespace}:"
-        names = ("lock", "version", "log", "seq", "collections", "wake")
+        names = ("lock", "version", "log", "last", "collections", "wake", "seq", "stats")
         self._keys = [self.prefix + name for name in names]
         self._client = redis.Redis.from_url(
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
         self._begin = self._client.register_script(_BEGIN)
         self._commit = self._client.register_script(_COMMIT)
+        self._reserve = self._client.register_script(_RESERVE)
         self._extend = self._client.register_script(_EXTEND)
         self._release = self._client.register_script(_RELEASE)
         self._cache = MemoryStore()
@@ -238,14 +343,42 @@ class RedisStore:
         self._dirty: dict[tuple[str, str], None] = {}
         self._dirty_sequences: set[str] = set()
         self._cleared = False
+        # what a unit without the lock read (checked at its commit); None in a unit under the lock
+        self._reads: dict[tuple[str, str], None] | None = None
+        self._read_collections: set[str] = set()
+        # per sequence, this process's reserved block [next number, last number]
+        self._blocks: dict[str, list[int]] = {}
+        self._block_undo: dict[str, tuple[list[int] | None, int]] = {}
+        self._given: dict[str, int] = {}  # the highest number the unit took, per sequence
+        self._taken = 0  # numbers the unit took (a unit that takes many reserves larger blocks)
         self._listeners: dict[str, list[RemoteListener]] = {}
         self._held_since = 0.0
-        self._others_writing = False  # the last look found commits of other processes
+        self._held = False  # the last commit of a unit without the lock found the lock held
+        self.local_counters = dict.fromkeys(COUNTERS, 0)
+        """This process's share of ``counters()`` (conflicts and commits as this process saw them)."""
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep_lease, name="mockline-redis-lease", daemon=True)
         self._keeper.start()
 
     # ---- the unit of work ------------------------------------------------------------------------
+
+    def _open(self, reads: bool) -> Any:
+        unit = self._cache.transaction()
+        unit.__enter__()
+        self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
+        self._reads, self._read_collections = ({} if reads else None), set()
+        self._block_undo, self._given, self._taken = {}, {}, 0
+        return unit
+
+    def _undo_blocks(self) -> None:
+        """A unit rolled back takes no number: each block it drew from goes back to where it stood."""
+        for name, (block, first) in self._block_undo.items():
+            if block is None:
+                self._blocks.pop(name, None)
+            else:
+                block[0] = first
+                self._blocks[name] = block
+        self._block_undo = {}
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -262,16 +395,15 @@ class RedisStore:
                 self._depth -= 1
             return
         changes = self._acquire()
-        unit = self._cache.transaction()
-        unit.__enter__()
+        unit = self._open(reads=False)
         self._depth, self._owner = 1, task
-        self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
         try:
             self._tell(changes)
             yield
         except BaseException as exc:
             self._depth, self._owner = 0, None
             unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._undo_blocks()
             self._let_go()
             raise
         self._depth, self._owner = 0, None
@@ -279,88 +411,132 @@ class RedisStore:
             self._commit_unit()
         except BaseException as exc:
             unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._undo_blocks()
             self._version = -1  # what Redis holds now is not known for sure: read it all again
             raise
         unit.__exit__(None, None, None)
 
     def run_unit(self, body: Callable[[], T]) -> T:
         """Run ``body`` as one unit of work, first without the lock: it reads the mirror as it stands and
-        its commit (or, for a unit that wrote nothing or raised, a look at the version) checks in one round
-        trip that no other process committed since; if one did, the unit is rolled back, the mirror brought
-        up to date, and ``body`` run again (once more without the lock, then under it, where it cannot
-        be overtaken). ``body`` must be safe to run again: it may only act through the store (a request's
-        handler). One round trip per unit when nobody else writes, instead of two."""
+        its commit checks, in the same round trip, that no other process committed since then a document
+        it read or wrote (the change log says which); a unit that wrote nothing, or raised, looks at what
+        changed instead. If one did, the unit is rolled back, the mirror brought up to date, and ``body``
+        run again (once more without the lock, then under it, where it cannot be overtaken). ``body``
+        must be safe to run again: it may only act through the store (a request's handler). One round
+        trip per unit, whether or not other processes commit meanwhile, unless they touch what it read."""
         if self._depth:
             return body()
-        for _ in range(_OPTIMISTIC_TRIES):
-            synced = self._version < 0 or self._others_writing
-            if synced:  # others are committing (or nothing is known yet): bring the mirror up to date first
+        tries = 0
+        deadline = time.monotonic() + self.wait
+        while tries < _OPTIMISTIC_TRIES:
+            if self._version < 0:  # nothing is known yet (or not for sure): read the namespace first
                 self.refresh()
                 if self._version < 0:
                     break
-            done, result = self._try_unit(body, synced)
+            self._held = False
+            done, result = self._try_unit(body)
             if done:
                 return result  # type: ignore[return-value]
+            if not self._held:
+                tries += 1
+            elif time.monotonic() < deadline:
+                # A unit under the lock (a timeline step) is running: wait for it rather than take the
+                # lock in turn, which would make the other processes' units wait for this one.
+                time.sleep(_HELD_PAUSE)
+            else:
+                break
+        self._count("lock_fallbacks")
         with self.transaction():
             return body()
 
-    def _try_unit(self, body: Callable[[], T], synced: bool) -> tuple[bool, T | None]:
-        """One run of ``body`` without the lock. ``synced``: the mirror was brought up to date just before,
-        so a unit that writes nothing read one committed version and needs no second look."""
+    def _count(self, name: str) -> None:
+        """One more of a rare event (a rerun that no commit script counted, a fall-back to the lock)."""
+        self.local_counters[name] += 1
+        with contextlib.suppress(*_OUTAGE):
+            self._client.hincrby(self._keys[7], name, 1)
+
+    def counters(self) -> dict[str, int]:
+        """``COUNTERS`` summed over every process of the namespace since it was last wiped."""
+        try:
+            found = cast(dict[bytes, bytes], self._client.hgetall(self._keys[7]))
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+        totals = dict.fromkeys(COUNTERS, 0)
+        totals.update({k.decode(): int(v) for k, v in found.items()})
+        return totals
+
+    def _try_unit(self, body: Callable[[], T]) -> tuple[bool, T | None]:
+        """One run of ``body`` without the lock, on the mirror at version ``base``."""
         base = self._version
-        unit = self._cache.transaction()
-        unit.__enter__()
+        unit = self._open(reads=True)
         self._depth, self._owner = 1, _current_task()
-        self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
         self._token = None
         try:
             result = body()
         except StoreUnavailable:
             self._depth, self._owner = 0, None
             unit.__exit__(StoreUnavailable, None, None)
+            self._undo_blocks()
             raise
         except Exception as exc:
             # a refusal decided on a mirror another process had moved past is not an answer: look again
             self._depth, self._owner = 0, None
             touched = list(self._dirty)
             unit.__exit__(type(exc), exc, exc.__traceback__)
-            if (touched or not synced) and self._stale(base, touched) and not synced:
+            self._undo_blocks()
+            if self._stale(base, touched):
+                self._count("stale_reads")
                 return False, None
             raise
         except BaseException as exc:
             self._depth, self._owner = 0, None
             unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._undo_blocks()
             raise
         self._depth, self._owner = 0, None
         touched = list(self._dirty)
-        if not touched and not self._dirty_sequences and not self._cleared:
+        if not touched and not self._given and not self._cleared:
             unit.__exit__(None, None, None)
-            if not synced and self._stale(base, touched):
+            if self._stale(base, touched):
                 _discard(result)
+                self._count("stale_reads")
                 return False, None
             return True, result
         try:
-            committed = self._commit_unit(base)
+            reply = self._commit_unit(base)
         except BaseException as exc:
             unit.__exit__(type(exc), exc, exc.__traceback__)
+            self._undo_blocks()
             self._version = -1  # what Redis holds now is not known for sure: read it all again
             raise
-        if committed:
+        if reply is not None:
             unit.__exit__(None, None, None)
+            self._tell(reply)
             return True, result
+        self.local_counters["lock_waits" if self._held else "conflicts"] += 1
         unit.__exit__(Exception, None, None)  # overtaken by another process's commit: roll back
+        self._undo_blocks()
         _discard(result)
-        self._stale(base, touched)
+        self.refresh(touched)
         return False, None
 
     def _stale(self, base: int, touched: list[tuple[str, str]]) -> bool:
-        """Whether another process committed since version ``base``. The mirror is brought up to date,
-        with the committed values of the documents a rolled-back unit ``touched`` (a change made in place
-        to a document is not undone by the rollback), in one round trip."""
-        self.refresh(touched)
-        return self._version != base
+        """Whether another process committed, since version ``base``, a document the unit read or wrote or
+        a collection it read as a whole. The mirror is brought up to date, with the committed values of
+        the documents a rolled-back unit ``touched`` (a change made in place to a document is not undone
+        by the rollback), in one round trip."""
+        reads, collections = self._reads or {}, self._read_collections
+        changes = self.refresh(touched)
+        if changes is None:
+            return True  # the whole namespace was read again (a clear, or far behind)
+        if self._version == base:
+            return False
+        return any(
+            (collection, key) in reads or collection in collections or (collection, key) in touched
+            for collection, key, _ in changes
+        )
 
-    def _acquire(self) -> list[tuple[str, str, Document | None]] | None:
+    def _acquire(self) -> list[Change] | None:
         token = secrets.token_hex(12)
         deadline = time.monotonic() + self.wait
         while True:
@@ -376,7 +552,7 @@ class RedisStore:
             if reply[0] == 1:
                 self._token = token
                 self._held_since = time.monotonic()
-                return self._apply(reply)
+                return self._apply(reply)[0]
             if time.monotonic() > deadline:
                 raise StoreUnavailable(
                     f"the state lock of namespace {self.namespace!r} was held by another process for more"
@@ -403,51 +579,75 @@ class RedisStore:
         with contextlib.suppress(*_OUTAGE):  # not released: its lease runs out
             self._release(keys=[self._keys[0], self._keys[5]], args=[token])
 
-    def _commit_unit(self, base: int | None = None) -> bool:
+    def _commit_unit(self, base: int | None = None) -> list[Change] | None:
         """Commit the unit's writes: under the lock (``base`` None), or, for a unit that holds no lock, only
-        if the namespace is still at version ``base`` and nobody holds the lock. False: it was not (nothing
-        written; the unit is to be rolled back and run again)."""
+        if no other process committed since version ``base`` a document the unit read or wrote (nor a
+        clear) and nobody holds the lock. Returns what other processes changed meanwhile (now in the
+        mirror), or None when the unit was overtaken (nothing written: roll it back, run it again)."""
         token = self._token
-        if not self._dirty and not self._dirty_sequences and not self._cleared:
+        if not self._dirty and not self._given and not self._dirty_sequences and not self._cleared:
             self._let_go()
-            return True
+            return []
+        counters: list[Any] = []
+        sequences = self._cache._sequences
+        for name in self._dirty_sequences:  # a unit that cleared the state numbers from the start
+            if name in sequences:
+                counters += [name, sequences[name]]
+        lasts: list[Any] = []
+        for name, given in self._given.items():
+            lasts += [name, given]
+        reads: list[str] = []
+        for collection, key in self._reads or ():
+            reads += [collection, key]
         args: list[Any] = [
             token or "",
             self.prefix,
             KEEP,
             "1" if self._cleared else "0",
             b"",
-            len(self._dirty),
             -1 if base is None else base,
+            len(self._dirty),
+            len(counters) // 2,
+            len(lasts) // 2,
+            len(reads) // 2,
+            len(self._read_collections),
         ]
         changed: list[list[str]] = []
         for collection, key in self._dirty:
             value = self._cache.get(collection, key)  # a sealed document (core/compact.py) is opened
             args += [collection, key, b"d" if value is None else b"p" + _encode(value)]
             changed.append([collection, key])
-        sequences = self._cache._sequences
-        for name in self._dirty_sequences:
-            if name in sequences:
-                args += [name, sequences[name]]
+        args += counters
+        args += lasts
+        args += reads
+        args += self._read_collections
         args[4] = json.dumps({"d": changed, "c": 1 if self._cleared else 0}, separators=(",", ":"))
         try:
-            version = self._commit(keys=self._keys, args=args)
+            reply = self._commit(keys=self._keys, args=args)
         except _OUTAGE as exc:
             self._token = None
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
         self._token = None
-        if version == -2:
-            return False
+        version = int(reply[0])
+        if version in (-2, -3):
+            self._held = version == -3
+            return None
         if version == -1:
             raise StoreUnavailable(
                 f"this process held the state lock of namespace {self.namespace!r} longer than its lease:"
                 " its unit of work was not committed"
             )
-        if version == self._version + 1:
-            self._version = int(version)
-        else:  # another process committed in between (it cannot, under the lock): read again to be sure
+        self.local_counters["commits"] += 1
+        before = int(reply[1])
+        if before == self._version:
+            self._version = version
+            return []
+        if base is None or len(reply) == 2:  # under the lock nobody else commits: read again to be sure
             self._version = -1
-        return True
+            return []
+        # Other processes committed, but nothing this unit read or wrote: their changes came back with
+        # the commit, and the mirror moves to the new version in the same round trip.
+        return self._apply_items(version, reply[2:])[0]
 
     def _keep_lease(self) -> None:
         """Extend the lease of a lock held for a third of it (a long unit); a dead process stops doing so."""
@@ -460,22 +660,29 @@ class RedisStore:
 
     # ---- bringing the mirror up to date ---------------------------------------------------------
 
-    def _apply(self, reply: list[Any]) -> list[tuple[str, str, Document | None]] | None:
+    def _apply(self, reply: list[Any]) -> tuple[list[Change] | None, list[Change]]:
         """Apply what others committed (outside the unit's undo log: it is committed state). Returns the
-        changes to tell the listeners, or None after a whole reload."""
+        changes to tell the listeners (None after a whole reload), and of those, the ones other
+        processes committed since the mirror's version (not the documents read back as touched)."""
         version = int(reply[1])
-        self._others_writing = version != self._version
         if len(reply) == 2:
             self._version = version
-            return []
+            return [], []
         if reply[2] == b"reload":
             self._reload()
-            return None
+            return None, []
+        return self._apply_items(version, reply[3:])
+
+    def _apply_items(self, version: int, items: list[Any]) -> tuple[list[Change], list[Change]]:
         data = self._cache._data
-        changes: list[tuple[str, str, Document | None]] = []
-        items = reply[3:]
+        changes: list[Change] = []
+        committed: list[Change] | None = None
         i = 0
         while i < len(items) and items[i] != b"\x00seq":
+            if items[i] == b"\x00touched":
+                committed = list(changes)
+                i += 1
+                continue
             collection, key, raw = items[i].decode(), items[i + 1].decode(), items[i + 2]
             if raw:
                 value: Document | None = orjson.loads(raw)
@@ -487,27 +694,32 @@ class RedisStore:
             i += 3
         sequences = self._cache._sequences
         for j in range(i + 1, len(items) - 1, 2):
-            sequences[items[j].decode()] = int(items[j + 1])
+            name, last = items[j].decode(), int(items[j + 1])
+            if last > sequences.get(name, 0):
+                sequences[name] = last
         self._version = version
-        return changes
+        return changes, changes if committed is None else committed
 
     def _reload(self) -> None:
-        """Read the whole namespace (the first unit, a clear by another process, or far behind)."""
-        pipe = self._client.pipeline(transaction=True)
-        pipe.get(self._keys[1])
-        pipe.smembers(self._keys[4])
-        pipe.hgetall(self._keys[3])
-        version, collections, sequences = pipe.execute()
-        pipe = self._client.pipeline(transaction=True)
-        names = sorted(c.decode() for c in collections)
-        for name in names:
-            pipe.hgetall(self.prefix + "docs:" + name)
-        pipe.get(self._keys[1])
-        *contents, again = pipe.execute()
-        if again != version:  # someone committed between the two reads (a read without the lock)
-            self._version = -1
+        """Read the whole namespace (the first unit, a clear by another process, or far behind): one
+        ``MULTI`` reads every collection this process knows of, the last ids and the version together; if
+        another process made a collection meanwhile, read again."""
+        names: list[str] = []
+        for _ in range(5):
+            pipe = self._client.pipeline(transaction=True)
+            for name in names:
+                pipe.hgetall(self.prefix + "docs:" + name)
+            pipe.smembers(self._keys[4])
+            pipe.hgetall(self._keys[3])
+            pipe.get(self._keys[1])
+            *contents, collections, sequences, version = pipe.execute()
+            found = sorted(c.decode() for c in collections)
+            if found == names:
+                break
+            names = found
         else:
-            self._version = int(version or 0)
+            self._version = -1  # collections kept appearing: the next unit reads again
+            return
         data: dict[str, dict[str, Document]] = {}
         for name, content in zip(names, contents, strict=True):
             data[name] = {k.decode(): orjson.loads(v) for k, v in content.items()}
@@ -515,8 +727,10 @@ class RedisStore:
         self._cache._data.update(data)
         self._cache._sequences.clear()
         self._cache._sequences.update({k.decode(): int(v) for k, v in sequences.items()})
+        self._blocks.clear()  # a clear by another process started the sequences again
+        self._version = int(version or 0)
 
-    def _tell(self, changes: list[tuple[str, str, Document | None]] | None) -> None:
+    def _tell(self, changes: list[Change] | None) -> None:
         if changes is None:
             for listener in self._listeners.get("*", ()):
                 listener("", None)
@@ -525,9 +739,10 @@ class RedisStore:
             for listener in self._listeners.get(collection, ()):
                 listener(key, value)
 
-    def refresh(self, touched: Sequence[tuple[str, str]] = ()) -> None:
+    def refresh(self, touched: Sequence[tuple[str, str]] = ()) -> list[Change] | None:
         """Bring the mirror up to date without taking the lock (a read outside any unit of work); the
-        documents ``touched`` are read again whether or not another process changed them."""
+        documents ``touched`` are read again whether or not another process changed them. Returns what
+        other processes committed since the mirror's last version (None: the namespace was read whole)."""
         args: list[Any] = ["", self.lease_ms, self._version, KEEP, self.prefix]
         for collection, key in touched:
             args += [collection, key]
@@ -535,7 +750,9 @@ class RedisStore:
             reply = self._begin(keys=self._keys[:4], args=args)
         except _OUTAGE as exc:
             raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
-        self._tell(self._apply(reply))
+        told, committed = self._apply(reply)
+        self._tell(told)
+        return None if told is None else committed
 
     def count_in_window(self, name: str, window_seconds: float) -> int:
         """One more request in a rate-limit window, counted for every process of the namespace (the key
@@ -568,6 +785,8 @@ class RedisStore:
     def get(self, collection: str, key: str) -> Document | None:
         if not self._depth:
             self.refresh()
+        elif self._reads is not None:
+            self._reads[(collection, key)] = None
         return self._cache.get(collection, key)
 
     def put(self, collection: str, key: str, value: Document) -> None:
@@ -588,19 +807,55 @@ class RedisStore:
     def values(self, collection: str) -> Iterator[Document]:
         if not self._depth:
             self.refresh()
+        elif self._reads is not None:
+            self._read_collections.add(collection)
         return self._cache.values(collection)
 
     def count(self, collection: str) -> int:
         if not self._depth:
             self.refresh()
+        elif self._reads is not None:
+            self._read_collections.add(collection)
         return self._cache.count(collection)
 
     def next_id(self, sequence: str, start: int = 1) -> int:
+        """A number no other process of the namespace takes: from this process's block of the sequence,
+        reserved in Redis (``HINCRBY``) outside any unit's check, so that units of several processes
+        numbering the same sequence do not overtake each other. Numbers are unique, not gap-free across
+        processes; one process alone numbers 1, 2, 3 ... and a unit rolled back gives its numbers back."""
         if not self._depth:
             with self.transaction():
                 return RedisStore.next_id(self, sequence, start)
-        self._dirty_sequences.add(sequence)
-        return self._cache.next_id(sequence, start)
+        if self._cleared:  # numbered from the start in the unit, committed with the clear
+            self._dirty_sequences.add(sequence)
+            return self._cache.next_id(sequence, start)
+        block = self._blocks.get(sequence)
+        if sequence not in self._block_undo:
+            self._block_undo[sequence] = (block, block[0] if block is not None else 0)
+        if block is None or block[0] > block[1]:
+            size = min(max(BLOCK, self._taken), _BLOCK_MAX)
+            try:
+                top = int(self._reserve(keys=[self._keys[6], self._keys[3]], args=[sequence, start, size]))
+            except _OUTAGE as exc:
+                raise StoreUnavailable(
+                    f"the state in Redis ({self._where()}) cannot be reached: {exc}"
+                ) from exc
+            before = self._block_undo[sequence][0]
+            block = [top - size + 1, top]
+            if before is None or before[0] > before[1]:  # the unit drew nothing from an earlier block
+                self._block_undo[sequence] = (block, block[0])
+            self._blocks[sequence] = block
+        value = block[0]
+        block[0] = value + 1
+        self._taken += 1
+        if value > self._given.get(sequence, 0):
+            self._given[sequence] = value
+        cache = self._cache  # the mirror's last number, rolled back with the unit
+        if cache._undo is not None and sequence not in cache._undo_sequences:
+            cache._undo_sequences[sequence] = cache._sequences.get(sequence)
+        if value > cache._sequences.get(sequence, 0):
+            cache._sequences[sequence] = value
+        return value
 
     def last_id(self, sequence: str) -> int:
         if not self._depth:
@@ -615,13 +870,17 @@ class RedisStore:
         self._cache.clear()
         self._dirty.clear()
         self._dirty_sequences.clear()
+        for name, block in self._blocks.items():  # the numbers start again: the blocks are let go
+            self._block_undo.setdefault(name, (block, block[0]))
+        self._blocks.clear()
+        self._given.clear()
         self._cleared = True
 
     def wipe(self) -> None:
         """Delete every key of the namespace (tests and benches start clean with it)."""
         with self.transaction():
             self.clear()
-        self._client.delete(self.prefix + "version", self.prefix + "log")
+        self._client.delete(self.prefix + "version", self.prefix + "log", self._keys[7])
         self._version = -1
 
     def close(self) -> None:

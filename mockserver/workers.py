@@ -1,8 +1,9 @@
 """``mockline serve --workers N``: N worker processes serving one port, as one mock.
 
-The parent binds the listening socket once and starts N processes (``spawn``: none inherits the parent's
-threads or connections); each builds its own app from the same settings and serves the shared socket with
-the listener of ``listener.py`` (its limits included), the kernel handing each connection to one of them.
+The parent binds the port and starts N processes (``spawn``: none inherits the parent's threads or
+connections); each builds its own app from the same settings and serves its socket with the listener of
+``listener.py`` (its limits included). Each worker has a socket of its own on the port (``SO_REUSEPORT``),
+so the kernel spreads connections evenly over the workers; without that option they share one socket.
 Being one mock needs one state: ``--state redis://`` (``redis_state.py``), which every worker opens under
 the same namespace. A worker that dies is started again; the parent stops them all on SIGINT or SIGTERM.
 """
@@ -46,17 +47,49 @@ def bind(settings: Settings) -> socket.socket:
     return sock
 
 
+def bind_each(settings: Settings) -> list[socket.socket]:
+    """One listening socket per worker on the one port, with ``SO_REUSEPORT``: the kernel spreads new
+    connections evenly over them (by a hash of each connection's addresses). With one shared socket the
+    worker that happens to be waiting in ``accept`` takes them, and a burst of connections (a load
+    generator opening 50) could land 12 on one worker and 38 on the other. Where ``SO_REUSEPORT`` is
+    missing, the workers share one socket."""
+    option = getattr(socket, "SO_REUSEPORT", None)
+    if option is None or settings.workers < 2:
+        return [bind(settings)] * settings.workers
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    host, port = settings.host.strip("[]"), settings.port
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(settings.workers):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, option, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]  # port 0: the others take the port the first one was given
+            sock.listen(2048)
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
 Worker = Callable[[Settings, socket.socket, int], None]
 """A worker's body: (settings, the shared socket, its index); a module-level function (``spawn`` pickles it)."""
 
 
 def supervise(settings: Settings, worker: Worker) -> int:
-    sock = bind(settings)
+    socks = bind_each(settings)
     context = multiprocessing.get_context("spawn")
     workers: dict[int, BaseProcess] = {}
     stopping = False
 
     def start(index: int) -> None:
+        # A worker started again serves the socket of the one that died (the parent keeps it open, so
+        # connections the kernel queued on it meanwhile are answered once the new worker is up).
+        sock = socks[index % settings.workers]
         process = context.Process(target=worker, args=(settings, sock, index), daemon=False)
         process.start()
         workers[index] = process
@@ -84,5 +117,6 @@ def supervise(settings: Settings, worker: Worker) -> int:
         process.terminate()
     for process in workers.values():
         process.join(10)
-    sock.close()
+    for sock in set(socks):
+        sock.close()
     return 0

@@ -174,7 +174,8 @@ class Intake:
         agents = list(body.get("agents") or queue["agents"] or [])
         settings = {**self.tenant_settings, **queue["settings"], **overrides}
         eligible = self._assign(mapping, agents, rows, start=queue["rr"], spread_all=False)
-        if mapping == "global" and agents:
+        if mapping == "global" and agents and (queue["rr"] + len(rows)) % len(agents) != queue["rr"]:
+            # written only when the turn moves: a push that leaves it (one agent) writes no shared document
             queue["rr"] = (queue["rr"] + len(rows)) % len(agents)
             self.store.put(QUEUES, str(queue["id"]), queue)
         setup = self.setup(source, settings, queue.get("customFieldNames"), routes)

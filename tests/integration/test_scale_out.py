@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from bench.kill import CallbackLog, _pages
+from mockserver.redis_state import RedisStore
 from tests.redis_support import RedisServer, free_port, redis_server  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +165,61 @@ def test_two_processes_are_one_mock_unique_ids_one_clock_one_terminal_callback_p
         assert all(terminal[c["callID"]] == 1 for c in calls), "one terminal delivery record per lead"
         for call in calls:
             assert receiver.received("/terminal", call["callID"]) == 1, f"call {call['callID']}"
+
+
+def test_pushes_to_one_queue_through_two_processes_at_once_need_no_second_run(
+    two: tuple[Serve, Serve],
+    redis_server: RedisServer,  # noqa: F811
+    namespace: str,
+) -> None:
+    a, b = two
+    counters = RedisStore(redis_server.url, namespace)
+    with CallbackLog() as receiver:
+        for n, mock in enumerate(
+            (a, b)
+        ):  # each process makes what its first push makes (the queue, a dispatch)
+            assert mock.push(receiver, _numbers(50000 + n, 1)).status_code == 200
+        before = counters.counters()
+        failures: list[Any] = []
+
+        def pushes(mock: Serve, first: int) -> None:
+            with httpx.Client(base_url=mock.base, timeout=60) as client:
+                for n in range(first, first + 40):
+                    body = {
+                        "maxRetries": 1,
+                        "customerData": {
+                            "terminalCallbackUrl": receiver.url("/terminal"),
+                            "jsonData": [{"number": _numbers(n, 1)[0]}],
+                        },
+                    }
+                    r = client.post(f"{RYNG}/progressive/queue/11/transactional", json=body, headers=TOKEN)
+                    if r.status_code != 200:
+                        failures.append(r.text)
+
+        threads = [
+            threading.Thread(target=pushes, args=(mock, first))
+            for mock, first in ((a, 51000), (a, 52000), (b, 53000), (b, 54000))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures
+        after = counters.counters()
+        counters.close()
+        assert after["commits"] - before["commits"] == 160
+        runs_again = {k: after[k] - before[k] for k in ("conflicts", "stale_reads", "lock_fallbacks")}
+        assert runs_again == {"conflicts": 0, "stale_reads": 0, "lock_fallbacks": 0}, (
+            "pushes of two processes to one queue touch no document in common: none runs twice"
+        )
+        calls = a.calls()
+        ids = [c["callID"] for c in calls]
+        assert len(ids) == len(set(ids)) == 162, "call ids are unique"
+        a.advance(3600)
+        calls = b.calls()
+        assert all(c["state"] in {"completed", "unreachable"} for c in calls)
+        for call in calls:
+            assert receiver.received("/terminal", call["callID"]) == 1, "every call dispatched and ended once"
 
 
 def test_advances_on_both_processes_at_once_run_each_job_once(two: tuple[Serve, Serve]) -> None:
@@ -338,7 +394,7 @@ def test_workers_serve_one_port_as_one_mock_and_a_dead_worker_is_replaced(
                     r = client.post(f"{RYNG}/progressive/queue/11/transactional", json=body, headers=TOKEN)
                     assert r.status_code == 200
             ids = [c["callID"] for c in mock.calls()]
-            assert sorted(ids) == list(range(1, 11))
+            assert len(set(ids)) == len(ids) == 10, "call ids are unique across the workers"
             os.kill(workers[0], 9)
             mock.client.close()  # its kept-alive connection may have been the dead worker's
             mock.client = httpx.Client(base_url=mock.base, timeout=60)
@@ -389,3 +445,33 @@ def test_the_rate_limit_counts_the_requests_of_every_process(
     finally:
         a.kill()
         b.kill()
+
+
+def test_each_worker_has_a_socket_of_its_own_on_the_port_and_connections_spread_over_them() -> None:
+    import socket
+
+    from mockserver.settings import Settings
+    from mockserver.workers import bind_each
+
+    socks = bind_each(Settings(host="127.0.0.1", port=0, workers=2, state="redis://127.0.0.1:1/0"))
+    try:
+        assert len({id(s) for s in socks}) == 2
+        port = socks[0].getsockname()[1]
+        assert port != 0 and socks[1].getsockname()[1] == port, "one port"
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+        accepted = []
+        for sock in socks:
+            sock.settimeout(0.5)
+            got = 0
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    conn, _ = sock.accept()
+                    conn.close()
+                    got += 1
+            accepted.append(got)
+        for client in clients:
+            client.close()
+        assert sum(accepted) == 40 and min(accepted) > 0, f"connections per worker socket: {accepted}"
+    finally:
+        for sock in socks:
+            sock.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import redis
 
 from mockserver.core.store import StoreUnavailable
-from mockserver.redis_state import RedisStore
+from mockserver.redis_state import BLOCK, RedisStore
 from tests.redis_support import RedisServer, free_port, redis_server  # noqa: F401  (the fixture)
 
 _names = itertools.count(1)
@@ -47,11 +48,15 @@ def test_what_one_process_commits_the_other_reads_and_ids_never_repeat(
     for store in (a, b, a, b, b, a):
         with store.transaction():
             ids.append(store.next_id("call"))
-    assert ids == [1, 2, 3, 4, 5, 6]
+    assert len(set(ids)) == 6, f"ids {ids} repeat"
+    assert ids[0::2] == [1, 2, 35] and ids[1::2] == [33, 34, 3], "each process numbers from its own block"
     with b.transaction():
         assert b.delete("calls", "1")
     assert a.get("calls", "1") is None and a.count("calls") == 0
-    assert a.last_id("call") == 6
+    assert a.last_id("call") == b.last_id("call") == 35, "the highest number any process gave"
+    with a.transaction():
+        numbers = [a.next_id("job") for _ in range(BLOCK + 5)]
+    assert numbers == list(range(1, BLOCK + 6)), "one process alone numbers without a gap, past its block"
 
 
 def test_a_unit_that_raises_writes_nothing_and_its_mirror_goes_back(
@@ -67,8 +72,11 @@ def test_a_unit_that_raises_writes_nothing_and_its_mirror_goes_back(
         raise Boom
     assert a.get("calls", "1") == {"state": "waiting"} and a.get("calls", "2") is None
     assert b.get("calls", "1") == {"state": "waiting"} and b.get("calls", "2") is None
+    assert a.last_id("call") == b.last_id("call") == 0
+    with a.transaction():
+        assert a.next_id("call") == 1, "a rolled-back unit took no number"
     with b.transaction():
-        assert b.next_id("call") == 1, "a rolled-back unit took no number"
+        assert b.next_id("call") == BLOCK + 1, "nor did it give its block to anyone else"
 
 
 def test_nested_transactions_commit_once_with_the_outermost(pair: tuple[RedisStore, RedisStore]) -> None:
@@ -371,19 +379,25 @@ def test_a_read_or_a_refusal_on_a_mirror_another_process_moved_past_is_looked_at
     reads: list[Any] = []
 
     def read() -> Any:
-        reads.append(b._cache.get("calls", "1"))  # the mirror as the unit finds it
+        reads.append(b.get("calls", "1"))  # b's mirror has not seen call 1 yet
         return reads[-1]
 
     assert b.run_unit(read) == {"state": "waiting"}, "a read answers with what was committed before it"
+    assert reads == [None, {"state": "waiting"}], "the first run read a document another process changed"
+    a.run_unit(lambda: a.put("calls", "3", {"state": "waiting"}))
+    reads.clear()
+    assert b.run_unit(read) == {"state": "waiting"}
+    assert reads == [{"state": "waiting"}], "what another process changed was not read: no second run"
     a.run_unit(lambda: a.put("calls", "2", {"state": "waiting"}))
-    b._others_writing = False  # as when b's last look found no one else writing
 
     def refuse_unless_found() -> str:
-        if b._cache.get("calls", "2") is None:
+        if b.get("calls", "2") is None:
             raise Boom("no call 2")
         return "found"
 
     assert b.run_unit(refuse_unless_found) == "found", "a refusal decided on a stale mirror is not final"
+    a.run_unit(lambda: a.put("calls", "4", {"state": "waiting"}))
+    assert b.run_unit(lambda: b.count("calls")) == 5, "a count reads the collection: any change to it counts"
     with pytest.raises(Boom):  # a refusal on the latest state stands
         b.run_unit(lambda: (_ for _ in ()).throw(Boom("refused")))
 
@@ -449,3 +463,135 @@ def test_a_process_waiting_for_the_lock_is_woken_by_its_release_not_by_polling(
     thread.join()
     assert 2 <= looks <= 5, f"{looks} looks at the lock while it was held for 0.6 s: a poll, not a wait"
     assert b.get("calls", "1") == {"by": "a"}
+
+
+# ---- units of several processes that touch different documents do not overtake each other -------------
+
+
+def _push_like(store: RedisStore, made: list[int]) -> None:
+    """What a Ryng push does to the store: read the queue, number a call, write it."""
+    queue = store.get("queues", "12")
+    assert queue is not None
+    call_id = store.next_id("call")
+    store.put("calls", str(call_id), {"callID": call_id, "queue": queue["id"]})
+    made.append(call_id)
+
+
+def test_two_processes_writing_their_own_documents_to_one_queue_never_run_a_unit_again(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("queues", "12", {"id": 12}))
+    made: dict[str, list[int]] = {"a": [], "b": []}
+    runs = Counter[str]()
+
+    def pushes(store: RedisStore, name: str) -> None:
+        for _ in range(150):
+
+            def body() -> None:
+                runs[name] += 1
+                _push_like(store, made[name])
+
+            store.run_unit(body)
+
+    threads = [threading.Thread(target=pushes, args=(s, n)) for s, n in ((a, "a"), (b, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert runs == {"a": 150, "b": 150}, "no unit was overtaken: each ran once"
+    counted = a.counters()
+    assert counted["conflicts"] == counted["stale_reads"] == counted["lock_fallbacks"] == 0
+    assert counted["commits"] == 301
+    ids = made["a"] + made["b"]
+    assert len(set(ids)) == 300, "the numbers are unique across the processes"
+    assert made["a"] == sorted(made["a"]) and made["b"] == sorted(made["b"]), "each process counts upwards"
+    for store in (a, b):
+        assert store.run_unit(lambda s=store: s.count("calls")) == 300  # type: ignore[misc]
+        assert store.last_id("call") == max(ids)
+
+
+def test_a_unit_is_run_again_when_another_process_changed_a_document_it_only_read(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("queues", "12", {"id": 12, "open": True}))
+    b.run_unit(lambda: b.get("queues", "12"))
+    runs: list[bool] = []
+
+    def push_if_open() -> None:
+        queue = b.get("queues", "12")
+        if not runs:  # another process closes the queue between this unit's read and its commit
+            a.run_unit(lambda: a.put("queues", "12", {"id": 12, "open": False}))
+        runs.append(queue["open"])  # type: ignore[index]
+        if queue["open"]:  # type: ignore[index]
+            b.put("calls", "1", {"callID": 1})
+
+    b.run_unit(push_if_open)
+    assert runs == [True, False], "the write decided on a document that changed was not committed"
+    assert a.get("calls", "1") is None and b.get("calls", "1") is None
+    assert a.counters()["conflicts"] == 1
+
+
+def test_a_unit_that_read_a_whole_collection_is_run_again_when_another_process_adds_to_it(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("agents", "x", {"free": True}))
+    b.run_unit(lambda: b.get("agents", "x"))
+    runs: list[int] = []
+
+    def count_then_write() -> None:
+        n = sum(1 for _ in b.values("agents"))
+        if not runs:
+            a.run_unit(lambda: a.put("agents", "y", {"free": True}))
+        runs.append(n)
+        b.put("teams", "t", {"size": n})
+
+    b.run_unit(count_then_write)
+    assert runs == [1, 2]
+    assert a.get("teams", "t") == {"size": 2}
+
+
+def test_a_commit_brings_in_what_others_committed_meanwhile_in_the_same_round_trip(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("calls", "1", {"by": "a"}))
+    b.run_unit(lambda: b.put("calls", "2", {"by": "b"}))
+    told: list[str] = []
+    a.on_remote("calls", lambda key, _value: told.append(key))
+    looks = 0
+    begin = a._begin
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal looks
+        looks += 1
+        return begin(*args, **kwargs)
+
+    a._begin = counted  # type: ignore[method-assign]
+    a.run_unit(lambda: a.put("calls", "3", {"by": "a"}))
+    assert looks == 0, "the commit alone: no look before or after it"
+    assert a._cache.get("calls", "2") == {"by": "b"} and told == ["2"], "b's call is in a's mirror"
+    assert a._version == b.run_unit(lambda: b._version) + 1 or a._version == b._version
+
+
+def test_a_clear_by_another_process_makes_a_unit_on_the_old_state_run_again_and_numbers_start_over(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    for _ in range(3):
+        a.run_unit(lambda: a.put("calls", str(a.next_id("call")), {}))
+    b.run_unit(lambda: b.put("calls", str(b.next_id("call")), {}))
+    a.run_unit(lambda: a.clear())
+    runs = []
+
+    def body() -> int:
+        runs.append(1)
+        n = b.next_id("call")
+        b.put("calls", str(n), {})
+        return n
+
+    assert b.run_unit(body) == 1, "after the clear, numbering starts again"
+    assert len(runs) == 2, "the run on the state from before the clear was not committed"
+    assert a.run_unit(lambda: a.count("calls")) == 1
