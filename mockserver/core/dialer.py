@@ -175,7 +175,8 @@ class Dialer:
         call = self.book.require(call_id)
         call["customerName"] = name
         self.dispatch.start_attempt(call, agent["username"])
-        sid = f"{attempt_rng(self.seed, call_id, 0).getrandbits(128):032x}"
+        draws = attempt_rng(self.seed, call_id, 0)
+        sid = f"{draws.bits64():016x}{draws.bits64():016x}"
         return {"callID": call_id, "logID": call["current"]["callLogID"], "sid": sid}
 
     def end_preview_call(self, call_id: int, log_id: int, disposition: str, notes: str) -> None:
