@@ -43,7 +43,21 @@ def iso(moment: datetime) -> str:
 
 def iso_at(ts: float) -> str:
     """Epoch seconds as ``iso`` writes them, the milliseconds rounded: every timestamp of a stored call
-    becomes text this way (a campaign formats several per lead), so the date part is made once a day."""
+    becomes text this way (a campaign formats several per lead), so the date part is made once a day and
+    the last moment written is remembered (the calls of one request share their creation time)."""
+    global _last_iso
+    last = _last_iso
+    if last[0] == ts:
+        return last[1]
+    text = _iso_at(ts)
+    _last_iso = (ts, text)
+    return text
+
+
+_last_iso: tuple[float, str] = (float("nan"), "")
+
+
+def _iso_at(ts: float) -> str:
     whole = int(ts // 1)
     ms = round((ts - whole) * 1000)
     if ms == 1000:
@@ -65,11 +79,17 @@ class ManualClock:
     paused = False  # it never moves by itself, so there is nothing to pause
 
     def __init__(self, start: datetime = DEFAULT_EPOCH) -> None:
-        self._now = start
-        self._stamp = start.timestamp()  # kept with the reading: the timeline asks for it at every job
+        # The reading is kept as seconds; the datetime is made when asked for (the timeline moves the clock
+        # at nearly every job, and most jobs only read the seconds).
+        self._tz = start.tzinfo
+        self._stamp = start.timestamp()
+        self._now: datetime | None = start
 
     def now(self) -> datetime:
-        return self._now
+        now = self._now
+        if now is None:
+            now = self._now = datetime.fromtimestamp(self._stamp, tz=self._tz)
+        return now
 
     def stamp(self) -> float:
         return self._stamp
@@ -77,19 +97,19 @@ class ManualClock:
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        self._now += timedelta(seconds=seconds)
-        self._stamp = self._now.timestamp()
-        return self._now
+        now = self.now() + timedelta(seconds=seconds)
+        self._now, self._stamp = now, now.timestamp()
+        return now
 
     def move_to(self, stamp: float) -> None:
         if stamp > self._stamp:
-            self._now = datetime.fromtimestamp(stamp, tz=self._now.tzinfo)
-            self._stamp = self._now.timestamp()  # the reading as ``now()`` gives it (to the microsecond)
+            whole = stamp.is_integer()  # the common case: the reading is exactly these seconds
+            self._now = None if whole else datetime.fromtimestamp(stamp, tz=self._tz)
+            self._stamp = stamp if whole else self.now().timestamp()  # to the microsecond, as now() reads
 
     def set(self, moment: datetime) -> None:
-        if moment > self._now:
-            self._now = moment
-            self._stamp = moment.timestamp()
+        if moment > self.now():
+            self._now, self._stamp = moment, moment.timestamp()
 
     def seconds_until(self, moment: datetime) -> float:
         return float("inf")

@@ -155,7 +155,7 @@ class Outbox:
         self._retry_docs: dict[RetryRule, dict[str, Any]] = {}
         self._rules: dict[int, tuple[Mapping[str, Any], RetryRule]] = {}  # id(spec) -> (spec, its rule)
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
-        self._last_iso: tuple[datetime | None, str] = (None, "")
+        self._last_iso: tuple[float | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
         self._by_call = CallIndex()
         for record in self.store.values(COLLECTION):  # a restart with SQLite state
@@ -243,9 +243,9 @@ class Outbox:
     def now_iso(self) -> str:
         """The clock's time as text, one string per instant: records (and payloads) made at once can
         share it, which counts when a campaign leaves 100,000 deliveries behind."""
-        now = self.clock.now()
-        if now != self._last_iso[0]:
-            self._last_iso = (now, iso(now))
+        stamp = self.clock.stamp()
+        if stamp != self._last_iso[0]:
+            self._last_iso = (stamp, iso(self.clock.now()))
         return self._last_iso[1]
 
     def _retry_doc(self, retry: RetryRule) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,10 +44,16 @@ class StoreUnavailable(CoreError, RuntimeError):
 
 
 def _current_task() -> object | None:
-    try:
-        return asyncio.current_task()  # one C call: every unit of work (every timeline job) asks
-    except RuntimeError:  # no running loop: plain synchronous use
-        return None
+    """The running task, or None outside a running loop (plain synchronous use). Every unit of work asks
+    (every timeline job)."""
+    loop = _running_loop()
+    return None if loop is None else _task_of(loop)
+
+
+_running_loop = asyncio.events._get_running_loop
+_task_of: Callable[[asyncio.AbstractEventLoop], object | None] = asyncio.current_task
+if sys.version_info < (3, 12):  # current_task is a Python function around this map there (C from 3.12)
+    _task_of = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
 
 
 class StateStore(Protocol):
