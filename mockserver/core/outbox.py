@@ -220,6 +220,9 @@ class Outbox:
             self._by_call.add(int(record["id"]), record["callID"])
 
     def _chaos_schedule(self, record: Document, delay: float) -> None:
+        if not self._held and not self.chaos.enabled:  # no chaos, nothing held back: as it comes
+            self._schedule(record, delay)
+            return
         notes: list[str] = record.setdefault("chaos", []) if self.chaos.enabled else []
         if self._roll(self.chaos.delay_rate):
             extra = round(float(self.rng.uniform(1.0, self.chaos.max_delay_seconds)), 3)
@@ -275,8 +278,10 @@ class Outbox:
         return rule
 
     def _schedule(self, record: Document, delay: float) -> int:
-        due = self.clock.stamp() + delay
-        record["next_attempt_at"] = self.now_iso() if delay == 0 else iso(_from_ts(due, self.clock))
+        if delay == 0:
+            record["next_attempt_at"] = self.now_iso()
+        else:
+            record["next_attempt_at"] = iso(_from_ts(self.clock.stamp() + delay, self.clock))
         self.store.put(COLLECTION, str(record["id"]), record)
         return self.timeline.schedule_in(delay, JOB_KIND, self._job_args(record))
 

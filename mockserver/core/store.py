@@ -204,6 +204,8 @@ class MemoryStore:
         documents = self._data.get(collection)
         if documents is None:
             documents = self._data[collection] = {}
+        elif documents.get(key) is value:  # a live document saved again after a change made in place:
+            return  # stored already, and a rollback could only put this very object back
         undo = self._undo  # what ``_remember`` does, inline: every timeline job puts several times
         if undo is not None and (collection, key) not in undo:
             undo[(collection, key)] = documents.get(key, _ABSENT)
