@@ -334,9 +334,9 @@ class MockMiddleware(SpecMiddleware):
         # refusal rolls it back). An async handler (the clock's advance) gets none: the timeline commits
         # each step on its own.
         try:
-            run_unit = getattr(runtime.store, "run_unit", None)  # a shared store: without its lock if it can
-            if run_unit is not None:
-                result = run_unit(lambda: handler(call, runtime))
+            run_unit = getattr(runtime.store, "run_unit_async", None)  # a shared store: without its lock
+            if run_unit is not None:  # if it can; waiting on another process's unit, it yields to the loop
+                result = await run_unit(lambda: handler(call, runtime))
             else:
                 with runtime.store.transaction():
                     result = handler(call, runtime)

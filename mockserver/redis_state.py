@@ -53,7 +53,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -424,6 +424,26 @@ class RedisStore:
         run again (once more without the lock, then under it, where it cannot be overtaken). ``body``
         must be safe to run again: it may only act through the store (a request's handler). One round
         trip per unit, whether or not other processes commit meanwhile, unless they touch what it read."""
+        steps = self._unit_steps(body)
+        try:
+            while True:
+                time.sleep(next(steps))
+        except StopIteration as done:
+            return cast(T, done.value)
+
+    async def run_unit_async(self, body: Callable[[], T]) -> T:
+        """``run_unit`` for a caller on the event loop (a request, a dashboard page): where it would wait
+        for another process's unit to let go of the lock, it yields to the loop instead, so the process
+        serves its other requests meanwhile. The round trips themselves are made in place."""
+        steps = self._unit_steps(body)
+        try:
+            while True:
+                await asyncio.sleep(next(steps))
+        except StopIteration as done:
+            return cast(T, done.value)
+
+    def _unit_steps(self, body: Callable[[], T]) -> Generator[float, None, T]:
+        """What ``run_unit`` does, as steps: each ``yield`` is a pause (seconds) before the next look."""
         if self._depth:
             return body()
         tries = 0
@@ -442,12 +462,20 @@ class RedisStore:
             elif time.monotonic() < deadline:
                 # A unit under the lock (a timeline step) is running: wait for it rather than take the
                 # lock in turn, which would make the other processes' units wait for this one.
-                time.sleep(_HELD_PAUSE)
+                yield _HELD_PAUSE
             else:
                 break
         self._count("lock_fallbacks")
+        while self._lock_held() and time.monotonic() < deadline:  # wait without blocking, then take it
+            yield _HELD_PAUSE
         with self.transaction():
             return body()
+
+    def _lock_held(self) -> bool:
+        try:
+            return bool(self._client.exists(self._keys[0]))
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
 
     def _count(self, name: str) -> None:
         """One more of a rare event (a rerun that no commit script counted, a fall-back to the lock)."""

@@ -105,9 +105,9 @@ class Dashboard:
             return found, self._context(path, {"what": path} if found is None else found[1], token)
 
         try:
-            run_unit = getattr(self.runtime.store, "run_unit", None)  # a shared (Redis) state: no lock
+            run_unit = getattr(self.runtime.store, "run_unit_async", None)  # a shared (Redis) state: no lock
             if run_unit is not None:
-                found, context = run_unit(look)  # one look at the latest state for the page
+                found, context = await run_unit(look)  # one look at the latest state for the page
             else:
                 with self.runtime.store.transaction():
                     found, context = look()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -595,3 +596,46 @@ def test_a_clear_by_another_process_makes_a_unit_on_the_old_state_run_again_and_
     assert b.run_unit(body) == 1, "after the clear, numbering starts again"
     assert len(runs) == 2, "the run on the state from before the clear was not committed"
     assert a.run_unit(lambda: a.count("calls")) == 1
+
+
+def test_a_request_unit_waiting_for_another_process_lets_its_event_loop_serve_meanwhile(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
+    holding, release = threading.Event(), threading.Event()
+
+    def locked() -> None:  # another process's timeline step, holding the namespace's lock for a while
+        with b.transaction():
+            doc = b.get("counter", "c")
+            holding.set()
+            release.wait(5)
+            b.put("counter", "c", {"n": doc["n"] + 1})  # type: ignore[index]
+
+    thread = threading.Thread(target=locked)
+    thread.start()
+    holding.wait(5)
+
+    def bump() -> None:
+        a.put("counter", "c", {"n": a.get("counter", "c")["n"] + 1})  # type: ignore[index]
+
+    async def serve_while_waiting() -> int:
+        ticks = 0
+
+        async def other_requests() -> None:  # what the process's loop does for everyone else
+            nonlocal ticks
+            while True:
+                ticks += 1
+                if ticks == 20:
+                    release.set()  # the step commits only once the loop has served meanwhile
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(other_requests())
+        await a.run_unit_async(bump)
+        ticker.cancel()
+        return ticks
+
+    ticks = asyncio.run(serve_while_waiting())
+    thread.join()
+    assert ticks >= 20, "the loop served nothing while the unit waited"
+    assert a.get("counter", "c") == {"n": 2}, "the unit ran after the step, on what it committed"
