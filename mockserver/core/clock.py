@@ -63,9 +63,15 @@ def _iso_at(ts: float) -> str:
     if ms == 1000:
         whole, ms = whole + 1, 0
     day, second = divmod(whole, 86_400)
-    hour, second = divmod(second, 3_600)
-    minute, second = divmod(second, 60)
-    return f"{_date_part(day)}{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}Z"
+    clock = _TIMES_OF_DAY[second]
+    if clock is None:
+        hour, rest = divmod(second, 3_600)
+        clock = _TIMES_OF_DAY[second] = "%02d:%02d:%02d" % (hour, *divmod(rest, 60))  # noqa: UP031
+    return _date_part(day) + clock + _MILLIS[ms]
+
+
+_TIMES_OF_DAY: list[str | None] = [None] * 86_400  # "HH:MM:SS" of each second of the day, made when first met
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 @functools.lru_cache(maxsize=64)

@@ -65,7 +65,7 @@ class CallBook:
 
     def history(self, call: Document, event: str, detail: Any = None) -> None:
         """One line per event: seconds since the call was created, the event, and a detail if any."""
-        offset = self.now() - call["created"]
+        offset = self.clock.stamp() - call["created"]
         line = f"\n{int(offset) if offset.is_integer() else round(offset, 3)} {event}"
         call["history"] += line if detail is None else f"{line} {str(detail).replace(chr(10), ' ')}"
 

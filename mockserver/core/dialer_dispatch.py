@@ -16,13 +16,14 @@ from typing import Any
 
 from mockserver.core.dialer_callbacks import Callbacks
 from mockserver.core.dialer_calls import CallBook
-from mockserver.core.dialer_payloads import pack, unpack
+from mockserver.core.dialer_payloads import ATTEMPT_FIELDS, pack
 from mockserver.core.dialer_plan import ANSWERED, Plan, plan_attempt
 from mockserver.core.dialer_roster import Pools, Roster
 from mockserver.core.store import Document
 from mockserver.core.timeline import Timeline
 
 JOB_DISPATCH = "ryng.dispatch"
+_OUTCOME = ATTEMPT_FIELDS.index("outcome")  # where a packed attempt keeps it
 JOB_STEP = "ryng.step"
 
 
@@ -267,7 +268,7 @@ class Dispatch:
 
     def dispose(self, call: Document, disposition: str | None, notes: str) -> None:
         now = self.calls.now()
-        answered = unpack(call["attempts"][-1])["outcome"] == ANSWERED
+        answered = call["attempts"][-1][_OUTCOME] == ANSWERED
         call.update(disposition=disposition, notes=notes, disposed=now)
         call["state"] = "completed"
         self.calls.history(call, "disposed", disposition)
