@@ -51,7 +51,7 @@ def test_a_failed_assertion_lists_near_misses(callback_sink):
 
 def test_fixtures_work_in_a_users_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
         [

@@ -103,9 +103,9 @@ class Serve:
         return _pages(self.client, "/__admin/deliveries", "deliveries")
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "mock.json"
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scale-out") / "mock.json"
     # a short callback timeout: a claim on an attempt of a killed process runs out 5 s after it
     path.write_text(
         json.dumps({"ryng": {"team_size": 20, "scheduled_call": False}, "callback_timeout_seconds": 1})
@@ -118,17 +118,41 @@ def namespace() -> str:
     return f"it{next(_namespaces)}-{time.monotonic_ns()}"
 
 
-@pytest.fixture
-def two(redis_server: RedisServer, namespace: str, config: Path) -> Iterator[tuple[Serve, Serve]]:  # noqa: F811
-    a = Serve(redis_server.url, namespace, config)
+class Pair:
+    """Two processes on one namespace, shared by the tests of this module: starting a process costs
+    seconds, and a test needs a fresh mock, not fresh processes. ``fresh()`` starts again a process a
+    test killed and resets the namespace through ``POST /__admin/reset`` (on one process, for both:
+    docs/scale-out.md), so each test starts from the default state, its clock at the seed's start."""
+
+    def __init__(self, redis_url: str, namespace: str, config: Path) -> None:
+        self.redis_url, self.namespace, self.config = redis_url, namespace, config
+        self.mocks: list[Serve] = []
+
+    def fresh(self) -> tuple[Serve, Serve]:
+        self.mocks = [m for m in self.mocks if m.proc.poll() is None]
+        while len(self.mocks) < 2:
+            self.mocks.append(Serve(self.redis_url, self.namespace, self.config))
+        a, b = self.mocks
+        a.client.post("/__admin/reset").raise_for_status()
+        return a, b
+
+    def stop(self) -> None:
+        for mock in self.mocks:
+            mock.kill()
+
+
+@pytest.fixture(scope="module")
+def pair(redis_server: RedisServer, config: Path) -> Iterator[Pair]:  # noqa: F811
+    shared = Pair(redis_server.url, f"pair-{time.monotonic_ns()}", config)
     try:
-        b = Serve(redis_server.url, namespace, config)
-    except BaseException:
-        a.kill()
-        raise
-    yield a, b
-    a.kill()
-    b.kill()
+        yield shared
+    finally:
+        shared.stop()
+
+
+@pytest.fixture
+def two(pair: Pair) -> tuple[Serve, Serve]:
+    return pair.fresh()
 
 
 def _numbers(start: int, count: int) -> list[str]:
@@ -268,12 +292,7 @@ def test_two_namespaces_do_not_see_each_other(
         other.kill()
 
 
-def test_a_process_killed_during_an_advance_loses_nothing(
-    redis_server: RedisServer,  # noqa: F811
-    two: tuple[Serve, Serve],
-    namespace: str,
-    config: Path,
-) -> None:
+def test_a_process_killed_during_an_advance_loses_nothing(two: tuple[Serve, Serve], pair: Pair) -> None:
     a, b = two
     with CallbackLog() as receiver:
         accepted: list[str] = []
@@ -295,7 +314,7 @@ def test_a_process_killed_during_an_advance_loses_nothing(
         # ... b finishes the work (a job a had claimed waits for its lease), and a restarted process
         # sees the same state
         b.advance(12 * 3600)
-        restarted = Serve(redis_server.url, namespace, config)
+        restarted = Serve(pair.redis_url, pair.namespace, pair.config)
         try:
             calls = restarted.calls()
             deliveries = restarted.deliveries()
