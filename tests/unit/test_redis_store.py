@@ -37,6 +37,19 @@ def pair(redis_server: RedisServer, namespace: str) -> Iterator[tuple[RedisStore
     second.close()
 
 
+def _count_looks(store: RedisStore) -> list[int]:
+    """Counts, from now on, the store's looks at Redis to begin a unit (its one item)."""
+    looks = [0]
+    begin = store._begin
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        looks[0] += 1
+        return begin(*args, **kwargs)
+
+    store._begin = counted  # type: ignore[method-assign]
+    return looks
+
+
 def test_what_one_process_commits_the_other_reads_and_ids_never_repeat(
     pair: tuple[RedisStore, RedisStore],
 ) -> None:
@@ -449,20 +462,12 @@ def test_a_process_waiting_for_the_lock_is_woken_by_its_release_not_by_polling(
     thread = threading.Thread(target=hold)
     thread.start()
     held.wait(5)
-    looks = 0
-    begin = a._begin
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal looks
-        looks += 1
-        return begin(*args, **kwargs)
-
-    a._begin = counted  # type: ignore[method-assign]
+    looks = _count_looks(a)
     with a.transaction():
         assert done.is_set() or a.get("calls", "1") == {"by": "b"}, "the unit reads what the holder committed"
         a.put("calls", "1", {"by": "a"})
     thread.join()
-    assert 2 <= looks <= 5, f"{looks} looks at the lock while it was held for 0.6 s: a poll, not a wait"
+    assert 2 <= looks[0] <= 5, f"{looks[0]} looks at the lock while it was held for 0.6 s: a poll, not a wait"
     assert b.get("calls", "1") == {"by": "a"}
 
 
@@ -562,17 +567,9 @@ def test_a_commit_brings_in_what_others_committed_meanwhile_in_the_same_round_tr
     b.run_unit(lambda: b.put("calls", "2", {"by": "b"}))
     told: list[str] = []
     a.on_remote("calls", lambda key, _value: told.append(key))
-    looks = 0
-    begin = a._begin
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal looks
-        looks += 1
-        return begin(*args, **kwargs)
-
-    a._begin = counted  # type: ignore[method-assign]
+    looks = _count_looks(a)
     a.run_unit(lambda: a.put("calls", "3", {"by": "a"}))
-    assert looks == 0, "the commit alone: no look before or after it"
+    assert looks[0] == 0, "the commit alone: no look before or after it"
     assert a._cache.get("calls", "2") == {"by": "b"} and told == ["2"], "b's call is in a's mirror"
     assert a._version == b.run_unit(lambda: b._version) + 1 or a._version == b._version
 
