@@ -193,11 +193,11 @@ def test_two_processes_are_one_mock_unique_ids_one_clock_one_terminal_callback_p
 
 def test_pushes_to_one_queue_through_two_processes_at_once_need_no_second_run(
     two: tuple[Serve, Serve],
+    pair: Pair,
     redis_server: RedisServer,  # noqa: F811
-    namespace: str,
 ) -> None:
     a, b = two
-    counters = RedisStore(redis_server.url, namespace)
+    counters = RedisStore(redis_server.url, pair.namespace)  # the namespace the two processes share
     with CallbackLog() as receiver:
         for n, mock in enumerate(
             (a, b)
