@@ -340,6 +340,7 @@ class RedisStore:
         self._depth = 0
         self._owner: object | None = None
         self._token: str | None = None
+        self._pre: tuple[object | None, list[Change] | None] | None = None  # lock taken by lock_async
         self._dirty: dict[tuple[str, str], None] = {}
         self._dirty_sequences: set[str] = set()
         self._cleared = False
@@ -565,27 +566,17 @@ class RedisStore:
         )
 
     def _acquire(self) -> list[Change] | None:
+        pre, self._pre = self._pre, None
+        if pre is not None:
+            if pre[0] is _current_task():
+                return pre[1]  # taken for this very unit by ``lock_async``
+            self._let_go()  # taken for a unit of another task that did not open it: given back
         token = secrets.token_hex(12)
         deadline = time.monotonic() + self.wait
         while True:
-            try:
-                reply = self._begin(
-                    keys=self._keys[:4],
-                    args=[token, self.lease_ms, self._version, KEEP, self.prefix],
-                )
-            except _OUTAGE as exc:
-                raise StoreUnavailable(
-                    f"the state in Redis ({self._where()}) cannot be reached: {exc}"
-                ) from exc
-            if reply[0] == 1:
-                self._token = token
-                self._held_since = time.monotonic()
+            taken, reply = self._try_lock(token, deadline)
+            if taken:
                 return self._apply(reply)[0]
-            if time.monotonic() > deadline:
-                raise StoreUnavailable(
-                    f"the state lock of namespace {self.namespace!r} was held by another process for more"
-                    f" than {self.wait:g} s"
-                )
             # Wait for the holder to let go: its commit (or release) pushes onto ``wake`` and BLPOP wakes
             # the longest waiter at once; at most until the holder's lease would run out (a dead holder)
             # and a quarter second (then look again), never past the deadline.
@@ -599,6 +590,41 @@ class RedisStore:
                 raise StoreUnavailable(
                     f"the state in Redis ({self._where()}) cannot be reached: {exc}"
                 ) from exc
+
+    async def lock_async(self) -> None:
+        """Take the namespace's lock for the next unit this task opens (``transaction``, with no await in
+        between: a timeline step), waiting for another process to let go with ``asyncio.sleep``, so the
+        event loop serves meanwhile, where ``transaction`` alone would block on ``BLPOP``."""
+        if self._depth or self._pre is not None:
+            return
+        token = secrets.token_hex(12)
+        deadline = time.monotonic() + self.wait
+        while True:
+            taken, reply = self._try_lock(token, deadline)
+            if taken:
+                self._pre = (_current_task(), self._apply(reply)[0])
+                return
+            await asyncio.sleep(_HELD_PAUSE)
+
+    def _try_lock(self, token: str, deadline: float) -> tuple[bool, list[Any]]:
+        """One try at the lock (it also brings what others committed); past ``deadline``, unavailable."""
+        try:
+            reply = self._begin(
+                keys=self._keys[:4],
+                args=[token, self.lease_ms, self._version, KEEP, self.prefix],
+            )
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+        if reply[0] == 1:
+            self._token = token
+            self._held_since = time.monotonic()
+            return True, reply
+        if time.monotonic() > deadline:
+            raise StoreUnavailable(
+                f"the state lock of namespace {self.namespace!r} was held by another process for more"
+                f" than {self.wait:g} s"
+            )
+        return False, reply
 
     def _let_go(self) -> None:
         token, self._token = self._token, None

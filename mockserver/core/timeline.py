@@ -47,6 +47,13 @@ CLAIM = "claim"
 _HELD_POLL_SECONDS = 0.05
 
 
+class _OneDone:
+    """What ``_next_step`` returns after the one plain job it was asked to run."""
+
+
+_ONE_DONE = _OneDone()
+
+
 @dataclass(frozen=True)
 class _Registered:
     handler: JobHandler
@@ -72,6 +79,9 @@ class Timeline:
         self._set_due: float | None = None  # the last due time the clock was moved to (it never goes back)
         self._saved: float | None = None  # the clock reading this process last saved in the store
         self._lock = asyncio.Lock()
+        # A shared store may have its lock taken for each step beforehand, waiting on the event loop
+        # rather than in the step (``lock_async``): then steps run one at a time, each after its wait.
+        self._lock_ahead: Callable[[], Awaitable[None]] | None = getattr(store, "lock_async", None)
         self.wakeup = asyncio.Event()
         self._mark_interrupted()
         for job in store.values(_COLLECTION):
@@ -197,6 +207,8 @@ class Timeline:
 
     async def run_due(self) -> int:
         """Run every job due by the clock's current time; returns how many ran."""
+        if self._lock_ahead is not None:
+            await self._lock_ahead()
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
             now = self.clock.stamp()
         return await self._run_until(now, move_clock=False)
@@ -205,6 +217,8 @@ class Timeline:
         """Move the clock forward, running what falls due in order, each at its own due time."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
+        if self._lock_ahead is not None:
+            await self._lock_ahead()
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
             target = self.clock.now() + timedelta(seconds=seconds)
         ran = await self._run_until(target.timestamp(), move_clock=True)
@@ -222,14 +236,19 @@ class Timeline:
                 raise
 
     async def _run_steps(self, limit: float, move_clock: bool) -> int:
+        lock = self._lock_ahead
         while True:
             held: list[tuple[float, int]] = []  # claimed by a live process of a shared store
             while True:
-                step = self._next_step(limit, move_clock, held)
+                if lock is not None:
+                    await lock()
+                step = self._next_step(limit, move_clock, held, one=lock is not None)
                 if step is None:
                     break
+                if isinstance(step, _OneDone):
+                    continue
                 registered, batch = step
-                await self._run_waiting(registered, batch)
+                await self._run_waiting(registered, batch, lock)
                 self._ran += len(batch)
             if not held:
                 return self._ran
@@ -238,10 +257,11 @@ class Timeline:
             await asyncio.sleep(_HELD_POLL_SECONDS)
 
     def _next_step(
-        self, limit: float, move_clock: bool, held: list[tuple[float, int]]
-    ) -> tuple[_Registered, list[dict[str, Any]]] | None:
+        self, limit: float, move_clock: bool, held: list[tuple[float, int]], *, one: bool = False
+    ) -> tuple[_Registered, list[dict[str, Any]]] | _OneDone | None:
         """Run the plain jobs due by ``limit`` (each in its own transaction), until the next due job waits
-        on the outside world: claim it with the concurrent ones due at the same instant and return them."""
+        on the outside world: claim it with the concurrent ones due at the same instant and return them.
+        With ``one``, return ``_ONE_DONE`` after a plain job (the caller takes the lock for the next)."""
         store, handlers = self.store, self._handlers  # read at every job: kept at hand (``_heap`` is not:
         # a shared store's listener may replace it when a transaction begins)
         while True:
@@ -264,6 +284,8 @@ class Timeline:
                         raise TypeError(f"job kind {job['kind']!r} waits: register a coroutine function")
                     self._save_clock()
                     self._ran += 1
+                    if one:
+                        return _ONE_DONE
                     continue
                 batch = [job]
                 if registered.concurrent:
@@ -311,13 +333,20 @@ class Timeline:
             self.store.put(_META, "clock", {"now": now})
             self._saved = now
 
-    async def _run_waiting(self, registered: _Registered, batch: list[dict[str, Any]]) -> None:
+    async def _run_waiting(
+        self,
+        registered: _Registered,
+        batch: list[dict[str, Any]],
+        lock: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         # Jobs that wait on the outside world: claimed (committed already), run outside any transaction,
         # then each one's effects and its removal are committed together, if the claim still holds.
         waiting = [cast(Awaitable[Commit | None], registered.handler(self._args(job))) for job in batch]
         # One job (the common case) is awaited in place, no task made for it. A failure leaves the claims
         # to run out: the jobs run again later.
         results = [await waiting[0]] if len(waiting) == 1 else list(await asyncio.gather(*waiting))
+        if lock is not None:
+            await lock()
         with self.store.transaction():
             for job, commit in zip(batch, results, strict=True):
                 current = self.store.get(_COLLECTION, str(job["seq"]))

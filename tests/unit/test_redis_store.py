@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import redis
 
+from mockserver.core.clock import ManualClock
 from mockserver.core.store import StoreUnavailable
+from mockserver.core.timeline import Timeline
 from mockserver.redis_state import BLOCK, RedisStore
 from tests.redis_support import RedisServer, free_port, redis_server  # noqa: F401  (the fixture)
 
@@ -636,3 +638,45 @@ def test_a_request_unit_waiting_for_another_process_lets_its_event_loop_serve_me
     thread.join()
     assert ticks >= 20, "the loop served nothing while the unit waited"
     assert a.get("counter", "c") == {"n": 2}, "the unit ran after the step, on what it committed"
+
+
+def test_a_timeline_step_waiting_for_another_process_lets_its_event_loop_serve_meanwhile(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    timeline = Timeline(ManualClock(), a)
+    ran: list[dict[str, Any]] = []
+    timeline.register("step", ran.append)
+    with a.transaction():
+        timeline.schedule_in(5, "step", {"n": 1})
+    holding, release = threading.Event(), threading.Event()
+
+    def locked() -> None:  # another process's step, holding the namespace's lock for a while
+        with b.transaction():
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=locked)
+    thread.start()
+    holding.wait(5)
+
+    async def serve_while_waiting() -> int:
+        ticks = 0
+
+        async def other_requests() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                if ticks == 20:
+                    release.set()  # the other step ends only once the loop has served meanwhile
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(other_requests())
+        await timeline.advance(10)
+        ticker.cancel()
+        return ticks
+
+    ticks = asyncio.run(serve_while_waiting())
+    thread.join()
+    assert ticks >= 20, "the loop served nothing while the step waited for the lock"
+    assert ran == [{"n": 1}] and timeline.pending() == 0
