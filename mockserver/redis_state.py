@@ -66,6 +66,7 @@ from mockserver.core.store import (
     RemoteListener,
     StoreUnavailable,
     TransactionError,
+    running_task,
 )
 
 KEEP = 2000
@@ -297,10 +298,6 @@ def _discard(result: object) -> None:
         result.close()
 
 
-def _current_task() -> object | None:
-    loop = asyncio.events._get_running_loop()
-    return None if loop is None else asyncio.current_task(loop)
-
 
 Change = tuple[str, str, "Document | None"]
 
@@ -383,7 +380,7 @@ class RedisStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        task = _current_task()
+        task = running_task()
         if self._depth:
             if self._owner is not task:
                 raise TransactionError(
@@ -498,7 +495,7 @@ class RedisStore:
         """One run of ``body`` without the lock, on the mirror at version ``base``."""
         base = self._version
         unit = self._open(reads=True)
-        self._depth, self._owner = 1, _current_task()
+        self._depth, self._owner = 1, running_task()
         self._token = None
         try:
             result = body()
@@ -568,7 +565,7 @@ class RedisStore:
     def _acquire(self) -> list[Change] | None:
         pre, self._pre = self._pre, None
         if pre is not None:
-            if pre[0] is _current_task():
+            if pre[0] is running_task():
                 return pre[1]  # taken for this very unit by ``lock_async``
             self._let_go()  # taken for a unit of another task that did not open it: given back
         token = secrets.token_hex(12)
@@ -602,7 +599,7 @@ class RedisStore:
         while True:
             taken, reply = self._try_lock(token, deadline)
             if taken:
-                self._pre = (_current_task(), self._apply(reply)[0])
+                self._pre = (running_task(), self._apply(reply)[0])
                 return
             await asyncio.sleep(_HELD_PAUSE)
 

@@ -43,7 +43,7 @@ class StoreUnavailable(CoreError, RuntimeError):
     work did nothing, and the request that asked for it is answered 503."""
 
 
-def _current_task() -> object | None:
+def running_task() -> object | None:
     """The running task, or None outside a running loop (plain synchronous use). Every unit of work asks
     (every timeline job)."""
     loop = _running_loop()
@@ -101,7 +101,7 @@ class _Nesting:
 
     def enter(self) -> bool:
         """True when this opens the outermost transaction."""
-        task = _current_task()
+        task = running_task()
         if self.depth and self.owner is not task:
             raise TransactionError(
                 "a store transaction is already open in another task: a transaction must not span an await"
@@ -133,7 +133,7 @@ class _MemoryUnit:
         store = self._store
         if store._undo is None:
             store._nesting.depth = 1
-            store._nesting.owner = _current_task()
+            store._nesting.owner = running_task()
             store._undo = {}
             store._undo_sequences = {}
         else:
