@@ -298,7 +298,6 @@ def _discard(result: object) -> None:
         result.close()
 
 
-
 Change = tuple[str, str, "Document | None"]
 
 

@@ -37,7 +37,7 @@ from mockserver.core.dialer_errors import (
 )
 from mockserver.core.dialer_intake import SETTINGS, TENANT_DEFAULTS, Intake, Routes
 from mockserver.core.dialer_payloads import public_call, unpack
-from mockserver.core.dialer_plan import ANSWERED, attempt_rng, validate_odds
+from mockserver.core.dialer_plan import ANSWERED, Draws, validate_odds
 from mockserver.core.dialer_roster import AGENTS, DEFAULT_TEAM_SIZE, Roster, number_for
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import Outbox
@@ -175,7 +175,7 @@ class Dialer:
         call = self.book.require(call_id)
         call["customerName"] = name
         self.dispatch.start_attempt(call, agent["username"])
-        draws = attempt_rng(self.seed, call_id, 0)
+        draws = Draws(self.seed, call_id, 0)  # attempt 0: no attempt draws from it
         sid = f"{draws.bits64():016x}{draws.bits64():016x}"
         return {"callID": call_id, "logID": call["current"]["callLogID"], "sid": sid}
 

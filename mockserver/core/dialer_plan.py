@@ -127,10 +127,6 @@ class Draws:
 _TO_UNIT = 1.0 / (1 << 53)
 
 
-def attempt_rng(seed: int, call_id: int, attempt: int) -> Draws:
-    return Draws(seed, call_id, attempt)
-
-
 def plan_attempt(
     seed: int,
     call_id: int,
@@ -139,7 +135,7 @@ def plan_attempt(
     max_dispose: int,
     odds: Mapping[str, float] = DEFAULT_ODDS,
 ) -> Plan:
-    rng = attempt_rng(seed, call_id, attempt)
+    rng = Draws(seed, call_id, attempt)
     magic = magic_for(number)
     outcome = magic.outcomes[min(attempt, len(magic.outcomes)) - 1] if magic is not None else _draw(rng, odds)
     agent_ring = rng.randint(2, 6)

@@ -207,8 +207,7 @@ class Timeline:
 
     async def run_due(self) -> int:
         """Run every job due by the clock's current time; returns how many ran."""
-        if self._lock_ahead is not None:
-            await self._lock_ahead()
+        await self._lock_first()
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
             now = self.clock.stamp()
         return await self._run_until(now, move_clock=False)
@@ -217,8 +216,7 @@ class Timeline:
         """Move the clock forward, running what falls due in order, each at its own due time."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        if self._lock_ahead is not None:
-            await self._lock_ahead()
+        await self._lock_first()
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
             target = self.clock.now() + timedelta(seconds=seconds)
         ran = await self._run_until(target.timestamp(), move_clock=True)
@@ -235,8 +233,13 @@ class Timeline:
                 self._saved = None  # a step rolled back may have taken its clock reading with it
                 raise
 
+    async def _lock_first(self) -> None:
+        """With a shared store, take its lock for the unit opened next, waiting on the event loop."""
+        if self._lock_ahead is not None:
+            await self._lock_ahead()
+
     async def _run_steps(self, limit: float, move_clock: bool) -> int:
-        lock = self._lock_ahead
+        lock = self._lock_ahead  # at every step: checked here, not through _lock_first (no coroutine each)
         while True:
             held: list[tuple[float, int]] = []  # claimed by a live process of a shared store
             while True:
@@ -248,7 +251,7 @@ class Timeline:
                 if isinstance(step, _OneDone):
                     continue
                 registered, batch = step
-                await self._run_waiting(registered, batch, lock)
+                await self._run_waiting(registered, batch)
                 self._ran += len(batch)
             if not held:
                 return self._ran
@@ -333,20 +336,14 @@ class Timeline:
             self.store.put(_META, "clock", {"now": now})
             self._saved = now
 
-    async def _run_waiting(
-        self,
-        registered: _Registered,
-        batch: list[dict[str, Any]],
-        lock: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
+    async def _run_waiting(self, registered: _Registered, batch: list[dict[str, Any]]) -> None:
         # Jobs that wait on the outside world: claimed (committed already), run outside any transaction,
         # then each one's effects and its removal are committed together, if the claim still holds.
         waiting = [cast(Awaitable[Commit | None], registered.handler(self._args(job))) for job in batch]
         # One job (the common case) is awaited in place, no task made for it. A failure leaves the claims
         # to run out: the jobs run again later.
         results = [await waiting[0]] if len(waiting) == 1 else list(await asyncio.gather(*waiting))
-        if lock is not None:
-            await lock()
+        await self._lock_first()
         with self.store.transaction():
             for job, commit in zip(batch, results, strict=True):
                 current = self.store.get(_COLLECTION, str(job["seq"]))
