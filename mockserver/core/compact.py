@@ -105,12 +105,6 @@ class Codec:
         )
         self._unpacker = zstandard.ZstdDecompressor(dict_data=words)
 
-    def seal(self, document: Sealable) -> Sealed | Document:
-        """The document's encoded form (compressed unless its class says not), or the document itself
-        when JSON cannot hold it exactly."""
-        encoded = self.encode(document)
-        return self.squeeze(encoded) if document.compress and type(encoded) is bytes else encoded
-
     def encode(self, document: Sealable) -> Sealed | Document:
         """The document as JSON, not compressed yet (``squeeze`` does that), or the document itself when
         JSON cannot hold it exactly."""
