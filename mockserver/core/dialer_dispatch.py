@@ -10,14 +10,13 @@ its next call at once. Each step appends to the call's history and sends its cal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from mockserver.core.dialer_callbacks import Callbacks
 from mockserver.core.dialer_calls import CallBook
 from mockserver.core.dialer_payloads import ATTEMPT_FIELDS, pack
-from mockserver.core.dialer_plan import ANSWERED, Plan, plan_attempt
+from mockserver.core.dialer_plan import ANSWERED, Odds, Plan, plan_attempt
 from mockserver.core.dialer_roster import Pools, Roster
 from mockserver.core.store import Document
 from mockserver.core.timeline import Timeline
@@ -36,7 +35,7 @@ class Dispatch:
         timeline: Timeline,
         callbacks: Callbacks,
         seed: int,
-        odds: Mapping[str, float],
+        odds: Odds,
     ) -> None:
         self.calls = calls
         self.roster = roster

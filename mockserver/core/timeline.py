@@ -339,11 +339,18 @@ class Timeline:
     async def _run_waiting(self, registered: _Registered, batch: list[dict[str, Any]]) -> None:
         # Jobs that wait on the outside world: claimed (committed already), run outside any transaction,
         # then each one's effects and its removal are committed together, if the claim still holds.
-        waiting = [cast(Awaitable[Commit | None], registered.handler(self._args(job))) for job in batch]
         # One job (the common case) is awaited in place, no task made for it. A failure leaves the claims
         # to run out: the jobs run again later.
-        results = [await waiting[0]] if len(waiting) == 1 else list(await asyncio.gather(*waiting))
-        await self._lock_first()
+        handler = cast(
+            "Callable[[dict[str, Any]], Awaitable[Commit | None]]", registered.handler
+        )  # a string:
+        # evaluated, the type would be built again at every job
+        if len(batch) == 1:
+            results = [await handler(self._args(batch[0]))]
+        else:
+            results = list(await asyncio.gather(*(handler(self._args(job)) for job in batch)))
+        if self._lock_ahead is not None:
+            await self._lock_ahead()
         with self.store.transaction():
             for job, commit in zip(batch, results, strict=True):
                 current = self.store.get(_COLLECTION, str(job["seq"]))

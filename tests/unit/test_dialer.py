@@ -17,6 +17,7 @@ from mockserver.core.dialer_plan import (
     ANSWERED,
     MAGIC_NUMBERS,
     OUTCOMES,
+    Draws,
     magic_for,
     plan_attempt,
     validate_odds,
@@ -67,6 +68,20 @@ def test_a_plan_depends_only_on_seed_call_and_attempt() -> None:
     assert plan_attempt(1, 7, 1, "+919845012345", 30) == plan_attempt(1, 7, 1, "+919845012345", 30)
     plans = {plan_attempt(1, 7, n, "+919845012345", 30) for n in range(1, 20)}
     assert len(plans) > 1
+
+
+def test_draws_are_one_stream_per_key_past_the_first_block() -> None:
+    first = Draws(1, 7, 2)
+    numbers = [first.bits64() for _ in range(20)]  # a digest holds eight: this reads three blocks
+    again = Draws(1, 7, 2)
+    assert [again.bits64() for _ in range(20)] == numbers
+    assert len(set(numbers)) == 20
+    other = Draws(1, 7, 3)
+    assert not set(numbers) & {other.bits64() for _ in range(20)}
+    rolls = Draws(5, 5, 5)
+    mean = sum(rolls.random() for _ in range(20_000)) / 20_000
+    assert 0.49 < mean < 0.51
+    assert {rolls.randint(2, 6) for _ in range(200)} == {2, 3, 4, 5, 6}
 
 
 def test_ordinary_numbers_follow_the_odds() -> None:
