@@ -40,8 +40,10 @@ Redis unreachable, or the lock not had within ``wait``: ``StoreUnavailable`` (th
 Keys, under the prefix ``mockline:NAMESPACE:``: ``docs:COLLECTION`` (hash: key -> JSON), ``collections``
 (set), ``seq`` (hash: sequence -> the last number reserved), ``last`` (hash: sequence -> the highest
 number committed), ``version`` (counter), ``log`` (hash: version -> the keys that commit changed; the last
-``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the lock pushes onto: a process
-waiting for the lock blocks on it with ``BLPOP`` instead of polling), ``stats`` (``COUNTERS``).
+``KEEP`` versions), ``lock``, ``wake`` (a list a unit that lets go of the lock pushes onto: a unit opened
+with ``transaction()`` that waits for the lock blocks on it with ``BLPOP`` instead of polling; one on the
+event loop, a request's or a timeline step's, looks again after ``asyncio.sleep``), ``stats``
+(``COUNTERS``).
 """
 
 from __future__ import annotations
@@ -465,6 +467,7 @@ class RedisStore:
         self._count("lock_fallbacks")
         while self._lock_held() and time.monotonic() < deadline:  # wait without blocking, then take it
             yield _HELD_PAUSE
+        yield from self._lock_steps(deadline)  # another may take it first: still no wait in BLPOP
         with self.transaction():
             return body()
 
@@ -593,14 +596,19 @@ class RedisStore:
         event loop serves meanwhile, where ``transaction`` alone would block on ``BLPOP``."""
         if self._depth or self._pre is not None:
             return
+        for pause in self._lock_steps(time.monotonic() + self.wait):
+            await asyncio.sleep(pause)
+
+    def _lock_steps(self, deadline: float) -> Generator[float, None, None]:
+        """Take the lock for the next unit this task opens, as steps: each ``yield`` is a pause before the
+        next try (past ``deadline``: unavailable)."""
         token = secrets.token_hex(12)
-        deadline = time.monotonic() + self.wait
         while True:
             taken, reply = self._try_lock(token, deadline)
             if taken:
                 self._pre = (running_task(), self._apply(reply)[0])
                 return
-            await asyncio.sleep(_HELD_PAUSE)
+            yield _HELD_PAUSE
 
     def _try_lock(self, token: str, deadline: float) -> tuple[bool, list[Any]]:
         """One try at the lock (it also brings what others committed); past ``deadline``, unavailable."""

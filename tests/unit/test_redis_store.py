@@ -640,6 +640,53 @@ def test_a_request_unit_waiting_for_another_process_lets_its_event_loop_serve_me
     assert a.get("counter", "c") == {"n": 2}, "the unit ran after the step, on what it committed"
 
 
+def test_a_request_unit_that_falls_back_to_the_lock_and_loses_the_race_for_it_still_lets_its_loop_serve(
+    pair: tuple[RedisStore, RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
+    # The unit is overtaken each time it runs without the lock (it falls back to the lock), and the lock
+    # looks free when it looks: another process takes it in between (here, b holds it throughout).
+    monkeypatch.setattr(a, "_try_unit", lambda _body: (False, None))
+    monkeypatch.setattr(a, "_lock_held", lambda: False)
+    holding, release = threading.Event(), threading.Event()
+
+    def locked() -> None:
+        with b.transaction():
+            doc = b.get("counter", "c")
+            holding.set()
+            release.wait(5)
+            b.put("counter", "c", {"n": doc["n"] + 1})  # type: ignore[index]
+
+    thread = threading.Thread(target=locked)
+    thread.start()
+    holding.wait(5)
+
+    def bump() -> None:
+        a.put("counter", "c", {"n": a.get("counter", "c")["n"] + 1})  # type: ignore[index]
+
+    async def serve_while_waiting() -> int:
+        ticks = 0
+
+        async def other_requests() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                if ticks == 20:
+                    release.set()  # b lets go only once the loop has served meanwhile
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(other_requests())
+        await a.run_unit_async(bump)
+        ticker.cancel()
+        return ticks
+
+    ticks = asyncio.run(serve_while_waiting())
+    thread.join()
+    assert ticks >= 20, "the loop served nothing while the unit waited for the lock it had lost"
+    assert a.get("counter", "c") == {"n": 2}, "the unit ran under the lock, after b's commit"
+
+
 def test_a_timeline_step_waiting_for_another_process_lets_its_event_loop_serve_meanwhile(
     pair: tuple[RedisStore, RedisStore],
 ) -> None:
