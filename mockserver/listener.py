@@ -115,8 +115,6 @@ class LimitedProtocol(HttpToolsProtocol):
             return
         self._unset_keepalive_if_required()
         if self._in_head:
-            if self._head_timer is None:  # the first byte of the next request on a kept-alive connection
-                self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
             self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
@@ -133,6 +131,11 @@ class LimitedProtocol(HttpToolsProtocol):
             return
         if self._refused:
             return
+        if self._in_head and self._head_bytes and self._head_timer is None:
+            # the next request on a kept-alive connection began and its head is not all in: from now on
+            # it has the header timeout to arrive (a head that comes in one read, the usual case, and
+            # the request it starts never set a timer)
+            self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
         if self._in_head and self._head_bytes > self.max_header_bytes:
             self._refuse(431, self._too_large())
         elif not self._in_head and not self._message_done and self._body_timer is None:
