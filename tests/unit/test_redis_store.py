@@ -7,7 +7,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -597,26 +597,23 @@ def test_a_clear_by_another_process_makes_a_unit_on_the_old_state_run_again_and_
     assert a.run_unit(lambda: a.count("calls")) == 1
 
 
-def test_a_request_unit_waiting_for_another_process_lets_its_event_loop_serve_meanwhile(
-    pair: tuple[RedisStore, RedisStore],
-) -> None:
-    a, b = pair
-    a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
+def _turns_while_held(
+    holder: RedisStore, waiting: Callable[[], Awaitable[object]], then: Callable[[], None] = lambda: None
+) -> int:
+    """Hold the namespace's lock in ``holder`` (another process's unit) while ``waiting()`` runs on an
+    event loop that also serves other requests; ``holder`` does ``then()`` and lets go only once that loop
+    has turned 20 times. Returns the loop's turns (under 20: it was blocked while it waited)."""
     holding, release = threading.Event(), threading.Event()
 
-    def locked() -> None:  # another process's timeline step, holding the namespace's lock for a while
-        with b.transaction():
-            doc = b.get("counter", "c")
+    def locked() -> None:
+        with holder.transaction():
             holding.set()
             release.wait(5)
-            b.put("counter", "c", {"n": doc["n"] + 1})  # type: ignore[index]
+            then()
 
     thread = threading.Thread(target=locked)
     thread.start()
     holding.wait(5)
-
-    def bump() -> None:
-        a.put("counter", "c", {"n": a.get("counter", "c")["n"] + 1})  # type: ignore[index]
 
     async def serve_while_waiting() -> int:
         ticks = 0
@@ -626,16 +623,29 @@ def test_a_request_unit_waiting_for_another_process_lets_its_event_loop_serve_me
             while True:
                 ticks += 1
                 if ticks == 20:
-                    release.set()  # the step commits only once the loop has served meanwhile
+                    release.set()
                 await asyncio.sleep(0.005)
 
         ticker = asyncio.create_task(other_requests())
-        await a.run_unit_async(bump)
+        await waiting()
         ticker.cancel()
         return ticks
 
     ticks = asyncio.run(serve_while_waiting())
     thread.join()
+    return ticks
+
+
+def _bump(store: RedisStore) -> None:
+    store.put("counter", "c", {"n": store.get("counter", "c")["n"] + 1})  # type: ignore[index]
+
+
+def test_a_request_unit_waiting_for_another_process_lets_its_event_loop_serve_meanwhile(
+    pair: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
+    ticks = _turns_while_held(b, lambda: a.run_unit_async(lambda: _bump(a)), then=lambda: _bump(b))
     assert ticks >= 20, "the loop served nothing while the unit waited"
     assert a.get("counter", "c") == {"n": 2}, "the unit ran after the step, on what it committed"
 
@@ -649,40 +659,7 @@ def test_a_request_unit_that_falls_back_to_the_lock_and_loses_the_race_for_it_st
     # looks free when it looks: another process takes it in between (here, b holds it throughout).
     monkeypatch.setattr(a, "_try_unit", lambda _body: (False, None))
     monkeypatch.setattr(a, "_lock_held", lambda: False)
-    holding, release = threading.Event(), threading.Event()
-
-    def locked() -> None:
-        with b.transaction():
-            doc = b.get("counter", "c")
-            holding.set()
-            release.wait(5)
-            b.put("counter", "c", {"n": doc["n"] + 1})  # type: ignore[index]
-
-    thread = threading.Thread(target=locked)
-    thread.start()
-    holding.wait(5)
-
-    def bump() -> None:
-        a.put("counter", "c", {"n": a.get("counter", "c")["n"] + 1})  # type: ignore[index]
-
-    async def serve_while_waiting() -> int:
-        ticks = 0
-
-        async def other_requests() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                if ticks == 20:
-                    release.set()  # b lets go only once the loop has served meanwhile
-                await asyncio.sleep(0.005)
-
-        ticker = asyncio.create_task(other_requests())
-        await a.run_unit_async(bump)
-        ticker.cancel()
-        return ticks
-
-    ticks = asyncio.run(serve_while_waiting())
-    thread.join()
+    ticks = _turns_while_held(b, lambda: a.run_unit_async(lambda: _bump(a)), then=lambda: _bump(b))
     assert ticks >= 20, "the loop served nothing while the unit waited for the lock it had lost"
     assert a.get("counter", "c") == {"n": 2}, "the unit ran under the lock, after b's commit"
 
@@ -696,34 +673,6 @@ def test_a_timeline_step_waiting_for_another_process_lets_its_event_loop_serve_m
     timeline.register("step", ran.append)
     with a.transaction():
         timeline.schedule_in(5, "step", {"n": 1})
-    holding, release = threading.Event(), threading.Event()
-
-    def locked() -> None:  # another process's step, holding the namespace's lock for a while
-        with b.transaction():
-            holding.set()
-            release.wait(5)
-
-    thread = threading.Thread(target=locked)
-    thread.start()
-    holding.wait(5)
-
-    async def serve_while_waiting() -> int:
-        ticks = 0
-
-        async def other_requests() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                if ticks == 20:
-                    release.set()  # the other step ends only once the loop has served meanwhile
-                await asyncio.sleep(0.005)
-
-        ticker = asyncio.create_task(other_requests())
-        await timeline.advance(10)
-        ticker.cancel()
-        return ticks
-
-    ticks = asyncio.run(serve_while_waiting())
-    thread.join()
+    ticks = _turns_while_held(b, lambda: timeline.advance(10))
     assert ticks >= 20, "the loop served nothing while the step waited for the lock"
     assert ran == [{"n": 1}] and timeline.pending() == 0
