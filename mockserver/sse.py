@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,22 +17,23 @@ from starlette.types import Receive, Send
 
 from mockserver import jsonbody
 from mockserver.core.clock import iso
-from mockserver.core.events import Event, EventBus
+from mockserver.core.events import KINDS, Event, EventBus
 
 FLUSHES_PER_SECOND = 10
 HEARTBEAT_SECONDS = 15.0
 MEDIA_TYPE = "text/event-stream"
 
 
-def summary(kind: str, data: Any) -> dict[str, Any]:
-    """What a stream says about one event. Records are read defensively: fields may be missing."""
-    if not isinstance(data, Mapping):
+def summary(kind: str, data: Any, when: Callable[[datetime], str] = iso) -> dict[str, Any]:
+    """What a stream says about one event. Records are read defensively: fields may be missing.
+    ``when`` writes a request's time (``frame`` passes one that remembers the last it wrote)."""
+    if not isinstance(data, dict) and not isinstance(data, Mapping):  # a dict, nearly always: no ABC check
         return {}
     if kind == "request":
         at = data.get("at")
         return {
             "id": data.get("id"),
-            "at": iso(at) if isinstance(at, datetime) else at,
+            "at": when(at) if isinstance(at, datetime) else at,
             "api": data.get("api"),
             "method": data.get("method"),
             "path": data.get("path"),
@@ -69,11 +70,30 @@ def frame(events: Iterable[Event], dropped: int) -> bytes:
     parts: list[bytes] = []
     if dropped:
         parts.append(b"event: dropped\ndata: " + jsonbody.encode({"dropped": dropped}) + b"\n\n")
+    when = _remembering(iso)  # requests of one instant (a manual clock's, a busy second's) share their text
+    heads = _HEADS
     for kind, data in events:
-        parts.append(
-            b"event: " + kind.encode() + b"\ndata: " + jsonbody.encode(summary(kind, data)) + b"\n\n"
-        )
+        head = heads.get(kind) or b"event: " + kind.encode() + b"\ndata: "
+        parts.append(head + jsonbody.encode(summary(kind, data, when)) + b"\n\n")
     return b"".join(parts)
+
+
+_HEADS = {kind: b"event: " + kind.encode() + b"\ndata: " for kind in KINDS}
+
+
+def _remembering(write: Callable[[datetime], str]) -> Callable[[datetime], str]:
+    """``write``, remembering the last moment it was given (a manual clock hands out one object per
+    instant)."""
+    last: datetime | None = None
+    text = ""
+
+    def written(moment: datetime) -> str:
+        nonlocal last, text
+        if moment is not last:
+            last, text = moment, write(moment)
+        return text
+
+    return written
 
 
 class EventStream:
