@@ -168,6 +168,37 @@ def test_a_head_sent_slowly_is_cut_off_with_408() -> None:
 
 
 @pytest.mark.slow
+def test_a_second_head_sent_slowly_on_a_kept_alive_connection_is_cut_off_with_408() -> None:
+    # The header timer of a kept-alive connection starts with the next request's first bytes (a head that
+    # arrives whole starts none): here the first request is answered, the second trickles in.
+    with limited(idle_timeout_seconds=30.0) as served, contextlib.closing(connect(served.port)) as sock:
+        sock.sendall(b"GET /__admin/health HTTP/1.1\r\nhost: a\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first or len(body_of(first)) < _length(first):
+            first += sock.recv(65536)
+        assert status_of(first) == 200
+        started = time.monotonic()
+        sock.sendall(b"GET /__admin/health HTTP/1.1\r\n")
+        with contextlib.suppress(OSError):  # the server closes while we trickle
+            for _ in range(40):
+                sock.sendall(b"x-slow: 1\r\n")
+                time.sleep(0.25)
+        answer = read_answer(sock)
+        waited = time.monotonic() - started
+    assert status_of(answer) == 408
+    assert json.loads(body_of(answer))["detail"] == "The request headers did not arrive within 1 s"
+    assert waited < 9  # cut off after the 1 s limit, not left to the 30 s idle timeout
+
+
+def _length(answer: bytes) -> int:
+    for line in answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+@pytest.mark.slow
 def test_idle_connections_are_closed() -> None:
     with limited() as served:
         with contextlib.closing(connect(served.port)) as sock:
