@@ -70,7 +70,7 @@ def frame(events: Iterable[Event], dropped: int) -> bytes:
     parts: list[bytes] = []
     if dropped:
         parts.append(b"event: dropped\ndata: " + jsonbody.encode({"dropped": dropped}) + b"\n\n")
-    when = _remembering(iso)  # requests of one instant (a manual clock's, a busy second's) share their text
+    when = _remembering(iso)  # the requests of one instant of a manual clock share one text
     heads = _HEADS
     for kind, data in events:
         head = heads.get(kind) or b"event: " + kind.encode() + b"\ndata: "

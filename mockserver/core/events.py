@@ -38,7 +38,7 @@ class Subscription:
     def __init__(self, kinds: Iterable[str] | None, size: int) -> None:
         self.kinds = frozenset(kinds) if kinds else None
         self.queue: deque[Event] = deque(maxlen=size)
-        self.size = size
+        self._size = size
         self.dropped = 0
         self.ready = asyncio.Event()
         self._told = False  # whether ``ready`` was set since the last drain (read on every push)
@@ -47,7 +47,7 @@ class Subscription:
         if self.kinds is not None and event[0] not in self.kinds:
             return
         queue = self.queue
-        if len(queue) == self.size:
+        if len(queue) == self._size:
             self.dropped += 1
         queue.append(event)
         if not self._told:

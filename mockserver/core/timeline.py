@@ -341,10 +341,8 @@ class Timeline:
         # then each one's effects and its removal are committed together, if the claim still holds.
         # One job (the common case) is awaited in place, no task made for it. A failure leaves the claims
         # to run out: the jobs run again later.
-        handler = cast(
-            "Callable[[dict[str, Any]], Awaitable[Commit | None]]", registered.handler
-        )  # a string:
-        # evaluated, the type would be built again at every job
+        # cast's type as a string: evaluated, it would be built again at every job
+        handler = cast("Callable[[dict[str, Any]], Awaitable[Commit | None]]", registered.handler)
         if len(batch) == 1:
             results = [await handler(self._args(batch[0]))]
         else:
