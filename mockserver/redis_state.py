@@ -369,6 +369,12 @@ class RedisStore:
         self._block_undo, self._given, self._taken = {}, {}, 0
         return unit
 
+    def _roll_back(self, unit: Any) -> None:
+        """Undo a unit opened by ``_open``: its writes in the mirror (the ``MemoryStore`` undo log), and the
+        numbers it took, given back to their blocks."""
+        unit.__exit__(Exception, None, None)
+        self._undo_blocks()
+
     def _undo_blocks(self) -> None:
         """A unit rolled back takes no number: each block it drew from goes back to where it stood."""
         for name, (block, first) in self._block_undo.items():
@@ -399,18 +405,16 @@ class RedisStore:
         try:
             self._tell(changes)
             yield
-        except BaseException as exc:
+        except BaseException:
             self._depth, self._owner = 0, None
-            unit.__exit__(type(exc), exc, exc.__traceback__)
-            self._undo_blocks()
+            self._roll_back(unit)
             self._let_go()
             raise
         self._depth, self._owner = 0, None
         try:
             self._commit_unit()
-        except BaseException as exc:
-            unit.__exit__(type(exc), exc, exc.__traceback__)
-            self._undo_blocks()
+        except BaseException:
+            self._roll_back(unit)
             self._version = -1  # what Redis holds now is not known for sure: read it all again
             raise
         unit.__exit__(None, None, None)
@@ -475,7 +479,7 @@ class RedisStore:
         try:
             return bool(self._client.exists(self._keys[0]))
         except _OUTAGE as exc:
-            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+            raise self._unreachable(exc) from exc
 
     def _count(self, name: str) -> None:
         """One more of a rare event (a rerun that no commit script counted, a fall-back to the lock)."""
@@ -488,7 +492,7 @@ class RedisStore:
         try:
             found = cast(dict[bytes, bytes], self._client.hgetall(self._keys[7]))
         except _OUTAGE as exc:
-            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+            raise self._unreachable(exc) from exc
         totals = dict.fromkeys(COUNTERS, 0)
         totals.update({k.decode(): int(v) for k, v in found.items()})
         return totals
@@ -501,25 +505,15 @@ class RedisStore:
         self._token = None
         try:
             result = body()
-        except StoreUnavailable:
-            self._depth, self._owner = 0, None
-            unit.__exit__(StoreUnavailable, None, None)
-            self._undo_blocks()
-            raise
-        except Exception as exc:
-            # a refusal decided on a mirror another process had moved past is not an answer: look again
-            self._depth, self._owner = 0, None
-            touched = list(self._dirty)
-            unit.__exit__(type(exc), exc, exc.__traceback__)
-            self._undo_blocks()
-            if self._stale(base, touched):
-                self._count("stale_reads")
-                return False, None
-            raise
         except BaseException as exc:
             self._depth, self._owner = 0, None
-            unit.__exit__(type(exc), exc, exc.__traceback__)
-            self._undo_blocks()
+            touched = list(self._dirty)
+            self._roll_back(unit)
+            # a refusal decided on a mirror another process had moved past is not an answer: look again
+            refusal = isinstance(exc, Exception) and not isinstance(exc, StoreUnavailable)
+            if refusal and self._stale(base, touched):
+                self._count("stale_reads")
+                return False, None
             raise
         self._depth, self._owner = 0, None
         touched = list(self._dirty)
@@ -532,9 +526,8 @@ class RedisStore:
             return True, result
         try:
             reply = self._commit_unit(base)
-        except BaseException as exc:
-            unit.__exit__(type(exc), exc, exc.__traceback__)
-            self._undo_blocks()
+        except BaseException:
+            self._roll_back(unit)
             self._version = -1  # what Redis holds now is not known for sure: read it all again
             raise
         if reply is not None:
@@ -542,8 +535,7 @@ class RedisStore:
             self._tell(reply)
             return True, result
         self.local_counters["lock_waits" if self._held else "conflicts"] += 1
-        unit.__exit__(Exception, None, None)  # overtaken by another process's commit: roll back
-        self._undo_blocks()
+        self._roll_back(unit)  # overtaken by another process's commit
         _discard(result)
         self.refresh(touched)
         return False, None
@@ -586,9 +578,7 @@ class RedisStore:
             try:
                 self._client.blpop([self._keys[5]], timeout=max(pause, 0.001))
             except _OUTAGE as exc:
-                raise StoreUnavailable(
-                    f"the state in Redis ({self._where()}) cannot be reached: {exc}"
-                ) from exc
+                raise self._unreachable(exc) from exc
 
     async def lock_async(self) -> None:
         """Take the namespace's lock for the next unit this task opens (``transaction``, with no await in
@@ -618,7 +608,7 @@ class RedisStore:
                 args=[token, self.lease_ms, self._version, KEEP, self.prefix],
             )
         except _OUTAGE as exc:
-            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+            raise self._unreachable(exc) from exc
         if reply[0] == 1:
             self._token = token
             self._held_since = time.monotonic()
@@ -684,7 +674,7 @@ class RedisStore:
             reply = self._commit(keys=self._keys, args=args)
         except _OUTAGE as exc:
             self._token = None
-            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+            raise self._unreachable(exc) from exc
         self._token = None
         version = int(reply[0])
         if version in (-2, -3):
@@ -807,7 +797,7 @@ class RedisStore:
         try:
             reply = self._begin(keys=self._keys[:4], args=args)
         except _OUTAGE as exc:
-            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+            raise self._unreachable(exc) from exc
         told, committed = self._apply(reply)
         self._tell(told)
         return None if told is None else committed
@@ -822,21 +812,22 @@ class RedisStore:
             pipe.expire(key, max(1, int(window_seconds) * 2))
             count, _ = pipe.execute()
         except _OUTAGE as exc:
-            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+            raise self._unreachable(exc) from exc
         return int(count)
 
     def on_remote(self, collection: str, listener: RemoteListener) -> None:
         self._listeners.setdefault(collection, []).append(listener)
 
-    def _where(self) -> str:
+    def _unreachable(self, exc: Exception) -> StoreUnavailable:
         parts = urlsplit(self.url)
-        return f"{parts.hostname}:{parts.port or 6379}"
+        where = f"{parts.hostname}:{parts.port or 6379}"
+        return StoreUnavailable(f"the state in Redis ({where}) cannot be reached: {exc}")
 
     def ping(self) -> None:
         try:
             self._client.ping()
         except _OUTAGE as exc:
-            raise StoreUnavailable(f"the state in Redis ({self._where()}) cannot be reached: {exc}") from exc
+            raise self._unreachable(exc) from exc
 
     # ---- the StateStore operations ----------------------------------------------------------------
 
@@ -895,9 +886,7 @@ class RedisStore:
             try:
                 top = int(self._reserve(keys=[self._keys[6], self._keys[3]], args=[sequence, start, size]))
             except _OUTAGE as exc:
-                raise StoreUnavailable(
-                    f"the state in Redis ({self._where()}) cannot be reached: {exc}"
-                ) from exc
+                raise self._unreachable(exc) from exc
             before = self._block_undo[sequence][0]
             block = [top - size + 1, top]
             if before is None or before[0] > before[1]:  # the unit drew nothing from an earlier block
