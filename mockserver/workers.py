@@ -37,12 +37,19 @@ def check_workers(settings: Settings) -> None:
         )
 
 
-def bind(settings: Settings) -> socket.socket:
+def bind(settings: Settings, *, port: int | None = None, reuse_port: bool = False) -> socket.socket:
+    """A listening socket on the settings' host and port (or ``port``), inherited by the workers."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host.strip("[]"), settings.port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((settings.host.strip("[]"), settings.port if port is None else port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock
 
@@ -53,22 +60,14 @@ def bind_each(settings: Settings) -> list[socket.socket]:
     worker that happens to be waiting in ``accept`` takes them, and a burst of connections (a load
     generator opening 50) could land 12 on one worker and 38 on the other. Where ``SO_REUSEPORT`` is
     missing, the workers share one socket."""
-    option = getattr(socket, "SO_REUSEPORT", None)
-    if option is None or settings.workers < 2:
+    if not hasattr(socket, "SO_REUSEPORT") or settings.workers < 2:
         return [bind(settings)] * settings.workers
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    host, port = settings.host.strip("[]"), settings.port
     socks: list[socket.socket] = []
+    port = settings.port
     try:
         for _ in range(settings.workers):
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            socks.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, option, 1)
-            sock.bind((host, port))
-            port = sock.getsockname()[1]  # port 0: the others take the port the first one was given
-            sock.listen(2048)
-            sock.set_inheritable(True)
+            socks.append(bind(settings, port=port, reuse_port=True))
+            port = socks[-1].getsockname()[1]  # port 0: the others take the port the first one was given
     except OSError:
         for sock in socks:
             sock.close()

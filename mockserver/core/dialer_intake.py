@@ -174,9 +174,10 @@ class Intake:
         agents = list(body.get("agents") or queue["agents"] or [])
         settings = {**self.tenant_settings, **queue["settings"], **overrides}
         eligible = self._assign(mapping, agents, rows, start=queue["rr"], spread_all=False)
-        if mapping == "global" and agents and (queue["rr"] + len(rows)) % len(agents) != queue["rr"]:
+        turn = (queue["rr"] + len(rows)) % len(agents) if mapping == "global" and agents else queue["rr"]
+        if turn != queue["rr"]:
             # written only when the turn moves: a push that leaves it (one agent) writes no shared document
-            queue["rr"] = (queue["rr"] + len(rows)) % len(agents)
+            queue["rr"] = turn
             self.store.put(QUEUES, str(queue["id"]), queue)
         setup = self.setup(source, settings, queue.get("customFieldNames"), routes)
         return _Batch("queue", rows, eligible, setup, self.clock.stamp(), queue_id=queue["id"])
