@@ -199,9 +199,8 @@ def test_pushes_to_one_queue_through_two_processes_at_once_need_no_second_run(
     a, b = two
     counters = RedisStore(redis_server.url, pair.namespace)  # the namespace the two processes share
     with CallbackLog() as receiver:
-        for n, mock in enumerate(
-            (a, b)
-        ):  # each process makes what its first push makes (the queue, a dispatch)
+        # each process makes what its first push makes (the queue, a dispatch)
+        for n, mock in enumerate((a, b)):
             assert mock.push(receiver, _numbers(50000 + n, 1)).status_code == 200
         before = counters.counters()
         failures: list[Any] = []

@@ -77,14 +77,10 @@ def redocly_errors(spec: Path) -> list[str]:
     ]
 
 
-def spectral_errors(spec: Path) -> list[str]:
-    """Errors of Spectral's spectral:oas ruleset, under the checked-in .spectral.yaml."""
-    return spectral_errors_each([spec])[spec.resolve()]
-
-
 def spectral_errors_each(specs: Sequence[Path]) -> dict[Path, list[str]]:
-    """:func:`spectral_errors` of each spec, from one run of Spectral over all of them (its start-up is
-    most of a run's time); each problem is filed under the file Spectral says it is in."""
+    """Errors of Spectral's spectral:oas ruleset, under the checked-in .spectral.yaml, for each spec, from
+    one run of Spectral over all of them (its start-up is most of a run's time); each problem is filed
+    under the file Spectral says it is in."""
     run = subprocess.run(
         [_tool("spectral"), "lint", "-f", "json", "-q", "-r", str(ROOT / ".spectral.yaml"), *map(str, specs)],
         capture_output=True,
