@@ -38,20 +38,16 @@ class Subscription:
     def __init__(self, kinds: Iterable[str] | None, size: int) -> None:
         self.kinds = frozenset(kinds) if kinds else None
         self.queue: deque[Event] = deque(maxlen=size)
-        self._size = size
         self.dropped = 0
         self.ready = asyncio.Event()
-        self._told = False  # whether ``ready`` was set since the last drain (read on every push)
 
     def push(self, event: Event) -> None:
         if self.kinds is not None and event[0] not in self.kinds:
             return
-        queue = self.queue
-        if len(queue) == self._size:
+        if len(self.queue) == self.queue.maxlen:
             self.dropped += 1
-        queue.append(event)
-        if not self._told:
-            self._told = True
+        self.queue.append(event)
+        if not self.ready.is_set():
             self.ready.set()
 
     def drain(self) -> tuple[list[Event], int]:
@@ -60,7 +56,6 @@ class Subscription:
         self.queue.clear()
         dropped, self.dropped = self.dropped, 0
         self.ready.clear()
-        self._told = False
         return events, dropped
 
 
