@@ -347,8 +347,7 @@ class Timeline:
             results = [await handler(self._args(batch[0]))]
         else:
             results = list(await asyncio.gather(*(handler(self._args(job)) for job in batch)))
-        if self._lock_ahead is not None:
-            await self._lock_ahead()
+        await self._lock_first()
         with self.store.transaction():
             for job, commit in zip(batch, results, strict=True):
                 current = self.store.get(_COLLECTION, str(job["seq"]))
