@@ -27,7 +27,7 @@ from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.model import ADMIN_SPEC, ErrorShape, form_decode
+from contracts.model import ADMIN_SPEC, ErrorShape, RateLimit, form_decode
 from mockserver import auth, jsonbody
 from mockserver.core.errors import EngineError
 from mockserver.core.store import StoreUnavailable
@@ -104,6 +104,8 @@ class MockMiddleware(SpecMiddleware):
             operation, path_params = self._route(api, rest, method)
             entry["operationId"] = operation.operation_id
             call = Call(operation, path_params, {}, headers, None, None)
+            if api.rate_limit and self.runtime.settings.rate_limit:
+                await self._limit(api, call, api.rate_limit)
             problems = self._admit(api, call, query_string)
             problems += await self._body(api, call, scope, receive)
             if problems:
@@ -157,27 +159,28 @@ class MockMiddleware(SpecMiddleware):
             )
         return operation, raw_params
 
+    async def _limit(self, api: Api, call: Call, rate: RateLimit) -> None:
+        """The API's rate limit (refused at once, before anything else is looked at)."""
+        per = rate.per.lower()
+        key = call.headers.get(per, "") or "anonymous"
+        limit, window = rate.requests, rate.window_seconds
+        if await self.runtime.count_request(api.name, key, window) > limit:
+            # The window is fixed on the mock clock: the client may try again when it turns over.
+            retry_after = math.ceil(window - self.runtime.clock.stamp() % window)
+            raise ApiError(
+                429,
+                f"Rate limit exceeded: at most {limit} requests per {window} s for each {per}",
+                headers={"retry-after": str(retry_after)},
+            )
+
     def _admit(self, api: Api, call: Call, query_string: str) -> list[Problem]:
-        """Rate limit and credentials (each refused at once), then what is wrong with the parameters."""
+        """Credentials (refused at once), then what is wrong with the parameters."""
         runtime = self.runtime
         operation = call.operation
         if api.name == ADMIN_SPEC and runtime.settings.admin_token:
             _check_admin_token(api, call.headers, runtime.settings.admin_token)
         query_raw = parse_qs(query_string, keep_blank_values=True) if query_string else {}
         call.query = {k: v if len(v) > 1 else v[0] for k, v in query_raw.items()}
-        if runtime.settings.rate_limit and api.rate_limit:
-            per = api.rate_limit.per.lower()
-            key = call.headers.get(per, "") or "anonymous"
-            limit = api.rate_limit.requests
-            window = api.rate_limit.window_seconds
-            if runtime.count_request(api.name, key, window) > limit:
-                # The window is fixed on the mock clock: the client may try again when it turns over.
-                retry_after = math.ceil(window - runtime.clock.stamp() % window)
-                raise ApiError(
-                    429,
-                    f"Rate limit exceeded: at most {limit} requests per {window} s for each {per}",
-                    headers={"retry-after": str(retry_after)},
-                )
         verdict = auth.check(
             operation.security,
             api.security_schemes,
@@ -419,7 +422,7 @@ async def run_clock(runtime: Runtime) -> None:
     """In realtime mode, run jobs as they fall due (sleeping no longer than a second at a time)."""
     timeline = runtime.timeline
     while True:
-        due = timeline.next_due()
+        due = await timeline.next_due_async()
         wait = 1.0 if due is None else min(1.0, runtime.clock.seconds_until(due))
         if wait > 0:
             timeline.wakeup.clear()

@@ -1,8 +1,14 @@
 """``--state redis://HOST:PORT/DB``: the mock's state in Redis, shared by every process of a namespace.
 
-The engine is synchronous inside a unit of work (``StateStore.transaction``), so this store speaks to
-Redis with redis-py's synchronous client: a unit under the lock makes two round trips, one to begin and
-one to commit; a request's handler, one (below).
+The engine is synchronous inside a unit of work (``StateStore.transaction``): nothing awaits between a
+unit's first read and its last write. Its round trips come before the body (taking the lock) and after
+it (the commit), so they are written once, as generators of steps (a round trip, or a pause), and run by
+one of two drivers: on the event loop (a request's unit, ``run_unit_async``; a timeline step,
+``lock_async`` then ``settle_async``) with redis-py's asyncio client, every round trip awaited; elsewhere
+(``transaction()`` opened directly, start-up, the lease's thread) with its synchronous client. A unit under
+the lock makes two round trips, one to begin and one to commit; a request's handler, one (below). Units
+of one process on the event loop go one at a time from their first read to their commit (an asyncio
+lock, the *gate*): no unit reads another's writes before they are committed.
 
 - Each process keeps a *mirror* of the namespace's documents in memory (a ``MemoryStore``), so reads cost
   what they cost with ``--state memory``.
@@ -55,12 +61,13 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import orjson
 import redis
+import redis.asyncio
 
 from mockserver.core.store import (
     Document,
@@ -265,6 +272,33 @@ return 0
 
 _OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
 
+_SCRIPTS = {"begin": _BEGIN, "commit": _COMMIT, "reserve": _RESERVE, "extend": _EXTEND, "release": _RELEASE}
+_PIPELINES = ("reload", "rate")
+
+_Op = tuple[str, Sequence[Any], Sequence[Any]]
+"""One round trip: a script of ``_SCRIPTS``, a ``MULTI`` of ``_PIPELINES`` or a client command; its keys
+(scripts only) and arguments."""
+
+
+class _Side:
+    """What the store uses on one event loop: redis-py's asyncio client with the scripts registered on it,
+    and the gate that lets one unit of the process at a time be between its first read and its commit."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, url: str, timeout: float) -> None:
+        self.loop = loop
+        self.client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self.scripts = {name: self.client.register_script(source) for name, source in _SCRIPTS.items()}
+        self.gate = asyncio.Lock()
+        self.holder = self._hold()
+
+    async def _hold(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await self.client.aclose()
+
 
 def _encode(value: Document) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
@@ -325,14 +359,16 @@ class RedisStore:
         self.prefix = f"mockline:{namespace}:"
         names = ("lock", "version", "log", "last", "collections", "wake", "seq", "stats")
         self._keys = [self.prefix + name for name in names]
+        self._timeout = socket_timeout
         self._client = redis.Redis.from_url(
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
-        self._begin = self._client.register_script(_BEGIN)
-        self._commit = self._client.register_script(_COMMIT)
-        self._reserve = self._client.register_script(_RESERVE)
-        self._extend = self._client.register_script(_EXTEND)
-        self._release = self._client.register_script(_RELEASE)
+        self._scripts = {name: self._client.register_script(source) for name, source in _SCRIPTS.items()}
+        self._sides: _Side | None = None  # the asyncio client of the running event loop
+        self._gated: _Side | None = None  # whose gate ``lock_async`` holds for the unit it took the lock for
+        self._pending: Any = None  # that unit, closed, its commit left to ``settle_async``
+        self._flight = False  # a unit's writes are in the mirror while its commit is awaited
+        self._fresh = False  # the mirror was brought up to date on this turn of the event loop
         self._cache = MemoryStore()
         self._version = -1  # never read: the first unit reads the whole namespace
         self._depth = 0
@@ -347,6 +383,8 @@ class RedisStore:
         self._read_collections: set[str] = set()
         # per sequence, this process's reserved block [next number, last number]
         self._blocks: dict[str, list[int]] = {}
+        self._spares: dict[str, list[int]] = {}  # per sequence, the next block, reserved ahead
+        self._starts: dict[str, int] = {}  # per sequence, the number it starts at
         self._block_undo: dict[str, tuple[list[int] | None, int]] = {}
         self._given: dict[str, int] = {}  # the highest number the unit took, per sequence
         self._taken = 0  # numbers the unit took (a unit that takes many reserves larger blocks)
@@ -359,9 +397,109 @@ class RedisStore:
         self._keeper = threading.Thread(target=self._keep_lease, name="mockline-redis-lease", daemon=True)
         self._keeper.start()
 
+    # ---- talking to Redis: each step of a unit is a round trip or a pause --------------------------
+    #
+    # The unit of work is written once, as generators that yield what they need: a float is a pause
+    # (seconds), a ``_Op`` a round trip whose reply is sent back in (a failure to reach Redis is thrown in
+    # as ``StoreUnavailable``). ``_drive`` runs them with the synchronous client (a unit opened with
+    # ``transaction()``, the lease's thread, start-up); ``_drive_async`` with the asyncio client, awaiting
+    # each round trip and pause, so the event loop serves other requests meanwhile.
+
+    def _call(self, op: _Op) -> Any:
+        what, keys, args = op
+        try:
+            script = self._scripts.get(what)
+            if script is not None:
+                return script(keys=keys, args=args)
+            if what in _PIPELINES:
+                pipe = self._client.pipeline(transaction=True)
+                self._queue(pipe, what, args)
+                return pipe.execute()
+            return getattr(self._client, what)(*args)
+        except _OUTAGE as exc:
+            raise self._unreachable(exc) from exc
+
+    async def _call_async(self, side: _Side, op: _Op) -> Any:
+        what, keys, args = op
+        try:
+            script = side.scripts.get(what)
+            if script is not None:
+                return await script(keys=keys, args=args)
+            if what in _PIPELINES:
+                pipe = side.client.pipeline(transaction=True)
+                self._queue(pipe, what, args)
+                return await pipe.execute()
+            return await getattr(side.client, what)(*args)
+        except _OUTAGE as exc:
+            raise self._unreachable(exc) from exc
+
+    def _queue(self, pipe: Any, what: str, args: Sequence[Any]) -> None:
+        """The commands of a ``MULTI`` op (the same on either client's pipeline)."""
+        if what == "reload":  # args: the collections to read whole
+            for name in args:
+                pipe.hgetall(self.prefix + "docs:" + name)
+            pipe.smembers(self._keys[4])
+            pipe.hgetall(self._keys[3])
+            pipe.get(self._keys[1])
+        else:  # "rate": args: the window's key, its expiry in seconds
+            pipe.incr(args[0])
+            pipe.expire(args[0], args[1])
+
+    def _drive(self, steps: Generator[Any, Any, T]) -> T:
+        """Run ``steps`` with the synchronous client (blocking the thread in its round trips and pauses)."""
+        try:
+            step = next(steps)
+            while True:
+                if type(step) is float:
+                    time.sleep(step)
+                    step = steps.send(None)
+                    continue
+                try:
+                    reply = self._call(step)
+                except StoreUnavailable as exc:
+                    step = steps.throw(exc)
+                    continue
+                step = steps.send(reply)
+        except StopIteration as done:
+            return cast(T, done.value)
+
+    async def _drive_async(self, side: _Side, steps: Generator[Any, Any, T]) -> T:
+        """Run ``steps`` with the asyncio client: every round trip and pause is awaited. Anything that stops
+        an await (Redis unreachable, the task cancelled) is thrown into the unit, which undoes itself."""
+        try:
+            step = next(steps)
+            while True:
+                try:
+                    if type(step) is float:
+                        await asyncio.sleep(step)
+                        reply = None
+                    else:
+                        reply = await self._call_async(side, step)
+                except BaseException as exc:  # the unit undoes itself, then it goes on up
+                    step = steps.throw(exc)
+                    continue
+                step = steps.send(reply)
+        except StopIteration as done:
+            return cast(T, done.value)
+
+    async def _side(self) -> _Side:
+        """The asyncio client (and the gate) of the running event loop; a new loop gets its own, closed
+        when that loop shuts down its async generators (``asyncio.run`` does, before it closes the loop)."""
+        loop = asyncio.get_running_loop()
+        side = self._sides
+        if side is None or side.loop is not loop:
+            side = self._sides = _Side(loop, self.url, self._timeout)
+            await anext(side.holder)  # started on this loop: the loop closes it, and the client with it
+        return side
+
     # ---- the unit of work ------------------------------------------------------------------------
 
     def _open(self, reads: bool) -> Any:
+        if self._flight:
+            raise TransactionError(
+                "a unit of work opened while another unit's commit is in flight on the event loop: on the"
+                " loop, open units through run_unit_async, or lock_async and settle_async"
+            )
         unit = self._cache.transaction()
         unit.__enter__()
         self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
@@ -399,8 +537,13 @@ class RedisStore:
             finally:
                 self._depth -= 1
             return
-        changes = self._acquire()
-        unit = self._open(reads=False)
+        changes, deferred = self._acquire(task)
+        try:
+            unit = self._open(reads=False)
+        except BaseException:
+            self._let_go()
+            self._ungate()
+            raise
         self._depth, self._owner = 1, task
         try:
             self._tell(changes)
@@ -409,15 +552,48 @@ class RedisStore:
             self._depth, self._owner = 0, None
             self._roll_back(unit)
             self._let_go()
+            self._ungate()
             raise
         self._depth, self._owner = 0, None
+        if deferred:  # taken by lock_async: settle_async commits it, with the asyncio client
+            self._pending, self._flight = unit, True
+            return
+        self._drive(self._commit_locked_steps(unit))
+
+    def _commit_locked_steps(self, unit: Any) -> Generator[Any, Any, None]:
+        """Commit a closed unit that holds the lock; one that cannot commit is undone in the mirror."""
+        self._flight = True  # its writes are in the mirror, not yet in Redis
         try:
-            self._commit_unit()
+            changes = yield from self._commit_steps()
         except BaseException:
             self._roll_back(unit)
             self._version = -1  # what Redis holds now is not known for sure: read it all again
             raise
+        finally:
+            self._flight = False
         unit.__exit__(None, None, None)
+        self._tell(changes)
+
+    async def settle_async(self) -> None:
+        """Commit, with the asyncio client, the unit opened under the lock ``lock_async`` took (the timeline
+        calls it after each step), and let the next unit of this process begin. Nothing pending: no-op."""
+        unit, self._pending = self._pending, None
+        side, self._gated = self._gated, None
+        try:
+            if unit is not None and side is not None:
+                await self._drive_async(side, self._commit_locked_steps(unit))
+                self._mark_fresh(side)
+        finally:
+            self._flight = False
+            if side is not None:
+                side.gate.release()
+
+    def _ungate(self) -> None:
+        """Let the next unit of this process begin (the one ``lock_async`` gated ended without a commit)."""
+        side, self._gated = self._gated, None
+        self._flight = False
+        if side is not None:
+            side.gate.release()
 
     def run_unit(self, body: Callable[[], T]) -> T:
         """Run ``body`` as one unit of work, first without the lock: it reads the mirror as it stands and
@@ -427,37 +603,45 @@ class RedisStore:
         run again (once more without the lock, then under it, where it cannot be overtaken). ``body``
         must be safe to run again: it may only act through the store (a request's handler). One round
         trip per unit, whether or not other processes commit meanwhile, unless they touch what it read."""
-        steps = self._unit_steps(body)
-        try:
-            while True:
-                time.sleep(next(steps))
-        except StopIteration as done:
-            return cast(T, done.value)
-
-    async def run_unit_async(self, body: Callable[[], T]) -> T:
-        """``run_unit`` for a caller on the event loop (a request, a dashboard page): where it would wait
-        for another process's unit to let go of the lock, it yields to the loop instead, so the process
-        serves its other requests meanwhile. The round trips themselves are made in place."""
-        steps = self._unit_steps(body)
-        try:
-            while True:
-                await asyncio.sleep(next(steps))
-        except StopIteration as done:
-            return cast(T, done.value)
-
-    def _unit_steps(self, body: Callable[[], T]) -> Generator[float, None, T]:
-        """What ``run_unit`` does, as steps: each ``yield`` is a pause (seconds) before the next look."""
         if self._depth:
             return body()
+        return self._drive(self._unit_steps(body))
+
+    async def run_unit_async(self, body: Callable[[], T]) -> T:
+        """``run_unit`` for a caller on the event loop (a request, a dashboard page), with redis-py's asyncio
+        client: its round trips and its waits for another process's lock are awaited, so the process
+        serves its other requests meanwhile. Units of one process go one at a time, from the first read
+        to the commit (an asyncio lock): a unit must not read another's writes before they are committed."""
+        if self._depth:
+            return body()
+        side = await self._side()
+        async with side.gate:
+            result = await self._drive_async(side, self._unit_steps(body))
+            self._mark_fresh(side)
+            return result
+
+    def _mark_fresh(self, side: _Side) -> None:
+        """The mirror was just brought up to date: a read outside any unit takes it as it is until the
+        loop's next turn (no other task runs before), without a round trip of its own."""
+        if not self._fresh:
+            self._fresh = True
+            side.loop.call_soon(self._unfresh)
+
+    def _unfresh(self) -> None:
+        self._fresh = False
+
+    def _unit_steps(self, body: Callable[[], T]) -> Generator[Any, Any, T]:
+        """What ``run_unit`` does, as steps."""
+        yield from self._top_up_steps()
         tries = 0
         deadline = time.monotonic() + self.wait
         while tries < _OPTIMISTIC_TRIES:
             if self._version < 0:  # nothing is known yet (or not for sure): read the namespace first
-                self.refresh()
+                yield from self._refresh_steps(())
                 if self._version < 0:
                     break
             self._held = False
-            done, result = self._try_unit(body)
+            done, result = yield from self._try_unit_steps(body)
             if done:
                 return result  # type: ignore[return-value]
             if not self._held:
@@ -468,36 +652,41 @@ class RedisStore:
                 yield _HELD_PAUSE
             else:
                 break
-        self._count("lock_fallbacks")
-        while self._lock_held() and time.monotonic() < deadline:  # wait without blocking, then take it
+        yield from self._count_steps("lock_fallbacks")
+        while (yield from self._lock_held_steps()) and time.monotonic() < deadline:  # wait, then take it
             yield _HELD_PAUSE
-        yield from self._lock_steps(deadline)  # another may take it first: still no wait in BLPOP
-        with self.transaction():
-            return body()
-
-    def _lock_held(self) -> bool:
+        changes = yield from self._lock_steps(deadline)  # another may take it first: looks, with pauses
+        unit = self._open(reads=False)
+        self._depth, self._owner = 1, running_task()
         try:
-            return bool(self._client.exists(self._keys[0]))
-        except _OUTAGE as exc:
-            raise self._unreachable(exc) from exc
+            self._tell(changes)
+            result = body()
+        except BaseException:
+            self._depth, self._owner = 0, None
+            self._roll_back(unit)
+            yield from self._let_go_steps()
+            raise
+        self._depth, self._owner = 0, None
+        yield from self._commit_locked_steps(unit)
+        return result
 
-    def _count(self, name: str) -> None:
+    def _lock_held_steps(self) -> Generator[Any, Any, bool]:
+        return bool((yield ("exists", (), (self._keys[0],))))
+
+    def _count_steps(self, name: str) -> Generator[Any, Any, None]:
         """One more of a rare event (a rerun that no commit script counted, a fall-back to the lock)."""
         self.local_counters[name] += 1
-        with contextlib.suppress(*_OUTAGE):
-            self._client.hincrby(self._keys[7], name, 1)
+        with contextlib.suppress(StoreUnavailable):
+            yield ("hincrby", (), (self._keys[7], name, 1))
 
     def counters(self) -> dict[str, int]:
         """``COUNTERS`` summed over every process of the namespace since it was last wiped."""
-        try:
-            found = cast(dict[bytes, bytes], self._client.hgetall(self._keys[7]))
-        except _OUTAGE as exc:
-            raise self._unreachable(exc) from exc
+        found = cast(dict[bytes, bytes], self._call(("hgetall", (), (self._keys[7],))))
         totals = dict.fromkeys(COUNTERS, 0)
         totals.update({k.decode(): int(v) for k, v in found.items()})
         return totals
 
-    def _try_unit(self, body: Callable[[], T]) -> tuple[bool, T | None]:
+    def _try_unit_steps(self, body: Callable[[], T]) -> Generator[Any, Any, tuple[bool, T | None]]:
         """One run of ``body`` without the lock, on the mirror at version ``base``."""
         base = self._version
         unit = self._open(reads=True)
@@ -511,25 +700,28 @@ class RedisStore:
             self._roll_back(unit)
             # a refusal decided on a mirror another process had moved past is not an answer: look again
             refusal = isinstance(exc, Exception) and not isinstance(exc, StoreUnavailable)
-            if refusal and self._stale(base, touched):
-                self._count("stale_reads")
+            if refusal and (yield from self._stale_steps(base, touched)):
+                yield from self._count_steps("stale_reads")
                 return False, None
             raise
         self._depth, self._owner = 0, None
         touched = list(self._dirty)
         if not touched and not self._given and not self._cleared:
             unit.__exit__(None, None, None)
-            if self._stale(base, touched):
+            if (yield from self._stale_steps(base, touched)):
                 _discard(result)
-                self._count("stale_reads")
+                yield from self._count_steps("stale_reads")
                 return False, None
             return True, result
+        self._flight = True  # the unit's writes are in the mirror, not yet in Redis
         try:
-            reply = self._commit_unit(base)
+            reply = yield from self._commit_steps(base)
         except BaseException:
             self._roll_back(unit)
             self._version = -1  # what Redis holds now is not known for sure: read it all again
             raise
+        finally:
+            self._flight = False
         if reply is not None:
             unit.__exit__(None, None, None)
             self._tell(reply)
@@ -537,16 +729,16 @@ class RedisStore:
         self.local_counters["lock_waits" if self._held else "conflicts"] += 1
         self._roll_back(unit)  # overtaken by another process's commit
         _discard(result)
-        self.refresh(touched)
+        yield from self._refresh_steps(touched)
         return False, None
 
-    def _stale(self, base: int, touched: list[tuple[str, str]]) -> bool:
+    def _stale_steps(self, base: int, touched: list[tuple[str, str]]) -> Generator[Any, Any, bool]:
         """Whether another process committed, since version ``base``, a document the unit read or wrote or
         a collection it read as a whole. The mirror is brought up to date, with the committed values of
         the documents a rolled-back unit ``touched`` (a change made in place to a document is not undone
         by the rollback), in one round trip."""
         reads, collections = self._reads or {}, self._read_collections
-        changes = self.refresh(touched)
+        changes = yield from self._refresh_steps(touched)
         if changes is None:
             return True  # the whole namespace was read again (a clear, or far behind)
         if self._version == base:
@@ -556,18 +748,27 @@ class RedisStore:
             for collection, key, _ in changes
         )
 
-    def _acquire(self) -> list[Change] | None:
+    def _acquire(self, task: object) -> tuple[list[Change] | None, bool]:
+        """The lock for a unit ``transaction()`` opens, and what others committed: taken already by
+        ``lock_async`` for this task (then the commit is deferred to ``settle_async``), or taken here,
+        waiting in ``BLPOP`` (a unit opened off the event loop's paths)."""
         pre, self._pre = self._pre, None
         if pre is not None:
-            if pre[0] is running_task():
-                return pre[1]  # taken for this very unit by ``lock_async``
+            if pre[0] is task:
+                return pre[1], self._gated is not None  # taken for this very unit by ``lock_async``
             self._let_go()  # taken for a unit of another task that did not open it: given back
+            self._ungate()
+        if self._flight:
+            raise TransactionError(
+                "a unit of work opened while another unit's commit is in flight on the event loop: on the"
+                " loop, open units through run_unit_async, or lock_async and settle_async"
+            )
         token = secrets.token_hex(12)
         deadline = time.monotonic() + self.wait
         while True:
-            taken, reply = self._try_lock(token, deadline)
+            taken, reply = self._drive(self._try_lock_steps(token, deadline))
             if taken:
-                return self._apply(reply)[0]
+                return self._drive(self._apply_steps(reply))[0], False
             # Wait for the holder to let go: its commit (or release) pushes onto ``wake`` and BLPOP wakes
             # the longest waiter at once; at most until the holder's lease would run out (a dead holder)
             # and a quarter second (then look again), never past the deadline.
@@ -575,40 +776,49 @@ class RedisStore:
             pause = min(_WAIT_STEP, max(deadline - time.monotonic(), 0.001))
             if pttl > 0:
                 pause = min(pause, pttl / 1000)
-            try:
-                self._client.blpop([self._keys[5]], timeout=max(pause, 0.001))
-            except _OUTAGE as exc:
-                raise self._unreachable(exc) from exc
+            self._call(("blpop", (), ([self._keys[5]], max(pause, 0.001))))
 
     async def lock_async(self) -> None:
         """Take the namespace's lock for the next unit this task opens (``transaction``, with no await in
-        between: a timeline step), waiting for another process to let go with ``asyncio.sleep``, so the
-        event loop serves meanwhile, where ``transaction`` alone would block on ``BLPOP``."""
+        between: a timeline step), with the asyncio client, waiting for another process to let go with
+        ``asyncio.sleep``, so the event loop serves meanwhile. The unit's commit waits for
+        ``settle_async``, which the caller awaits once the unit is closed; until then no other unit of
+        this process begins (they wait for it on the loop)."""
         if self._depth or self._pre is not None:
             return
-        for pause in self._lock_steps(time.monotonic() + self.wait):
-            await asyncio.sleep(pause)
+        side = await self._side()
+        await side.gate.acquire()
+        try:
+            changes = await self._drive_async(
+                side, self._lock_steps(time.monotonic() + self.wait, top_up=True)
+            )
+        except BaseException:
+            side.gate.release()
+            raise
+        self._pre, self._gated = (running_task(), changes), side
 
-    def _lock_steps(self, deadline: float) -> Generator[float, None, None]:
-        """Take the lock for the next unit this task opens, as steps: each ``yield`` is a pause before the
-        next try (past ``deadline``: unavailable)."""
+    def _lock_steps(
+        self, deadline: float, *, top_up: bool = False
+    ) -> Generator[Any, Any, list[Change] | None]:
+        """Take the lock, as steps: each pause before the next try (past ``deadline``: unavailable);
+        ``top_up``: first reserve the blocks about to run out. Returns what others committed since the
+        mirror's version (None: the namespace was read whole)."""
+        if top_up:
+            yield from self._top_up_steps()
         token = secrets.token_hex(12)
         while True:
-            taken, reply = self._try_lock(token, deadline)
+            taken, reply = yield from self._try_lock_steps(token, deadline)
             if taken:
-                self._pre = (running_task(), self._apply(reply)[0])
-                return
+                try:
+                    return (yield from self._apply_steps(reply))[0]
+                except BaseException:
+                    self._token = None  # not extended any more: its lease runs out
+                    raise
             yield _HELD_PAUSE
 
-    def _try_lock(self, token: str, deadline: float) -> tuple[bool, list[Any]]:
+    def _try_lock_steps(self, token: str, deadline: float) -> Generator[Any, Any, tuple[bool, list[Any]]]:
         """One try at the lock (it also brings what others committed); past ``deadline``, unavailable."""
-        try:
-            reply = self._begin(
-                keys=self._keys[:4],
-                args=[token, self.lease_ms, self._version, KEEP, self.prefix],
-            )
-        except _OUTAGE as exc:
-            raise self._unreachable(exc) from exc
+        reply = yield ("begin", self._keys[:4], [token, self.lease_ms, self._version, KEEP, self.prefix])
         if reply[0] == 1:
             self._token = token
             self._held_since = time.monotonic()
@@ -621,20 +831,23 @@ class RedisStore:
         return False, reply
 
     def _let_go(self) -> None:
+        self._drive(self._let_go_steps())
+
+    def _let_go_steps(self) -> Generator[Any, Any, None]:
         token, self._token = self._token, None
         if token is None:
             return
-        with contextlib.suppress(*_OUTAGE):  # not released: its lease runs out
-            self._release(keys=[self._keys[0], self._keys[5]], args=[token])
+        with contextlib.suppress(StoreUnavailable):  # not released: its lease runs out
+            yield ("release", [self._keys[0], self._keys[5]], [token])
 
-    def _commit_unit(self, base: int | None = None) -> list[Change] | None:
+    def _commit_steps(self, base: int | None = None) -> Generator[Any, Any, list[Change] | None]:
         """Commit the unit's writes: under the lock (``base`` None), or, for a unit that holds no lock, only
         if no other process committed since version ``base`` a document the unit read or wrote (nor a
         clear) and nobody holds the lock. Returns what other processes changed meanwhile (now in the
         mirror), or None when the unit was overtaken (nothing written: roll it back, run it again)."""
         token = self._token
         if not self._dirty and not self._given and not self._dirty_sequences and not self._cleared:
-            self._let_go()
+            yield from self._let_go_steps()
             return []
         counters: list[Any] = []
         sequences = self._cache._sequences
@@ -671,11 +884,9 @@ class RedisStore:
         args += self._read_collections
         args[4] = json.dumps({"d": changed, "c": 1 if self._cleared else 0}, separators=(",", ":"))
         try:
-            reply = self._commit(keys=self._keys, args=args)
-        except _OUTAGE as exc:
+            reply = yield ("commit", self._keys, args)
+        finally:
             self._token = None
-            raise self._unreachable(exc) from exc
-        self._token = None
         version = int(reply[0])
         if version in (-2, -3):
             self._held = version == -3
@@ -704,11 +915,11 @@ class RedisStore:
             token = self._token
             if token is not None and time.monotonic() - self._held_since > period:
                 with contextlib.suppress(Exception):
-                    self._extend(keys=self._keys[:1], args=[token, self.lease_ms])
+                    self._call(("extend", self._keys[:1], [token, self.lease_ms]))
 
     # ---- bringing the mirror up to date ---------------------------------------------------------
 
-    def _apply(self, reply: list[Any]) -> tuple[list[Change] | None, list[Change]]:
+    def _apply_steps(self, reply: list[Any]) -> Generator[Any, Any, tuple[list[Change] | None, list[Change]]]:
         """Apply what others committed (outside the unit's undo log: it is committed state). Returns the
         changes to tell the listeners (None after a whole reload), and of those, the ones other
         processes committed since the mirror's version (not the documents read back as touched)."""
@@ -717,7 +928,7 @@ class RedisStore:
             self._version = version
             return [], []
         if reply[2] == b"reload":
-            self._reload()
+            yield from self._reload_steps()
             return None, []
         return self._apply_items(version, reply[3:])
 
@@ -748,19 +959,13 @@ class RedisStore:
         self._version = version
         return changes, changes if committed is None else committed
 
-    def _reload(self) -> None:
+    def _reload_steps(self) -> Generator[Any, Any, None]:
         """Read the whole namespace (the first unit, a clear by another process, or far behind): one
         ``MULTI`` reads every collection this process knows of, the last ids and the version together; if
         another process made a collection meanwhile, read again."""
         names: list[str] = []
         for _ in range(5):
-            pipe = self._client.pipeline(transaction=True)
-            for name in names:
-                pipe.hgetall(self.prefix + "docs:" + name)
-            pipe.smembers(self._keys[4])
-            pipe.hgetall(self._keys[3])
-            pipe.get(self._keys[1])
-            *contents, collections, sequences, version = pipe.execute()
+            *contents, collections, sequences, version = yield ("reload", (), names)
             found = sorted(c.decode() for c in collections)
             if found == names:
                 break
@@ -776,6 +981,7 @@ class RedisStore:
         self._cache._sequences.clear()
         self._cache._sequences.update({k.decode(): int(v) for k, v in sequences.items()})
         self._blocks.clear()  # a clear by another process started the sequences again
+        self._spares.clear()
         self._version = int(version or 0)
 
     def _tell(self, changes: list[Change] | None) -> None:
@@ -791,28 +997,30 @@ class RedisStore:
         """Bring the mirror up to date without taking the lock (a read outside any unit of work); the
         documents ``touched`` are read again whether or not another process changed them. Returns what
         other processes committed since the mirror's last version (None: the namespace was read whole)."""
+        return self._drive(self._refresh_steps(touched))
+
+    def _refresh_steps(self, touched: Sequence[tuple[str, str]]) -> Generator[Any, Any, list[Change] | None]:
         args: list[Any] = ["", self.lease_ms, self._version, KEEP, self.prefix]
         for collection, key in touched:
             args += [collection, key]
-        try:
-            reply = self._begin(keys=self._keys[:4], args=args)
-        except _OUTAGE as exc:
-            raise self._unreachable(exc) from exc
-        told, committed = self._apply(reply)
+        reply = yield ("begin", self._keys[:4], args)
+        told, committed = yield from self._apply_steps(reply)
         self._tell(told)
         return None if told is None else committed
 
-    def count_in_window(self, name: str, window_seconds: float) -> int:
+    def _look(self) -> None:
+        """Before a read outside any unit: bring the mirror up to date, unless it is already (a unit just
+        committed on this turn of the loop) or a unit of the process is on its way on the loop (then the
+        mirror is read as it stands: a unit whose commit is in flight shows its writes)."""
+        side = self._sides
+        if not self._fresh and not self._flight and (side is None or not side.gate.locked()):
+            self.refresh()
+
+    async def count_in_window(self, name: str, window_seconds: float) -> int:
         """One more request in a rate-limit window, counted for every process of the namespace (the key
         expires after the window, in real time: the clock only chooses which window it is)."""
-        key = f"{self.prefix}rate:{name}"
-        try:
-            pipe = self._client.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, max(1, int(window_seconds) * 2))
-            count, _ = pipe.execute()
-        except _OUTAGE as exc:
-            raise self._unreachable(exc) from exc
+        op = ("rate", (), (f"{self.prefix}rate:{name}", max(1, int(window_seconds) * 2)))
+        count, _ = await self._call_async(await self._side(), op)
         return int(count)
 
     def on_remote(self, collection: str, listener: RemoteListener) -> None:
@@ -824,16 +1032,13 @@ class RedisStore:
         return StoreUnavailable(f"the state in Redis ({where}) cannot be reached: {exc}")
 
     def ping(self) -> None:
-        try:
-            self._client.ping()
-        except _OUTAGE as exc:
-            raise self._unreachable(exc) from exc
+        self._call(("ping", (), ()))
 
     # ---- the StateStore operations ----------------------------------------------------------------
 
     def get(self, collection: str, key: str) -> Document | None:
         if not self._depth:
-            self.refresh()
+            self._look()
         elif self._reads is not None:
             self._reads[(collection, key)] = None
         return self._cache.get(collection, key)
@@ -855,14 +1060,14 @@ class RedisStore:
 
     def values(self, collection: str) -> Iterator[Document]:
         if not self._depth:
-            self.refresh()
+            self._look()
         elif self._reads is not None:
             self._read_collections.add(collection)
         return self._cache.values(collection)
 
     def count(self, collection: str) -> int:
         if not self._depth:
-            self.refresh()
+            self._look()
         elif self._reads is not None:
             self._read_collections.add(collection)
         return self._cache.count(collection)
@@ -882,13 +1087,13 @@ class RedisStore:
         if sequence not in self._block_undo:
             self._block_undo[sequence] = (block, block[0] if block is not None else 0)
         if block is None or block[0] > block[1]:
-            size = min(max(BLOCK, self._taken), _BLOCK_MAX)
-            try:
-                top = int(self._reserve(keys=[self._keys[6], self._keys[3]], args=[sequence, start, size]))
-            except _OUTAGE as exc:
-                raise self._unreachable(exc) from exc
+            self._starts[sequence] = start
+            block = self._spares.pop(sequence, None)
+            if block is None:  # none reserved ahead (the first number, or a unit that takes many)
+                size = min(max(BLOCK, self._taken), _BLOCK_MAX)
+                top = int(self._call(self._reserve_op(sequence, size)))
+                block = [top - size + 1, top]
             before = self._block_undo[sequence][0]
-            block = [top - size + 1, top]
             if before is None or before[0] > before[1]:  # the unit drew nothing from an earlier block
                 self._block_undo[sequence] = (block, block[0])
             self._blocks[sequence] = block
@@ -904,9 +1109,21 @@ class RedisStore:
             cache._sequences[sequence] = value
         return value
 
+    def _reserve_op(self, sequence: str, size: int) -> _Op:
+        return ("reserve", [self._keys[6], self._keys[3]], [sequence, self._starts[sequence], size])
+
+    def _top_up_steps(self) -> Generator[Any, Any, None]:
+        """Before a unit on the event loop: reserve the next block of each sequence whose block is about
+        to run out, so that the unit's ``next_id`` finds its numbers without a round trip of its own."""
+        for name, block in list(self._blocks.items()):
+            if block[1] - block[0] < BLOCK // 2 and name not in self._spares:
+                top = int((yield self._reserve_op(name, BLOCK)))
+                if name in self._blocks:  # not let go meanwhile (a clear)
+                    self._spares[name] = [top - BLOCK + 1, top]
+
     def last_id(self, sequence: str) -> int:
         if not self._depth:
-            self.refresh()
+            self._look()
         return self._cache.last_id(sequence)
 
     def clear(self) -> None:
@@ -920,6 +1137,7 @@ class RedisStore:
         for name, block in self._blocks.items():  # the numbers start again: the blocks are let go
             self._block_undo.setdefault(name, (block, block[0]))
         self._blocks.clear()
+        self._spares.clear()
         self._given.clear()
         self._cleared = True
 
@@ -933,6 +1151,7 @@ class RedisStore:
     def close(self) -> None:
         self._stop.set()
         self._client.close()
+        self._sides = None  # its connections close with the event loop that made them
 
 
 def is_redis(spec: str) -> bool:

@@ -64,12 +64,12 @@ class Runtime:
                 return spec
         raise KeyError(f"{api}.{operation_id} declares no {method} callback named {name!r}")
 
-    def count_request(self, api: str, key: str, window_seconds: int) -> int:
+    async def count_request(self, api: str, key: str, window_seconds: int) -> int:
         """Requests seen for this key in the current fixed window of clock time."""
         window = int(self.clock.stamp() // window_seconds)
         shared = getattr(self.store, "count_in_window", None)
         if shared is not None:  # a state shared by several processes (Redis) counts for all of them
-            return int(shared(f"{api}:{key}:{window_seconds}:{window}", window_seconds))
+            return int(await shared(f"{api}:{key}:{window_seconds}:{window}", window_seconds))
         slot = (api, key, window)
         count = self._rate_windows.get(slot, 0) + 1
         if len(self._rate_windows) > 10_000:

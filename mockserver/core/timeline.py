@@ -80,8 +80,10 @@ class Timeline:
         self._saved: float | None = None  # the clock reading this process last saved in the store
         self._lock = asyncio.Lock()
         # A shared store may have its lock taken for each step beforehand, waiting on the event loop
-        # rather than in the step (``lock_async``): then steps run one at a time, each after its wait.
+        # rather than in the step (``lock_async``), and the step's commit awaited after it
+        # (``settle_async``): then steps run one at a time, each between its wait and its commit.
         self._lock_ahead: Callable[[], Awaitable[None]] | None = getattr(store, "lock_async", None)
+        self._settle_after: Callable[[], Awaitable[None]] | None = getattr(store, "settle_async", None)
         self.wakeup = asyncio.Event()
         self._mark_interrupted()
         for job in store.values(_COLLECTION):
@@ -193,6 +195,14 @@ class Timeline:
         with self.store.transaction():  # one look at a shared store, however many entries are stale
             return self._next_due()
 
+    async def next_due_async(self) -> datetime | None:
+        """``next_due`` for a caller on the event loop (the realtime clock's runner)."""
+        await self._lock_first()
+        with self.store.transaction():
+            due = self._next_due()
+        await self._settle()
+        return due
+
     def _next_due(self) -> datetime | None:
         while self._heap:
             due, seq = self._heap[0]
@@ -210,6 +220,7 @@ class Timeline:
         await self._lock_first()
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
             now = self.clock.stamp()
+        await self._settle()
         return await self._run_until(now, move_clock=False)
 
     async def advance(self, seconds: float) -> int:
@@ -219,9 +230,13 @@ class Timeline:
         await self._lock_first()
         with self.store.transaction():  # a shared store's clock reading comes in with the latest state
             target = self.clock.now() + timedelta(seconds=seconds)
+        await self._settle()
         ran = await self._run_until(target.timestamp(), move_clock=True)
-        self.clock.move_to(target.timestamp())
-        self._save_clock()
+        await self._lock_first()
+        with self.store.transaction():
+            self.clock.move_to(target.timestamp())
+            self._save_clock()
+        await self._settle()
         return ran
 
     async def _run_until(self, limit: float, *, move_clock: bool) -> int:
@@ -238,14 +253,22 @@ class Timeline:
         if self._lock_ahead is not None:
             await self._lock_ahead()
 
+    async def _settle(self) -> None:
+        """With a shared store, commit the unit just closed (on the event loop, awaiting Redis)."""
+        if self._settle_after is not None:
+            await self._settle_after()
+
     async def _run_steps(self, limit: float, move_clock: bool) -> int:
         lock = self._lock_ahead  # at every step: checked here, not through _lock_first (no coroutine each)
+        settle = self._settle_after
         while True:
             held: list[tuple[float, int]] = []  # claimed by a live process of a shared store
             while True:
                 if lock is not None:
                     await lock()
                 step = self._next_step(limit, move_clock, held, one=lock is not None)
+                if settle is not None:
+                    await settle()
                 if step is None:
                     break
                 if isinstance(step, _OneDone):
@@ -359,6 +382,7 @@ class Timeline:
                 if commit is not None:
                     commit()
             self._save_clock()
+        await self._settle()
 
     def _finish(self, job: dict[str, Any]) -> None:
         self.store.delete(_COLLECTION, str(job["seq"]))

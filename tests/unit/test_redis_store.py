@@ -7,7 +7,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -42,13 +42,13 @@ def pair(redis_server: RedisServer, namespace: str) -> Iterator[tuple[RedisStore
 def _count_looks(store: RedisStore) -> list[int]:
     """Counts, from now on, the store's looks at Redis to begin a unit (its one item)."""
     looks = [0]
-    begin = store._begin
+    begin = store._scripts["begin"]
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         looks[0] += 1
         return begin(*args, **kwargs)
 
-    store._begin = counted  # type: ignore[method-assign]
+    store._scripts["begin"] = counted  # type: ignore[assignment]
     return looks
 
 
@@ -313,10 +313,14 @@ def test_a_realtime_clock_started_later_reads_the_time_of_the_first(
 
 def test_rate_limit_windows_are_counted_for_every_process(pair: tuple[RedisStore, RedisStore]) -> None:
     a, b = pair
-    assert [a.count_in_window("ryng:token:60:1", 60), b.count_in_window("ryng:token:60:1", 60)] == [1, 2]
-    assert a.count_in_window("ryng:token:60:2", 60) == 1, "the next window starts again"
+
+    def count(store: RedisStore, name: str) -> int:
+        return asyncio.run(store.count_in_window(name, 60))
+
+    assert [count(a, "ryng:token:60:1"), count(b, "ryng:token:60:1")] == [1, 2]
+    assert count(a, "ryng:token:60:2") == 1, "the next window starts again"
     other = RedisStore(a.url, a.namespace + "-other")
-    assert other.count_in_window("ryng:token:60:1", 60) == 1, "another namespace counts its own"
+    assert count(other, "ryng:token:60:1") == 1, "another namespace counts its own"
     other.close()
 
 
@@ -636,6 +640,12 @@ def _turns_while_held(
     return ticks
 
 
+def _returns(value: object) -> Generator[Any, Any, object]:
+    """A unit's step that makes no round trip and gives ``value``."""
+    return value
+    yield  # a generator
+
+
 def _bump(store: RedisStore) -> None:
     store.put("counter", "c", {"n": store.get("counter", "c")["n"] + 1})  # type: ignore[index]
 
@@ -657,8 +667,8 @@ def test_a_request_unit_that_falls_back_to_the_lock_and_loses_the_race_for_it_st
     a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
     # The unit is overtaken each time it runs without the lock (it falls back to the lock), and the lock
     # looks free when it looks: another process takes it in between (here, b holds it throughout).
-    monkeypatch.setattr(a, "_try_unit", lambda _body: (False, None))
-    monkeypatch.setattr(a, "_lock_held", lambda: False)
+    monkeypatch.setattr(a, "_try_unit_steps", lambda _body: _returns((False, None)))
+    monkeypatch.setattr(a, "_lock_held_steps", lambda: _returns(False))
     ticks = _turns_while_held(b, lambda: a.run_unit_async(lambda: _bump(a)), then=lambda: _bump(b))
     assert ticks >= 20, "the loop served nothing while the unit waited for the lock it had lost"
     assert a.get("counter", "c") == {"n": 2}, "the unit ran under the lock, after b's commit"
@@ -676,3 +686,103 @@ def test_a_timeline_step_waiting_for_another_process_lets_its_event_loop_serve_m
     ticks = _turns_while_held(b, lambda: timeline.advance(10))
     assert ticks >= 20, "the loop served nothing while the step waited for the lock"
     assert ran == [{"n": 1}] and timeline.pending() == 0
+
+
+_BUSY = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > tonumber(ARGV[1])
+return 1
+"""
+
+
+def _turns_while_redis_is_busy(server: RedisServer, waiting: Callable[[], Awaitable[object]]) -> int:
+    """Keep Redis itself busy for 0.4 s (a script of another client: Redis answers nobody meanwhile) while
+    ``waiting()`` runs on an event loop that also serves other requests. Returns the loop's turns while
+    ``waiting()`` ran (a round trip made with a blocking client lets the loop turn none)."""
+    busy = threading.Thread(target=lambda: redis.Redis.from_url(server.url).eval(_BUSY, 0, 400_000))
+
+    async def serve_while_waiting() -> int:
+        ticks = 0
+
+        async def other_requests() -> None:  # what the process's loop does for everyone else
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(other_requests())
+        busy.start()
+        time.sleep(0.05)  # the script has begun
+        before = ticks
+        await waiting()
+        during = ticks - before
+        ticker.cancel()
+        return during
+
+    turns = asyncio.run(serve_while_waiting())
+    busy.join()
+    return turns
+
+
+def test_a_request_unit_lets_its_event_loop_serve_while_redis_answers(
+    pair: tuple[RedisStore, RedisStore],
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    a, _ = pair
+    a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
+    turns = _turns_while_redis_is_busy(redis_server, lambda: a.run_unit_async(lambda: _bump(a)))
+    assert turns >= 20, "the loop served nothing while the unit's round trip was on its way"
+    assert a.get("counter", "c") == {"n": 1}
+
+
+def test_a_timeline_step_lets_its_event_loop_serve_while_redis_answers(
+    pair: tuple[RedisStore, RedisStore],
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    a, _ = pair
+    timeline = Timeline(ManualClock(), a)
+    ran: list[dict[str, Any]] = []
+    timeline.register("step", ran.append)
+    with a.transaction():
+        timeline.schedule_in(5, "step", {"n": 1})
+    turns = _turns_while_redis_is_busy(redis_server, lambda: timeline.advance(10))
+    assert turns >= 20, "the loop served nothing while the step's round trips were on their way"
+    assert ran == [{"n": 1}] and timeline.pending() == 0
+
+
+def test_units_and_steps_on_the_event_loop_make_no_blocking_round_trip(
+    pair: tuple[RedisStore, RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = pair
+    timeline = Timeline(ManualClock(), a)
+    ran: list[int] = []
+    timeline.register("step", lambda args: ran.append(a.next_id("made")))
+
+    async def send(args: dict[str, Any]) -> Callable[[], None]:  # a job that waits, like a callback's
+        seen = a.get("counter", "c")  # read outside any unit, as the outbox reads what it sends
+        await asyncio.sleep(0.001)
+        return lambda: a.put("sent", str(args["n"]), {"seen": seen})
+
+    timeline.register("send", send)
+    with a.transaction():
+        a.put("counter", "c", {"n": 0})
+        a.next_id("made")  # a process's first number of a sequence is reserved as the unit takes it
+        for n in range(100):
+            timeline.schedule_in(n + 1, "step", {})
+            timeline.schedule_in(n + 1.5, "send", {"n": n})
+
+    def blocking(op: Any) -> Any:
+        raise AssertionError(f"a round trip with the blocking client, on the event loop: {op[0]}")
+
+    async def serve() -> None:
+        for _ in range(100):  # units that take numbers past several blocks (each is reserved ahead)
+            await a.run_unit_async(lambda: (_bump(a), a.put("made", str(a.next_id("made")), {})))
+            assert a.get("counter", "c") is not None  # a read outside any unit, just after a unit
+        await timeline.advance(200)
+
+    monkeypatch.setattr(a, "_call", blocking)
+    asyncio.run(serve())
+    monkeypatch.undo()
+    assert b.get("counter", "c") == {"n": 100} and b.count("made") == 100 and len(ran) == 100
+    assert len(set(ran)) == 100 and timeline.pending() == 0 and b.count("sent") == 100
