@@ -286,9 +286,9 @@ class _Side:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, url: str, timeout: float) -> None:
         self.loop = loop
-        self.client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        # No socket timeout of the client's own (it wraps every send in a task of its own, which costs
+        # more than the round trip): ``_call_async`` bounds each whole round trip instead.
+        self.client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=timeout)
         self.scripts = {name: self.client.register_script(source) for name, source in _SCRIPTS.items()}
         self.gate = asyncio.Lock()
         self.holder = self._hold()
@@ -422,14 +422,15 @@ class RedisStore:
     async def _call_async(self, side: _Side, op: _Op) -> Any:
         what, keys, args = op
         try:
-            script = side.scripts.get(what)
-            if script is not None:
-                return await script(keys=keys, args=args)
-            if what in _PIPELINES:
-                pipe = side.client.pipeline(transaction=True)
-                self._queue(pipe, what, args)
-                return await pipe.execute()
-            return await getattr(side.client, what)(*args)
+            async with asyncio.timeout(self._timeout):
+                script = side.scripts.get(what)
+                if script is not None:
+                    return await script(keys=keys, args=args)
+                if what in _PIPELINES:
+                    pipe = side.client.pipeline(transaction=True)
+                    self._queue(pipe, what, args)
+                    return await pipe.execute()
+                return await getattr(side.client, what)(*args)
         except _OUTAGE as exc:
             raise self._unreachable(exc) from exc
 
