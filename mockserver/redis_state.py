@@ -374,7 +374,9 @@ class RedisStore:
         self._depth = 0
         self._owner: object | None = None
         self._token: str | None = None
-        self._pre: tuple[object | None, list[Change] | None] | None = None  # lock taken by lock_async
+        # the lock taken ahead of the unit a task opens next (``lock_async``, or a unit's fall-back to the
+        # lock): the task, what others committed, and whether the unit's commit is left to its taker
+        self._pre: tuple[object | None, list[Change] | None] | None = None
         self._dirty: dict[tuple[str, str], None] = {}
         self._dirty_sequences: set[str] = set()
         self._cleared = False
@@ -556,7 +558,7 @@ class RedisStore:
             self._ungate()
             raise
         self._depth, self._owner = 0, None
-        if deferred:  # taken by lock_async: settle_async commits it, with the asyncio client
+        if deferred:  # the lock's taker commits it (settle_async, or the unit's own steps)
             self._pending, self._flight = unit, True
             return
         self._drive(self._commit_locked_steps(unit))
@@ -657,17 +659,10 @@ class RedisStore:
         while (yield from self._lock_held_steps()) and time.monotonic() < deadline:  # wait, then take it
             yield _HELD_PAUSE
         changes = yield from self._lock_steps(deadline)  # another may take it first: looks, with pauses
-        unit = self._open(reads=False)
-        self._depth, self._owner = 1, running_task()
-        try:
-            self._tell(changes)
+        self._pre = (running_task(), changes)
+        with self.transaction():
             result = body()
-        except BaseException:
-            self._depth, self._owner = 0, None
-            self._roll_back(unit)
-            yield from self._let_go_steps()
-            raise
-        self._depth, self._owner = 0, None
+        unit, self._pending = self._pending, None
         yield from self._commit_locked_steps(unit)
         return result
 
@@ -756,7 +751,7 @@ class RedisStore:
         pre, self._pre = self._pre, None
         if pre is not None:
             if pre[0] is task:
-                return pre[1], self._gated is not None  # taken for this very unit by ``lock_async``
+                return pre[1], True  # taken for this very unit: its taker commits it
             self._let_go()  # taken for a unit of another task that did not open it: given back
             self._ungate()
         if self._flight:
