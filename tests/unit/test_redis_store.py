@@ -601,12 +601,40 @@ def test_a_clear_by_another_process_makes_a_unit_on_the_old_state_run_again_and_
     assert a.run_unit(lambda: a.count("calls")) == 1
 
 
+def _loop_turns(
+    waiting: Callable[[], Awaitable[object]],
+    begin: Callable[[], None] = lambda: None,
+    tick: Callable[[int], None] = lambda _n: None,
+) -> int:
+    """Run ``waiting()`` on an event loop that also serves other requests (a task that turns every 5 ms
+    and calls ``tick`` with its count), after ``begin()``. Returns the turns while ``waiting()`` ran."""
+
+    async def serve_while_waiting() -> int:
+        ticks = 0
+
+        async def other_requests() -> None:  # what the process's loop does for everyone else
+            nonlocal ticks
+            while True:
+                ticks += 1
+                tick(ticks)
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(other_requests())
+        begin()
+        before = ticks
+        await waiting()
+        ticker.cancel()
+        return ticks - before
+
+    return asyncio.run(serve_while_waiting())
+
+
 def _turns_while_held(
     holder: RedisStore, waiting: Callable[[], Awaitable[object]], then: Callable[[], None] = lambda: None
 ) -> int:
-    """Hold the namespace's lock in ``holder`` (another process's unit) while ``waiting()`` runs on an
-    event loop that also serves other requests; ``holder`` does ``then()`` and lets go only once that loop
-    has turned 20 times. Returns the loop's turns (under 20: it was blocked while it waited)."""
+    """Hold the namespace's lock in ``holder`` (another process's unit) while ``waiting()`` runs; ``holder``
+    does ``then()`` and lets go only once the loop has turned 20 times. Returns the loop's turns (under
+    20: it was blocked while it waited)."""
     holding, release = threading.Event(), threading.Event()
 
     def locked() -> None:
@@ -618,26 +646,19 @@ def _turns_while_held(
     thread = threading.Thread(target=locked)
     thread.start()
     holding.wait(5)
-
-    async def serve_while_waiting() -> int:
-        ticks = 0
-
-        async def other_requests() -> None:  # what the process's loop does for everyone else
-            nonlocal ticks
-            while True:
-                ticks += 1
-                if ticks == 20:
-                    release.set()
-                await asyncio.sleep(0.005)
-
-        ticker = asyncio.create_task(other_requests())
-        await waiting()
-        ticker.cancel()
-        return ticks
-
-    ticks = asyncio.run(serve_while_waiting())
+    ticks = _loop_turns(waiting, tick=lambda n: release.set() if n == 20 else None)
     thread.join()
     return ticks
+
+
+def _timeline_with_a_step(store: RedisStore) -> tuple[Timeline, list[dict[str, Any]]]:
+    """A timeline on ``store`` with one job due in 5 s, and the list of the jobs it ran."""
+    timeline = Timeline(ManualClock(), store)
+    ran: list[dict[str, Any]] = []
+    timeline.register("step", ran.append)
+    with store.transaction():
+        timeline.schedule_in(5, "step", {"n": 1})
+    return timeline, ran
 
 
 def _returns(value: object) -> Generator[Any, Any, object]:
@@ -678,11 +699,7 @@ def test_a_timeline_step_waiting_for_another_process_lets_its_event_loop_serve_m
     pair: tuple[RedisStore, RedisStore],
 ) -> None:
     a, b = pair
-    timeline = Timeline(ManualClock(), a)
-    ran: list[dict[str, Any]] = []
-    timeline.register("step", ran.append)
-    with a.transaction():
-        timeline.schedule_in(5, "step", {"n": 1})
+    timeline, ran = _timeline_with_a_step(a)
     ticks = _turns_while_held(b, lambda: timeline.advance(10))
     assert ticks >= 20, "the loop served nothing while the step waited for the lock"
     assert ran == [{"n": 1}] and timeline.pending() == 0
@@ -700,30 +717,16 @@ def _turns_while_redis_is_busy(
     server: RedisServer, waiting: Callable[[], Awaitable[object]], seconds: float = 0.4
 ) -> int:
     """Keep Redis itself busy for ``seconds`` (a script of another client: Redis answers nobody meanwhile)
-    while ``waiting()`` runs on an event loop that also serves other requests. Returns the loop's turns
-    while ``waiting()`` ran (a round trip made with a blocking client lets the loop turn none)."""
+    while ``waiting()`` runs. Returns the loop's turns meanwhile (a round trip made with a blocking client
+    lets the loop turn none)."""
     micros = int(seconds * 1_000_000)
     busy = threading.Thread(target=lambda: redis.Redis.from_url(server.url).eval(_BUSY, 0, micros))
 
-    async def serve_while_waiting() -> int:
-        ticks = 0
-
-        async def other_requests() -> None:  # what the process's loop does for everyone else
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.005)
-
-        ticker = asyncio.create_task(other_requests())
+    def begin() -> None:
         busy.start()
         time.sleep(0.05)  # the script has begun
-        before = ticks
-        await waiting()
-        during = ticks - before
-        ticker.cancel()
-        return during
 
-    turns = asyncio.run(serve_while_waiting())
+    turns = _loop_turns(waiting, begin)
     busy.join()
     return turns
 
@@ -744,11 +747,7 @@ def test_a_timeline_step_lets_its_event_loop_serve_while_redis_answers(
     redis_server: RedisServer,  # noqa: F811
 ) -> None:
     a, _ = pair
-    timeline = Timeline(ManualClock(), a)
-    ran: list[dict[str, Any]] = []
-    timeline.register("step", ran.append)
-    with a.transaction():
-        timeline.schedule_in(5, "step", {"n": 1})
+    timeline, ran = _timeline_with_a_step(a)
     turns = _turns_while_redis_is_busy(redis_server, lambda: timeline.advance(10))
     assert turns >= 20, "the loop served nothing while the step's round trips were on their way"
     assert ran == [{"n": 1}] and timeline.pending() == 0
