@@ -366,7 +366,7 @@ class RedisStore:
         self._scripts = {name: self._client.register_script(source) for name, source in _SCRIPTS.items()}
         self._sides: _Side | None = None  # the asyncio client of the running event loop
         self._gated: _Side | None = None  # whose gate ``lock_async`` holds for the unit it took the lock for
-        self._pending: Any = None  # that unit, closed, its commit left to ``settle_async``
+        self._pending: Any = None  # a unit opened under a lock taken ahead, closed, not yet committed
         self._flight = False  # a unit's writes are in the mirror while its commit is awaited
         self._fresh = False  # the mirror was brought up to date on this turn of the event loop
         self._cache = MemoryStore()
@@ -375,7 +375,7 @@ class RedisStore:
         self._owner: object | None = None
         self._token: str | None = None
         # the lock taken ahead of the unit a task opens next (``lock_async``, or a unit's fall-back to the
-        # lock): the task, what others committed, and whether the unit's commit is left to its taker
+        # lock): the task, and what others committed; that unit's commit is left to its taker
         self._pre: tuple[object | None, list[Change] | None] | None = None
         self._dirty: dict[tuple[str, str], None] = {}
         self._dirty_sequences: set[str] = set()
@@ -498,17 +498,20 @@ class RedisStore:
     # ---- the unit of work ------------------------------------------------------------------------
 
     def _open(self, reads: bool) -> Any:
-        if self._flight:
-            raise TransactionError(
-                "a unit of work opened while another unit's commit is in flight on the event loop: on the"
-                " loop, open units through run_unit_async, or lock_async and settle_async"
-            )
+        self._check_not_in_flight()
         unit = self._cache.transaction()
         unit.__enter__()
         self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
         self._reads, self._read_collections = ({} if reads else None), set()
         self._block_undo, self._given, self._taken = {}, {}, 0
         return unit
+
+    def _check_not_in_flight(self) -> None:
+        if self._flight:
+            raise TransactionError(
+                "a unit of work opened while another unit's commit is in flight on the event loop: on the"
+                " loop, open units through run_unit_async, or lock_async and settle_async"
+            )
 
     def _roll_back(self, unit: Any) -> None:
         """Undo a unit opened by ``_open``: its writes in the mirror (the ``MemoryStore`` undo log), and the
@@ -746,7 +749,7 @@ class RedisStore:
 
     def _acquire(self, task: object) -> tuple[list[Change] | None, bool]:
         """The lock for a unit ``transaction()`` opens, and what others committed: taken already by
-        ``lock_async`` for this task (then the commit is deferred to ``settle_async``), or taken here,
+        ``lock_async`` or a unit's fall-back for this task (then the commit is left to them), or taken here,
         waiting in ``BLPOP`` (a unit opened off the event loop's paths)."""
         pre, self._pre = self._pre, None
         if pre is not None:
@@ -754,11 +757,7 @@ class RedisStore:
                 return pre[1], True  # taken for this very unit: its taker commits it
             self._let_go()  # taken for a unit of another task that did not open it: given back
             self._ungate()
-        if self._flight:
-            raise TransactionError(
-                "a unit of work opened while another unit's commit is in flight on the event loop: on the"
-                " loop, open units through run_unit_async, or lock_async and settle_async"
-            )
+        self._check_not_in_flight()
         token = secrets.token_hex(12)
         deadline = time.monotonic() + self.wait
         while True:

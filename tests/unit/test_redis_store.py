@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from mockserver.core.clock import ManualClock
-from mockserver.core.store import StoreUnavailable
+from mockserver.core.store import StoreUnavailable, TransactionError
 from mockserver.core.timeline import Timeline
 from mockserver.redis_state import BLOCK, RedisStore
 from tests.redis_support import RedisServer, free_port, redis_server  # noqa: F401  (the fixture)
@@ -814,3 +814,26 @@ def test_a_unit_on_the_event_loop_gives_up_on_a_redis_that_does_not_answer_and_t
     assert other.get("counter", "c") == store.get("counter", "c") in ({"n": 1}, {"n": 2})
     other.close()
     store.close()
+
+
+def test_while_a_units_commit_is_on_its_way_no_other_unit_of_the_process_reads_its_writes(
+    pair: tuple[RedisStore, RedisStore],
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    a, b = pair
+    a.run_unit(lambda: a.put("counter", "c", {"n": 0}))
+    seen: list[object] = []
+
+    async def meanwhile() -> None:
+        first = asyncio.create_task(a.run_unit_async(lambda: _bump(a)))
+        await asyncio.sleep(0.1)  # its commit is on its way to a Redis that answers nobody yet
+        with pytest.raises(TransactionError, match="in flight"), a.transaction():
+            pass
+        second = asyncio.create_task(a.run_unit_async(lambda: seen.append(a.get("counter", "c"))))
+        await asyncio.sleep(0.05)
+        assert not seen, "a second unit began before the first one's commit came back"
+        await first
+        await second
+
+    _turns_while_redis_is_busy(redis_server, meanwhile)
+    assert seen == [{"n": 1}] and b.get("counter", "c") == {"n": 1}
