@@ -498,7 +498,6 @@ class RedisStore:
     # ---- the unit of work ------------------------------------------------------------------------
 
     def _open(self, reads: bool) -> Any:
-        self._check_not_in_flight()
         unit = self._cache.transaction()
         unit.__enter__()
         self._dirty, self._dirty_sequences, self._cleared = {}, set(), False
@@ -544,12 +543,7 @@ class RedisStore:
                 self._depth -= 1
             return
         changes, deferred = self._acquire(task)
-        try:
-            unit = self._open(reads=False)
-        except BaseException:
-            self._let_go()
-            self._ungate()
-            raise
+        unit = self._open(reads=False)
         self._depth, self._owner = 1, task
         try:
             self._tell(changes)
@@ -687,6 +681,7 @@ class RedisStore:
 
     def _try_unit_steps(self, body: Callable[[], T]) -> Generator[Any, Any, tuple[bool, T | None]]:
         """One run of ``body`` without the lock, on the mirror at version ``base``."""
+        self._check_not_in_flight()
         base = self._version
         unit = self._open(reads=True)
         self._depth, self._owner = 1, running_task()
@@ -1008,7 +1003,7 @@ class RedisStore:
         committed on this turn of the loop) or a unit of the process is on its way on the loop (then the
         mirror is read as it stands: a unit whose commit is in flight shows its writes)."""
         side = self._sides
-        if not self._fresh and not self._flight and (side is None or not side.gate.locked()):
+        if not self._fresh and (side is None or not side.gate.locked()):
             self.refresh()
 
     async def count_in_window(self, name: str, window_seconds: float) -> int:

@@ -695,16 +695,6 @@ def test_a_request_unit_that_falls_back_to_the_lock_and_loses_the_race_for_it_st
     assert a.get("counter", "c") == {"n": 2}, "the unit ran under the lock, after b's commit"
 
 
-def test_a_timeline_step_waiting_for_another_process_lets_its_event_loop_serve_meanwhile(
-    pair: tuple[RedisStore, RedisStore],
-) -> None:
-    a, b = pair
-    timeline, ran = _timeline_with_a_step(a)
-    ticks = _turns_while_held(b, lambda: timeline.advance(10))
-    assert ticks >= 20, "the loop served nothing while the step waited for the lock"
-    assert ran == [{"n": 1}] and timeline.pending() == 0
-
-
 _BUSY = """
 local t = redis.call('TIME')
 local start = t[1] * 1000000 + t[2]
@@ -742,14 +732,23 @@ def test_a_request_unit_lets_its_event_loop_serve_while_redis_answers(
     assert a.get("counter", "c") == {"n": 1}
 
 
-def test_a_timeline_step_lets_its_event_loop_serve_while_redis_answers(
+@pytest.mark.parametrize("waiting_for", ["another process's lock", "a busy Redis"])
+def test_a_timeline_step_lets_its_event_loop_serve_while_it_waits(
     pair: tuple[RedisStore, RedisStore],
     redis_server: RedisServer,  # noqa: F811
+    waiting_for: str,
 ) -> None:
-    a, _ = pair
+    a, b = pair
     timeline, ran = _timeline_with_a_step(a)
-    turns = _turns_while_redis_is_busy(redis_server, lambda: timeline.advance(10))
-    assert turns >= 20, "the loop served nothing while the step's round trips were on their way"
+
+    def advance() -> Awaitable[int]:
+        return timeline.advance(10)
+
+    if waiting_for == "a busy Redis":
+        turns = _turns_while_redis_is_busy(redis_server, advance)
+    else:
+        turns = _turns_while_held(b, advance)
+    assert turns >= 20, f"the loop served nothing while the step waited for {waiting_for}"
     assert ran == [{"n": 1}] and timeline.pending() == 0
 
 
