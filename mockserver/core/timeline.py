@@ -61,6 +61,34 @@ class _Registered:
     waits: bool  # a coroutine function: waits outside the transaction, returns its commit
 
 
+class _Unit:
+    """One unit of work of the store, opened on the event loop: a shared store's lock is taken first,
+    awaited (``lock_async``), and its commit awaited once the unit is closed (``settle_async``); a unit
+    that raised is rolled back by the store and not committed. For the memory and SQLite stores, a plain
+    ``transaction()``."""
+
+    __slots__ = ("_lock", "_open", "_settle", "_store")
+
+    def __init__(
+        self,
+        store: StateStore,
+        lock: Callable[[], Awaitable[None]] | None,
+        settle: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        self._store, self._lock, self._settle = store, lock, settle
+
+    async def __aenter__(self) -> None:
+        if self._lock is not None:
+            await self._lock()
+        self._open = self._store.transaction()
+        self._open.__enter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: Any) -> None:
+        self._open.__exit__(kind, value, tb)
+        if kind is None and self._settle is not None:
+            await self._settle()
+
+
 class UnknownJobKind(CoreError, KeyError):
     """A job was scheduled, or found in the store, for a kind that no engine registered."""
 
@@ -197,11 +225,8 @@ class Timeline:
 
     async def next_due_async(self) -> datetime | None:
         """``next_due`` for a caller on the event loop (the realtime clock's runner)."""
-        await self._lock_first()
-        with self.store.transaction():
-            due = self._next_due()
-        await self._settle()
-        return due
+        async with self._unit():
+            return self._next_due()
 
     def _next_due(self) -> datetime | None:
         while self._heap:
@@ -217,26 +242,20 @@ class Timeline:
 
     async def run_due(self) -> int:
         """Run every job due by the clock's current time; returns how many ran."""
-        await self._lock_first()
-        with self.store.transaction():  # a shared store's clock reading comes in with the latest state
+        async with self._unit():  # a shared store's clock reading comes in with the latest state
             now = self.clock.stamp()
-        await self._settle()
         return await self._run_until(now, move_clock=False)
 
     async def advance(self, seconds: float) -> int:
         """Move the clock forward, running what falls due in order, each at its own due time."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        await self._lock_first()
-        with self.store.transaction():  # a shared store's clock reading comes in with the latest state
+        async with self._unit():  # a shared store's clock reading comes in with the latest state
             target = self.clock.now() + timedelta(seconds=seconds)
-        await self._settle()
         ran = await self._run_until(target.timestamp(), move_clock=True)
-        await self._lock_first()
-        with self.store.transaction():
+        async with self._unit():
             self.clock.move_to(target.timestamp())
             self._save_clock()
-        await self._settle()
         return ran
 
     async def _run_until(self, limit: float, *, move_clock: bool) -> int:
@@ -248,18 +267,13 @@ class Timeline:
                 self._saved = None  # a step rolled back may have taken its clock reading with it
                 raise
 
-    async def _lock_first(self) -> None:
-        """With a shared store, take its lock for the unit opened next, waiting on the event loop."""
-        if self._lock_ahead is not None:
-            await self._lock_ahead()
-
-    async def _settle(self) -> None:
-        """With a shared store, commit the unit just closed (on the event loop, awaiting Redis)."""
-        if self._settle_after is not None:
-            await self._settle_after()
+    def _unit(self) -> _Unit:
+        """``async with self._unit():`` one unit of work of the store on the event loop (see ``_Unit``)."""
+        return _Unit(self.store, self._lock_ahead, self._settle_after)
 
     async def _run_steps(self, limit: float, move_clock: bool) -> int:
-        lock = self._lock_ahead  # at every step: checked here, not through _lock_first (no coroutine each)
+        # At every step: ``_unit`` written out, since ``_next_step`` opens a unit per plain job itself.
+        lock = self._lock_ahead
         settle = self._settle_after
         while True:
             held: list[tuple[float, int]] = []  # claimed by a live process of a shared store
@@ -370,8 +384,7 @@ class Timeline:
             results = [await handler(self._args(batch[0]))]
         else:
             results = list(await asyncio.gather(*(handler(self._args(job)) for job in batch)))
-        await self._lock_first()
-        with self.store.transaction():
+        async with self._unit():
             for job, commit in zip(batch, results, strict=True):
                 current = self.store.get(_COLLECTION, str(job["seq"]))
                 if current is None:
@@ -382,7 +395,6 @@ class Timeline:
                 if commit is not None:
                     commit()
             self._save_clock()
-        await self._settle()
 
     def _finish(self, job: dict[str, Any]) -> None:
         self.store.delete(_COLLECTION, str(job["seq"]))
