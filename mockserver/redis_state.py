@@ -81,41 +81,63 @@ from mockserver.core.store import (
 KEEP = 2000
 """Versions of the change log kept; a process further behind reads the whole namespace again."""
 
+_LOG = """
+local function changed(log, since, upto)
+  local found, seen = {}, {}
+  for ver = since + 1, upto do
+    local entry = redis.call('HGET', log, tostring(ver))
+    if not entry then return nil end
+    local e = cjson.decode(entry)
+    if e.c == 1 then return nil end
+    for _, pair in ipairs(e.d) do
+      local id = pair[1] .. '\\0' .. pair[2]
+      if not seen[id] then
+        seen[id] = true
+        found[#found + 1] = pair
+      end
+    end
+  end
+  return found, seen
+end
+local function add_docs(out, prefix, found)
+  for _, pair in ipairs(found) do
+    out[#out + 1] = pair[1]
+    out[#out + 1] = pair[2]
+    out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. pair[1], pair[2]) or ''
+  end
+end
+local function add_last_ids(out, last)
+  out[#out + 1] = '\\0seq'
+  for _, item in ipairs(redis.call('HGETALL', last)) do out[#out + 1] = item end
+end
+"""
+"""What both the begin and the commit scripts read from the change log. ``changed``: the (collection, key)
+pairs committed after version ``since`` up to ``upto``, each once, and the set of them; nil when the log
+no longer holds one of those versions or one of them cleared the state (then read it all again).
+``add_docs``: each pair's collection, key and stored value ('' when deleted). ``add_last_ids``: '\\0seq'
+then (name, last id) pairs."""
+
 _SYNC_BODY = """
 local v = tonumber(redis.call('GET', KEYS[2]) or '0')
 local since = tonumber(ARGV[3])
 if v == since and #ARGV < 6 then return {1, v} end
 if since > v or v - since > tonumber(ARGV[4]) then return {1, v, 'reload'} end
 local prefix = ARGV[5]
+local found, seen = changed(KEYS[3], since, v)
+if not found then return {1, v, 'reload'} end
 local out = {1, v, 'changes'}
-local seen = {}
-for i = since + 1, v do
-  local entry = redis.call('HGET', KEYS[3], tostring(i))
-  if not entry then return {1, v, 'reload'} end
-  local e = cjson.decode(entry)
-  if e.c == 1 then return {1, v, 'reload'} end
-  for _, pair in ipairs(e.d) do
-    local id = pair[1] .. '\\0' .. pair[2]
-    if not seen[id] then
-      seen[id] = true
-      out[#out + 1] = pair[1]
-      out[#out + 1] = pair[2]
-      out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. pair[1], pair[2]) or ''
-    end
-  end
-end
+add_docs(out, prefix, found)
 out[#out + 1] = '\\0touched'
+local touched = {}
 for j = 6, #ARGV - 1, 2 do
   local id = ARGV[j] .. '\\0' .. ARGV[j + 1]
   if not seen[id] then
     seen[id] = true
-    out[#out + 1] = ARGV[j]
-    out[#out + 1] = ARGV[j + 1]
-    out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. ARGV[j], ARGV[j + 1]) or ''
+    touched[#touched + 1] = {ARGV[j], ARGV[j + 1]}
   end
 end
-out[#out + 1] = '\\0seq'
-for _, item in ipairs(redis.call('HGETALL', KEYS[4])) do out[#out + 1] = item end
+add_docs(out, prefix, touched)
+add_last_ids(out, KEYS[4])
 return out
 """
 
@@ -125,7 +147,8 @@ return out
 # changed as (collection, key, value | '')..., '\0touched', the touched documents likewise, '\0seq',
 # (name, last id)...}; {0, pttl of the lock} when the lock is held by another.
 _BEGIN = (
-    """
+    _LOG
+    + """
 if ARGV[1] ~= '' then
   if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
     return {0, redis.call('PTTL', KEYS[1])}
@@ -146,7 +169,9 @@ end
 # not this unit's (its lease ran out). {-2}: a unit without the lock was overtaken: another process
 # committed, since its base, a document it read or wrote (or a clear). {-3}: another unit holds the lock
 # (a unit under the lock must not be overtaken). Nothing written on -2 and -3: run the unit again.
-_COMMIT = """
+_COMMIT = (
+    _LOG
+    + """
 local token, prefix, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local base = tonumber(ARGV[6])
 local nd, nc, nl, nr, ncol = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]),
@@ -173,26 +198,14 @@ if token == '' then
     for i = r0, k0 - 1, 2 do watched[ARGV[i] .. '\\0' .. ARGV[i + 1]] = true end
     local collections = {}
     for i = k0, k0 + ncol - 1 do collections[ARGV[i]] = true end
-    local seen = {}
-    others = {}
-    for ver = base + 1, cur do
-      local entry = redis.call('HGET', KEYS[3], tostring(ver))
-      local e = entry and cjson.decode(entry)
-      if not e or e.c == 1 then
-        redis.call('HINCRBY', KEYS[8], 'conflicts', 1)
-        return {-2}
-      end
-      for _, pair in ipairs(e.d) do
-        local id = pair[1] .. '\\0' .. pair[2]
-        if watched[id] or collections[pair[1]] then
-          redis.call('HINCRBY', KEYS[8], 'conflicts', 1)
-          return {-2}
-        end
-        if not seen[id] then
-          seen[id] = true
-          others[#others + 1] = pair
-        end
-      end
+    others = changed(KEYS[3], base, cur)
+    local overtaken = not others
+    for _, pair in ipairs(others or {}) do
+      if watched[pair[1] .. '\\0' .. pair[2]] or collections[pair[1]] then overtaken = true end
+    end
+    if overtaken then
+      redis.call('HINCRBY', KEYS[8], 'conflicts', 1)
+      return {-2}
     end
   end
 elseif redis.call('GET', KEYS[1]) ~= token then return {-1} end
@@ -230,16 +243,12 @@ if token ~= '' then
 end
 local out = {v, cur}
 if others then
-  for _, pair in ipairs(others) do
-    out[#out + 1] = pair[1]
-    out[#out + 1] = pair[2]
-    out[#out + 1] = redis.call('HGET', prefix .. 'docs:' .. pair[1], pair[2]) or ''
-  end
-  out[#out + 1] = '\\0seq'
-  for _, item in ipairs(redis.call('HGETALL', KEYS[4])) do out[#out + 1] = item end
+  add_docs(out, prefix, others)
+  add_last_ids(out, KEYS[4])
 end
 return out
 """
+)
 
 # KEYS: seq, last. ARGV: name, first value of a new sequence, how many. Reserves the next ``how many``
 # numbers of a sequence for one process (its block); returns the highest of them.
