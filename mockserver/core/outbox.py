@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from mockserver.core import pages
-from mockserver.core.clock import Clock, iso
+from mockserver.core.clock import iso_at
 from mockserver.core.compact import Sealable
 from mockserver.core.errors import Conflict, NotFound
 from mockserver.core.pages import Page
@@ -245,10 +244,12 @@ class Outbox:
 
     def now_iso(self) -> str:
         """The clock's time as text, one string per instant: records (and payloads) made at once can
-        share it, which counts when a campaign leaves 100,000 deliveries behind."""
+        share it, which counts when a campaign leaves 100,000 deliveries behind. Remembered here, not
+        only by ``iso_at`` (which keeps the last moment it wrote): a callback's payload formats other
+        moments between the delivery's own timestamps."""
         stamp = self.clock.stamp()
         if stamp != self._last_iso[0]:
-            self._last_iso = (stamp, iso(self.clock.now()))
+            self._last_iso = (stamp, iso_at(stamp))
         return self._last_iso[1]
 
     def _retry_doc(self, retry: RetryRule) -> dict[str, Any]:
@@ -281,7 +282,7 @@ class Outbox:
         if delay == 0:
             record["next_attempt_at"] = self.now_iso()
         else:
-            record["next_attempt_at"] = iso(_from_ts(self.clock.stamp() + delay, self.clock))
+            record["next_attempt_at"] = iso_at(self.clock.stamp() + delay)
         self.store.put(COLLECTION, str(record["id"]), record)
         return self.timeline.schedule_in(delay, JOB_KIND, self._job_args(record))
 
@@ -327,7 +328,7 @@ class Outbox:
             record["next_attempt_at"] = None
         else:
             due = self.clock.stamp() + rule.interval_seconds
-            record["next_attempt_at"] = iso(_from_ts(due, self.clock))
+            record["next_attempt_at"] = iso_at(due)
             self.timeline.schedule_in(rule.interval_seconds, JOB_KIND, self._job_args(record))
         self.store.put(COLLECTION, str(record["id"]), _kept(record))
 
@@ -450,7 +451,3 @@ def _describe_answer(attempt: Document, answer: Answer) -> None:
         attempt["response_body"] = answer.body
         if answer.body_truncated:
             attempt["response_body_truncated"] = True
-
-
-def _from_ts(ts: float, clock: Clock) -> datetime:
-    return datetime.fromtimestamp(ts, tz=clock.now().tzinfo)
