@@ -391,13 +391,10 @@ class Timeline:
                     continue  # cancelled while it waited
                 if self.store.lasting and current.get(CLAIM, {}).get("by") != self.owner:
                     continue  # taken over after our lease ran out: the other process applies it
-                self._finish(job)
+                self.store.delete(_COLLECTION, str(job["seq"]))  # done, in the step its effects commit in
                 if commit is not None:
                     commit()
             self._save_clock()
-
-    def _finish(self, job: dict[str, Any]) -> None:
-        self.store.delete(_COLLECTION, str(job["seq"]))
 
     @staticmethod
     def _args(job: dict[str, Any]) -> dict[str, Any]:
