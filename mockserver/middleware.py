@@ -105,7 +105,7 @@ class MockMiddleware(SpecMiddleware):
             entry["operationId"] = operation.operation_id
             call = Call(operation, path_params, {}, headers, None, None)
             if api.rate_limit and self.runtime.settings.rate_limit:
-                await self._limit(api, call, api.rate_limit)
+                await self._limit(api.name, call, api.rate_limit)
             problems = self._admit(api, call, query_string)
             problems += await self._body(api, call, scope, receive)
             if problems:
@@ -159,12 +159,12 @@ class MockMiddleware(SpecMiddleware):
             )
         return operation, raw_params
 
-    async def _limit(self, api: Api, call: Call, rate: RateLimit) -> None:
+    async def _limit(self, api_name: str, call: Call, rate: RateLimit) -> None:
         """The API's rate limit (refused at once, before anything else is looked at)."""
         per = rate.per.lower()
         key = call.headers.get(per, "") or "anonymous"
         limit, window = rate.requests, rate.window_seconds
-        if await self.runtime.count_request(api.name, key, window) > limit:
+        if await self.runtime.count_request(api_name, key, window) > limit:
             # The window is fixed on the mock clock: the client may try again when it turns over.
             retry_after = math.ceil(window - self.runtime.clock.stamp() % window)
             raise ApiError(

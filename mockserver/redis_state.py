@@ -587,18 +587,17 @@ class RedisStore:
         """Commit, with the asyncio client, the unit opened under the lock ``lock_async`` took (the timeline
         calls it after each step), and let the next unit of this process begin. Nothing pending: no-op."""
         unit, self._pending = self._pending, None
-        side, self._gated = self._gated, None
+        side = self._gated
         try:
             if unit is not None and side is not None:
                 await self._drive_async(side, self._commit_locked_steps(unit))
                 self._mark_fresh(side)
         finally:
-            self._flight = False
-            if side is not None:
-                side.gate.release()
+            self._ungate()
 
     def _ungate(self) -> None:
-        """Let the next unit of this process begin (the one ``lock_async`` gated ended without a commit)."""
+        """Let the next unit of this process begin (the one ``lock_async`` gated is committed, or ended
+        without a commit)."""
         side, self._gated = self._gated, None
         self._flight = False
         if side is not None:
