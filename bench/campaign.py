@@ -13,9 +13,11 @@ max RSS) is its own.
 * ``campaign_1m_*``: 1,000,000 leads in ten appends. Targets: under 3 minutes and under 1 GB.
 
 Each prints ``wall_s`` (from start-up to the last terminal callback, less the time the bench spends writing
-the request bodies), ``cpu_s`` (the process's CPU time: on a machine shared with other work, the wall
-time is this plus the waiting), ``intake_s`` (the requests alone), ``peak_mb`` (max RSS), the simulated
-days and the callbacks sent.
+the request bodies), ``reference_s`` (``bench.reference``, the machine's speed, timed in the same process
+just before and just after; their mean) and ``wall_in_references`` (``wall_s`` over it: the campaign's
+cost in units of the machine's speed of the moment, comparable across hours), ``cpu_s`` (the process's
+CPU time: on a machine shared with other work, the wall time is this plus the waiting), ``intake_s``
+(the requests alone), ``peak_mb`` (max RSS), the simulated days and the callbacks sent.
 
 ``python -m bench.campaign`` prints the figures as JSON; ``python -m bench.campaign run LEADS`` runs one.
 """
@@ -30,6 +32,8 @@ import subprocess
 import sys
 import time
 from typing import Any
+
+from bench import reference
 
 PUSH_LIMIT = 100_000  # Ryng's maxItems on customerData.jsonData
 SIZES = {"100k": 100_000, "1m": 1_000_000}
@@ -69,6 +73,7 @@ async def _campaign(leads: int) -> dict[str, float]:
     from mockserver.cli import tune_gc
     from mockserver.settings import Settings
 
+    reference_before = reference.seconds()
     started = time.perf_counter()
     config = {"ryng": {"team_size": TEAM}}
     settings = Settings(
@@ -106,11 +111,14 @@ async def _campaign(leads: int) -> dict[str, float]:
             if runtime.timeline.next_due() is None:
                 break
     wall = time.perf_counter() - started - client_s
+    reference_s = (reference_before + reference.seconds()) / 2
     if count.terminal != leads:
         raise RuntimeError(f"{count.terminal} terminal callbacks for {leads} leads")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "wall_s": round(wall, 1),
+        "reference_s": round(reference_s, 3),
+        "wall_in_references": round(wall / reference_s),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "intake_s": round(intake_s, 1),
         "peak_mb": round(usage.ru_maxrss / 1024, 1),
