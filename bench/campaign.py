@@ -118,7 +118,7 @@ async def _campaign(leads: int) -> dict[str, float]:
     return {
         "wall_s": round(wall, 1),
         "reference_s": round(reference_s, 3),
-        "wall_in_references": round(wall / reference_s),
+        "wall_in_references": round(wall / reference_s, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "intake_s": round(intake_s, 1),
         "peak_mb": round(usage.ru_maxrss / 1024, 1),
