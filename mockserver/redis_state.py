@@ -786,23 +786,22 @@ class RedisStore:
             return
         side = await self._side()
         await side.gate.acquire()
+        deadline = time.monotonic() + self.wait
+
+        def steps() -> Generator[Any, Any, list[Change] | None]:
+            yield from self._top_up_steps()  # as ``_unit_steps`` does: the unit's numbers, reserved ahead
+            return (yield from self._lock_steps(deadline))
+
         try:
-            changes = await self._drive_async(
-                side, self._lock_steps(time.monotonic() + self.wait, top_up=True)
-            )
+            changes = await self._drive_async(side, steps())
         except BaseException:
             side.gate.release()
             raise
         self._pre, self._gated = (running_task(), changes), side
 
-    def _lock_steps(
-        self, deadline: float, *, top_up: bool = False
-    ) -> Generator[Any, Any, list[Change] | None]:
-        """Take the lock, as steps: each pause before the next try (past ``deadline``: unavailable);
-        ``top_up``: first reserve the blocks about to run out. Returns what others committed since the
-        mirror's version (None: the namespace was read whole)."""
-        if top_up:
-            yield from self._top_up_steps()
+    def _lock_steps(self, deadline: float) -> Generator[Any, Any, list[Change] | None]:
+        """Take the lock, as steps: each pause before the next try (past ``deadline``: unavailable).
+        Returns what others committed since the mirror's version (None: the namespace was read whole)."""
         token = secrets.token_hex(12)
         while True:
             taken, reply = yield from self._try_lock_steps(token, deadline)
