@@ -1,10 +1,16 @@
-"""Swagger UI 5 at ``/<prefix>/ui/``, over the API's OpenAPI 3.1 export at ``/<prefix>/openapi-3.1.json``.
+"""The API's documents and Swagger UI 5: ``/<prefix>/openapi.json`` and ``/<prefix>/openapi.yaml`` (the
+3.0.3 source), ``/<prefix>/openapi-3.1.json`` (its 3.1 export) and ``/<prefix>/ui/`` over the export.
 
 Connexion's own Swagger UI (4.x) reads only the 3.0 document, where Ringotel's and ringme's events can
 only be ``x-webhooks`` or callbacks and render as nothing. Swagger UI 5 renders a 3.1 document's
 ``webhooks``, so this middleware serves it (static files from the swagger-ui-py package) over the document
-``contracts.export`` derives from the 3.0.3 spec; ``/<prefix>/openapi.json`` stays Connexion's 3.0
-document. It sits behind MockMiddleware, which passes these paths on untouched.
+``contracts.export`` derives from the 3.0.3 spec.
+
+The 3.0.3 document is served here too, not by Connexion: Connexion copies, validates and inlines every
+``$ref`` of the document again at each request for it (70 ms for Ryng's, on the event loop, while every
+other request waits) and hands out the inlined form (590 KB for Ryng's, its schemas' names lost to client
+generators). Here it is the spec as written, its ``servers`` pointed at the mock, encoded once. The
+middleware sits behind MockMiddleware, which passes these paths on untouched.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
 from connexion.middleware.abstract import SpecMiddleware
 from connexion.spec import Specification
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +31,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from contracts import model
 
 SPEC_31 = "/openapi-3.1.json"
+SOURCE = {"/openapi.json": "application/json", "/openapi.yaml": "text/yaml; charset=utf-8"}
 UI = "/ui"
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, where PyYAML was built with it
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -57,7 +66,9 @@ class SwaggerUI31Middleware(SpecMiddleware):
         self.app = app
         self._apis: dict[str, str] = {}  # prefix -> spec name
         self._sources: dict[str, str] = {}  # prefix -> the spec's name or path
-        self._documents: dict[str, bytes] = {}  # prefix -> the 3.1 export, made on first request
+        self._documents: dict[
+            tuple[str, str], bytes
+        ] = {}  # (prefix, path) -> a document, made when first asked
         self._static = StaticFiles(directory=_static_dir())
 
     def add_api(self, specification: Specification, **kwargs: Any) -> None:
@@ -73,8 +84,8 @@ class SwaggerUI31Middleware(SpecMiddleware):
             for prefix in self._apis:
                 if path.startswith(prefix + "/") or path == prefix:
                     rest = path[len(prefix) :]
-                    if rest == SPEC_31:
-                        await self._document(prefix, scope)(scope, receive, send)
+                    if rest == SPEC_31 or rest in SOURCE:
+                        await self._document(prefix, rest, scope)(scope, receive, send)
                         return
                     if rest == UI:
                         await RedirectResponse(self._root(scope) + prefix + UI + "/")(scope, receive, send)
@@ -91,17 +102,26 @@ class SwaggerUI31Middleware(SpecMiddleware):
     def _root(scope: Scope) -> str:
         return str(scope.get("root_path", "")).rstrip("/")
 
-    def _document(self, prefix: str, scope: Scope) -> Response:
-        if prefix not in self._documents:
-            document = model.to_openapi_31(copy.deepcopy(dict(model.contract(self._sources[prefix]).raw)))
-            # "Try it out" goes to the mock, as with Connexion's 3.0 document.
-            document["servers"] = [{"url": self._root(scope) + prefix}]
-            # Swagger UI 5 leaves out a webhook given as a $ref to components/pathItems: write it out.
-            for name, item in (document.get("webhooks") or {}).items():
-                if "$ref" in item:
-                    document["webhooks"][name] = model.resolve(document, item)
-            self._documents[prefix] = orjson.dumps(document)
-        return Response(self._documents[prefix], media_type="application/json")
+    def _document(self, prefix: str, path: str, scope: Scope) -> Response:
+        key = (prefix, path)
+        if key not in self._documents:
+            self._documents[key] = self._made(prefix, path, scope)
+        return Response(self._documents[key], media_type=SOURCE.get(path, "application/json"))
+
+    def _made(self, prefix: str, path: str, scope: Scope) -> bytes:
+        source = copy.deepcopy(dict(model.contract(self._sources[prefix]).raw))
+        document = model.to_openapi_31(source) if path == SPEC_31 else source
+        # "Try it out" and generated clients go to the mock (Connexion pointed its document there too).
+        document["servers"] = [{"url": self._root(scope) + prefix}]
+        if path != SPEC_31:
+            if path.endswith(".yaml"):
+                return yaml.dump(document, Dumper=_DUMPER, sort_keys=False, allow_unicode=True).encode()
+            return orjson.dumps(document)
+        # Swagger UI 5 leaves out a webhook given as a $ref to components/pathItems: write it out.
+        for name, item in (document.get("webhooks") or {}).items():
+            if "$ref" in item:
+                document["webhooks"][name] = model.resolve(document, item)
+        return orjson.dumps(document)
 
     def _page(self, prefix: str, scope: Scope) -> Response:
         url = orjson.dumps(self._root(scope) + prefix + SPEC_31).decode()
