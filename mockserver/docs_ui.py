@@ -66,9 +66,8 @@ class SwaggerUI31Middleware(SpecMiddleware):
         self.app = app
         self._apis: dict[str, str] = {}  # prefix -> spec name
         self._sources: dict[str, str] = {}  # prefix -> the spec's name or path
-        self._documents: dict[
-            tuple[str, str], bytes
-        ] = {}  # (prefix, path) -> a document, made when first asked
+        # (prefix, path) -> a document, made when first asked
+        self._documents: dict[tuple[str, str], bytes] = {}
         self._static = StaticFiles(directory=_static_dir())
 
     def add_api(self, specification: Specification, **kwargs: Any) -> None:
