@@ -15,9 +15,10 @@ max RSS) is its own.
 Each prints ``wall_s`` (from start-up to the last terminal callback, less the time the bench spends writing
 the request bodies), ``reference_s`` (``bench.reference``, the machine's speed, timed in the same process
 just before and just after; their mean) and ``wall_in_references`` (``wall_s`` over it: the campaign's
-cost in units of the machine's speed of the moment, comparable across hours), ``cpu_s`` (the process's
-CPU time: on a machine shared with other work, the wall time is this plus the waiting), ``intake_s``
-(the requests alone), ``peak_mb`` (max RSS), the simulated days and the callbacks sent.
+cost in units of the machine's speed of the moment, a rough gauge of the hour and not a correction),
+``cpu_s`` (the process's CPU time: on a machine shared with other work, the wall time is this plus the
+waiting), ``intake_s`` (the requests alone), ``peak_mb`` (max RSS), the simulated days and the callbacks
+sent.
 
 ``python -m bench.campaign`` prints the figures as JSON; ``python -m bench.campaign run LEADS`` runs one.
 """
