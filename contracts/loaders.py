@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,31 @@ def workflows_path(name: str) -> Path | None:
         return sibling if sibling.is_file() else None
     named = specs_dir() / f"{name}{WORKFLOWS_SUFFIX}"
     return named if named.is_file() else None
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a node used twice out twice (no anchors, no aliases), and quotes every string a YAML 1.2
+    reader would take for a number (``08047112233``, which PyYAML's YAML 1.1 rules leave bare)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_NUMBER_LIKE = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+)
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if _NUMBER_LIKE.fullmatch(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_str(value)
+
+
+_PlainDumper.add_representer(str, _string)
+
+
+def to_yaml(document: Any) -> str:
+    """A document as YAML that every reader takes back as it was: no anchors, number-like strings quoted
+    (``mockline export``, and the mock's ``/<prefix>/openapi.yaml``)."""
+    return str(yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=110))

@@ -31,7 +31,15 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
 from contracts.errorshape import ErrorShape
-from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS, SpecNotFound, load_spec, spec_names, spec_path
+from contracts.loaders import (
+    ADMIN_SPEC,
+    VENDOR_SPECS,
+    SpecNotFound,
+    load_spec,
+    spec_names,
+    spec_path,
+    to_yaml,
+)
 from contracts.oas30 import (
     EXTRA_FORMATS,
     FORMAT_CHECKER,
@@ -79,6 +87,7 @@ __all__ = [
     "spec_path",
     "to_json_schema",
     "to_openapi_31",
+    "to_yaml",
     "unescape_token",
     "written_at",
 ]

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from connexion.middleware.abstract import SpecMiddleware
 from connexion.spec import Specification
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -33,7 +32,6 @@ from contracts import model
 SPEC_31 = "/openapi-3.1.json"
 SOURCE = {"/openapi.json": "application/json", "/openapi.yaml": "text/yaml; charset=utf-8"}
 UI = "/ui"
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, where PyYAML was built with it
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -108,14 +106,14 @@ class SwaggerUI31Middleware(SpecMiddleware):
         return Response(self._documents[key], media_type=SOURCE.get(path, "application/json"))
 
     def _made(self, prefix: str, path: str, scope: Scope) -> bytes:
-        source = copy.deepcopy(dict(model.contract(self._sources[prefix]).raw))
-        document = model.to_openapi_31(source) if path == SPEC_31 else source
+        raw = model.contract(self._sources[prefix]).raw
         # "Try it out" and generated clients go to the mock (Connexion pointed its document there too).
-        document["servers"] = [{"url": self._root(scope) + prefix}]
-        if path != SPEC_31:
-            if path.endswith(".yaml"):
-                return yaml.dump(document, Dumper=_DUMPER, sort_keys=False, allow_unicode=True).encode()
-            return orjson.dumps(document)
+        servers = [{"url": self._root(scope) + prefix}]
+        if path in SOURCE:  # the spec as written: only where it points changes
+            source = {**raw, "servers": servers}
+            return model.to_yaml(source).encode() if path.endswith(".yaml") else orjson.dumps(source)
+        document = model.to_openapi_31(copy.deepcopy(dict(raw)))
+        document["servers"] = servers
         # Swagger UI 5 leaves out a webhook given as a $ref to components/pathItems: write it out.
         for name, item in (document.get("webhooks") or {}).items():
             if "$ref" in item:

@@ -4,38 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from contracts.loaders import SpecNotFound, load_spec
+from contracts.loaders import SpecNotFound, load_spec, to_yaml
 from contracts.model import to_openapi_31
-
-
-class _PlainDumper(yaml.SafeDumper):
-    """Writes a node used twice out twice (no anchors, no aliases), and quotes every string a YAML 1.2
-    reader would take for a number (``08047112233``, which PyYAML's YAML 1.1 rules leave bare)."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-_NUMBER_LIKE = re.compile(
-    r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
-)
-
-
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if _NUMBER_LIKE.fullmatch(value):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
-    return dumper.represent_str(value)
-
-
-_PlainDumper.add_representer(str, _string)
 
 
 def register(subparsers: Any) -> None:
@@ -71,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"mockline export: not valid OpenAPI 3.1: {problem[:300]}", file=sys.stderr)
         return 1
     as_json = bool(args.output) and Path(args.output).suffix == ".json"
-    text = (
-        json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        if as_json
-        else yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=110)
-    )
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n" if as_json else to_yaml(document)
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
