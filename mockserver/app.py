@@ -9,7 +9,7 @@ from typing import Any
 
 import connexion
 import httpx
-from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware, SwaggerUIMiddleware
+from connexion.middleware.main import ExceptionMiddleware, ServerErrorMiddleware
 from connexion.resolver import Resolver
 from starlette.types import ASGIApp
 
@@ -120,14 +120,15 @@ def create_app(
 
     app = MockApp(
         __name__,
-        # MockMiddleware answers every API operation itself, errors included, so Starlette's error
-        # middleware only needs to guard what lies behind it (Swagger UI, the spec documents).
+        # MockMiddleware answers every API operation itself, errors included, and SwaggerUI31Middleware
+        # the spec documents and Swagger UI, so Starlette's error middleware only needs to guard what lies
+        # behind it (the dashboard). Connexion's own SwaggerUIMiddleware is not in the stack: its pages
+        # would never be reached.
         middlewares=[
             functools.partial(MockMiddleware, runtime=runtime, registry=registry),
             SwaggerUI31Middleware,
             ServerErrorMiddleware,
             ExceptionMiddleware,
-            SwaggerUIMiddleware,
             # Only what nothing above served reaches it: it answers `/` and /dashboard/... (and the
             # favicon), and hands every other path on, to the JSON 404.
             functools.partial(Dashboard, runtime=runtime),
