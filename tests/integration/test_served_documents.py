@@ -39,16 +39,14 @@ def _digit_strings(node: Any) -> set[str]:
 
 async def _fetch(prefix: str) -> list[httpx.Response]:
     async with client_for(new_app()) as client:
-        return [
-            await client.get(prefix + path) for path in ("/openapi.json", "/openapi.yaml", "/openapi.json")
-        ]
+        return [await client.get(prefix + path) for path in ("/openapi.json", "/openapi.yaml")]
 
 
 @pytest.mark.parametrize("api", sorted(PREFIX))
 def test_the_served_document_is_the_spec_as_written_pointed_at_the_mock(api: str) -> None:
     written = yaml.safe_load((SPECS / f"{api}.yaml").read_text(encoding="utf-8"))
     expected = {**written, "servers": [{"url": PREFIX[api]}]}
-    as_json, as_yaml, again = asyncio.run(_fetch(PREFIX[api]))
+    as_json, as_yaml = asyncio.run(_fetch(PREFIX[api]))
     assert as_json.status_code == as_yaml.status_code == 200
     assert as_json.headers["content-type"] == "application/json"
     assert as_yaml.headers["content-type"].startswith("text/yaml")
@@ -59,5 +57,4 @@ def test_the_served_document_is_the_spec_as_written_pointed_at_the_mock(api: str
     assert "*id" not in as_yaml.text
     for digits in _digit_strings(written):
         assert f"'{digits}'" in as_yaml.text or f'"{digits}"' in as_yaml.text, digits
-    assert again.content == as_json.content
     assert '"$ref":"#/components/' in as_json.text  # not written out: the schemas keep their names
