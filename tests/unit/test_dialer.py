@@ -79,9 +79,20 @@ def test_draws_are_one_stream_per_key_past_the_first_block() -> None:
     other = Draws(1, 7, 3)
     assert not set(numbers) & {other.bits64() for _ in range(20)}
     rolls = Draws(5, 5, 5)
-    mean = sum(rolls.random() for _ in range(20_000)) / 20_000
+    mean = sum(rolls.bits64() / 2**64 for _ in range(20_000)) / 20_000
     assert 0.49 < mean < 0.51
-    assert {rolls.randint(2, 6) for _ in range(200)} == {2, 3, 4, 5, 6}
+
+
+def test_a_plan_reads_its_attempts_own_stream_in_order() -> None:
+    # An ordinary number: the outcome's roll, the agent's ring, the customer's ring, then the talk.
+    for call_id in range(200):
+        plan = plan_attempt(4, call_id, 2, f"+9197{call_id:08d}", 30)
+        draws = Draws(4, call_id, 2)
+        draws.bits64()  # the outcome's roll
+        assert plan.agent_ring == 2 + draws.bits64() % 5
+        low = {"answered": 4, "busy": 3, "no-answer": 30, "failed": 1}[plan.outcome]
+        high = {"answered": 20, "busy": 8, "no-answer": 45, "failed": 3}[plan.outcome]
+        assert plan.customer_ring == low + draws.bits64() % (high - low + 1)
 
 
 def test_ordinary_numbers_follow_the_odds() -> None:
