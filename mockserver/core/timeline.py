@@ -304,6 +304,7 @@ class Timeline:
         With ``one``, return ``_ONE_DONE`` after a plain job (the caller takes the lock for the next)."""
         store, handlers = self.store, self._handlers  # read at every job: kept at hand (``_heap`` is not:
         # a shared store's listener may replace it when a transaction begins)
+        lasting = store.lasting
         while True:
             with store.transaction():  # a shared store learns here what the others scheduled
                 job = None
@@ -311,18 +312,24 @@ class Timeline:
                     if not self._heap or self._heap[0][0] > limit:
                         return None
                     due, seq = heapq.heappop(self._heap)
-                    job = self._ready(seq, held, due)
+                    key = str(seq)
+                    job = store.get(_COLLECTION, key)
+                    if job is not None and CLAIM in job:
+                        job = self._unclaimed(job, held, due)
                 registered = handlers.get(job["kind"]) or self._registered(job)
                 if move_clock and due != self._set_due:  # jobs due at one instant move the clock once
                     self.clock.move_to(due)
                     self._set_due = due
                 if not registered.waits:
-                    store.delete(_COLLECTION, str(seq))  # the job is done with the step it commits in
-                    result = registered.handler(self._args(job))
+                    store.delete(_COLLECTION, key)  # the job is done with the step it commits in
+                    result = registered.handler(
+                        {**job["args"], AFTER_RESTART: True} if AFTER_RESTART in job else job["args"]
+                    )
                     if result is not None and inspect.iscoroutine(result):  # it would run outside the
                         result.close()  # transaction: refuse
                         raise TypeError(f"job kind {job['kind']!r} waits: register a coroutine function")
-                    self._save_clock()
+                    if lasting:
+                        self._save_clock()
                     self._ran += 1
                     if one:
                         return _ONE_DONE
@@ -351,15 +358,19 @@ class Timeline:
         """The job to run now, or None: gone (run elsewhere, cancelled) or claimed by a live process
         (then put in ``held``). A job whose claim ran out was interrupted: it runs again, so marked."""
         job = self.store.get(_COLLECTION, str(seq))
-        if job is None:
+        if job is None or CLAIM not in job:
+            return job
+        return self._unclaimed(job, held, due)
+
+    @staticmethod
+    def _unclaimed(job: dict[str, Any], held: list[tuple[float, int]], due: float) -> dict[str, Any] | None:
+        """A claimed job: None while its claim holds (it goes in ``held``), else the job marked
+        ``after_restart`` (its process died holding it)."""
+        if job[CLAIM]["until"] > wall_seconds():
+            held.append((due, job["seq"]))
             return None
-        claim = job.get(CLAIM)
-        if claim is not None:
-            if claim["until"] > wall_seconds():
-                held.append((due, seq))
-                return None
-            job = {k: v for k, v in job.items() if k != CLAIM}
-            job[AFTER_RESTART] = True
+        job = {k: v for k, v in job.items() if k != CLAIM}
+        job[AFTER_RESTART] = True
         return job
 
     def _save_clock(self) -> None:
