@@ -94,6 +94,9 @@ def test_the_wheel_carries_the_specs_and_finds_them_without_the_source_tree(tmp_
     for name in spec_names():
         assert f"contracts/_specs/{name}.yaml" in names
     assert "mockserver/config.schema.json" in names, "the config file's schema ships with the package"
+    assert "mockserver/core/records.zdict" in names, (
+        "so does the dictionary sealed records are compressed with"
+    )
     probe = "from contracts.loaders import specs_dir, spec_names; print(specs_dir()); print(','.join(spec_names()))"
     found = subprocess.run(
         [sys.executable, "-c", probe],
