@@ -44,17 +44,18 @@ def iso(moment: datetime) -> str:
 def iso_at(ts: float) -> str:
     """Epoch seconds as ``iso`` writes them, the milliseconds rounded: every timestamp of a stored call
     becomes text this way (a campaign formats several per lead), so the date part is made once a day and
-    the last moment written is remembered (the calls of one request share their creation time)."""
-    global _last_iso
-    last = _last_iso
-    if last[0] == ts:
-        return last[1]
-    text = _iso_at(ts)
-    _last_iso = (ts, text)
+    the moments written lately are remembered: the calls of one request share their creation time, and a
+    callback's payload and its delivery record the moment it was sent (each then the very same string)."""
+    text = _written.get(ts)
+    if text is None:
+        if len(_written) >= _WRITTEN_KEPT:
+            _written.clear()
+        text = _written[ts] = _iso_at(ts)
     return text
 
 
-_last_iso: tuple[float, str] = (float("nan"), "")
+_written: dict[float, str] = {}
+_WRITTEN_KEPT = 256
 
 
 def _iso_at(ts: float) -> str:

@@ -51,12 +51,7 @@ class Callbacks:
         meta = self.store.get(META, "meta") or {}
         virtual = meta.get("virtual_queue" if queue is not None else "virtual_campaign", "")
         agent = self.roster.get(call["agent"]) if call["agent"] else None
-        payload = terminal(call, agent, queue=queue, virtual_number=virtual)
-        now = self.outbox.now_iso()  # the delivery's own timestamps are this very string: share it
-        for key in ("callEnded", "callDisposed"):
-            if payload[key] == now:
-                payload[key] = now
-        self._send(call, "terminal", "call-ended", payload)
+        self._send(call, "terminal", "call-ended", terminal(call, agent, queue=queue, virtual_number=virtual))
 
     def _send(self, call: Document, name: str, event: str, payload: dict[str, Any]) -> None:
         route = call["settings"]["routes"].get(name)

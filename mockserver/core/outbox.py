@@ -154,7 +154,6 @@ class Outbox:
         self._retry_docs: dict[RetryRule, dict[str, Any]] = {}
         self._rules: dict[int, tuple[Mapping[str, Any], RetryRule]] = {}  # id(spec) -> (spec, its rule)
         self._held: dict[str, tuple[int, int]] = {}  # url -> (delivery held back by chaos, its job)
-        self._last_iso: tuple[float | None, str] = (None, "")
         timeline.register(JOB_KIND, self._attempt, concurrent=True)
         self._by_call = CallIndex()
         for record in self.store.values(COLLECTION):  # a restart with SQLite state
@@ -243,14 +242,9 @@ class Outbox:
             self.store.put(COLLECTION, str(record["id"]), record)
 
     def now_iso(self) -> str:
-        """The clock's time as text, one string per instant: records (and payloads) made at once can
-        share it, which counts when a campaign leaves 100,000 deliveries behind. Remembered here, not
-        only by ``iso_at`` (which keeps the last moment it wrote): a callback's payload formats other
-        moments between the delivery's own timestamps."""
-        stamp = self.clock.stamp()
-        if stamp != self._last_iso[0]:
-            self._last_iso = (stamp, iso_at(stamp))
-        return self._last_iso[1]
+        """The clock's time as text (``iso_at``: one string per instant, shared by the records and
+        payloads made at it)."""
+        return iso_at(self.clock.stamp())
 
     def _retry_doc(self, retry: RetryRule) -> dict[str, Any]:
         """One shared (never changed) document per rule: a campaign's deliveries all carry the same."""
