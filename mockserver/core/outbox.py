@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from mockserver.core import pages
 from mockserver.core.clock import iso_at
@@ -64,9 +64,9 @@ class RetryRule:
         )
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One request to send: the body goes as JSON, as a form, or (for GET) in the query string."""
+class Outgoing(NamedTuple):
+    """One request to send: the body goes as JSON, as a form, or (for GET) in the query string. (A tuple:
+    two are made per delivery, and a frozen dataclass took three times as long to make.)"""
 
     method: str
     url: str
