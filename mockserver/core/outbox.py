@@ -412,9 +412,13 @@ class CallIndex:
 
     def add(self, delivery_id: int, call_id: Any) -> None:
         start = (delivery_id - 1) * self._WIDTH
-        if len(self._slots) < start + self._WIDTH:
-            self._slots.extend(bytes(start + self._WIDTH - len(self._slots)))
-        self._slots[start : start + self._WIDTH] = _digest(call_id)
+        end = start + self._WIDTH
+        slots = self._slots
+        if (
+            len(slots) < end
+        ):  # grown a few thousand slots at a time (ids come in order): empty slots are zeros
+            slots.extend(bytes(end - len(slots) + _GROWTH))
+        slots[start:end] = _digest(call_id)
 
     def ids(self, call_id: Any, after: int = 0) -> Iterator[int]:
         """Ids above ``after`` whose slot holds this call's digest, in order."""
@@ -428,11 +432,15 @@ class CallIndex:
                 at = found + 1
 
 
+_GROWTH = 8 * 4096
+_EMPTY = bytes(CallIndex._WIDTH)
+
+
 def _digest(call_id: Any) -> bytes:
     # The process's own string hash: the index lives and dies with the process (a fraction of the cost of
     # a cryptographic digest, which nothing here needs: a collision only costs a record read and skipped).
     digest = hash(str(call_id)).to_bytes(CallIndex._WIDTH, "little", signed=True)
-    return digest if any(digest) else b"\x00" * 7 + b"\x01"  # all zeros marks an empty slot
+    return digest if digest != _EMPTY else b"\x00" * 7 + b"\x01"  # all zeros marks an empty slot
 
 
 def _describe_answer(attempt: Document, answer: Answer) -> None:
