@@ -395,17 +395,26 @@ class Timeline:
             results = [await handler(self._args(batch[0]))]
         else:
             results = list(await asyncio.gather(*(handler(self._args(job)) for job in batch)))
-        async with self._unit():
-            for job, commit in zip(batch, results, strict=True):
-                current = self.store.get(_COLLECTION, str(job["seq"]))
-                if current is None:
-                    continue  # cancelled while it waited
-                if self.store.lasting and current.get(CLAIM, {}).get("by") != self.owner:
-                    continue  # taken over after our lease ran out: the other process applies it
-                self.store.delete(_COLLECTION, str(job["seq"]))  # done, in the step its effects commit in
-                if commit is not None:
-                    commit()
-            self._save_clock()
+        if self._lock_ahead is None and self._settle_after is None:  # nothing to await around the unit
+            with self.store.transaction():
+                self._commit_waiting(batch, results)
+        else:
+            async with self._unit():
+                self._commit_waiting(batch, results)
+
+    def _commit_waiting(self, batch: list[dict[str, Any]], results: list[Commit | None]) -> None:
+        store = self.store
+        for job, commit in zip(batch, results, strict=True):
+            key = str(job["seq"])
+            current = store.get(_COLLECTION, key)
+            if current is None:
+                continue  # cancelled while it waited
+            if store.lasting and current.get(CLAIM, {}).get("by") != self.owner:
+                continue  # taken over after our lease ran out: the other process applies it
+            store.delete(_COLLECTION, key)  # done, in the step its effects commit in
+            if commit is not None:
+                commit()
+        self._save_clock()
 
     @staticmethod
     def _args(job: dict[str, Any]) -> dict[str, Any]:
