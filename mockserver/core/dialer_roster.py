@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import random
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mockserver.core.fakes import Fakes
@@ -208,15 +208,17 @@ class Pools:
     def take(self, username: str, waiting: Callable[[int], bool]) -> int | None:
         """The best waiting call this agent may take, removed from its pool."""
         best: tuple[int, list[int]] | None = None
-        for key in self._keys_for(username):
-            heap = self._heaps.get(key)
+        heaps = self._heaps
+        # ANY first: a call sits in one pool only, so the order of the pools never decides a tie
+        for key in (ANY, *self._by_agent.get(username, ())):
+            heap = heaps.get(key)
             while heap and not waiting(heap[0] & _ID_MASK):
                 heapq.heappop(heap)
                 self._size -= 1
             if heap and (best is None or heap[0] < best[0]):
                 best = (heap[0], heap)
             elif heap is not None and not heap:
-                del self._heaps[key]  # only pools that hold calls are kept (see ``agents_with_calls``)
+                del heaps[key]  # only pools that hold calls are kept (see ``agents_with_calls``)
         if best is None:
             return None
         heapq.heappop(best[1])
@@ -239,10 +241,6 @@ class Pools:
         """Whether a pool this agent may take from holds anything (perhaps only calls no longer waiting)."""
         heaps = self._heaps
         return bool(heaps.get(ANY)) or any(heaps.get(key) for key in self._by_agent.get(username, ()))
-
-    def _keys_for(self, username: str) -> Iterator[str]:
-        yield ANY  # a call sits in one pool only, so the order of the pools never decides a tie
-        yield from self._by_agent.get(username, ())
 
     def waiting(self) -> int:
         """Entries held (a cancelled call's stays until a take finds it no longer waiting)."""
