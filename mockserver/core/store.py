@@ -32,6 +32,7 @@ Document = dict[str, Any]
 RemoteListener = Callable[[str, "Document | None"], None]
 """Told (key, new value or None when deleted) of a change another process committed to a collection."""
 _ABSENT: Any = object()
+_NONE: dict[str, Any] = {}  # the documents of a collection never written to (read only, never filled)
 
 
 class TransactionError(CoreError, RuntimeError):
@@ -197,18 +198,19 @@ class MemoryStore:
                 self._sequences[name] = number
 
     def get(self, collection: str, key: str) -> Document | None:
-        found: Any = self._data.get(collection, {}).get(key)  # a Document (a dict), or Sealed (bytes)
+        found: Any = self._data.get(collection, _NONE).get(key)  # a Document (a dict), or Sealed (bytes)
         return self._codec.open(found) if type(found) is bytes else found
 
     def put(self, collection: str, key: str, value: Document) -> None:
         documents = self._data.get(collection)
         if documents is None:
             documents = self._data[collection] = {}
-        elif documents.get(key) is value:  # a live document saved again after a change made in place:
+        current = documents.get(key, _ABSENT)
+        if current is value:  # a live document saved again after a change made in place:
             return  # stored already, and a rollback could only put this very object back
         undo = self._undo  # what ``_remember`` does, inline: every timeline job puts several times
         if undo is not None and (collection, key) not in undo:
-            undo[(collection, key)] = documents.get(key, _ABSENT)
+            undo[(collection, key)] = current
         if not isinstance(value, Sealable):
             documents[key] = value
             return
