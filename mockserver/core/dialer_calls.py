@@ -19,6 +19,7 @@ from mockserver.core.store import Document, StateStore
 CALLS = "ryng:calls"
 CALL_SEQUENCE = "ryng:call"  # callIDs, in order: the control plane pages calls by walking them
 
+_NEWLINE = "\n"
 FINISHED = frozenset({"completed", "unreachable", "cancelled"})
 """States a call is never dialled from again (an ended preview call waits for its disposition)."""
 
@@ -67,7 +68,7 @@ class CallBook:
         """One line per event: seconds since the call was created, the event, and a detail if any."""
         offset = self.clock.stamp() - call["created"]
         line = f"\n{int(offset) if offset.is_integer() else round(offset, 3)} {event}"
-        call["history"] += line if detail is None else f"{line} {str(detail).replace(chr(10), ' ')}"
+        call["history"] += line if detail is None else f"{line} {str(detail).replace(_NEWLINE, ' ')}"
 
     def now(self) -> float:
         return self.clock.stamp()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from mockserver.core import pages
@@ -35,6 +36,7 @@ class Settled(Sealable):
     shared = ("retry",)
 
 
+_NO_META: Mapping[str, Any] = MappingProxyType({})
 _RULES_KEPT = 1024
 """Retry descriptions ``Outbox.rule`` knows by identity at most (past that it starts again)."""
 
@@ -185,7 +187,7 @@ class Outbox:
             "retry": self._retry_doc(retry),
             "attempts": [],
             "next_attempt_at": None,
-            **dict(meta or {}),
+            **(meta or _NO_META),
         }
         if self.check is not None:
             problems = self.check(record)
@@ -195,6 +197,10 @@ class Outbox:
                 self.store.put(COLLECTION, str(delivery_id), _kept(record))
                 self._index(record)
                 return record
+        if not self._held and not self.chaos.enabled:  # no chaos, nothing held back: as it comes
+            self._schedule(record, delay_seconds)
+            self._index(record)
+            return record
         twin = None
         if self._roll(self.chaos.duplicate_rate):
             twin = {
@@ -218,9 +224,6 @@ class Outbox:
             self._by_call.add(int(record["id"]), record["callID"])
 
     def _chaos_schedule(self, record: Document, delay: float) -> None:
-        if not self._held and not self.chaos.enabled:  # no chaos, nothing held back: as it comes
-            self._schedule(record, delay)
-            return
         notes: list[str] = record.setdefault("chaos", []) if self.chaos.enabled else []
         if self._roll(self.chaos.delay_rate):
             extra = round(float(self.rng.uniform(1.0, self.chaos.max_delay_seconds)), 3)
