@@ -64,11 +64,13 @@ class CallBook:
         else:
             self.store.put(CALLS, key, call)
 
-    def history(self, call: Document, event: str, detail: Any = None) -> None:
-        """One line per event: seconds since the call was created, the event, and a detail if any."""
+    def history(self, call: Document, event: str, detail: Any = None, *, then: str | None = None) -> None:
+        """One line per event: seconds since the call was created, the event, and a detail if any; ``then``,
+        a second event of the same instant (no detail), on a line of its own."""
         offset = self.clock.stamp() - call["created"]
-        line = f"\n{int(offset) if offset.is_integer() else round(offset, 3)} {event}"
-        call["history"] += line if detail is None else f"{line} {str(detail).replace(_NEWLINE, ' ')}"
+        at = f"\n{int(offset) if offset.is_integer() else round(offset, 3)} "
+        line = at + event if detail is None else f"{at}{event} {str(detail).replace(_NEWLINE, ' ')}"
+        call["history"] += line if then is None else line + at + then
 
     def now(self) -> float:
         return self.clock.stamp()

@@ -192,22 +192,21 @@ class Dispatch:
         attempt["job"] = None
         plan = self._plan(call)
         agent_first = call["settings"]["legDirection"] == "agent-first"
+        # Two events of one instant are one history write (``then``): every attempt makes two such pairs.
         if step == "agent-answered":
-            self.calls.history(call, "agent-answered")
             if agent_first:
+                self.calls.history(call, "agent-answered", then="dialing-customer")
                 attempt["leg0_up"] = self.calls.now()
                 self.callbacks.milestone(call, "agent-connected")
-                self.calls.history(call, "dialing-customer")
                 self._ring_customer(call, plan)
             else:
-                self._connected(call, plan)
+                self._connected(call, plan, "agent-answered")
         elif step == "customer-answered":
-            self.calls.history(call, "customer-answered")
             if agent_first:
-                self._connected(call, plan)
+                self._connected(call, plan, "customer-answered")
             else:
+                self.calls.history(call, "customer-answered", then="dialing-agent")
                 attempt["leg0_up"] = self.calls.now()
-                self.calls.history(call, "dialing-agent")
                 self._next(call, "agent-answered", plan.agent_ring)
         elif step == "customer-unreachable":
             self.calls.history(call, f"customer-{plan.outcome}")
@@ -216,10 +215,11 @@ class Dispatch:
             self.calls.history(call, "hangup", plan.hangup_by)
             self.end_attempt(call, ANSWERED)
 
-    def _connected(self, call: Document, plan: Plan) -> None:
+    def _connected(self, call: Document, plan: Plan, answered: str) -> None:
+        """The second leg is up (``answered``: the event that brought it up)."""
         call["current"]["connected"] = self.calls.now()
         call["state"] = "talking"
-        self.calls.history(call, "connected")
+        self.calls.history(call, answered, then="connected")
         self.callbacks.customer_connected(call)
         self._next(call, "hangup", plan.talk)
 
