@@ -417,9 +417,7 @@ class CallIndex:
         start = (delivery_id - 1) * self._WIDTH
         end = start + self._WIDTH
         slots = self._slots
-        if (
-            len(slots) < end
-        ):  # grown a few thousand slots at a time (ids come in order): empty slots are zeros
+        if len(slots) < end:  # grown a few thousand slots at a time (ids come in order); empty ones are zeros
             slots.extend(bytes(end - len(slots) + _GROWTH))
         slots[start:end] = _digest(call_id)
 
