@@ -93,7 +93,7 @@ class Draws:
     __slots__ = ("_block", "_key", "_next", "_numbers")
 
     def __init__(self, seed: int, call_id: int, attempt: int) -> None:
-        self._key = _KEY(seed & _MASK, call_id & _MASK, attempt & _MASK)
+        self._key = _key(seed, call_id, attempt)
         self._block = 0
         self._numbers: tuple[int, ...] = _BLOCK(hashlib.blake2b(self._key).digest())
         self._next = 0
@@ -106,6 +106,10 @@ class Draws:
             self._numbers, at = _BLOCK(hashlib.blake2b(key).digest()), 0
         self._next = at + 1
         return self._numbers[at]
+
+
+def _key(seed: int, call_id: int, attempt: int) -> bytes:
+    return _KEY(seed & _MASK, call_id & _MASK, attempt & _MASK)
 
 
 _TO_UNIT = 1.0 / (1 << 53)
@@ -123,7 +127,7 @@ def plan_attempt(
     numbers a plan takes at most, read here in place (a campaign plans a million and a half attempts;
     ``Draws``'s method calls were half the cost of a plan). The numbers are taken in the order ``Draws``
     gives them: the same draws, the same plans."""
-    drawn = _BLOCK(hashlib.blake2b(_KEY(seed & _MASK, call_id & _MASK, attempt & _MASK)).digest())
+    drawn = _BLOCK(hashlib.blake2b(_key(seed, call_id, attempt)).digest())  # Draws' first block
     magic = _BY_SUFFIX.get(number[-6:])
     suffix = magic.suffix if magic is not None else None
     if magic is not None:
