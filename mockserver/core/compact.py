@@ -81,7 +81,17 @@ class Codec:
         """The document as JSON, not compressed yet (``squeeze`` does that), or the document itself when
         JSON cannot hold it exactly."""
         plain = dict(document)
-        refs = [name for name in document.shared if self._by_reference(plain, name)]
+        refs = []
+        numbers = self._numbers
+        for name in document.shared:
+            # An object already numbered is the one the number names (the codec keeps it alive, so no
+            # other object has its id): the common case, looked up here; a new one is numbered there.
+            number = numbers.get(id(plain.get(name)))
+            if number is not None:
+                plain[name] = number
+            elif not self._by_reference(plain, name):
+                continue
+            refs.append(name)
         if refs:
             plain[_REFS] = refs
         try:
