@@ -24,5 +24,7 @@ def test_the_readme_plugin_example_passes_as_written(pytester: pytest.Pytester) 
     example = readme_plugin_example()
     assert "def test_" in example and "mock_server" in example and "callback_sink" in example
     pytester.makepyfile(test_readme=example)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    # In a process of its own: an in-process run drops the modules it imported when it ends, and a later
+    # test then met two copies of httpcore (its timeouts no longer became httpx's).
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=1)
