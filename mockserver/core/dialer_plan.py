@@ -115,6 +115,11 @@ def _key(seed: int, call_id: int, attempt: int) -> bytes:
 _TO_UNIT = 1.0 / (1 << 53)
 
 
+def _unit(bits: int) -> float:
+    """64 drawn bits as a number in [0, 1)."""
+    return (bits >> 11) * _TO_UNIT
+
+
 def plan_attempt(
     seed: int,
     call_id: int,
@@ -128,24 +133,24 @@ def plan_attempt(
     ``Draws``'s method calls were half the cost of a plan). The numbers are taken in the order ``Draws``
     gives them: the same draws, the same plans."""
     drawn = _BLOCK(hashlib.blake2b(_key(seed, call_id, attempt)).digest())  # Draws' first block
-    magic = _BY_SUFFIX.get(number[-6:])
+    magic = magic_for(number)
     suffix = magic.suffix if magic is not None else None
     if magic is not None:
         outcome = magic.outcomes[min(attempt, len(magic.outcomes)) - 1]
         at = 0
     else:
-        outcome = _pick((drawn[0] >> 11) * _TO_UNIT, odds or _DEFAULT)
+        outcome = _pick(_unit(drawn[0]), odds or _DEFAULT)
         at = 1
     agent_ring = 2 + drawn[at] % 5
-    low, span = _RINGS[outcome]
-    customer_ring = low + drawn[at + 1] % span
+    low, high = _RINGS[outcome]
+    customer_ring = low + drawn[at + 1] % (high - low + 1)
     if outcome != ANSWERED:
         return Plan(outcome, agent_ring, customer_ring, 0, None, 0, None, suffix)
     at += 2
     if magic is not None and magic.talk:
         talk = magic.talk
     else:
-        talk = _talk((drawn[at] >> 11) * _TO_UNIT, (drawn[at + 1] >> 11) * _TO_UNIT)
+        talk = _talk(_unit(drawn[at]), _unit(drawn[at + 1]))
         at += 2
     if magic is not None and magic.hangup_by:
         hangup_by = magic.hangup_by
@@ -182,10 +187,10 @@ def _talk(first: float, second: float) -> int:
     return int(min(1800, max(20, seconds)))
 
 
-_RINGS: Mapping[str, tuple[int, int]] = {  # ring time by outcome: least seconds, how many values
-    ANSWERED: (4, 17),
-    BUSY: (3, 6),
-    NO_ANSWER: (30, 16),
+_RINGS: Mapping[str, tuple[int, int]] = {  # ring time by outcome: least and most seconds
+    ANSWERED: (4, 20),
+    BUSY: (3, 8),
+    NO_ANSWER: (30, 45),
     FAILED: (1, 3),
 }
 
