@@ -121,11 +121,13 @@ def terminal(
     disposed = call["disposed"]
     settings = call["settings"]
     if campaign:
-        started = None if attempt["connected"] is None else iso_at(attempt["connected"])
+        started = iso_or_none(attempt["connected"])
         status = _CAMPAIGN_CALL_STATUS if answered else outcome
+        scheduled = None  # a campaign's body has no scheduledDate (dropped below)
     else:
         started = iso_at(attempt["dialed"])
         status = "completed" if answered else outcome
+        scheduled = iso_at(call["scheduled"])
     body: dict[str, Any] = {
         "queueID": call["queueID"],
         "callID": call["callID"],
@@ -138,9 +140,9 @@ def terminal(
         "callCreated": iso_at(call["created"]),
         "callStarted": started,
         "callEnded": iso_at(ended),
-        "callDisposed": None if disposed is None else iso_at(disposed),
+        "callDisposed": iso_or_none(disposed),
         "callbackTime": follow_up_time(call["disposition"], disposed),
-        "scheduledDate": call["scheduled"],
+        "scheduledDate": scheduled,
         "callDirection": "outbound",
         "legDirection": settings["legDirection"],
         "talktime": attempt["talktime"],
@@ -154,8 +156,6 @@ def terminal(
     }
     if campaign:
         del body["queueID"], body["scheduledDate"], body["legDirection"]
-    else:
-        body["scheduledDate"] = iso_at(body["scheduledDate"])
     names = settings["names"]
     if names:
         body["customFieldNames"] = names
