@@ -313,9 +313,7 @@ class Timeline:
                         return None
                     due, seq = heapq.heappop(self._heap)
                     key = str(seq)
-                    job = store.get(_COLLECTION, key)
-                    if job is not None and CLAIM in job:
-                        job = self._unclaimed(job, held, due)
+                    job = self._ready(key, held, due)
                 registered = handlers.get(job["kind"]) or self._registered(job)
                 if move_clock and due != self._set_due:  # jobs due at one instant move the clock once
                     self.clock.move_to(due)
@@ -341,7 +339,7 @@ class Timeline:
                         if nxt is not None and nxt["kind"] != job["kind"]:
                             break
                         _, nseq = heapq.heappop(self._heap)
-                        ready = self._ready(nseq, held, due)
+                        ready = self._ready(str(nseq), held, due)
                         if ready is not None:
                             batch.append(ready)
                 if not self.store.lasting:  # nobody could find a claim: the process's memory dies with it
@@ -354,18 +352,13 @@ class Timeline:
                     claimed.append(each)
                 return registered, claimed
 
-    def _ready(self, seq: int, held: list[tuple[float, int]], due: float) -> dict[str, Any] | None:
-        """The job to run now, or None: gone (run elsewhere, cancelled) or claimed by a live process
-        (then put in ``held``). A job whose claim ran out was interrupted: it runs again, so marked."""
-        job = self.store.get(_COLLECTION, str(seq))
+    def _ready(self, key: str, held: list[tuple[float, int]], due: float) -> dict[str, Any] | None:
+        """The job stored under ``key`` to run now, or None: gone (run elsewhere, cancelled) or claimed by
+        a live process (then put in ``held``). A job whose claim ran out was interrupted: it runs again,
+        so marked."""
+        job = self.store.get(_COLLECTION, key)
         if job is None or CLAIM not in job:
             return job
-        return self._unclaimed(job, held, due)
-
-    @staticmethod
-    def _unclaimed(job: dict[str, Any], held: list[tuple[float, int]], due: float) -> dict[str, Any] | None:
-        """A claimed job: None while its claim holds (it goes in ``held``), else the job marked
-        ``after_restart`` (its process died holding it)."""
         if job[CLAIM]["until"] > wall_seconds():
             held.append((due, job["seq"]))
             return None
