@@ -17,8 +17,8 @@ the request bodies), ``reference_s`` (``bench.reference``, the machine's speed, 
 just before and just after; their mean) and ``wall_in_references`` (``wall_s`` over it: the campaign's
 cost in units of the machine's speed of the moment, a rough gauge of the hour and not a correction),
 ``cpu_s`` (the process's CPU time: on a machine shared with other work, the wall time is this plus the
-waiting), ``intake_s`` (the requests alone), ``peak_mb`` (max RSS), the simulated days and the callbacks
-sent.
+waiting), ``intake_s`` (the requests alone), ``peak_mb`` (max RSS in MiB, 2**20 bytes: 1 GB is 954 of
+them, or 1,024 if a GB is 2**30 bytes), the simulated days and the callbacks sent.
 
 ``python -m bench.campaign`` prints the figures as JSON; ``python -m bench.campaign run LEADS`` runs one.
 """
