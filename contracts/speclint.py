@@ -15,7 +15,8 @@ Each finding names the spec, a JSON pointer into it, the rule broken and what wa
   where the vendor is silent, so each says whether the vendor states it;
 - ``retry-rule``: every callback and webhook carries a well-formed ``x-retry``;
 - ``error-template``: ``x-mockline.errors`` exists, and the error it produces fits each documented
-  response of that status;
+  response of that status: the validation status on every operation, the auth-failure status on those
+  that require credentials (an operation with ``security: []`` never fails authentication);
 - ``link``: every OpenAPI Link on a response resolves: it names an existing operation by ``operationId``,
   each parameter it fills is one of that operation's (``name`` or ``in.name``), each runtime expression
   is well-formed and names what exists (a parameter of the source operation, a pointer into the answer
@@ -471,13 +472,15 @@ def _error_template(name: str, document: Mapping[str, Any], ops: list[_Op]) -> l
             Finding(name, "/x-mockline/errors/template", "error-template", "must be a JSON object template")
         ]
     auth = errors.get("auth_failure") or {}
-    statuses = {int(errors.get("validation_status", 400)): "Invalid request: body.name: is required"}
+    validation = {int(errors.get("validation_status", 400)): "Invalid request: body.name: is required"}
+    secured = dict(validation)
     if auth.get("status"):
-        statuses[int(auth["status"])] = str(auth.get("message", "Unauthorized"))
+        secured[int(auth["status"])] = str(auth.get("message", "Unauthorized"))
     out: list[Finding] = []
     for op in ops:
         if op.kind != "operation":
             continue
+        statuses = secured if op.definition.get("security", document.get("security")) else validation
         for status, message in statuses.items():
             response = (op.definition.get("responses") or {}).get(str(status)) or {}
             media = (response.get("content") or {}).get(media_type)

@@ -9,6 +9,7 @@ example (or the reverse) fails the comparison.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -142,11 +143,6 @@ TRIGGERS: dict[tuple[str, str], Trigger] = {
     ("ringme", "invalid-client"): lambda c: c.post(
         "/ringme/oauth/token", data={**CLIENT, "client_secret": "wrong"}
     ),
-    # The token endpoint takes no credentials, so only a Prefer header makes the mock answer its
-    # problem-details 401 (the envelope of that body is checked against the error template below).
-    ("ringme", "unauthorized"): lambda c: c.post(
-        "/ringme/oauth/token", data=CLIENT, headers={"Prefer": "code=401, example=unauthorized"}
-    ),
     ("ringme", "bad-method"): lambda c: _ringme(c, "POST", EVENTS, json={**SUBSCRIPTION, "method": "PUT"}),
     ("ringme", "expired-token"): _expired,
     ("ringme", "call-api-only"): _call_api_only,
@@ -159,7 +155,8 @@ TRIGGERS: dict[tuple[str, str], Trigger] = {
 
 
 def documented_errors() -> Iterator[tuple[str, int, str, Any]]:
-    """(api, status, example name, body) of every 4xx example in every spec, each once."""
+    """(api, status, example name, body) of every 4xx example in every spec, each once: an example name
+    documented with two bodies comes twice (and fails the one-wording test)."""
     seen = set()
     for api in (*VENDOR_SPECS, ADMIN_SPEC):
         document = contract(api).document
@@ -172,7 +169,7 @@ def documented_errors() -> Iterator[tuple[str, int, str, Any]]:
                         continue
                     for content in (response.get("content") or {}).values():
                         for name, example in (content.get("examples") or {}).items():
-                            key = (api, int(code), name)
+                            key = (api, int(code), name, json.dumps(example["value"], sort_keys=True))
                             if key not in seen:
                                 seen.add(key)
                                 yield api, int(code), name, example["value"]

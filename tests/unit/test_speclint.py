@@ -209,6 +209,25 @@ def test_a_broken_copy_is_rejected_by_the_right_rule(
     assert matching, f"expected a {rule!r} finding mentioning {evidence!r}; got: {[str(f) for f in findings]}"
 
 
+TOKEN_401 = "/paths/~1oauth~1token/post/responses/401"
+
+
+def test_the_auth_failure_shape_is_required_where_credentials_are() -> None:
+    """ringme's token endpoint answers 401 in OAuth's own shape and requires no credentials, so the mock
+    never fails it with its problem-details 401: accepted as shipped, rejected once it is secured."""
+    doc = load_spec("ringme")
+    assert doc["paths"]["/oauth/token"]["post"]["security"] == []
+    assert [f for f in lint_document("ringme", doc) if f.rule == "error-template"] == []
+    del doc["paths"]["/oauth/token"]["post"]["security"]  # now under the document's bearer token
+    findings = [(f.where, f.message) for f in lint_document("ringme", doc) if f.rule == "error-template"]
+    assert findings == [
+        (
+            TOKEN_401,
+            "the mock answers 401 as application/problem+json, but this response documents application/json",
+        )
+    ]
+
+
 def test_a_format_is_really_checked_not_just_the_type() -> None:
     doc = load_spec("ryng")
     _bad_uri_in_request_example(doc)
