@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pytest
+from schemathesis.checks import CHECKS, load_all_checks, max_response_time
 
-from contracts import checks
+from contracts import checks, pairing
 from contracts.checks import ErrorShape
 from contracts.loaders import load_spec
 from contracts.reporting import html, json_report, junit, terminal
 from contracts.reporting.model import Report, Violation
-from contracts.runner import EXPECTATIONS as RULE_NAMES
 from contracts.runner import (
+    EXPECTATIONS,
     VerifyError,
     VerifyOptions,
     credentials,
@@ -103,8 +107,26 @@ def test_operations_are_selected_by_id_method_and_path_or_fragment() -> None:
     assert select_operations(load_spec("ryng"), ["nothing"]) == 0
 
 
+def _rules_raised_in(path: str) -> set[str]:
+    """Every ``rule=`` a call in the module at ``path`` names; each must be written as a string."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    values = [node.value for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg == "rule"]
+    assert all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values), path
+    return {v.value for v in values if isinstance(v, ast.Constant)}
+
+
+def _unworded(names: Iterable[str], expectations: Mapping[str, str]) -> list[str]:
+    return sorted(n for n in names if expectations.get(n, n).strip() in {"", n})
+
+
 def test_every_rule_has_its_expectation_worded() -> None:
-    assert set(checks.RULES) <= set(RULE_NAMES)
+    assert _unworded(["a", "b", "c", "d"], {"a": "a", "b": " ", "d": "what d expects"}) == ["a", "b", "c"]
+    raised = _rules_raised_in(checks.__file__)
+    assert set(checks.RULES) <= raised, "checks.RULES names a rule no check of contracts/checks.py raises"
+    load_all_checks()
+    schemathesis_checks = {*CHECKS.get_all_names(), max_response_time.__name__}
+    assert {"not_a_server_error", "status_code_conformance", "use_after_free"} <= schemathesis_checks
+    assert _unworded(raised | schemathesis_checks | {pairing.RULE}, EXPECTATIONS) == []
 
 
 def _report() -> Report:

@@ -137,6 +137,7 @@ def _report() -> Report:
     report = Report(kind="verify", target="ryng", url="http://127.0.0.1:1/ryng", seed=3, rate_limit="60/m")
     report.record("POST /a", "not_a_server_error", True)
     report.record("POST /a", "deleted_id_gone", None)
+    report.record("POST /a", "created_id_usable", True)
     report.inconclusive.append(
         Inconclusive("operation", "POST /a", "the credentials given were refused", {"answers": 4, "4xx": 4})
     )
@@ -159,7 +160,7 @@ def test_inconclusive_is_its_own_exit_code_and_not_conformant() -> None:
 def test_every_reporter_names_inconclusive_results_with_reason_and_counts() -> None:
     report = _report()
     text = terminal.render(report)
-    assert "POST /a" in text and "INCONCLUSIVE" in text and "1 checks passed, 1 not applicable" in text
+    assert "POST /a" in text and "INCONCLUSIVE" in text and "2 checks passed, 1 not applicable" in text
     assert "operation POST /a: the credentials given were refused" in text and "answers 4, 4xx 4" in text
     assert "phase fuzzing: 9 of 10 answers (90%) were 429" in text
     assert "created_id_usable POST /a -> GET http://127.0.0.1:1/ryng/a/x%20y -> 200" in text
@@ -169,8 +170,12 @@ def test_every_reporter_names_inconclusive_results_with_reason_and_counts() -> N
     assert suite is not None and suite.get("errors") == "2" and suite.get("skipped") == "1"
     errors = {e.get("message"): e.text for e in suite.iter("error")}
     assert any("refused" in (m or "") and "4xx 4" in (t or "") for m, t in errors.items())
-    outs = [o.text for o in suite.iter("system-out")]
-    assert outs == [] or all("http://" in (o or "") for o in outs)
+    outs = {
+        (case.get("classname"), case.get("name")): out.text
+        for case in suite.iter("testcase")
+        for out in case.iter("system-out")
+    }
+    assert outs == {("POST /a", "created_id_usable"): "GET http://127.0.0.1:1/ryng/a/x%20y -> 200"}
 
     page = html.render(report)
     assert "fuzzing" in page and "the credentials given were refused" in page and "n/a" in page

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from mockserver.app import _payload_check, create_app
 from mockserver.core.clock import DEFAULT_EPOCH, ManualClock, ScaledClock, iso
 from mockserver.core.outbox import COLLECTION, Answer, CallIndex, Outbox, Outgoing, RetryRule
 from mockserver.core.store import MemoryStore, SQLiteStore, StateStore, open_store
 from mockserver.core.timeline import Timeline, UnknownJobKind
+from mockserver.settings import Settings
 
 
 class Scripted:
@@ -150,13 +152,73 @@ def test_only_the_success_status_counts_as_received() -> None:
     assert [a.get("status") for a in stored["attempts"]] == [201, 200]
 
 
-def test_a_payload_that_breaks_the_spec_never_leaves() -> None:
+def test_the_outbox_fails_what_its_check_rejects_without_sending_it() -> None:
     transport = Scripted(Answer(status=200))
     outbox, timeline = _outbox(transport, check=lambda record: ["payload.callID: 1 is not of type 'string'"])
     record = _enqueue(outbox)
     asyncio.run(timeline.advance(600))
     assert record["state"] == "failed" and "payload does not match the spec" in record["error"]
     assert transport.sent == []
+
+
+TERMINAL_CALLBACK = "appendCampaignTerminalCallback"
+TERMINAL_PAYLOAD = {
+    "callID": 5012,
+    "callLogID": 88210,
+    "callbackType": "terminal",
+    "event": "call-ended",
+    "agentID": 31,
+    "agentUsername": "meera@example.com",
+    "customerNum": "+919845012345",
+    "callCreated": "2024-03-04T05:30:00.000Z",
+    "callStarted": "2024-03-04T05:31:12.000Z",
+    "callDirection": "outbound",
+    "talktime": 318,
+    "disposition": "Interested",
+}
+
+
+def _spec_checked_outbox(transport: Scripted) -> tuple[Outbox, Timeline]:
+    apis = create_app(Settings(clock="manual", apis=("ryng",))).runtime.apis
+    return _outbox(transport, check=_payload_check(apis))
+
+
+def _enqueue_terminal(outbox: Outbox, payload: dict[str, Any]) -> dict[str, Any]:
+    return outbox.enqueue(
+        api="ryng",
+        callback="terminal",
+        outgoing=Outgoing("POST", "http://127.0.0.1:9/t", payload),
+        retry=TERMINAL_RULE,
+        meta={"operationId": TERMINAL_CALLBACK},
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({**TERMINAL_PAYLOAD, "callID": "5012"}, "payload.callID must be an integer, not '5012'"),
+        ({k: v for k, v in TERMINAL_PAYLOAD.items() if k != "callLogID"}, "payload.callLogID is required"),
+    ],
+)
+def test_a_payload_that_breaks_the_spec_never_leaves(payload: dict[str, Any], problem: str) -> None:
+    transport = Scripted(Answer(status=200))
+    outbox, timeline = _spec_checked_outbox(transport)
+    record = _enqueue_terminal(outbox, payload)
+    asyncio.run(timeline.advance(600))
+    stored = outbox.store.get(COLLECTION, str(record["id"]))
+    assert stored is not None and stored["state"] == "failed"
+    assert stored["error"] == f"payload does not match the spec: {problem}"
+    assert transport.sent == [] and stored["attempts"] == []
+
+
+def test_a_payload_that_follows_the_spec_is_delivered() -> None:
+    transport = Scripted(Answer(status=200))
+    outbox, timeline = _spec_checked_outbox(transport)
+    record = _enqueue_terminal(outbox, TERMINAL_PAYLOAD)
+    asyncio.run(timeline.advance(600))
+    stored = outbox.store.get(COLLECTION, str(record["id"]))
+    assert stored is not None and stored["state"] == "delivered" and "error" not in stored
+    assert [sent.payload for sent in transport.sent] == [TERMINAL_PAYLOAD]
 
 
 class Killed(BaseException):

@@ -23,7 +23,20 @@ def build() -> CrmEngine:
     ["+1 617-555-0123", "(617) 555-0123", "16175550123", "6175550123", "+1 (617) 555 0123", " 617.555.0123 "],
 )
 def test_numbers_normalise_to_one_spelling(written: str) -> None:
-    assert normalise(written, "US") == normalise("+16175550123", "US")
+    assert normalise(written, "US") == "+16175550123"
+
+
+@pytest.mark.parametrize(
+    ("written", "e164"),
+    [
+        ("+1 212-555-0199", "+12125550199"),
+        ("(212) 555-0199", "+12125550199"),
+        ("+44 20 7946 0958", "+442079460958"),
+    ],
+)
+def test_different_numbers_keep_different_spellings(written: str, e164: str) -> None:
+    assert normalise(written, "US") == e164
+    assert normalise(written, "US") != normalise("+1 617-555-0123", "US")
 
 
 def test_unreadable_numbers_fall_back_to_digits() -> None:
@@ -31,12 +44,23 @@ def test_unreadable_numbers_fall_back_to_digits() -> None:
     assert normalise("no digits", "US") == ""
 
 
+def _written_locally(e164: str) -> str:
+    """A US number in E.164 as people write it at home: +16175550123 -> (617) 555-0123."""
+    assert e164.startswith("+1") and len(e164) == 12, e164
+    return f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}"
+
+
 def test_seeding_is_repeatable_and_lookup_uses_both_numbers() -> None:
     one, two = build(), build()
     assert one.contacts() == two.contacts()
-    contact = next(c for c in one.contacts() if c.get("mobile"))
-    assert one.find_contact(contact["mobile"].replace("+1", "")) == contact
-    assert one.find_contact("+10000000000") is None
+    contacts = one.contacts()
+    by_mobile = [c for c in contacts if c.get("mobile")][2]
+    by_phone = [c for c in contacts if not c.get("mobile")][1]
+    assert one.find_contact(_written_locally(by_mobile["mobile"])) == by_mobile
+    assert one.find_contact(_written_locally(by_phone["phone"])) == by_phone
+    seeded = {c.get(field) for c in contacts for field in ("phone", "mobile")}
+    assert "+12125550199" not in seeded
+    assert one.find_contact("+1 212-555-0199") is None
 
 
 def test_activity_steps_and_unknown_ids() -> None:

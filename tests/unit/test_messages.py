@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.schemas import CompiledSchema
+from mockserver.schemas import CompiledSchema, _has_big_int
 
 RULE: dict[str, Any] = {
     "type": "object",
@@ -45,14 +45,24 @@ def test_each_broken_rule_is_said_of_its_field_from_the_schema(body: Any, expect
     assert [str(p) for p in CompiledSchema(RULE).problems(body)] == expected
 
 
-@pytest.mark.parametrize(("body", "expected"), CASES, ids=[e[0] for _, e in CASES])
+HUGE = 2**63
+
+HUGE_CASES = [
+    *(
+        ({**body, "wait": HUGE}, [*expected, f"wait must be at most {2**62}, not {HUGE}"])
+        for body, expected in CASES
+        if "wait" not in body
+    ),
+    ({"wait": -HUGE}, [f"wait must be at least 0, not {-HUGE}"]),
+    ({"wait": [HUGE]}, [f"wait must be an integer, not [{HUGE}]"]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), HUGE_CASES, ids=[e[0] for _, e in HUGE_CASES])
 def test_the_exact_validator_for_huge_integers_says_the_same(body: Any, expected: list[str]) -> None:
-    compiled = CompiledSchema(RULE)
-    huge = {**body, "wait": 2**63} if "wait" not in body else body
-    words = [str(p) for p in compiled.problems(huge)]
-    assert [w for w in words if not w.startswith("wait must be at most")] == expected
-    if huge is not body:
-        assert f"wait must be at most {2**62}, not {2**63}" in words
+    assert _has_big_int(body), "a body without a huge integer is judged by the fast validator"
+    words = [str(p) for p in CompiledSchema(RULE).problems(body)]
+    assert sorted(words) == sorted(expected)
 
 
 def test_a_rule_asking_for_one_of_several_fields_names_them_all() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mockserver.app import create_app
-from mockserver.middleware import _problems_in_steps
+from mockserver.middleware import _ITEMS_STEP, _problems_in_steps
 from mockserver.schemas import CompiledSchema
 from mockserver.settings import Settings
 
@@ -35,6 +35,14 @@ def _broken(count: int) -> list[Any]:
     return rows
 
 
+def _longest(value: Any) -> int:
+    if isinstance(value, list):
+        return max([len(value), *(_longest(v) for v in value)])
+    if isinstance(value, dict):
+        return max([0, *(_longest(v) for v in value.values())])
+    return 0
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -42,10 +50,11 @@ def _broken(count: int) -> list[Any]:
         {"customerData": {"jsonData": _broken(21_001)}},
         {"customerData": {"jsonData": _rows(21_001)}},
         {"customerData": {"jsonData": _rows(21_001), "terminalCallbackUrl": "not a url"}, "maxRetries": -1},
-        {"customerData": {"jsonData": _rows(10)}, "agents": ["a@example.com"]},
+        {"customerData": {"jsonData": _rows(_ITEMS_STEP + 1)}, "agents": ["a@example.com"]},
     ],
 )
 def test_validation_in_steps_says_what_the_whole_validation_says(body: dict[str, Any]) -> None:
+    assert _longest(body) > _ITEMS_STEP, "an array this short is validated whole, not in steps"
     schema = _push_schema()
     whole = [str(p) for p in schema.problems(body)]
     in_steps = [str(p) for p in asyncio.run(_problems_in_steps(schema, body))]
