@@ -63,7 +63,7 @@ class Journal:
             return all(str(entry.get(k)) == v for k, v in wanted.items())
 
         start = end if before is None else min(before, end)
-        found = pages.backward(fetch, start, first - 1, limit, match if wanted else None)
+        found = pages.backward(fetch, start, first, limit, match if wanted else None)
         return Page([_view(entry) for entry in found.items], found.next_cursor)
 
 

@@ -125,6 +125,39 @@ def test_the_journal_pages_back_in_time() -> None:
         assert [e["id"] for e in oldest["requests"]] == [1] and oldest["next_cursor"] is None
 
 
+def _seed(client: httpx.Client) -> None:
+    """At least 3 items in every admin list, made through the mock's own APIs as a user would."""
+    diyalog = {"Auth-Token": "mockline"}
+    for n in range(3):
+        r = client.post("/diyalog/CreateInteraction", json={"customerId": f"22112212{n}"}, headers=diyalog)
+        assert r.status_code == 200 and r.json()["success"] is True, r.text
+        document = {
+            "userId": f"22112212{n}",
+            "fileName": f"form-{n}.pdf",
+            "fileType": "application/pdf",
+            "fileDescription": "Signed form",
+            "base64FileContent": "JVBERi0xLjQ=",
+            "dmsFolderName": "Onboarding",
+            "documentFields": [{"CustomerNo": f"22112212{n}"}],
+        }
+        r = client.post("/diyalog/CreateDocument", json=document, headers=diyalog)
+        assert r.status_code == 200 and r.json()["success"] is True, r.text
+        activity = {
+            "call_id": f"1729693708182-seed-{n}",
+            "activity_type": "inbound",
+            "caller_number": "+12125550143",
+            "called_number": "+12025550199",
+            "call_start": 1729693708182 + n,
+            "user_id": "u-1001",
+            "extension": "101",
+            "domain": "acme.ringotel.example",
+        }
+        r = client.post("/ringotel/activities", json=activity, auth=("mockline", "mockline"))
+        assert r.status_code == 201, r.text
+    _push(client, ["+919800555000", "+919801555000", "+919802555000"])  # answered: callbacks follow
+    client.post("/__admin/clock/advance", json={"seconds": 600}).raise_for_status()
+
+
 @pytest.mark.parametrize(
     ("path", "key"),
     [
@@ -140,9 +173,36 @@ def test_the_journal_pages_back_in_time() -> None:
 )
 def test_every_admin_list_takes_limit_and_cursor_and_refuses_a_bad_one(path: str, key: str) -> None:
     with serving(_app()) as base, httpx.Client(base_url=base) as client:
-        r = client.get(path, params={"limit": 1})
-        assert r.status_code == 200, r.text
-        assert len(r.json()[key]) <= 1 and "next_cursor" in r.json()
+        _seed(client)
+        first = client.get(path, params={"limit": 1})
+        assert first.status_code == 200, first.text
+        assert len(first.json()[key]) == 1 and first.json()["next_cursor"] is not None, first.json()
+
+        walked: list[dict[str, Any]] = []
+        sizes: list[int] = []
+        query: dict[str, Any] = {"limit": 1}
+        for _ in range(100):  # a cursor that leads nowhere must not hang the test
+            page = client.get(path, params=query).json()
+            walked += page[key]
+            sizes.append(len(page[key]))
+            if page["next_cursor"] is None:
+                break
+            query["cursor"] = page["next_cursor"]
+        else:
+            pytest.fail(f"{path}: no last page after 100 pages of one item")
+        everything = client.get(path, params={"limit": 10000}).json()
+        assert everything["next_cursor"] is None
+        full = everything[key]
+        if key == "requests":
+            # The journal pages back in time and the walk's own requests join it: the walk saw every
+            # entry up to the newest it started from, once each.
+            newest = max(e["id"] for e in walked)
+            walked.sort(key=lambda e: e["id"])
+            full = [e for e in full if e["id"] <= newest]
+        assert len(full) >= 3, full
+        assert sizes == [1] * len(full)
+        assert walked == full
+
         for bad in ({"cursor": "x1"}, {"cursor": "-3"}, {"limit": 0}, {"limit": 10001}):
             refused = client.get(path, params=bad)
             assert refused.status_code == 400, (bad, refused.text)
