@@ -80,11 +80,25 @@ def test_cancel_stops_a_pending_delivery_and_refuses_a_settled_one() -> None:
     async def scenario() -> None:
         async with receiver() as recv, client_for(new_app()) as client:
             recv.status = 500
-            assert (await client.post(PUSH, headers=RYNG, json=lead(recv.url))).status_code == 200
+            base = f"http://127.0.0.1:{recv.port}"
+            body = lead(recv.url)  # each callback to a path of its own, to tell them apart on arrival
+            body["customerData"] |= {
+                "connectCallbackUrl": f"{base}/connect",
+                "terminalCallbackUrl": f"{base}/terminal",
+            }
+            assert (await client.post(PUSH, headers=RYNG, json=body)).status_code == 200
             await client.post("/__admin/clock/advance", json={"seconds": 30})
             pending = (await client.get("/__admin/deliveries", params={"state": "pending"})).json()
-            target = pending["deliveries"][0]
-            sent = len(recv.requests)
+            (target,) = pending["deliveries"]
+            assert target["url"] == f"{base}/connect" and len(target["attempts"]) == 1
+            assert target["retry"]["attempts"] > 1, "an attempt is still due: the one cancel must stop"
+
+            def arrived() -> list[dict[str, Any]]:
+                """The target delivery's attempts as the receiver saw them: its path and its payload."""
+                at_path = [json.loads(r.body) for r in recv.requests if r.path == "/connect"]
+                return [p for p in at_path if p == target["payload"]]
+
+            assert len(arrived()) == 1
             cancelled = valid(
                 "mockline-admin", await client.post(f"/__admin/deliveries/{target['id']}/cancel")
             )
@@ -93,7 +107,9 @@ def test_cancel_stops_a_pending_delivery_and_refuses_a_settled_one() -> None:
             again = (await client.get("/__admin/deliveries", params={"state": "cancelled"})).json()
             assert [d["id"] for d in again["deliveries"]] == [target["id"]]
             assert len(again["deliveries"][0]["attempts"]) == len(target["attempts"])
-            assert len(recv.requests) >= sent  # the other callback may go on; this one made no attempt
+            # The clock ran the other callback's attempts to the same receiver; the cancelled one made none.
+            assert [r.path for r in recv.requests].count("/terminal") >= 1
+            assert len(arrived()) == 1
             refused = valid("mockline-admin", await client.post(f"/__admin/deliveries/{target['id']}/cancel"))
             assert refused.status_code == 409
             missing = valid("mockline-admin", await client.post("/__admin/deliveries/999/retry"))

@@ -290,7 +290,9 @@ def test_retries_respect_max_retries_and_retry_interval() -> None:
                     "POST", f"/progressive/queue/{queue_id}/transactional", json=push_body(receiver, [FAILS])
                 )
                 await mock.advance(3600)
-                for call in await mock.calls(queueID=queue_id):
+                queued = await mock.calls(queueID=queue_id)
+                assert len(queued) == 2  # the BUSY lead the queue was made with, and the FAILS one pushed
+                for call in queued:
                     assert len(call["attempts"]) == 2 and call["retryInterval"] == 3
                     gap = ts(call["attempts"][1]["dialed"]) - ts(call["attempts"][0]["ended"])
                     assert gap.total_seconds() >= 180
@@ -526,7 +528,9 @@ def test_csv_campaign_with_in_file_agents_then_a_queue_from_that_campaign() -> N
                 await mock.advance(3600)
                 queued = await mock.calls(style="queue")
                 assert [c["eligibleAgents"] for c in queued] == [["meera@example.com"], ["rahul@example.com"]]
-                for payload in receiver.at("/terminal"):
+                terminals = receiver.at("/terminal")
+                assert len(terminals) == 2  # one terminal callback per lead of the sheet
+                for payload in terminals:
                     assert payload["customFieldNames"] == {
                         "customField1Name": "Name",
                         "customField2Name": "Policy",

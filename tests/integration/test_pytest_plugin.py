@@ -37,6 +37,17 @@ def test_a_delivery_reaches_the_sink_and_is_validated(callback_sink):
     assert entry["api"] == "ryng" and entry["valid"] is True
 
 
+def test_more_matching_deliveries_than_count_is_a_failure(callback_sink):
+    payload = {"callID": 5012, "callLogID": 88210, "callbackType": "terminal", "event": "call-ended"}
+    for _ in range(2):
+        assert httpx.post(callback_sink.url, json=payload).status_code == 200
+    # "exactly count": two matches are not one, and the wait for the count gives up after ``within``.
+    with pytest.raises(AssertionError, match=r"expected 1 deliveries .*; got 2 of 2 received"):
+        callback_sink.assert_received(event="call-ended", count=1, callID=5012, within=0.1)
+    assert len(callback_sink.assert_received(event="call-ended", count=2, callID=5012, within=0.1)) == 2
+    assert len(callback_sink.assert_received(event="call-ended", callID=5012, within=0.1)) == 2
+
+
 def test_the_sink_starts_empty(callback_sink):
     assert callback_sink.received() == []
 
@@ -52,7 +63,7 @@ def test_a_failed_assertion_lists_near_misses(callback_sink):
 def test_fixtures_work_in_a_users_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*expected 1 deliveries with event='call-ended', valid=True, callID=7; got 0 of 2 received*",
