@@ -5,8 +5,9 @@ minimal payload (required fields only), which must be answered with a documented
 (``x-retry.success_status``, 200 by default); invalid deliveries (not JSON, no fields, a field of the
 wrong type), which may be refused but never with a 5xx; a duplicate of a valid delivery, which must be
 answered 200 again; and a retry of a delivery whose first attempt the sender gave up on, which must be
-answered 200 as well. The outcome is the same :class:`~contracts.reporting.model.Report` that ``verify``
-produces.
+answered 200 as well. A kind the spec gives no example payload cannot be sent at all: it is named
+inconclusive (exit code 3), never passed. The outcome is the same
+:class:`~contracts.reporting.model.Report` that ``verify`` produces.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from contracts.callbacks import CallbackKind
 from contracts.checks import curl_command, describe
 from contracts.errors import ContractsError
 from contracts.loaders import SpecNotFound
-from contracts.reporting.model import Report, Violation
+from contracts.reporting.model import Inconclusive, Report, Violation
 
 RULES: dict[str, str] = {
     "valid_callback_accepted": "a documented success status for a valid delivery",
@@ -166,6 +167,24 @@ def _drive(kind: CallbackKind, driver: _Driver, report: Report, tick: Callable[[
 
     examples = kind.examples()
     if not examples:
+        # Every delivery below is built from an example: with none, the receiver was sent nothing of this
+        # kind, so the run cannot vouch for it.
+        what = (
+            f"the {kind.name} webhook"
+            if kind.source is None
+            else f"the {kind.name} callback of {kind.source}"
+        )
+        report.inconclusive.append(
+            Inconclusive(
+                scope="operation",
+                name=label,
+                reason=(
+                    f"never sent: the spec gives {what} ({kind.operation_id}) no example payload "
+                    "(neither of its request body nor of its query parameters), and verify-receiver "
+                    "builds every delivery it sends from one"
+                ),
+            )
+        )
         return
     first = next(iter(examples.values()))
     valid = dict(examples)

@@ -18,7 +18,8 @@ def register(subparsers: Any) -> None:
             "Send every kind of callback and webhook of SPEC to URL: valid ones (each named example and a "
             "minimal one), invalid ones, a duplicate and a retry after a failed attempt. The receiver must "
             "answer 200 to valid ones and duplicates and never answer 5xx. Exit 0 when it does, 1 when it "
-            "does not, 2 on a usage or connection error."
+            "does not, 2 on a usage or connection error, 3 when inconclusive: a kind the spec gives no "
+            "example payload could not be sent."
         ),
     )
     parser.add_argument("spec", help=f"one of {', '.join(VENDOR_SPECS)}, or a path to an OpenAPI file")

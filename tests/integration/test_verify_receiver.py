@@ -12,18 +12,56 @@ from mockserver.cli import main
 from tests.fixtures.verify import free_port, serving
 from tests.fixtures.verify.receivers import RECEIVERS, correct
 
+RULES = {
+    "valid_callback_accepted",
+    "invalid_callback_no_5xx",
+    "no_server_error",
+    "duplicate_accepted",
+    "retry_accepted",
+}
+# The distinct kinds each spec's vendor sends, as the report labels them: Ryng's two callbacks differ in
+# shape between the two operations that register them; Ringotel CRM sends two webhooks.
+RYNG_KINDS = {
+    "POST ryng.connect (appendCampaignConnectCallback)",
+    "POST ryng.connect (pushTransactionalConnectCallback)",
+    "POST ryng.terminal (appendCampaignTerminalCallback)",
+    "POST ryng.terminal (pushTransactionalTerminalCallback)",
+}
+CRM_KINDS = {
+    "POST ringotel-crm.StartCallActivity (startCallActivityEvent)",
+    "POST ringotel-crm.StopCallActivity (stopCallActivityEvent)",
+}
+# One callback with an example payload and one (orderCancelled) without: the second cannot be sent.
+WITHOUT_EXAMPLES = str(Path(__file__).parents[1] / "fixtures" / "verify" / "callback-without-examples.yaml")
+UNSENDABLE = "POST callback-without-examples.cancelled (orderCancelled)"
+
 
 def test_a_correct_receiver_passes() -> None:
     with serving(correct()) as url:
         report = verify_receiver("ryng", url + "/callbacks")
     assert report.conformant and report.exit_code() == 0
-    assert {check for _, check in report.rows} == {
-        "valid_callback_accepted",
-        "invalid_callback_no_5xx",
-        "no_server_error",
-        "duplicate_accepted",
-        "retry_accepted",
-    }
+    assert report.requests > 0
+    # Every kind was driven, and each through every rule: a run that sent one kind, or none, fails here.
+    assert set(report.rows) == {(kind, rule) for kind in RYNG_KINDS for rule in RULES}
+    assert all(row.passed and not row.failed for row in report.rows.values())
+
+
+def test_a_kind_without_an_example_is_inconclusive_not_passed(tmp_path: Path) -> None:
+    with serving(correct()) as url:
+        report = verify_receiver(WITHOUT_EXAMPLES, url + "/callbacks")
+        data = tmp_path / "receiver.json"
+        code = main(["verify-receiver", WITHOUT_EXAMPLES, "--url", url + "/callbacks", "--report", str(data)])
+    # The kind with an example was sent and answered well; the other was never sent.
+    assert {kind for kind, _ in report.rows} == {"POST callback-without-examples.shipped (orderShipped)"}
+    assert report.violations == [] and report.errors == []
+    assert [(i.scope, i.name) for i in report.inconclusive] == [("operation", UNSENDABLE)]
+    reason = report.inconclusive[0].reason
+    assert "cancelled callback of placeOrder" in reason and "no example payload" in reason, reason
+    assert not report.conformant and report.verdict == "inconclusive" and report.exit_code() == 3
+    assert code == 3
+    document = json.loads(data.read_text())
+    assert document["verdict"] == "inconclusive" and document["exit_code"] == 3
+    assert [i["name"] for i in document["inconclusive"]] == [UNSENDABLE]
 
 
 def test_there_are_at_least_five_broken_receivers() -> None:
@@ -51,8 +89,16 @@ def test_cli_reports_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "[duplicate_accepted]" in out and "reproduce: curl -X POST" in out
     assert json.loads(data.read_text())["kind"] == "verify-receiver"
     assert (tmp_path / "r.xml").read_text().count("<failure") >= 1
+    crm = tmp_path / "crm.json"
     with serving(correct()) as url:
-        assert main(["verify-receiver", "ringotel-crm", "--url", url + "/callbacks"]) == 0
+        argv = ["verify-receiver", "ringotel-crm", "--url", url + "/callbacks", "--report", str(crm)]
+        assert main(argv) == 0
+    document = json.loads(crm.read_text())
+    assert document["requests"] > 0 and document["inconclusive"] == []
+    assert {row["operation"] for row in document["table"]} == CRM_KINDS
+    assert {(row["operation"], row["check"]) for row in document["table"]} == {
+        (kind, rule) for kind in CRM_KINDS for rule in RULES
+    }
     closed = f"http://127.0.0.1:{free_port()}/callbacks"
     assert main(["verify-receiver", "ryng", "--url", closed]) == 2
     assert "cannot reach the receiver" in capsys.readouterr().err
