@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 import xml.etree.ElementTree as ET
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,6 +66,14 @@ def options(
         operations=operations,
         rate_limit="off",  # the fixtures and these mocks have no limit (paced runs: bench/verify.py)
     )
+
+
+def start_gaps(har: Path) -> list[float]:
+    """Seconds between the starts of consecutive requests of a HAR file written by ``--report-har``."""
+    started = sorted(
+        datetime.fromisoformat(e["startedDateTime"]) for e in json.loads(har.read_text())["log"]["entries"]
+    )
+    return [(later - earlier).total_seconds() for earlier, later in pairwise(started)]
 
 
 def test_the_corpus_has_at_least_five_broken_fixtures_per_spec() -> None:
@@ -123,15 +135,29 @@ def test_the_mock_passes_verify(spec: str) -> None:
     assert report.exit_code() == (3 if unproven else 0)
 
 
-def test_verify_paces_itself_by_the_limit_the_spec_documents() -> None:
+# specs/ryng.yaml documents (x-mockline.rate_limit) 60 requests per 60-second window: one a second.
+RYNG_DOCUMENTED_INTERVAL = 1.0
+# Each HAR start time is the answer's arrival less its elapsed time, a few milliseconds off the moment
+# the pacer let the request go: a gap may read up to this share short.
+PACING_TOLERANCE = 0.95
+
+
+def test_verify_paces_itself_by_the_limit_the_spec_documents(tmp_path: Path) -> None:
     """The mock as the README starts it (realtime clock, Ryng's 60 a minute): verify at its defaults
-    honours the documented limit, so no answer is a 429 and the linked pair is proven."""
+    honours the documented limit (its requests start a second apart, as the HAR shows), so no answer is a
+    429 and the linked pair is proven. Fewer than 60 requests would not draw a 429 unpaced either: the
+    gaps between them are what proves the pace."""
+    har = tmp_path / "paced.har"
     app = create_app(Settings(apis=("ryng",)))  # defaults: realtime clock, rate limit on
     with serving(app) as url:
         paced = options("ryng", url, operations=("makePreviewCall", "endPreviewCall"), max_examples=1)
         # None: as the spec documents, every phase the pace allows
-        report = run_to_report(dataclasses.replace(paced, rate_limit=None, phases=None))
+        report = run_to_report(dataclasses.replace(paced, rate_limit=None, phases=None, har_path=str(har)))
     assert report.rate_limit == "60/m"
+    gaps = start_gaps(har)
+    assert len(gaps) >= 10, len(gaps)
+    assert min(gaps) >= PACING_TOLERANCE * RYNG_DOCUMENTED_INTERVAL, [round(g, 3) for g in gaps]
+    assert statistics.median(gaps) < 1.5 * RYNG_DOCUMENTED_INTERVAL, [round(g, 3) for g in gaps]
     assert report.violations == [], [(v.operation, v.rule, v.got) for v in report.violations]
     assert all(counts.get("429", 0) == 0 for counts in report.phase_counts.values()), report.phase_counts
     assert "coverage" not in report.phase_counts  # a paced run leaves it out unless asked
@@ -197,21 +223,27 @@ def test_cli_paces_requests_and_writes_every_exchange_as_har(
     har = tmp_path / "run.har"
     with serving(fixture_app("diyalog", "identity")) as url:
         argv = ["verify", "diyalog", "--base-url", f"{url}/diyalog", "--header", "Auth-Token: mockline"]
-        argv += ["--seed", "1", "--max-examples", "2", "--phases", "examples", "--rate-limit", "50/s"]
+        argv += ["--seed", "1", "--max-examples", "2", "--phases", "examples", "--rate-limit", "2/s"]
         argv += ["--exclude-operation", "DELETE /{interactionId}", "--exclude-checks", "max_response_time"]
         argv += ["--report-har", str(har)]
         code = main(argv)
     out = capsys.readouterr().out
     entries = json.loads(har.read_text())["log"]["entries"]
-    assert "paced at 50/s" in out and code in (0, 3)
+    assert "paced at 2/s" in out and code in (0, 3)
     assert entries and all(e["request"]["url"].startswith(url) for e in entries)
     assert not any(e["request"]["method"] == "DELETE" for e in entries if e["_source"] == "schemathesis")
-    started = [e["startedDateTime"] for e in entries]
-    assert started == sorted(started)
+    assert {e["_source"] for e in entries} > {"schemathesis"}  # the checks' own requests are paced too
+    # 2 a second: every request, Schemathesis' and the checks' own, starts half a second after the last.
+    gaps = start_gaps(har)
+    assert len(gaps) >= 8, len(gaps)
+    assert min(gaps) >= PACING_TOLERANCE * 0.5, [round(g, 3) for g in gaps]
+    assert statistics.median(gaps) < 0.75, [round(g, 3) for g in gaps]
     assert {e["_phase"] for e in entries} >= {"examples"}
 
 
-def test_cli_checks_and_max_failures_choose_what_runs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_checks_and_max_failures_choose_what_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with serving(fixture_app("ryng", "wrong_auth_code")) as url:
         base = ["verify", "ryng", "--base-url", f"{url}/ryng", "--header", "x-access-token: mockline"]
         base += [
@@ -229,6 +261,21 @@ def test_cli_checks_and_max_failures_choose_what_runs(capsys: pytest.CaptureFixt
         assert main([*base, "--checks", "auth_failure_status", "--max-failures", "1"]) == 1
         out = capsys.readouterr().out
         assert "[auth_failure_status]" in out and "not_a_server_error" not in out
+    # Every operation of Ryng answers a refused credential with the wrong status: a full run finds it on
+    # several, and --max-failures 1 stops Schemathesis at the first.
+    reports: dict[str, dict[str, Any]] = {}
+    for name, limit in (("full", []), ("stopped", ["--max-failures", "1"])):
+        with serving(fixture_app("ryng", "wrong_auth_code")) as url:
+            data = tmp_path / f"{name}.json"
+            argv = ["verify", "ryng", "--base-url", f"{url}/ryng", "--header", "x-access-token: mockline"]
+            argv += ["--rate-limit", "off", "--seed", "1", "--max-examples", "2", "--phases", "examples"]
+            assert main([*argv, *limit, "--report", str(data)]) == 1
+            reports[name] = json.loads(data.read_text())
+    capsys.readouterr()
+    full, stopped = reports["full"], reports["stopped"]
+    found = (len(full["violations"]), len(stopped["violations"]))
+    assert found[0] >= 3 and 1 <= found[1] < found[0], found
+    assert 0 < stopped["requests"] < full["requests"] // 2, (stopped["requests"], full["requests"])
     with serving(fixture_app("ryng", "wrong_auth_code")) as url:  # a fresh server: the agent is free again
         base[3] = f"{url}/ryng"
         assert main([*base, "--exclude-checks", "auth_failure_status,auth_failure_message"]) in (0, 3)
