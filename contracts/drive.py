@@ -2,10 +2,11 @@
 reference contract, the way Ringotel would, and say which step broke.
 
 The steps, in order: (OAuth2 token), Users, an incoming call, FindContact, CreateContact (only when no
-contact was found), CreateActivity, AssignActivity, UpdateActivity, StopCallActivity,
-UpdateCallRecording. Each response must have the step's success status and validate against
-``ringotel-crm.yaml`` (openapi-core, with the spec's server set to the base URL); the ids it answers are
-carried to the next step and checked where the contract says they come back.
+contact was found: otherwise it is skipped, and the report says so, never counting it as passed),
+CreateActivity, AssignActivity, UpdateActivity, StopCallActivity, UpdateCallRecording. Each response must
+have the step's success status and validate against ``ringotel-crm.yaml`` (openapi-core, with the spec's
+server set to the base URL); the ids it answers are carried to the next step and checked where the
+contract says they come back.
 
 This module speaks HTTP only; it does not import the mock.
 """
@@ -70,11 +71,19 @@ class Auth:
 @dataclass
 class Step:
     name: str
-    ok: bool
-    summary: str
+    ok: bool  # it did not fail: it worked, or it was skipped (then ``skipped`` says so and nothing was sent)
+    summary: str  # what it did, what went wrong, or why it was skipped
     method: str | None = None
     url: str | None = None
     status: int | None = None
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class Skip:
+    """What a step returns instead of its summary when the workflow does not call for it."""
+
+    reason: str  # "the caller +12025550123 was found as contact 7"
 
 
 class StepFailed(ContractsError):
@@ -96,6 +105,15 @@ class Report:
     @property
     def ok(self) -> bool:
         return self.failed is None
+
+    @property
+    def ran(self) -> list[Step]:
+        """The steps that were played (and did not fail), skipped ones left out."""
+        return [s for s in self.steps if s.ok and not s.skipped]
+
+    @property
+    def skipped(self) -> list[Step]:
+        return [s for s in self.steps if s.skipped]
 
     @property
     def exit_code(self) -> int:
@@ -206,16 +224,28 @@ class Driver:
                     self.say(f"{label:<28} FAILED{where}\n      {exc.message}")
                     break
                 method, url, status = self._last
+                if isinstance(summary, Skip):
+                    self.report.steps.append(Step(name, True, summary.reason, skipped=True))
+                    self.say(f"{label:<28} skipped {summary.reason}")
+                    continue
                 self.report.steps.append(Step(name, True, summary, method or None, url or None, status))
                 self.say(f"{label:<28} ok    {summary}")
-        passed = sum(1 for s in self.report.steps if s.ok)
-        if self.report.failed is None:
-            self.say(f"PASSED: all {passed} steps of Ringotel's call workflow worked against {self.base_url}")
-        else:
+        ran = len(self.report.ran)
+        skipped = self.report.skipped
+        why = ", ".join(f"{s.name}: {s.summary}" for s in skipped)
+        also = f"; {len(skipped)} skipped ({why})" if skipped else ""
+        if self.report.failed is not None:
             self.say(
-                f"FAILED at step {self.report.failed.name}: {passed} of {len(steps)} steps passed.\n"
+                f"FAILED at step {self.report.failed.name}: {ran} of {len(steps)} steps passed{also}.\n"
                 f"  {self.report.failed.summary}"
             )
+        elif skipped:
+            self.say(
+                f"PASSED: the {ran} steps of Ringotel's call workflow that ran worked against "
+                f"{self.base_url}{also}"
+            )
+        else:
+            self.say(f"PASSED: all {ran} steps of Ringotel's call workflow worked against {self.base_url}")
         return self.report
 
     # -- HTTP with checks -------------------------------------------------------------------------------
@@ -308,9 +338,9 @@ class Driver:
         self.carried["contact_id"] = None
         return f"no contact has {self.caller}"
 
-    async def create_contact(self, client: httpx.AsyncClient) -> str:
+    async def create_contact(self, client: httpx.AsyncClient) -> str | Skip:
         if self.carried.get("contact_id"):
-            return f"skipped: contact {self.carried['contact_id']} already known"
+            return Skip(f"the caller {self.caller} was found as contact {self.carried['contact_id']}")
         sent = {"phone": self.caller, "firstname": "Unknown", "lastname": f"Caller {self.caller[-4:]}"}
         body = await self.call(client, "createContact", "the created contact", json=sent)
         self.carried["contact_id"] = body["contact_id"]

@@ -139,25 +139,40 @@ class CallbackSink:
         within: float = 2.0,
         **fields: Any,
     ) -> list[dict[str, Any]]:
-        """Deliveries matching every criterion (at least one, or exactly ``count``), waiting up to
-        ``within`` seconds for them. ``event`` matches the payload's event, the callback's name or the
-        operationId; ``fields`` match payload fields. On failure, the nearest misses are listed."""
+        """Deliveries matching every criterion. Without ``count``: at least one, returned as soon as one is
+        in, or a failure once ``within`` seconds have passed without one. With ``count``: exactly ``count``
+        (0 included) when ``within`` seconds have passed, so it always waits them out (a match arriving
+        later would change the count), and fails at once when more than ``count`` are in. ``event`` matches
+        the payload's event, the callback's name or the operationId; ``fields`` match payload fields. On
+        failure, the nearest misses are listed."""
         criteria: dict[str, Any] = {"event": event, "kind": kind, "api": api, "valid": valid}
         criteria = {k: v for k, v in criteria.items() if v is not None}
-        deadline = time.monotonic() + within
+        started = time.monotonic()
+        deadline = started + within
         while True:
+            over = time.monotonic() >= deadline  # before reading: whatever came in by the deadline counts
             entries = self.recorder.entries()
             matches = [e for e in entries if not _mismatches(e, criteria, fields)]
-            if (len(matches) >= 1 if count is None else len(matches) == count) and (
-                count is not None or matches
-            ):
+            if count is None:
+                if matches:
+                    return matches
+            elif len(matches) > count:
+                break  # too many already: no wait can mend that
+            elif over and len(matches) == count:
                 return matches
-            if time.monotonic() >= deadline:
+            if over:
                 break
-            time.sleep(0.02)
+            time.sleep(min(0.02, max(deadline - time.monotonic(), 0.0)))
         wanted = ", ".join(f"{k}={v!r}" for k, v in {**criteria, **fields}.items()) or "anything"
         expectation = "at least one delivery" if count is None else f"{count} deliveries"
-        lines = [f"expected {expectation} with {wanted}; got {len(matches)} of {len(entries)} received"]
+        when = (
+            f"after {time.monotonic() - started:.2f} s of the {within:g} s"
+            if count is not None and len(matches) > count
+            else f"in {within:g} s"
+        )
+        lines = [
+            f"expected {expectation} with {wanted}; got {len(matches)} of {len(entries)} received {when}"
+        ]
         ranked = sorted(entries, key=lambda e: len(_mismatches(e, criteria, fields)))
         near = [e for e in ranked if e not in matches][:5]
         if near:

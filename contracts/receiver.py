@@ -5,7 +5,10 @@ minimal payload (required fields only), which must be answered with a documented
 (``x-retry.success_status``, 200 by default); invalid deliveries (not JSON, no fields, a field of the
 wrong type), which may be refused but never with a 5xx; a duplicate of a valid delivery, which must be
 answered 200 again; and a retry of a delivery whose first attempt the sender gave up on, which must be
-answered 200 as well. A kind the spec gives no example payload cannot be sent at all: it is named
+answered 200 as well. The attempt given up on is written whole on a connection of its own, which is then
+closed without reading a byte of the answer, so it is given up on however fast the receiver is; an attempt
+that could not be written (the connection refused, say) leaves the retry unjudged and the kind
+inconclusive. A kind the spec gives no example payload cannot be sent at all: it is named
 inconclusive (exit code 3), never passed. The outcome is the same
 :class:`~contracts.reporting.model.Report` that ``verify`` produces.
 """
@@ -14,10 +17,12 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 import httpx
 
@@ -35,6 +40,9 @@ RULES: dict[str, str] = {
     "duplicate_accepted": "a documented success status for the same delivery sent again",
     "retry_accepted": "a documented success status for a retry after an attempt the sender gave up on",
 }
+# Between the attempt given up on and its retry: the receiver has the attempt first (a retry that overtook
+# it would be the first delivery the receiver saw), and is still at work on it if it takes longer.
+RETRY_AFTER_SECONDS = 0.1
 
 
 class ReceiverError(ContractsError):
@@ -78,23 +86,19 @@ class _Driver:
         self.report = report
         self.client = httpx.Client(timeout=timeout)
 
+    def _url(self, query: str) -> str:
+        return self.url + (("&" if "?" in self.url else "?") + query if query else "")
+
     def send(
-        self,
-        kind: CallbackKind,
-        query: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: float | None = None,
+        self, kind: CallbackKind, query: str, headers: Mapping[str, str], body: bytes | None
     ) -> tuple[httpx.Response | None, str]:
-        url = self.url + (("&" if "?" in self.url else "?") + query if query else "")
+        url = self._url(query)
         all_headers = {**self.headers, **headers}
         curl = curl_command(kind.method, url, all_headers, body)
         self.report.requests += 1
         for attempt in (1, 2):
             try:
-                response = self.client.request(
-                    kind.method, url, headers=all_headers, content=body, timeout=timeout or self.timeout
-                )
+                response = self.client.request(kind.method, url, headers=all_headers, content=body)
             except httpx.TimeoutException:
                 self.client.close()  # the sender gave up: its connection goes with it
                 self.client = httpx.Client(timeout=self.timeout)
@@ -108,6 +112,46 @@ class _Driver:
             else:
                 return response, curl
         raise AssertionError("unreachable")
+
+    def give_up(
+        self, kind: CallbackKind, query: str, headers: Mapping[str, str], body: bytes | None
+    ) -> str | None:
+        """Send a delivery and give up on it: the whole request is written on a connection of its own, which
+        is then closed without reading a byte of the answer, and the retry may follow
+        ``RETRY_AFTER_SECONDS`` later. The receiver gets the whole delivery and may work on it; the sender
+        never learns what it answered, however fast it was. Returns why the attempt could not be made, or
+        None when it was."""
+        url = self._url(query)
+        all_headers = {**self.headers, **headers}
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        lowered = {name.lower() for name in all_headers}
+        wire = {"Host": parts.netloc.rpartition("@")[2]} if "host" not in lowered else {}
+        wire.update(all_headers)
+        if body is not None or kind.method.upper() not in {"GET", "HEAD", "DELETE", "OPTIONS"}:
+            wire = {k: v for k, v in wire.items() if k.lower() != "content-length"}
+            wire["Content-Length"] = str(len(body or b""))
+        wire = {k: v for k, v in wire.items() if k.lower() != "connection"}
+        wire["Connection"] = "close"
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        head = f"{kind.method.upper()} {target} HTTP/1.1\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in wire.items()
+        )
+        request = (head + "\r\n").encode("latin-1") + (body or b"")
+        self.report.requests += 1
+        try:
+            connection = socket.create_connection((host, port), timeout=self.timeout)
+            try:
+                if parts.scheme == "https":
+                    connection = ssl.create_default_context().wrap_socket(connection, server_hostname=host)
+                connection.sendall(request)
+            finally:
+                connection.close()  # without reading the answer: the sender has given up
+        except OSError as exc:
+            return f"{exc.__class__.__name__}: {exc}"
+        time.sleep(RETRY_AFTER_SECONDS)
+        return None
 
 
 def verify_receiver(
@@ -230,13 +274,34 @@ def _drive(kind: CallbackKind, driver: _Driver, report: Report, tick: Callable[[
     )
     server_error("duplicate", response, curl)
 
-    # A retry: the sender gives up on the first attempt almost at once, then sends the same delivery again.
+    # A retry: the sender gives up on the first attempt (written whole, its answer never read), then sends
+    # the same delivery again a moment later.
     retried = _retry_payload(kind, first)
-    driver.send(kind, *kind.encode(retried), timeout=0.05)
+    failure = driver.give_up(kind, *kind.encode(retried))
+    if failure is not None:
+        # No attempt was given up on, so a retry would be one more delivery: retry_accepted is not judged.
+        report.record(label, "retry_accepted", None)
+        report.inconclusive.append(
+            Inconclusive(
+                scope="operation",
+                name=label,
+                reason=(
+                    "retry never judged: the first attempt of the retried delivery, the one the sender gives "
+                    f"up on, could not be sent ({failure}), so the receiver got no retry after an attempt "
+                    "given up on"
+                ),
+            )
+        )
+        return
     response, curl = driver.send(kind, *kind.encode(retried))
     ok = response is not None and response.status_code in success
     judge(
-        "retry_accepted", "a retry after a failed attempt", response, curl, ok, f"{expected_ok} for the retry"
+        "retry_accepted",
+        "a retry after an attempt the sender gave up on",
+        response,
+        curl,
+        ok,
+        f"{expected_ok} for the retry",
     )
     server_error("retry", response, curl)
 

@@ -16,10 +16,11 @@ def register(subparsers: Any) -> None:
         help="drive a callback or webhook receiver with valid, invalid, duplicate and retried deliveries",
         description=(
             "Send every kind of callback and webhook of SPEC to URL: valid ones (each named example and a "
-            "minimal one), invalid ones, a duplicate and a retry after a failed attempt. The receiver must "
-            "answer 200 to valid ones and duplicates and never answer 5xx. Exit 0 when it does, 1 when it "
+            "minimal one), invalid ones, a duplicate, and a retry after an attempt the sender gave up on "
+            "(written whole on a connection of its own and closed unread). The receiver must answer 200 to "
+            "valid ones, duplicates and the retry, and never answer 5xx. Exit 0 when it does, 1 when it "
             "does not, 2 on a usage or connection error, 3 when inconclusive: a kind the spec gives no "
-            "example payload could not be sent."
+            "example payload, or whose attempt to give up on could not be sent."
         ),
     )
     parser.add_argument("spec", help=f"one of {', '.join(VENDOR_SPECS)}, or a path to an OpenAPI file")

@@ -54,7 +54,9 @@ def test_every_step_passes_against_the_mock_crm(auth: str) -> None:
 def test_a_known_caller_skips_create_contact_and_a_link_replaces_the_upload() -> None:
     app = new_app()
     transport = httpx.ASGITransport(app=app)
-    first, _ = run("http://mock/ringotel", "basic:mockline:mockline", transport, caller="+1 (617) 555-0123")
+    first, created_output = run(
+        "http://mock/ringotel", "basic:mockline:mockline", transport, caller="+1 (617) 555-0123"
+    )
     second, output = run(
         "http://mock/ringotel",
         "basic:mockline:mockline",
@@ -65,7 +67,19 @@ def test_a_known_caller_skips_create_contact_and_a_link_replaces_the_upload() ->
     assert first.ok and second.ok, output
     created = next(s for s in first.steps if s.name == "CreateContact")
     skipped = next(s for s in second.steps if s.name == "CreateContact")
-    assert "created" in created.summary and skipped.summary.startswith("skipped")
+    assert "PASSED: all 9 steps of Ringotel's call workflow worked" in created_output, created_output
+    # The skipped step is named skipped, and counted apart from the steps that ran and worked.
+    contact = created.summary.split()[1]  # "contact c-2013 created for +1 (617) 555-0123"
+    reason = f"the caller 16175550123 was found as contact {contact}"
+    assert "PASSED: all" not in output, output
+    assert f"{'[4/9] CreateContact':<28} skipped {reason}" in output, output
+    assert (
+        "PASSED: the 8 steps of Ringotel's call workflow that ran worked against http://mock/ringotel; "
+        f"1 skipped (CreateContact: {reason})"
+    ) in output, output
+    assert "created" in created.summary and not created.skipped
+    assert skipped.skipped and skipped.summary == reason and skipped.method is None and skipped.status is None
+    assert [s.name for s in second.skipped] == ["CreateContact"] and len(second.ran) == 8
     assert "https://recordings.example.com/call.mp3" in output
 
 

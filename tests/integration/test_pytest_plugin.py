@@ -7,6 +7,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 USER_TESTS = """
+import contextlib
+import threading
+import time
+
 import httpx
 import pytest
 
@@ -48,6 +52,52 @@ def test_more_matching_deliveries_than_count_is_a_failure(callback_sink):
     assert len(callback_sink.assert_received(event="call-ended", callID=5012, within=0.1)) == 2
 
 
+@contextlib.contextmanager
+def posted_later(url, payload, seconds=0.3):
+    timer = threading.Timer(seconds, httpx.post, args=(url,), kwargs={"json": payload})
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()  # the post is done before the test ends, whatever the test found
+
+
+def test_count_0_fails_when_a_matching_delivery_arrives_within_the_window(callback_sink):
+    payload = {"callID": 5012, "callLogID": 88210, "callbackType": "terminal", "event": "call-ended"}
+    with posted_later(callback_sink.url, payload):
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match=r"expected 0 deliveries .*; got 1 of 1 received after"):
+            callback_sink.assert_received(event="call-ended", count=0, callID=5012, within=0.5)
+        assert 0.25 < time.monotonic() - started < 0.5  # it failed when the delivery came: not before
+
+
+def test_count_1_fails_when_a_duplicate_arrives_within_the_window(callback_sink):
+    payload = {"callID": 5012, "callLogID": 88210, "callbackType": "terminal", "event": "call-ended"}
+    assert httpx.post(callback_sink.url, json=payload).status_code == 200
+    with posted_later(callback_sink.url, payload):
+        with pytest.raises(AssertionError, match=r"expected 1 deliveries .*; got 2 of 2 received after"):
+            callback_sink.assert_received(event="call-ended", count=1, callID=5012, within=0.5)
+
+
+def test_count_waits_the_window_out_and_no_count_does_not(callback_sink):
+    payload = {"callID": 5012, "callLogID": 88210, "callbackType": "terminal", "event": "call-ended"}
+    started = time.monotonic()
+    assert callback_sink.assert_received(event="call-ended", count=0, within=0.2) == []
+    assert time.monotonic() - started >= 0.2
+    assert httpx.post(callback_sink.url, json=payload).status_code == 200
+    started = time.monotonic()
+    assert len(callback_sink.assert_received(event="call-ended", count=1, within=0.2)) == 1
+    assert time.monotonic() - started >= 0.2
+    started = time.monotonic()
+    assert len(callback_sink.assert_received(event="call-ended", within=5)) == 1  # one is enough: at once
+    assert time.monotonic() - started < 1
+    assert httpx.post(callback_sink.url, json=payload).status_code == 200
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match=r"got 2 of 2 received after"):  # too many: at once
+        callback_sink.assert_received(event="call-ended", count=1, within=5)
+    assert time.monotonic() - started < 1
+
+
 def test_the_sink_starts_empty(callback_sink):
     assert callback_sink.received() == []
 
@@ -63,7 +113,7 @@ def test_a_failed_assertion_lists_near_misses(callback_sink):
 def test_fixtures_work_in_a_users_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=5, failed=1)
+    result.assert_outcomes(passed=8, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*expected 1 deliveries with event='call-ended', valid=True, callID=7; got 0 of 2 received*",

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from contracts.listen import ListenOptions, create_listener
 from contracts.receiver import verify_receiver
 from mockserver.cli import main
 from tests.fixtures.verify import free_port, serving
+from tests.fixtures.verify.given_up import one_connection, stuck_when_the_sender_hangs_up
 from tests.fixtures.verify.receivers import RECEIVERS, correct
 
 RULES = {
@@ -62,6 +64,49 @@ def test_a_kind_without_an_example_is_inconclusive_not_passed(tmp_path: Path) ->
     document = json.loads(data.read_text())
     assert document["verdict"] == "inconclusive" and document["exit_code"] == 3
     assert [i["name"] for i in document["inconclusive"]] == [UNSENDABLE]
+
+
+def test_the_retry_follows_an_attempt_the_sender_really_gave_up_on() -> None:
+    # A fast receiver that keeps a delivery "in progress" when its sender hangs up mid-work answers every
+    # attempt it gets to the end within ~20 ms: a sender that merely waits 50 ms for the first attempt
+    # reads its answer and never gives up on it, so the 409 to the retry was never met (retry_accepted
+    # passed). The attempt is now given up on whatever the receiver's speed.
+    with serving(stuck_when_the_sender_hangs_up()) as url:
+        report = verify_receiver("ryng", url + "/callbacks")
+    assert report.broken_rules == {"retry_accepted"}, sorted(report.broken_rules)
+    assert {kind for (kind, rule), row in report.rows.items() if row.failed} == RYNG_KINDS
+    assert all(not row.failed for (_, rule), row in report.rows.items() if rule != "retry_accepted")
+    violation = next(v for v in report.violations if v.rule == "retry_accepted")
+    assert violation.title.startswith("a retry after an attempt the sender gave up on: HTTP 409"), violation
+    assert report.exit_code() == 1
+
+
+def test_the_attempt_given_up_on_reaches_a_fast_receiver() -> None:
+    # mockline listen answers at once; the attempt given up on still reaches it, as every other request.
+    app = create_listener(ListenOptions(specs=["ryng"], quiet=True))
+    with serving(app) as url:
+        report = verify_receiver("ryng", url + "/callbacks")
+    assert report.conformant, report.violations
+    assert all(report.rows[(kind, "retry_accepted")].passed == 1 for kind in RYNG_KINDS)
+    assert len(app.state.recorder.entries()) == report.requests
+
+
+def test_a_retry_whose_first_attempt_could_not_be_sent_is_inconclusive(tmp_path: Path) -> None:
+    # The receiver answers on the connection it has and refuses any other: the attempt to give up on, sent
+    # on a connection of its own, is refused, so no retry followed an attempt given up on.
+    with one_connection() as url:
+        report = verify_receiver("ryng", url + "/callbacks")
+    assert report.violations == [] and report.errors == []
+    assert sorted((i.scope, i.name) for i in report.inconclusive) == [
+        ("operation", k) for k in sorted(RYNG_KINDS)
+    ]
+    for item in report.inconclusive:
+        assert item.reason.startswith("retry never judged: the first attempt of the retried delivery"), item
+        assert "ConnectionRefusedError" in item.reason, item.reason
+    for kind in RYNG_KINDS:
+        row = report.rows[(kind, "retry_accepted")]
+        assert (row.passed, row.failed, row.not_applicable) == (0, 0, 1)
+    assert report.verdict == "inconclusive" and report.exit_code() == 3
 
 
 def test_there_are_at_least_five_broken_receivers() -> None:
