@@ -96,6 +96,8 @@ class VerifyContext:
     traffic: Traffic = field(default_factory=Traffic)
     _auth_probes: dict[str, tuple[int, Any, str]] = field(default_factory=dict)
     _pair_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (create, use) pairs a follow-up judged: the use found the created id (2xx) or lost it (404, 410)
+    judged_pairs: set[tuple[str, str]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -568,7 +570,8 @@ def _example_body(op: model.Operation) -> tuple[str, Any] | None:
 
 @schemathesis.check
 def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
-    """An id answered by a create is found again by the operations that address it."""
+    """An id answered by a create is found again by the operations that address it: a success answer to
+    the follow-up passes, a 404 or 410 fails, any other answer (403, 409, 429, 5xx) judges nothing."""
     context = context_of(case)
     if context is None or case.operation.method.lower() not in {"post", "put"}:
         return True
@@ -617,10 +620,14 @@ def created_id_usable(ctx: Any, response: Any, case: Any) -> bool | None:
             operation=label,
             counted_as=f"{method.upper()} {path}" if declared else None,
         )
-        if probe.status_code == 429:
-            continue  # rate limited: this follow-up proves nothing either way
-        judged = True
-        if probe.status_code in {404, 410}:
+        # Only a success shows the id was found, and only a 404 or 410 that it was lost: any other answer
+        # (a 403, a 409, a 429, a 500) proves nothing either way about the id, and is not a pass.
+        if probe.status_code in {404, 410} or _is_success(probe.status_code):
+            with context._lock:
+                context.judged_pairs.add(pair)
+        if _is_success(probe.status_code):
+            judged = True
+        elif probe.status_code in {404, 410}:
             raise Violated(
                 operation=label,
                 rule="created_id_usable",

@@ -20,8 +20,11 @@ Drawn as httpx draws its tree; each class says when it is raised:
   |     has (no such step output, input or response part).
   + StepFailed (``workflows.py``) - a workflow step's success criteria did not hold against the target;
   |     verify reports it as a violation of the workflow's rule.
-  + NotApplicable (``workflows.py``) - a workflow cannot judge this target (no mock clock, no OAuth2
-        client, a 429 or refused credentials): it is reported "not applicable", never as a pass.
+  + NotApplicable (``workflows.py``) - the workflow's document declares it does not apply in this run's
+  |     conditions (a step's ``x-mockline-not-applicable-when``, token expiry under another scheme):
+  |     reported "not applicable", never as a pass.
+  + Unplayable (``workflows.py``) - a workflow that applies could not be played against this target
+        (no mock clock, no control plane, a 429, a missing input, refused credentials): inconclusive.
 
 A violation that ``verify`` finds is not an error of ours: ``checks.Violated`` is a Schemathesis
 ``Failure``, which Schemathesis catches and reports as a finding.

@@ -21,6 +21,12 @@ A rule for which no such request can be derived is reported as not applicable, w
 
 :func:`phase` is ``mockline verify``'s ``negative`` phase: it sends each case through the run's
 :class:`~contracts.traffic.Traffic` and expects the documented client error in the vendor's error shape.
+Its valid requests address what the server has: an id in the path comes from a resource the phase created
+through the spec's OpenAPI links (:func:`contracts.pairing.create`, as the ``links`` phase creates one),
+else from the parameter's example. A refusal proves its rule only when the valid request it came from got
+past the server's input checks (:func:`settle`); a case left unjudged (that request refused, a 429, the
+credential failure status) is an :class:`~contracts.reporting.model.Inconclusive` of scope ``rule``, so
+the run is not called conformant about it.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import copy
 import json
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +43,7 @@ import httpx
 import jsonschema
 
 from contracts import model
+from contracts.errors import ContractsError
 from contracts.oas30 import UnresolvableRef, resolve_pointer
 from contracts.reporting.model import Violation
 
@@ -423,6 +430,16 @@ class Case:
         return f"{self.operation.method} {self.operation.path}"
 
 
+@dataclass(frozen=True)
+class Live:
+    """What one operation's valid request takes from the server rather than from the spec: the path values
+    of a resource the run created (an OpenAPI link's, :func:`contracts.pairing.create`), and body fields
+    (those the link fills in, the run's own OAuth2 client at the token URL)."""
+
+    path: Mapping[str, Any] = field(default_factory=dict)  # path parameter name -> value
+    body: Mapping[str, Any] = field(default_factory=dict)  # body field -> value
+
+
 @dataclass
 class Skipped:
     """A rule no request could be derived for."""
@@ -570,7 +587,8 @@ def _baseline_body(media: model.Media, rng: random.Random) -> Any:
     return satisfy(schema, generate(schema, rng), rng)
 
 
-def _parameter_value(parameter: model.Parameter, rng: random.Random) -> Any:
+def _examples(parameter: model.Parameter) -> list[Any]:
+    """The values the spec gives a parameter: its ``example``, then its ``examples``."""
     definition = parameter.definition
     candidates: list[Any] = []
     if "example" in definition:
@@ -578,7 +596,11 @@ def _parameter_value(parameter: model.Parameter, rng: random.Random) -> Any:
     for example in (definition.get("examples") or {}).values():
         if isinstance(example, Mapping) and "value" in example:
             candidates.append(example["value"])
-    for value in candidates:
+    return candidates
+
+
+def _parameter_value(parameter: model.Parameter, rng: random.Random) -> Any:
+    for value in _examples(parameter):
         if is_valid(parameter.schema, value):
             return value
     return satisfy(parameter.schema, generate(parameter.schema, rng), rng)
@@ -611,85 +633,78 @@ def _body_locator(raw: Mapping[str, Any], operation: model.Operation, media_type
     )
 
 
-def derive(contract: model.Contract, seed: int = 0) -> tuple[list[Case], list[Skipped]]:
-    """Every negative case of ``contract``'s operations, and the rules no case could be derived for."""
+def derive(
+    contract: model.Contract, seed: int = 0, live: Mapping[str, Live] | None = None
+) -> tuple[list[Case], list[Skipped]]:
+    """Every negative case of ``contract``'s operations, and the rules no case could be derived for;
+    ``live`` gives, by operationId, values an operation's valid request takes from the server."""
+    cases: list[Case] = []
+    skipped: list[Skipped] = []
+    for operation in contract.operations:
+        found, left = derive_operation(contract, operation, seed, (live or {}).get(operation.operation_id))
+        cases += found
+        skipped += left
+    return cases, skipped
+
+
+def derive_operation(
+    contract: model.Contract, operation: model.Operation, seed: int = 0, live: Live | None = None
+) -> tuple[list[Case], list[Skipped]]:
+    """The negative cases of one operation and the rules no case could be derived for. Its valid request
+    takes ``live``'s path values and body fields where they keep it valid; the seed's draws are the same
+    with or without them."""
     cases: list[Case] = []
     skipped: list[Skipped] = []
     raw = contract.raw
-    for operation in contract.operations:
-        rng = random.Random(f"{seed}:{operation.operation_id}")
-        parameters = {
-            (p.location, p.name): _parameter_value(p, rng)
-            for p in operation.parameters
-            if p.required or p.location == "path"
-        }
-        body: Any = None
-        media: model.Media | None = None
-        if operation.request_body is not None:
-            content = operation.request_body.content
-            media_type = next((t for t in content if t in _JSON or t.endswith("+json")), None)
-            if media_type is None and _FORM in content:
-                media_type = _FORM
-            if media_type is not None:
-                media = content[media_type]
-                body = _baseline_body(media, rng)
-        if any(value is None for value in parameters.values()):
-            for target_op in _all_rules(raw, operation, media):
-                skipped.append(Skipped(operation, target_op, "no valid value for a required parameter"))
-            continue
-        if media is not None and media.schema is not None:
-            schema = media.schema
-            found = list(targets(schema, _body_locator(raw, operation, media.media_type)))
-            if found and (body is None or not is_valid(schema, body)):
-                for target in found:
-                    skipped.append(
-                        Skipped(operation, _rule(target.pointer, target.kind), "no valid body to derive from")
-                    )
-            elif found:
-                for target in found:
-                    for derived in _derive(target, schema, body, rng, "body"):
-                        what, change, instance = derived[0], derived[1], derived[2]
-                        rule = _rule(target.pointer, what)
-                        if instance is None:
-                            skipped.append(Skipped(operation, rule, str(derived[3])))  # type: ignore[misc]
-                            continue
-                        if media.media_type == _FORM and is_valid(schema, as_form(instance, schema)):
-                            skipped.append(Skipped(operation, rule, f"{change} is valid once sent as a form"))
-                            continue
-                        cases.append(
-                            Case(
-                                operation,
-                                rule,
-                                target.pointer,
-                                what,
-                                change,
-                                body=instance,
-                                media_type=media.media_type,
-                                parameters=dict(parameters),
-                                baseline_body=body,
-                                baseline_parameters=dict(parameters),
-                                about=target.about,
-                            )
-                        )
-        for parameter in operation.parameters:
-            if parameter.location not in {"path", "query", "header"}:
-                continue
-            key = (parameter.location, parameter.name)
-            value = parameters.get(key)
-            if value is None:
-                value = _parameter_value(parameter, rng)
-            found = list(targets(parameter.schema, _parameter_locator(raw, operation, parameter)))
+    rng = random.Random(f"{seed}:{operation.operation_id}")
+    parameters = {
+        (p.location, p.name): _parameter_value(p, rng)
+        for p in operation.parameters
+        if p.required or p.location == "path"
+    }
+    for p in operation.parameters:
+        # An id that exists on the server (a resource the run created) over the example or a made-up one.
+        known = live is not None and p.location == "path" and p.name in live.path
+        if known and live is not None and is_valid(p.schema, live.path[p.name]):
+            parameters[(p.location, p.name)] = live.path[p.name]
+    body: Any = None
+    media: model.Media | None = None
+    if operation.request_body is not None:
+        content = operation.request_body.content
+        media_type = next((t for t in content if t in _JSON or t.endswith("+json")), None)
+        if media_type is None and _FORM in content:
+            media_type = _FORM
+        if media_type is not None:
+            media = content[media_type]
+            body = _baseline_body(media, rng)
+            if live is not None and live.body and isinstance(body, dict):
+                # The fields a link fills in (Ryng's logID) or the run's own OAuth2 client, where the
+                # request stays valid with them.
+                merged = {**body, **live.body}
+                if media.schema is None or is_valid(media.schema, merged):
+                    body = merged
+    if any(value is None for value in parameters.values()):
+        for target_op in _all_rules(raw, operation, media):
+            skipped.append(Skipped(operation, target_op, "no valid value for a required parameter"))
+        return cases, skipped
+    if media is not None and media.schema is not None:
+        schema = media.schema
+        found = list(targets(schema, _body_locator(raw, operation, media.media_type)))
+        if found and (body is None or not is_valid(schema, body)):
             for target in found:
-                for derived in _derive(
-                    target, parameter.schema, value, rng, f"{parameter.location} {parameter.name}"
-                ):
+                skipped.append(
+                    Skipped(operation, _rule(target.pointer, target.kind), "no valid body to derive from")
+                )
+        elif found:
+            for target in found:
+                for derived in _derive(target, schema, body, rng, "body"):
                     what, change, instance = derived[0], derived[1], derived[2]
                     rule = _rule(target.pointer, what)
                     if instance is None:
                         skipped.append(Skipped(operation, rule, str(derived[3])))  # type: ignore[misc]
                         continue
-                    if isinstance(instance, dict | list):
-                        skipped.append(Skipped(operation, rule, "a structured parameter value is not sent"))
+                    if media.media_type == _FORM and is_valid(schema, as_form(instance, schema)):
+                        skipped.append(Skipped(operation, rule, f"{change} is valid once sent as a form"))
                         continue
                     cases.append(
                         Case(
@@ -698,13 +713,48 @@ def derive(contract: model.Contract, seed: int = 0) -> tuple[list[Case], list[Sk
                             target.pointer,
                             what,
                             change,
-                            body=body if media is not None else None,
-                            media_type=media.media_type if media is not None else None,
-                            parameters={**parameters, key: instance},
-                            baseline_body=body if media is not None else None,
-                            baseline_parameters={**parameters, key: value},
+                            body=instance,
+                            media_type=media.media_type,
+                            parameters=dict(parameters),
+                            baseline_body=body,
+                            baseline_parameters=dict(parameters),
+                            about=target.about,
                         )
                     )
+    for parameter in operation.parameters:
+        if parameter.location not in {"path", "query", "header"}:
+            continue
+        key = (parameter.location, parameter.name)
+        value = parameters.get(key)
+        if value is None:
+            value = _parameter_value(parameter, rng)
+        found = list(targets(parameter.schema, _parameter_locator(raw, operation, parameter)))
+        for target in found:
+            for derived in _derive(
+                target, parameter.schema, value, rng, f"{parameter.location} {parameter.name}"
+            ):
+                what, change, instance = derived[0], derived[1], derived[2]
+                rule = _rule(target.pointer, what)
+                if instance is None:
+                    skipped.append(Skipped(operation, rule, str(derived[3])))  # type: ignore[misc]
+                    continue
+                if isinstance(instance, dict | list):
+                    skipped.append(Skipped(operation, rule, "a structured parameter value is not sent"))
+                    continue
+                cases.append(
+                    Case(
+                        operation,
+                        rule,
+                        target.pointer,
+                        what,
+                        change,
+                        body=body if media is not None else None,
+                        media_type=media.media_type if media is not None else None,
+                        parameters={**parameters, key: instance},
+                        baseline_body=body if media is not None else None,
+                        baseline_parameters={**parameters, key: value},
+                    )
+                )
     return cases, skipped
 
 
@@ -728,6 +778,7 @@ class Sent:
     status: int = 0
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: bytes = b""
+    renewed: bool = False  # sent again with a new OAuth2 token after a refusal
 
     @property
     def curl(self) -> str:
@@ -806,9 +857,15 @@ def refusal_statuses(operation: model.Operation, contract: model.Contract) -> tu
     return codes, wildcard
 
 
+def refuses_credentials(status: int, contract: model.Contract) -> bool:
+    """Whether ``status`` is what this API answers for refused credentials (401 or 403 when the spec states
+    no error shape of its own)."""
+    return status == contract.errors.auth_status or (not contract.states_errors and status in {401, 403})
+
+
 @dataclass
 class Verdict:
-    ok: bool | None  # None: not applicable
+    ok: bool | None  # None: not judged, with the reason (inconclusive, once settled)
     reason: str = ""
     violation: Violation | None = None
 
@@ -820,8 +877,14 @@ def judge(case: Case, sent: Sent, contract: model.Contract) -> Verdict:
     status = sent.status
     if status == 429:
         return Verdict(None, f"answered 429 (rate limited) {_RATE_LIMITED_TRIES} times")
-    if status == contract.errors.auth_status or (not contract.states_errors and status in {401, 403}):
-        return Verdict(None, f"the run's credentials were refused (HTTP {status})")
+    if refuses_credentials(status, contract):
+        # Not "the credentials were refused": a server may answer this status for an id or a resource
+        # the credentials may not reach (a 403 for an id it does not have), and nothing tells which.
+        return Verdict(
+            None,
+            f"answered HTTP {status}, the status this API gives a request whose credentials it refuses, "
+            "which judges nothing of this rule",
+        )
     codes, wildcard = refusal_statuses(case.operation, contract)
     documented = status in codes or (wildcard and 400 <= status < 500)
     wanted = ", ".join(str(c) for c in sorted(codes)) + (" or another 4xx" if wildcard else "")
@@ -863,6 +926,233 @@ def judge(case: Case, sent: Sent, contract: model.Contract) -> Verdict:
     return Verdict(False, violation=violation)
 
 
+def _documented_server_error(operation: model.Operation, status: int) -> bool:
+    return status >= 500 and (
+        str(status) in operation.responses or f"{status // 100}XX" in operation.responses
+    )
+
+
+def settle(
+    case: Case, sent: Sent, verdict: Verdict, valid: Sent | None, contract: model.Contract, why: str = ""
+) -> Verdict:
+    """The verdict on a case once the valid request it was derived from has been answered (``valid``;
+    None when it got no answer, ``why`` says why). A refusal proves the rule only when the valid request,
+    which differs from the case by that rule alone, got past the server's checks of its input: it was
+    accepted (2xx), or answered a 5xx the operation documents (Ryng's busy agent), not the case's client
+    error. Otherwise nothing is judged, and the reason says what came back."""
+    if verdict.ok is False:
+        return verdict
+    got = f"HTTP {valid.status}" if valid is not None else f"no answer{f': {why}' if why else ''}"
+    if verdict.ok is None:
+        reason = verdict.reason
+        if sent.renewed:
+            reason += " (sent again with a new OAuth2 token: the same)"
+        if valid is not None and 200 <= valid.status < 300 and refuses_credentials(sent.status, contract):
+            return Verdict(None, f"{reason}; the valid request it was derived from was accepted ({got})")
+        return Verdict(None, f"{reason}; the valid request it was derived from got {got}")
+    if valid is not None and (
+        200 <= valid.status < 300 or _documented_server_error(case.operation, valid.status)
+    ):
+        return verdict
+    return Verdict(None, f"the valid request it was derived from was not accepted either ({got})")
+
+
+class _Session:
+    """The phase's requests, with the run's credentials. An OAuth2 token the server refuses (a workflow
+    moved the server's clock past its life) is renewed once from the run's client credentials, as any
+    client does, and the refused request sent again with it."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        credentials: Mapping[str, str],
+        traffic: Any,
+        timeout: float,
+        contract: model.Contract,
+        report: Any,
+        renew: Callable[[], Mapping[str, str]] | None,
+    ) -> None:
+        self.client = client
+        self.credentials = dict(credentials)
+        self.traffic = traffic
+        self.timeout = timeout
+        self.contract = contract
+        self.report = report
+        self._renew = renew
+        self._previous: dict[str, str] = {}
+        self.renewed = False
+
+    def send(self, sent: Sent, label: str) -> Sent:
+        _send(self.client, sent, label, self.traffic, self.timeout)
+        self.report.requests += 1
+        if refuses_credentials(sent.status, self.contract) and self.renew():
+            kept = {k: v for k, v in sent.headers.items() if k not in self._previous}
+            sent.headers = {**kept, **self.credentials}
+            sent.renewed = True
+            _send(self.client, sent, label, self.traffic, self.timeout)
+            self.report.requests += 1
+        return sent
+
+    def renew(self) -> bool:
+        """A new token, once a phase; whether there is one."""
+        if self._renew is None or self.renewed:
+            return False
+        self.renewed = True
+        try:
+            fresh = dict(self._renew())
+        except ContractsError:
+            return False
+        self._previous, self.credentials = self.credentials, fresh
+        if self.traffic is not None:
+            self.traffic.credentials = {k.lower(): v for k, v in fresh.items()}
+        return True
+
+
+def _renewal(
+    document: Mapping[str, Any], options: Any, traffic: Any
+) -> Callable[[], Mapping[str, str]] | None:
+    """How to get the run's credentials again (a new OAuth2 token), when they are an OAuth2 client's."""
+    if not str(getattr(options, "auth", None) or "").lower().startswith("oauth2:"):
+        return None
+
+    def renew() -> Mapping[str, str]:
+        from contracts.runner import credentials
+
+        return credentials(document, options, traffic)
+
+    return renew
+
+
+def _token_request(
+    contract: model.Contract, document: Mapping[str, Any], options: Any, base_url: str
+) -> dict[str, Live]:
+    """The operation at the spec's OAuth2 token URL, when the run was given an OAuth2 client: its valid
+    request asks a token for that client (the spec's example client is not one the server knows)."""
+    kind, _, rest = str(getattr(options, "auth", None) or "").partition(":")
+    client_id, colon, secret = rest.partition(":")
+    if kind.lower() != "oauth2" or not colon:
+        return {}
+    from contracts.runner import VerifyError, token_url
+
+    try:
+        url = token_url(document, base_url).rstrip("/")
+    except VerifyError:
+        return {}
+    grant = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    return {
+        op.operation_id: Live(body=grant)
+        for op in contract.operations
+        if op.method == "POST" and base_url.rstrip("/") + op.path.rstrip("/") == url
+    }
+
+
+def _creates(contract: model.Contract) -> dict[str, list[Any]]:
+    """operationId -> the OpenAPI links (:class:`contracts.pairing.Link`) whose create gives it a path
+    value."""
+    from contracts import pairing
+
+    found: dict[str, list[Any]] = {}
+    for link in pairing.links(contract):
+        names = {p.name for p in link.target.parameters if p.location == "path"}
+        if any(str(name).rpartition(".")[2] in names for name in link.parameters):
+            found.setdefault(link.target.operation_id, []).append(link)
+    return found
+
+
+class _Renewing:
+    """The links phase's player (:class:`contracts.pairing.Player`) with the phase's credentials."""
+
+    def __init__(self, session: _Session, player: Any) -> None:
+        self.session = session
+        self.player = player
+
+    def request(self, op: model.Operation, path_values: Mapping[str, Any], body: Any) -> Any:
+        before = self.player.sent
+        try:
+            self.player.headers = dict(self.session.credentials)
+            answer = self.player.request(op, path_values, body)
+            if (
+                answer is not None
+                and refuses_credentials(answer.status, self.session.contract)
+                and self.session.renew()
+            ):
+                self.player.headers = dict(self.session.credentials)
+                answer = self.player.request(op, path_values, body)
+        finally:
+            self.session.report.requests += self.player.sent - before
+        return answer
+
+
+# A resource the phase created serves the next operation its links lead to while it is known intact:
+# after reads and updates (GET, HEAD, PUT, PATCH) whose valid requests were accepted. An action (a POST:
+# stop, end, cancel) may leave it in a state the next one refuses, a DELETE removes it. Each create is one
+# more resource on the server, which may cap them (ringme: 10 agent event subscriptions an account).
+_KEEPS_RESOURCE = frozenset({"GET", "HEAD", "PUT", "PATCH"})
+
+
+def _resource(
+    operation: model.Operation,
+    links: Sequence[Any],
+    pool: dict[str, Any],
+    session: _Session,
+    base_url: str,
+) -> tuple[Live | None, str | None, list[str]]:
+    """Path values and body fields of a resource the server has, for ``operation``: handed by the first
+    of ``links`` whose source created one, in ``pool`` already or created now (as the links phase creates
+    one: :func:`contracts.pairing.create`, which goes into ``pool``). Also the source's operationId, and
+    why each create gave nothing."""
+    from contracts import pairing
+    from contracts.traffic import Traffic
+
+    names = {p.name for p in operation.parameters if p.location == "path"}
+    notes: list[str] = []
+    for link in links:
+        source = link.source.operation_id
+        created = pool.get(source)
+        if created is None:
+            traffic = session.traffic if session.traffic is not None else Traffic()
+            player = pairing.Player(
+                base_url, session.credentials, session.timeout, traffic, client=session.client
+            )
+            try:
+                made = pairing.create(link, _Renewing(session, player))
+            except httpx.HTTPError as exc:
+                notes.append(f"{source} got no answer: {exc}")
+                continue
+            if isinstance(made, str):
+                notes.append(made)
+                continue
+            created = pool[source] = made
+        values, body = created.handed(link)
+        path = {name: value for name, value in values.items() if name in names and value is not None}
+        if not path:
+            notes.append(f"{source}'s answer holds nothing link {link.name} takes")
+            continue
+        return Live(path, dict(body) if isinstance(body, Mapping) else {}), source, notes
+    return None, None, notes
+
+
+def _made_up(operation: model.Operation, live: Live | None) -> list[str]:
+    """The path parameters whose value is neither the server's (``live``) nor one the spec gives."""
+    out = []
+    for p in operation.parameters:
+        if p.location != "path":
+            continue
+        if live is not None and p.name in live.path and is_valid(p.schema, live.path[p.name]):
+            continue
+        if not any(is_valid(p.schema, value) for value in _examples(p)):
+            out.append(p.name)
+    return out
+
+
+def _inconclusive(report: Any, case: Case, reason: str) -> None:
+    from contracts.reporting.model import Inconclusive
+
+    name = f"{case.label} {case.rule}"
+    if not any((i.scope, i.name, i.reason) == ("rule", name, reason) for i in report.inconclusive):
+        report.inconclusive.append(Inconclusive(scope="rule", name=name, reason=reason))
+
+
 def phase(
     report: Any,
     options: Any,
@@ -875,53 +1165,112 @@ def phase(
     problem: Callable[[str], Any],
     tested: Callable[[str, str, bool, list[Violation]], Any],
 ) -> Iterator[Any]:
-    """The ``negative`` phase of ``mockline verify``: events for the runner, results into ``report``."""
+    """The ``negative`` phase of ``mockline verify``: events for the runner, results into ``report``.
+
+    Operation by operation. One whose path takes an id that a create answers (an OpenAPI link) first gets
+    a resource of its own, created as the links phase creates one, so that its valid request addresses
+    what the server has (else the path value is the spec's example, else made up). Then every case; then
+    each valid request the cases came from, once and last, so that no case meets a resource that a valid
+    request already changed (stopped, ended, deleted). A case neither judged nor underivable (the valid
+    request was not accepted, a 429, a refusal with the credential failure status) is inconclusive.
+    """
     contract = model.from_document(str(document.get("info", {}).get("title", "api")), document)
-    cases, skipped = derive(contract, seed)
-    for item in skipped:
-        report.record(item.label, CHECK, None)
-        yield problem(f"{item.label}: {item.rule}: not applicable: {item.reason}")
-    baselines: dict[str, Sent] = {}
+    creates = _creates(contract)
+    fixed = _token_request(contract, document, options, base_url)
     with httpx.Client(timeout=options.request_timeout) as client:
-        for case in cases:
-            sent = build_request(case, base_url, headers)
-            if sent is None:
-                report.record(case.label, CHECK, None)
-                yield problem(f"{case.label}: {case.rule}: not applicable: its URL cannot be written")
-                continue
-            try:
-                _send(client, sent, case.label, traffic, options.request_timeout)
-            except httpx.HTTPError as exc:
-                message = f"{case.label}: {case.rule}: no answer: {exc}"
-                report.errors.append(message)
-                yield problem(message)
-                continue
-            report.requests += 1
-            verdict = judge(case, sent, contract)
-            if verdict.ok:
-                # A refusal proves the rule only if the valid request it was derived from is accepted.
-                if case.label not in baselines:
-                    valid = build_request(case, base_url, headers, baseline=True)
-                    if valid is not None:
-                        try:
-                            baselines[case.label] = _send(
-                                client, valid, case.label, traffic, options.request_timeout
-                            )
-                            report.requests += 1
-                        except httpx.HTTPError:
-                            pass
-                valid = baselines.get(case.label)
-                if valid is None or not 200 <= valid.status < 300:
-                    status = f"HTTP {valid.status}" if valid is not None else "no answer"
-                    verdict = Verdict(
-                        None, f"the valid request it was derived from was not accepted either ({status})"
+        session = _Session(
+            client,
+            headers,
+            traffic,
+            options.request_timeout,
+            contract,
+            report,
+            _renewal(document, options, traffic),
+        )
+        pool: dict[str, Any] = {}  # operationId of a create -> what it created (pairing.Created)
+        for operation in contract.operations:
+            live = fixed.get(operation.operation_id)
+            cases, skipped = derive_operation(contract, operation, seed, live)
+            notes: list[str] = []
+            source = None
+            if cases and operation.operation_id in creates:
+                made, source, notes = _resource(
+                    operation, creates[operation.operation_id], pool, session, base_url
+                )
+                if made is not None:
+                    live = Live(
+                        {**(live.path if live else {}), **made.path},
+                        {**(live.body if live else {}), **made.body},
                     )
-            if verdict.ok is None:
-                report.record(case.label, CHECK, None)
-                yield problem(f"{case.label}: {case.rule}: not applicable: {verdict.reason}")
-                continue
-            report.record(case.label, CHECK, verdict.ok)
-            new = []
-            if verdict.violation is not None and report.add_violation(verdict.violation):
-                new.append(verdict.violation)
-            yield tested(PHASE, f"{case.label} {case.rule}", bool(verdict.ok), new)
+                    cases, skipped = derive_operation(contract, operation, seed, live)
+            for item in skipped:
+                report.record(item.label, CHECK, None)
+                yield problem(f"{item.label}: {item.rule}: not applicable: {item.reason}")
+            made_up = _made_up(operation, live)
+            if made_up:
+                why = "; ".join(notes) or "no OpenAPI link leads here and the spec gives no example"
+                notes = [f"its {', '.join(made_up)} was made up ({why})"]
+            accepted = yield from _play(
+                cases, notes, session, contract, base_url, problem=problem, tested=tested
+            )
+            if source is not None and not (accepted and operation.method in _KEEPS_RESOURCE):
+                pool.pop(source, None)
+
+
+def _play(
+    cases: Sequence[Case],
+    notes: Sequence[str],
+    session: _Session,
+    contract: model.Contract,
+    base_url: str,
+    *,
+    problem: Callable[[str], Any],
+    tested: Callable[[str, str, bool, list[Violation]], Any],
+) -> Generator[Any, None, bool]:
+    """One operation's cases, then the valid requests they came from; each case judged or inconclusive.
+    Returns whether valid requests were sent and each was accepted (2xx)."""
+    report = session.report
+    answered: list[tuple[Case, Sent, Verdict]] = []
+    for case in cases:
+        sent = build_request(case, base_url, session.credentials)
+        if sent is None:
+            report.record(case.label, CHECK, None)
+            yield problem(f"{case.label}: {case.rule}: not applicable: its URL cannot be written")
+            continue
+        try:
+            session.send(sent, case.label)
+        except httpx.HTTPError as exc:
+            message = f"{case.label}: {case.rule}: no answer: {exc}"
+            report.errors.append(message)
+            yield problem(message)
+            continue
+        answered.append((case, sent, judge(case, sent, contract)))
+    baselines: dict[tuple[Any, ...], tuple[Sent | None, str]] = {}
+    for case, sent, verdict in answered:
+        if verdict.ok is not False:
+            valid, why = None, "its URL cannot be written"
+            request = build_request(case, base_url, session.credentials, baseline=True)
+            if request is not None:
+                key = (request.method, request.url, request.content, tuple(sorted(request.headers.items())))
+                if key not in baselines:
+                    try:
+                        baselines[key] = (session.send(request, case.label), "")
+                    except httpx.HTTPError as exc:
+                        baselines[key] = (None, str(exc))
+                valid, why = baselines[key]
+            verdict = settle(case, sent, verdict, valid, contract, why)
+            if verdict.ok is None and notes and (valid is None or not 200 <= valid.status < 300):
+                verdict = Verdict(None, f"{verdict.reason}; {'; '.join(notes)}")
+        if verdict.ok is None:
+            report.record(case.label, CHECK, None)
+            _inconclusive(report, case, verdict.reason)
+            yield problem(f"{case.label}: {case.rule}: not judged: {verdict.reason} (inconclusive)")
+            continue
+        report.record(case.label, CHECK, verdict.ok)
+        new = []
+        if verdict.violation is not None and report.add_violation(verdict.violation):
+            new.append(verdict.violation)
+        yield tested(PHASE, f"{case.label} {case.rule}", bool(verdict.ok), new)
+    return bool(baselines) and all(
+        valid is not None and 200 <= valid.status < 300 for valid, _ in baselines.values()
+    )

@@ -5,11 +5,14 @@ answer (``makePreviewCall`` 200 -> ``endPreviewCall`` with ``callID: $response.b
 This phase plays each link once, before Schemathesis' phases change the server's state: the source
 operation with its documented example (path values from its parameters' examples, the first JSON request
 example), then, when that succeeded, the target with the link's values filled into its own documented
-example. A target that answers 404 or 410 for what was just created breaks ``created_id_usable``; any
-other refusal (a 409 the spec documents, a 429) judges nothing and shows "not applicable". Both
-requests go through the run's :class:`~contracts.traffic.Traffic`, so they are paced and counted: a
-target's success answer is evidence for that operation, which generated requests rarely reach since
-they cannot guess a live id.
+example. A target that answers 404 or 410 for what was just created breaks ``created_id_usable``, a
+success passes it; a link that could not be judged (no documented example to send, the source created
+nothing, the target refused otherwise: a 403, a 409, a 429) counts as "not applicable" on the row and is
+handed back as :class:`Unjudged`: the run names it inconclusive at its end unless another phase judged
+the same pair (``created_id_usable`` following the link during Schemathesis' phases). Both requests go
+through the run's :class:`~contracts.traffic.Traffic`, so they are paced and counted: a target's success
+answer is evidence for that operation, which generated requests rarely reach since they cannot guess a
+live id.
 """
 
 from __future__ import annotations
@@ -158,9 +161,57 @@ class Player:
 @dataclass
 class Outcome:
     label: str  # "makePreviewCall -> endPreviewCall (EndThisPreviewCall)"
-    passed: bool | None  # None: not applicable
+    passed: bool | None  # None: not judged
     reason: str = ""
     violation: Violation | None = None
+
+
+@dataclass(frozen=True)
+class Unjudged:
+    """A declared link this phase could not judge, and why: inconclusive unless another phase judges
+    ``pair``."""
+
+    pair: tuple[str, str]  # ("POST /things", "GET /things/{id}"), as Schemathesis labels operations
+    label: str  # "createThing -> getThing (GetThing)"
+    reason: str
+
+
+def pair_of(link: Link) -> tuple[str, str]:
+    return (f"{link.source.method} {link.source.path}", f"{link.target.method} {link.target.path}")
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a link's source created: its answer, and the path values it was sent with."""
+
+    source: model.Operation
+    path_values: Mapping[str, Any]  # the source's own path values
+    answer: Any  # the source's answer body
+
+    def handed(self, link: Link) -> tuple[dict[str, Any], Any]:
+        """What ``link`` (from this source) hands its target: each parameter it names with its value, and
+        its ``requestBody`` evaluated (the body fields it fills; None when it names none)."""
+        used = {
+            str(name).rpartition(".")[2]: checks.link_value(expression, self.answer, self.path_values)
+            for name, expression in link.parameters.items()
+        }
+        if link.request_body is None:
+            return used, None
+        return used, checks.link_value(link.request_body, self.answer, self.path_values)
+
+
+def create(link: Link, player: Sender) -> Created | str:
+    """Play ``link``'s source with its documented example, as :func:`play` does first: what it created, or
+    in words why nothing was. For a later phase that needs ids the server has (``negative``)."""
+    source = link.source
+    values = {p.name: _example(p) for p in source.parameters if p.location == "path"}
+    example = _json_example(source)
+    created = player.request(source, values, example[1] if example else None)
+    if created is None:
+        return f"{source.operation_id} has no documented example to send"
+    if not 200 <= created.status < 300:
+        return f"{source.operation_id} created nothing: {created.described}"
+    return Created(source, values, created.body)
 
 
 def play(link: Link, player: Sender) -> Outcome:
@@ -218,11 +269,22 @@ def phase(
     *,
     problem: Callable[[str], Any],
     tested: Callable[[str, str, bool, list[Violation]], Any],
+    judged_pairs: set[tuple[str, str]] | None = None,
+    unjudged: list[Unjudged] | None = None,
 ) -> Iterator[Any]:
-    """Play every link of ``document`` once; results into ``report``, events for the runner."""
+    """Play every link of ``document`` once; results into ``report``, events for the runner. The pairs
+    judged go into ``judged_pairs``, the links that could not be judged into ``unjudged``."""
     contract = model.from_document(str(document.get("info", {}).get("title", "api")), document)
     player = Player(base_url, headers, timeout, traffic)
-    yield from _play_all(contract, player, report, problem=problem, tested=tested)
+    yield from _play_all(
+        contract,
+        player,
+        report,
+        problem=problem,
+        tested=tested,
+        judged_pairs=judged_pairs if judged_pairs is not None else set(),
+        unjudged=unjudged if unjudged is not None else [],
+    )
     player.client.close()
 
 
@@ -233,6 +295,8 @@ def _play_all(
     *,
     problem: Callable[[str], Any],
     tested: Callable[[str, str, bool, list[Violation]], Any],
+    judged_pairs: set[tuple[str, str]],
+    unjudged: list[Unjudged],
 ) -> Iterator[Any]:
     for link in links(contract):
         sent = player.sent
@@ -247,8 +311,12 @@ def _play_all(
         operation = f"{link.source.method} {link.source.path}"
         if outcome.passed is None:
             report.record(operation, RULE, None)
-            yield problem(f"{outcome.label}: not applicable: {outcome.reason}")
+            unjudged.append(Unjudged(pair_of(link), outcome.label, outcome.reason))
+            yield problem(
+                f"{outcome.label}: not judged: {outcome.reason} (inconclusive unless a later phase judges it)"
+            )
             continue
+        judged_pairs.add(pair_of(link))
         report.record(operation, RULE, outcome.passed)
         new = []
         if outcome.violation is not None and report.add_violation(outcome.violation):

@@ -27,7 +27,7 @@ import contracts.errors
 from contracts import checks, model
 from contracts.errorshape import ErrorShape
 from contracts.loaders import SpecNotFound, load_spec
-from contracts.reporting.model import Report, Violation
+from contracts.reporting.model import Inconclusive, Report, Violation
 from contracts.traffic import MAX_RETRY_AFTER, Evidence, Pacer, Traffic, parse_rate
 
 DEFAULT_MAX_EXAMPLES = 20
@@ -117,6 +117,7 @@ class VerifyOptions:
     checks: Sequence[str] = ()  # only these checks (empty: all)
     exclude_checks: Sequence[str] = ()
     exclude_operations: Sequence[str] = ()
+    exclude_workflows: Sequence[str] = ()  # workflowIds of the spec's Arazzo document not to play
     max_response_time: float | None = None  # seconds; a slower answer is a violation
     max_failures: int | None = None  # stop after this many failures
     har_path: str | None = None  # keep every exchange for a HAR file
@@ -134,6 +135,11 @@ class PhaseRun:
     traffic: Traffic
     report: Report
     seed: int
+    # ("POST /things", "GET /things/{id}") pairs some phase judged (the links phase, or created_id_usable
+    # on a follow-up): shared with the checks' context, so that the run can tell at its end which
+    # declared link no phase judged.
+    judged_pairs: set[tuple[str, str]] = field(default_factory=set)
+    unjudged_links: list[Any] = field(default_factory=list)  # contracts.pairing.Unjudged
 
 
 # Phases of our own, run after Schemathesis' in this order: name -> a function that runs the phase,
@@ -184,6 +190,8 @@ def _links(run: PhaseRun) -> Iterator[Event]:
         run.traffic,
         problem=Problem,
         tested=Tested,
+        judged_pairs=run.judged_pairs,
+        unjudged=run.unjudged_links,
     )
 
 
@@ -218,6 +226,7 @@ class Started(Event):
     operations: int
     seed: int
     pacing: str = ""  # how the run is paced and what that leaves out, in words; "" when not paced
+    left_out: str = ""  # what the options left out, in words (Report.left_out_summary); "" when nothing
 
 
 @dataclass
@@ -360,18 +369,32 @@ def _operation_at(document: Mapping[str, Any], base_url: str, method: str, url: 
     return None
 
 
-def select_operations(document: dict[str, Any], filters: Sequence[str], exclude: Sequence[str] = ()) -> int:
+def select_operations(
+    document: dict[str, Any],
+    filters: Sequence[str],
+    exclude: Sequence[str] = (),
+    left_out: Report | None = None,
+) -> int:
     """Keep the operations named by ``filters`` (operationId, 'METHOD /path' or a path fragment), less
-    those named by ``exclude`` (the same ways); say how many are left."""
+    those named by ``exclude`` (the same ways); say how many are left, and each one dropped to
+    ``left_out`` with the option that dropped it."""
 
-    def named(by: Sequence[str], names: set[str], path: str) -> bool:
-        return any(f in names or (f.startswith("/") and f in path) for f in by)
+    def named(by: Sequence[str], names: set[str], path: str) -> list[str]:
+        return [f for f in by if f in names or (f.startswith("/") and f in path)]
 
     kept = 0
     for operation in model.from_document("verify", document).operations:
         path, method = operation.path, operation.method.lower()
         names = {str(operation.definition.get("operationId", "")), f"{operation.method} {path}"}
-        if (filters and not named(filters, names, path)) or named(exclude, names, path):
+        excluded = named(exclude, names, path)
+        if (filters and not named(filters, names, path)) or excluded:
+            if left_out is not None:
+                reason = (
+                    f"--exclude-operation {excluded[0]}"
+                    if excluded
+                    else f"not named by --operation {', '.join(filters)}"
+                )
+                left_out.leave_out("operation", f"{operation.method} {path}", reason)
             item = document["paths"][path]
             del item[method]
             if not any(m in item for m in model.METHODS):
@@ -410,6 +433,35 @@ def _check_selection(options: VerifyOptions) -> list[str]:
     if not chosen:
         raise VerifyError("no check is left to run")
     return sorted(chosen)
+
+
+def _leave_out_checks(report: Report, options: VerifyOptions, enabled: Sequence[str]) -> None:
+    """Name the checks a default run would have run that ``--checks`` / ``--exclude-checks`` left out
+    (``max_response_time`` runs only when given a limit, so leaving it out changes nothing)."""
+    left = set(all_checks()) - {"max_response_time"} - set(enabled)
+    excluded = [name for name in options.exclude_checks if name in left]  # in the order given
+    for name in [*excluded, *sorted(left - set(excluded))]:
+        if name in options.exclude_checks:
+            reason = "--exclude-checks"
+        else:
+            reason = f"not in --checks {','.join(options.checks)}"
+        report.leave_out("check", name, reason)
+
+
+def _check_workflow_names(options: VerifyOptions) -> None:
+    """``--exclude-workflow`` names workflows of the spec's Arazzo document, or the run stops (exit 2)."""
+    if not options.exclude_workflows:
+        return
+    from contracts import arazzo
+    from contracts.loaders import workflows_path
+
+    path = workflows_path(options.spec)
+    if path is None:
+        raise VerifyError(f"--exclude-workflow: {options.spec} has no Arazzo workflows to leave out")
+    known = [str(w.get("workflowId")) for w in arazzo.load(path).workflows if not w.get("x-mockline-helper")]
+    unknown = sorted(set(options.exclude_workflows) - set(known))
+    if unknown:
+        raise VerifyError(f"unknown workflow {', '.join(unknown)}: choose from {', '.join(known)}")
 
 
 def operation_labels(document: Mapping[str, Any]) -> list[str]:
@@ -452,13 +504,22 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         described = f"paced at {rate} ({why}): {max_examples} generated example{plural} per operation"
         if left_out:
             described += f", {', '.join(left_out)} phase left out (--phases, --rate-limit off to change)"
-    if select_operations(document, options.operations, options.exclude_operations) == 0:
+    # What the options leave out is said in the report (a paced run's own leaving out of the costly
+    # phases is a default, said on the run's first line).
+    report = Report(kind="verify", target=options.spec, url=options.base_url.rstrip("/"), rate_limit=rate)
+    if options.phases:
+        for name in phases():
+            if name not in chosen_phases:
+                report.leave_out("phase", name, f"--phases {','.join(options.phases)}")
+    if select_operations(document, options.operations, options.exclude_operations, report) == 0:
         raise VerifyError(
             f"no operation of {options.spec} is left to verify after --operation/--exclude-operation"
         )
     if options.max_failures is not None and options.max_failures < 1:
         raise VerifyError("--max-failures: give a number above 0")
     enabled = _check_selection(options)
+    _leave_out_checks(report, options, enabled)
+    _check_workflow_names(options)
     base_url = options.base_url.rstrip("/")
     errors = ErrorShape.from_document(document)
     auth_statuses = frozenset({errors.auth_status}) if errors is not None else frozenset({401, 403})
@@ -513,10 +574,26 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         traffic=traffic,
     )
     checks.bind(schema, context)
-    report = Report(kind="verify", target=options.spec, url=base_url, seed=seed, rate_limit=rate)
+    report.seed = seed
     started = time.perf_counter()
-    yield Started(options.spec, base_url, len(list(schema.get_all_operations())), seed, described)
-    run = PhaseRun(options, schema.raw_schema, base_url, headers, traffic, report, seed)
+    yield Started(
+        options.spec,
+        base_url,
+        len(list(schema.get_all_operations())),
+        seed,
+        described,
+        report.left_out_summary(),
+    )
+    run = PhaseRun(
+        options,
+        schema.raw_schema,
+        base_url,
+        headers,
+        traffic,
+        report,
+        seed,
+        judged_pairs=context.judged_pairs,
+    )
     try:
         for name, first in FIRST_PHASES.items():
             if name in chosen_phases:
@@ -553,6 +630,7 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         checks.unbind(schema)
     report.duration_seconds = time.perf_counter() - started
     _conclude(report, traffic, labels, credentials_given=bool(headers))
+    _name_unjudged_links(report, run)
     _say_what_no_link_reaches(report, schema.raw_schema)
     if options.har_path is not None:
         from contracts.reporting import har
@@ -570,7 +648,27 @@ def _conclude(report: Report, traffic: Traffic, labels: Sequence[str], *, creden
     report.counts = {op: dict(counts) for op, counts in sorted(evidence.operations.items())}
     report.phase_counts = {phase: dict(counts) for phase, counts in evidence.phases.items()}
     report.follow_ups = list(traffic.follow_ups)
-    report.inconclusive = evidence.inconclusive(labels, credentials_given=credentials_given)
+    # What the answers could not prove first, then what the phases themselves could not judge (a
+    # workflow that could not be played).
+    found = evidence.inconclusive(labels, credentials_given=credentials_given)
+    report.inconclusive = [*found, *report.inconclusive]
+
+
+def _name_unjudged_links(report: Report, run: PhaseRun) -> None:
+    """A link the links phase could not judge (nothing created, no example to send, the target refused)
+    is inconclusive, unless another phase judged the same pair (created_id_usable's follow-up found or
+    lost the created id), or another link of the same pair was judged."""
+    for link in run.unjudged_links:
+        if link.pair in run.judged_pairs:
+            continue
+        source, target = link.pair
+        report.inconclusive.append(
+            Inconclusive(
+                scope="link",
+                name=link.label,
+                reason=f"{link.reason}; no phase judged whether {target} takes what {source} creates",
+            )
+        )
 
 
 def _say_what_no_link_reaches(report: Report, document: Mapping[str, Any]) -> None:

@@ -12,12 +12,18 @@ command reproduces the request.
   ``pattern``, an integer within its bounds), so a workflow that leaves a value open still runs the
   same way twice.
 - Steps of a source named ``mockline-admin`` go to the mock's control plane beside the API (``/__admin``
-  on the same host). A workflow marked ``x-mockline-needs: controllable-clock`` is *not applicable* when
-  the target has no such control plane (a real implementation): it is reported as such, neither passed
-  nor failed.
+  on the same host). A workflow marked ``x-mockline-needs: controllable-clock`` cannot be played when the
+  target has no such control plane (a real implementation): it is *inconclusive*, neither passed nor
+  failed, and the run with it (``--exclude-workflow`` leaves it out, said in the report).
+- What the documents declare does not apply in a run's conditions is *not applicable*:
+  ``x-mockline-not-applicable-when`` on a step lists criteria under which its failure proves nothing (an
+  agent busy on another call), and a workflow whose inputs are OAuth2 client credentials
+  (``x-mockline-credentials``) does not apply to a run that authenticates by another scheme the spec
+  offers (Basic, or a static API key): there are no tokens there. A workflow that applies but could not
+  be played (no movable clock, a step answered 429 every time, an input the run gives no value for, the
+  run's credentials refused) is *inconclusive* (:class:`Unplayable`): the run is not conformant.
 - ``x-mockline-helper: true`` marks a workflow that only prepares others (it is run as their step, never
-  on its own); ``x-mockline-not-applicable-when`` on a step lists criteria under which its failure
-  proves nothing (an agent busy on another call), so the workflow is not applicable rather than failed.
+  on its own).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import httpx
 from contracts import arazzo, model
 from contracts.arazzo import Document, Exchange, Scope, Unresolved
 from contracts.errors import ContractsError
-from contracts.reporting.model import Violation
+from contracts.reporting.model import Inconclusive, Violation
 
 ADMIN_SOURCE = "mockline-admin"
 ADMIN_PATH = "/__admin"
@@ -53,7 +59,9 @@ class Outcome:
     rule: str  # the spec element the workflow proves
     label: str  # "workflow <id>"
     passed: bool = False
-    not_applicable: str = ""  # why it could not run against this target
+    not_applicable: str = ""  # why it does not apply in this run's conditions, as the document declares
+    inconclusive: str = ""  # why it applies but could not be played against this target
+    left_out: str = ""  # the option that left it out of this run
     violation: Violation | None = None
     requests: int = 0
 
@@ -66,6 +74,9 @@ class Target:
     seed: int = 0
     timeout: float = 10.0
     traffic: Any = None  # verify's contracts.traffic.Traffic: paces and counts every exchange
+    # The spec's security scheme, other than OAuth2, that the run's credentials use ("basicAuth"): a run
+    # under it has no OAuth2 tokens, so workflows about them do not apply. "" for OAuth2, or none found.
+    other_scheme: str = ""
 
     @property
     def admin_url(self) -> str:
@@ -87,7 +98,11 @@ class StepFailed(ContractsError):
 
 
 class NotApplicable(ContractsError):
-    """The workflow needs something this target does not offer."""
+    """The document declares that the workflow does not apply in this run's conditions."""
+
+
+class Unplayable(ContractsError):
+    """The workflow applies, but could not be played against this target: no evidence either way."""
 
 
 # -- inputs ------------------------------------------------------------------------------------------------
@@ -211,23 +226,35 @@ class Runner:
         outcome = Outcome(workflow_id, str(workflow.get("x-mockline-rule", "")), f"workflow {workflow_id}")
         before = self.requests
         try:
-            # A step of the control plane that is reached without one makes the workflow not
-            # applicable there and then (send); one marked as needing the clock is not even started.
-            if workflow.get("x-mockline-needs") == "controllable-clock" and not self.has_control_plane():
-                raise NotApplicable(
-                    f"needs a clock it can move ({self.target.admin_url}/clock answers no mock clock)"
-                )
             inputs = workflow_inputs(self.document, workflow, self.target)
             missing = self._missing_inputs(workflow, inputs)
+            mapping: Mapping[str, Any] = self.document.data.get("x-mockline-credentials") or {}
+            oauth2 = [name for name in missing if "oauth2" in (mapping.get(name) or {})]
+            if oauth2 and self.target.other_scheme:
+                raise NotApplicable(
+                    f"its inputs {', '.join(oauth2)} are OAuth2 client credentials and this run "
+                    f"authenticates by {self.target.other_scheme}, which has no OAuth2 tokens "
+                    "(--auth oauth2:ID:SECRET plays it)"
+                )
+            # A step of the control plane that is reached without one makes the workflow unplayable
+            # there and then (send); one marked as needing the clock is not even started.
+            if workflow.get("x-mockline-needs") == "controllable-clock" and not self.has_control_plane():
+                raise Unplayable(
+                    f"needs a clock it can move ({self.target.admin_url}/clock answers no mock clock); "
+                    f"--exclude-workflow {workflow_id} leaves it out"
+                )
             if missing:
-                raise NotApplicable(f"the run gives no value for {', '.join(missing)}")
+                hint = " (--auth oauth2:ID:SECRET gives OAuth2 client credentials)" if oauth2 else ""
+                raise Unplayable(f"the run gives no value for {', '.join(missing)}{hint}")
             self.execute(workflow, inputs)
             outcome.passed = True
         except NotApplicable as exc:
             outcome.not_applicable = str(exc)
+        except Unplayable as exc:
+            outcome.inconclusive = str(exc)
         except StepFailed as exc:
             if self._credentials_refused(exc):
-                outcome.not_applicable = (
+                outcome.inconclusive = (
                     f"step {exc.step_id} was refused the run's credentials ({exc.exchange.status})"  # type: ignore[union-attr]
                 )
             else:
@@ -254,10 +281,33 @@ class Runner:
         run was given a Bearer token)."""
         used = {
             expression.split(".")[1].split("#")[0]
-            for expression in arazzo.expressions_in(workflow.get("steps") or [])
+            for expression in self._expressions(workflow.get("steps") or [])
             if expression.startswith("$inputs.")
         }
         return sorted(name for name in used if name not in inputs)
+
+    def _expressions(self, node: Any) -> Iterator[str]:
+        """The runtime expressions of ``node``, with those of the reusable components it names."""
+        yield from arazzo.expressions_in(node)
+        yield from self._referenced(node)
+
+    def _referenced(self, node: Any) -> Iterator[str]:
+        """The expressions of every component ``node`` names by ``reference`` and does not override
+        the ``value`` of (``$components.parameters.token`` carries ``$inputs.accessToken``)."""
+        if isinstance(node, Mapping):
+            reference = node.get("reference")
+            if isinstance(reference, str) and "value" not in node:
+                try:
+                    component = self.document.component(reference)
+                except arazzo.ArazzoError:
+                    component = None  # the step that uses it says so when it runs
+                if component is not None:
+                    yield from self._expressions(component)
+            for item in node.values():
+                yield from self._referenced(item)
+        elif isinstance(node, list):
+            for item in node:
+                yield from self._referenced(item)
 
     def execute(self, workflow: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Run one workflow to its end; its outputs. Raises :class:`StepFailed`."""
@@ -371,7 +421,7 @@ class Runner:
     def send(self, operation: arazzo.Operation, step: Mapping[str, Any], scope: Scope) -> Exchange:
         step_id = str(step.get("stepId"))
         if operation.source == ADMIN_SOURCE and not self.has_control_plane():
-            raise NotApplicable(f"step {step_id} needs the mock's control plane ({self.target.admin_url})")
+            raise Unplayable(f"step {step_id} needs the mock's control plane ({self.target.admin_url})")
         path_params: dict[str, str] = {}
         query: dict[str, str] = {}
         headers: dict[str, str] = {}
@@ -446,7 +496,7 @@ class Runner:
             raise StepFailed(step_id, "an answer", exchange, f"no answer: {exc}") from None
         if response.status_code == 429:
             # A refusal to answer at all is no evidence either way about the rule the workflow proves.
-            raise NotApplicable(f"step {step_id} was answered 429 (rate limited) {RATE_LIMITED_TRIES} times")
+            raise Unplayable(f"step {step_id} was answered 429 (rate limited) {RATE_LIMITED_TRIES} times")
         exchange.status = response.status_code
         exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
         exchange.response_body = _body(response)
@@ -519,20 +569,26 @@ def _body(response: httpx.Response) -> Any:
     return response.text
 
 
-def selected(workflow: Mapping[str, Any], document: Document, operations: set[str] | None) -> bool:
-    """Whether a workflow only uses operations the run kept (``--operation`` narrows a run)."""
+def outside(workflow: Mapping[str, Any], document: Document, operations: set[str] | None) -> str | None:
+    """The first operation a workflow uses (its child workflows' too) that the run did not keep; None
+    when it uses only operations the run kept (``--operation`` / ``--exclude-operation`` narrow a run)."""
     if operations is None:
-        return True
+        return None
     for step in workflow.get("steps") or []:
         if step.get("operationId"):
             operation = document.operation(str(step["operationId"]))
             if operation.source != ADMIN_SOURCE and operation.operation_id not in operations:
-                return False
-        elif step.get("workflowId") and not selected(
-            document.workflow(str(step["workflowId"])), document, operations
-        ):
-            return False
-    return True
+                return operation.operation_id
+        elif step.get("workflowId"):
+            missing = outside(document.workflow(str(step["workflowId"])), document, operations)
+            if missing is not None:
+                return missing
+    return None
+
+
+def selected(workflow: Mapping[str, Any], document: Document, operations: set[str] | None) -> bool:
+    """Whether a workflow only uses operations the run kept."""
+    return outside(workflow, document, operations) is None
 
 
 def run_document(
@@ -540,18 +596,28 @@ def run_document(
     target: Target,
     *,
     operations: set[str] | None = None,
-    workflow_ids: set[str] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> Iterator[Outcome]:
-    """Play every workflow of the document (helpers only as steps of others), in document order."""
+    """Play every workflow of the document (helpers only as steps of others), in document order; one
+    left out (named in ``exclude``, or using an operation not in ``operations``) comes back unplayed, with
+    the reason in ``Outcome.left_out``."""
     document = arazzo.load(path)
     with httpx.Client(timeout=target.timeout) as client:
         runner = Runner(document, target, client)
         for workflow in document.workflows:
             if workflow.get("x-mockline-helper"):
                 continue
-            if workflow_ids is not None and workflow.get("workflowId") not in workflow_ids:
-                continue
-            if not selected(workflow, document, operations):
+            workflow_id = str(workflow.get("workflowId"))
+            outcome = Outcome(
+                workflow_id, str(workflow.get("x-mockline-rule", "")), f"workflow {workflow_id}"
+            )
+            unkept = outside(workflow, document, operations)
+            if workflow_id in exclude:
+                outcome.left_out = "--exclude-workflow"
+            elif unkept is not None:
+                outcome.left_out = f"uses {unkept}, which --operation/--exclude-operation left out"
+            if outcome.left_out:
+                yield outcome
                 continue
             yield runner.run(workflow)
 
@@ -567,6 +633,29 @@ def oauth2_client(auth: str | None) -> dict[str, str]:
 
 def remaining_operations(document: Mapping[str, Any]) -> set[str]:
     return {op.operation_id for op in model.from_document("verify", document).operations}
+
+
+def other_scheme(document: Mapping[str, Any], auth: str | None, headers: Mapping[str, str]) -> str:
+    """The spec's security scheme, other than OAuth2, that a run's ``--auth`` / ``--header`` credentials
+    use: ``basicAuth`` for ``--auth basic:...``, an ``apiKey`` scheme for its header; "" when the run
+    authenticates by OAuth2 (or by nothing the spec names)."""
+    kind = (auth or "").partition(":")[0].lower()
+    if not kind:  # credentials given as a header: 'Authorization: Basic ...' is Basic all the same
+        kind = next((v.split(" ")[0].lower() for k, v in headers.items() if k.lower() == "authorization"), "")
+    sent = {name.lower() for name in headers}
+    schemes: Mapping[str, Any] = (document.get("components") or {}).get("securitySchemes") or {}
+    for name, scheme in schemes.items():
+        if not isinstance(scheme, Mapping):
+            continue
+        if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == kind:
+            return str(name)
+        if (
+            scheme.get("type") == "apiKey"
+            and scheme.get("in") == "header"
+            and str(scheme.get("name", "")).lower() in sent
+        ):
+            return str(name)
+    return ""
 
 
 def phase(
@@ -587,14 +676,35 @@ def phase(
     path = workflows_path(options.spec)
     if path is None:
         return
-    target = Target(base_url, headers, oauth2_client(options.auth), seed, options.request_timeout, traffic)
-    operations = remaining_operations(document) if options.operations else None
+    target = Target(
+        base_url,
+        headers,
+        oauth2_client(options.auth),
+        seed,
+        options.request_timeout,
+        traffic,
+        other_scheme(document, options.auth, options.headers),
+    )
+    narrowed = options.operations or options.exclude_operations
+    operations = remaining_operations(document) if narrowed else None
+    exclude = frozenset(getattr(options, "exclude_workflows", ()) or ())
     try:
-        for outcome in run_document(path, target, operations=operations):
+        for outcome in run_document(path, target, operations=operations, exclude=exclude):
             report.requests += outcome.requests
+            if outcome.left_out:
+                report.leave_out("workflow", outcome.workflow_id, outcome.left_out)
+                yield problem(f"{outcome.label}: left out: {outcome.left_out}")
+                continue
             if outcome.not_applicable:
                 report.record(outcome.label, PHASE, None)
                 yield problem(f"{outcome.label}: not applicable: {outcome.not_applicable}")
+                continue
+            if outcome.inconclusive:
+                report.record(outcome.label, PHASE, None)
+                report.inconclusive.append(
+                    Inconclusive(scope="workflow", name=outcome.workflow_id, reason=outcome.inconclusive)
+                )
+                yield problem(f"{outcome.label}: inconclusive: {outcome.inconclusive}")
                 continue
             report.record(outcome.label, PHASE, outcome.passed)
             new = []

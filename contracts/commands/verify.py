@@ -19,7 +19,9 @@ def register(subparsers: Any) -> None:
             "gone), against any server claiming to implement SPEC. Exit 0 when conformant, 1 on violations, "
             "2 on a usage or connection error, 3 when inconclusive: an operation never answered with "
             "success, the credentials were refused every time, or more than 10% of a phase's answers were "
-            "429 (pace with --rate-limit)."
+            "429 (pace with --rate-limit), or a declared link or workflow could not be played. What "
+            "--operation, --exclude-operation, --checks, --exclude-checks, --phases and --exclude-workflow "
+            "leave out is named in every report, and the verdict reads 'conformant in what it tested'."
         ),
     )
     parser.add_argument("spec", help=f"one of {', '.join(VENDOR_SPECS)}, or a path to an OpenAPI file")
@@ -51,8 +53,18 @@ def register(subparsers: Any) -> None:
         help="leave this operation out, named as for --operation (repeatable)",
     )
     parser.add_argument(
+        "--exclude-workflow",
+        action="append",
+        default=[],
+        dest="exclude_workflows",
+        metavar="WORKFLOW_ID",
+        help="leave this workflow of the spec's Arazzo document out (repeatable), e.g. one that needs the "
+        "mock's clock against a real server",
+    )
+    parser.add_argument(
         "--phases",
-        help="comma-separated subset of examples,coverage,fuzzing,stateful,workflows,negative (default: all)",
+        help="comma-separated subset of links,examples,coverage,fuzzing,stateful,workflows,negative "
+        "(default: all)",
     )
     parser.add_argument("--checks", help="comma-separated checks to run, or 'all' (default: all)")
     parser.add_argument("--exclude-checks", help="comma-separated checks not to run")
@@ -143,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             checks=_names(args.checks),
             exclude_checks=_names(args.exclude_checks),
             exclude_operations=tuple(args.exclude_operations),
+            exclude_workflows=tuple(args.exclude_workflows),
             max_response_time=args.max_response_time,
             max_failures=args.max_failures,
             max_retry_wait=args.max_retry_wait,
@@ -157,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
                 )
                 if event.pacing:
                     progress.header(f"  {event.pacing}")
+                if event.left_out:
+                    progress.header(f"  left out by the options: {event.left_out}")
             elif isinstance(event, PhaseStarted):
                 progress.phase(event.phase)
             elif isinstance(event, Tested):

@@ -52,9 +52,13 @@ def render(report: Report) -> str:
         )
     errors = "".join(f"<li>{escape(e)}</li>" for e in report.errors)
     verdict = (
-        '<span class="pass">conformant</span>'
+        f'<span class="pass">{escape(report.verdict)}</span>'
         if report.conformant
         else f'<span class="failv">{escape(report.verdict)}</span>'
+    )
+    left_out = "".join(
+        f"<li>{escape(left.kind)} <code>{escape(left.name)}</code>: {escape(left.reason)}</li>"
+        for left in report.left_out
     )
     inconclusive = "".join(
         f'<div class="inconclusive"><b>{escape(i.scope)} {escape(i.name)}</b>: {escape(i.reason)}'
@@ -72,12 +76,14 @@ def render(report: Report) -> str:
 <body>
 <h1>{escape(title)}</h1>
 <p>Target <code>{escape(report.url)}</code>: {verdict} (exit code {report.exit_code()}). {report.requests} requests in
-{report.duration_seconds:.1f} s{f", seed {report.seed}" if report.seed is not None else ""}.</p>
+{report.duration_seconds:.1f} s{f", seed {report.seed}" if report.seed is not None else ""}.
+{f"Left out: {escape(report.left_out_summary())}." if report.left_out else ""}</p>
 <p>{escape(describe(report.versions))}</p>
 <h2>Conformance</h2>
 <table><thead><tr><th class="op">operation</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>
 <h2>Violations</h2>{"".join(violations) or "<p>None.</p>"}
 <h2>Inconclusive</h2>{inconclusive or "<p>None: every operation was answered with success.</p>"}
+{f"<h2>Left out</h2><p>Not tested, as this run's options said:</p><ul>{left_out}</ul>" if left_out else ""}
 <h2>Requests the checks built</h2>
 <table><thead><tr><th>check</th><th class="op">operation judged</th><th>method</th><th class="op">URL sent</th>
 <th>status</th></tr></thead><tbody>{follow_ups}</tbody></table>

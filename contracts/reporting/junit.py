@@ -1,4 +1,5 @@
-"""JUnit XML: one test case per operation and check, failed where a violation names that pair."""
+"""JUnit XML: one test case per operation and check, failed where a violation names that pair; what the
+run could not judge is an error case, what its options left out a skipped case (and a property)."""
 
 from __future__ import annotations
 
@@ -21,15 +22,18 @@ def render(report: Report) -> str:
     suite = ET.Element(
         "testsuite",
         name=f"mockline {report.kind} {report.target}",
-        tests=str(len(pairs) + len(report.errors) + len(report.inconclusive)),
+        tests=str(len(pairs) + len(report.errors) + len(report.inconclusive) + len(report.left_out)),
         failures=str(failures),
         errors=str(len(report.errors) + len(report.inconclusive)),
-        skipped=str(skipped),
+        skipped=str(skipped + len(report.left_out)),
         time=f"{report.duration_seconds:.3f}",
     )
     properties = ET.SubElement(suite, "properties")  # the environment: mockline, key libraries, Python
     for name, version in report.versions.items():
         ET.SubElement(properties, "property", name=f"version.{name}", value=version)
+    ET.SubElement(properties, "property", name="verdict", value=report.verdict)
+    if report.left_out:  # what the run's options left out: CI shows it as skipped cases too
+        ET.SubElement(properties, "property", name="left_out", value=report.left_out_summary())
     for operation, check in sorted(pairs):
         case = ET.SubElement(suite, "testcase", classname=operation, name=check)
         found = [v for v in report.violations if (v.operation, v.rule) == (operation, check)]
@@ -55,6 +59,9 @@ def render(report: Report) -> str:
         ET.SubElement(
             case, "error", message=f"inconclusive: {item.reason}"[:200], type="inconclusive"
         ).text = f"{item.reason}\nanswers: {counts}"
+    for left in report.left_out:
+        case = ET.SubElement(suite, "testcase", classname="left out", name=f"{left.kind} {left.name}")
+        ET.SubElement(case, "skipped", message=f"left out by this run's options: {left.reason}"[:200])
     for number, message in enumerate(report.errors, 1):
         case = ET.SubElement(suite, "testcase", classname="run", name=f"error {number}")
         ET.SubElement(case, "error", message=message[:200]).text = message

@@ -51,10 +51,24 @@ class Row:
 class Inconclusive:
     """Something the run could not judge, and why: the run is then not conformant (exit code 3)."""
 
-    scope: str  # "operation" | "phase"
-    name: str  # "GET /contacts" or "fuzzing"
+    scope: str  # "operation" | "phase" | "link" | "workflow"
+    name: str  # "GET /contacts", "fuzzing", "createThing -> getThing (GetThing)" or a workflowId
     reason: str
     counts: dict[str, int] = field(default_factory=dict)  # answers by status class, credentials refused
+
+
+@dataclass
+class LeftOut:
+    """Something the run was told to leave out, and by what: named in every report, never counted as
+    tested (a run that left something out is conformant only in what it tested)."""
+
+    kind: str  # "phase" | "operation" | "check" | "workflow"
+    name: str  # "negative", "POST /contacts", "auth_failure_status" or a workflowId
+    reason: str  # the option that left it out: "--exclude-checks", "not named by --operation createContact"
+
+
+LEFT_OUT_KINDS = ("phase", "operation", "check", "workflow")  # the order reports name them in
+_LISTED = 6  # a kind with more left out than this is counted in the verdict line, not listed
 
 
 @dataclass
@@ -106,6 +120,29 @@ class Report:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # operation -> status class -> answers
     phase_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     rate_limit: str | None = None  # the pacing the run was given ("60/m")
+    left_out: list[LeftOut] = field(default_factory=list)  # what the run's options left out
+
+    def leave_out(self, kind: str, name: str, reason: str) -> None:
+        """Say that the run left ``name`` out (once each), and why."""
+        if not any((item.kind, item.name) == (kind, name) for item in self.left_out):
+            self.left_out.append(LeftOut(kind, name, reason))
+
+    def left_out_summary(self) -> str:
+        """What the run left out, in a few words: ``checks auth_failure_status, auth_failure_message``;
+        a kind with many names is counted (``20 checks (not in --checks auth_failure_status)``)."""
+        parts: list[str] = []
+        for kind in LEFT_OUT_KINDS:
+            items = [item for item in self.left_out if item.kind == kind]
+            if not items:
+                continue
+            plural = f"{kind}s" if len(items) > 1 else kind
+            if len(items) <= _LISTED:
+                parts.append(f"{plural} {', '.join(item.name for item in items)}")
+            else:
+                reasons = {item.reason for item in items}
+                why = f" ({reasons.pop()})" if len(reasons) == 1 else ""
+                parts.append(f"{len(items)} {plural}{why}")
+        return "; ".join(parts)
 
     def record(self, operation: str, check: str, ok: bool | None) -> None:
         """Count one judgement of ``check`` on ``operation``: passed, failed, or None (not applicable)."""
@@ -132,12 +169,15 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """``conformant``, ``N violation(s)``, ``errors`` or ``inconclusive``, as the reports word it."""
+        """``conformant``, ``N violation(s)``, ``errors`` or ``inconclusive``, as the reports word it; a run
+        that left something out is ``conformant in what it tested``, never plain ``conformant``."""
         if self.violations:
             return f"{len(self.violations)} violation(s)"
         if self.errors:
             return "errors"
-        return "inconclusive" if self.inconclusive else "conformant"
+        if self.inconclusive:
+            return "inconclusive"
+        return "conformant in what it tested" if self.left_out else "conformant"
 
     @property
     def broken_rules(self) -> set[str]:
@@ -181,6 +221,8 @@ class Report:
             "follow_ups": [asdict(f) for f in self.follow_ups],
             "answers": {"by_operation": self.counts, "by_phase": self.phase_counts},
             "rate_limit": self.rate_limit,
+            "narrowed": bool(self.left_out),
+            "left_out": [asdict(item) for item in self.left_out],
             "errors": list(self.errors),
             "versions": dict(self.versions),
         }

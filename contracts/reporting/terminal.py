@@ -56,11 +56,12 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def render(report: Report) -> str:
-    """The conformance table per operation and check, then the violations, what was inconclusive and
-    every request a check built on its own."""
+    """The conformance table per operation and check, then the violations, what was inconclusive, what
+    the run's options left out and every request a check built on its own."""
     lines: list[str] = ["", f"Conformance of {report.target} at {report.url}", ""]
     width = max([len(op) for op in report.operations()] + [20])
     inconclusive = {i.name: i for i in report.inconclusive if i.scope == "operation"}
+    inconclusive |= {f"workflow {i.name}": i for i in report.inconclusive if i.scope == "workflow"}
     for operation in report.operations():
         rows = [row for (op, _), row in sorted(report.rows.items()) if op == operation]
         failed = [row for row in rows if row.failed]
@@ -101,6 +102,10 @@ def render(report: Report) -> str:
             lines.append(f"  - {item.scope} {item.name}: {item.reason}")
             if item.counts:
                 lines.append(f"      answers: {_counts(item.counts)}")
+    if report.left_out:
+        lines += ["", f"Left out ({len(report.left_out)}), as this run's options said: not tested"]
+        for left in report.left_out:
+            lines.append(f"  - {left.kind} {left.name}: {left.reason}")
     if report.follow_ups:
         lines += [
             "",
@@ -115,9 +120,10 @@ def render(report: Report) -> str:
         lines += ["", "Errors:"] + [f"  - {e}" for e in report.errors]
     seed = f", seed {report.seed}" if report.seed is not None else ""
     paced = f", paced at {report.rate_limit}" if report.rate_limit else ""
+    left_out = f" (left out: {report.left_out_summary()})" if report.left_out else ""
     lines += [
         "",
-        f"{report.kind} {report.target}: {report.verdict} ({report.requests} requests in "
+        f"{report.kind} {report.target}: {report.verdict}{left_out} ({report.requests} requests in "
         f"{report.duration_seconds:.1f} s{seed}{paced}; exit code {report.exit_code()})",
     ]
     return "\n".join(lines)

@@ -33,6 +33,8 @@ from tests.fixtures.verify.broken import (
     corpus,
     fixture_app,
 )
+from tests.fixtures.verify.forbidden_ids import SPEC as THINGS
+from tests.fixtures.verify.forbidden_ids import ThingsServer
 
 ALL_PHASES = all_phases()
 # The corpus runs every phase but coverage. Each broken fixture is caught (and each inconclusive one named)
@@ -260,7 +262,10 @@ def test_cli_checks_and_max_failures_choose_what_runs(
         ]
         assert main([*base, "--checks", "auth_failure_status", "--max-failures", "1"]) == 1
         out = capsys.readouterr().out
-        assert "[auth_failure_status]" in out and "not_a_server_error" not in out
+        assert "[auth_failure_status]" in out and "[not_a_server_error]" not in out
+        # Every other check is named as left out, and only there.
+        assert out.count("not_a_server_error") == 1
+        assert "  - check not_a_server_error: not in --checks auth_failure_status" in out
     # Every operation of Ryng answers a refused credential with the wrong status: a full run finds it on
     # several, and --max-failures 1 stops Schemathesis at the first.
     reports: dict[str, dict[str, Any]] = {}
@@ -276,15 +281,75 @@ def test_cli_checks_and_max_failures_choose_what_runs(
     found = (len(full["violations"]), len(stopped["violations"]))
     assert found[0] >= 3 and 1 <= found[1] < found[0], found
     assert 0 < stopped["requests"] < full["requests"] // 2, (stopped["requests"], full["requests"])
+    narrowed = tmp_path / "narrowed.json"
     with serving(fixture_app("ryng", "wrong_auth_code")) as url:  # a fresh server: the agent is free again
         base[3] = f"{url}/ryng"
-        assert main([*base, "--exclude-checks", "auth_failure_status,auth_failure_message"]) in (0, 3)
+        excluded = ["--exclude-checks", "auth_failure_status,auth_failure_message"]
+        # The broken rules were left out on purpose: exit 0, but never a plain "conformant".
+        assert main([*base, *excluded, "--report", str(narrowed)]) == 0
         out = capsys.readouterr().out
-        assert "auth_failure_status" not in out
+        assert "[auth_failure_status]" not in out and "verify ryng: conformant (" not in out
+        assert (
+            "verify ryng: conformant in what it tested (left out: phases links, coverage, fuzzing, stateful, "
+            "workflows, negative; 7 operations (not named by --operation makePreviewCall); checks "
+            "auth_failure_status, auth_failure_message) ("
+        ) in out
+        assert "  - check auth_failure_status: --exclude-checks" in out
+        document = json.loads(narrowed.read_text())
+        assert document["verdict"] == "conformant in what it tested" and document["narrowed"] is True
+        left = {(item["kind"], item["name"]): item["reason"] for item in document["left_out"]}
+        assert (
+            left[("check", "auth_failure_status")]
+            == left[("check", "auth_failure_message")]
+            == ("--exclude-checks")
+        )
+        assert left[("operation", "POST /rest-api/v1/campaign")] == "not named by --operation makePreviewCall"
+        assert left[("phase", "fuzzing")] == "--phases examples"
         assert main([*base, "--checks", "no_such_check"]) == 2
         assert "unknown check no_such_check" in capsys.readouterr().err
         assert main([*base, "--rate-limit", "fast"]) == 2
         assert "--rate-limit 'fast'" in capsys.readouterr().err
+
+
+def test_a_created_id_the_read_refuses_is_no_pass_and_its_link_is_inconclusive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The audit's repro: the read documents 200, 403 and 404; the server answers 200 for the documented
+    id 1 alone and 403 for every id it created. Nothing showed a created id usable: verify used to say
+    conformant (created_id_usable "2 passed", the link a printed note), exit 0."""
+    data = tmp_path / "r.json"
+    server = ThingsServer()
+    with serving(server) as url:
+        code = main(
+            ["verify", THINGS, "--base-url", url, "--seed", "1", "--max-examples", "3", "--report", str(data)]
+        )
+    out = capsys.readouterr().out
+    assert code == 3, out
+    assert server.reads and {status for _, status in server.reads} == {403}
+    document = json.loads(data.read_text())
+    row = next(
+        r for r in document["table"] if (r["operation"], r["check"]) == ("POST /things", "created_id_usable")
+    )
+    assert (row["passed"], row["failed"], row["verdict"]) == (0, 0, "n/a") and row["not_applicable"] > 0
+    assert [(i["scope"], i["name"]) for i in document["inconclusive"]] == [
+        ("link", "createThing -> getThing (GetThing)")
+    ]
+    reason = document["inconclusive"][0]["reason"]
+    assert reason.startswith("getThing answered HTTP 403") and "no phase judged" in reason
+    assert "- link createThing -> getThing (GetThing): getThing answered HTTP 403" in out
+    assert f"verify {THINGS}: inconclusive (" in out and "exit code 3)" in out
+
+
+def test_a_link_another_phase_judged_is_not_inconclusive() -> None:
+    """The links phase's read of its created id is refused, later reads of created ids succeed: the pair
+    is judged (created_id_usable passes on them), so the run is conformant."""
+    server = ThingsServer(refused_reads=1)
+    with serving(server) as url:
+        report = run_to_report(VerifyOptions(spec=THINGS, base_url=url, seed=1, max_examples=3))
+    assert server.reads[0][1] == 403 and 200 in {status for _, status in server.reads}
+    assert report.rows[("POST /things", "created_id_usable")].passed > 0
+    assert report.inconclusive == [] and report.violations == []
+    assert report.exit_code() == 0 and report.verdict == "conformant"
 
 
 def test_cli_passes_a_conformant_server_and_writes_every_report(

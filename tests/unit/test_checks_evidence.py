@@ -234,3 +234,83 @@ def test_an_operation_where_nothing_was_judged_is_not_shown_as_a_pass() -> None:
         if line.startswith("workflow ") or line.startswith("POST ")
     }
     assert rows == {"judgedNothing": "n/a", "/judged": "ok"}
+
+
+def _narrowed() -> Report:
+    """A clean run the options narrowed: two checks, an operation and a workflow left out."""
+    report = Report(kind="verify", target="ryng", url="http://127.0.0.1:1/ryng", seed=1)
+    report.record("POST /a", "status_code_conformance", True)
+    report.leave_out("check", "auth_failure_status", "--exclude-checks")
+    report.leave_out("check", "auth_failure_message", "--exclude-checks")
+    report.leave_out("check", "auth_failure_message", "--exclude-checks")  # said once
+    report.leave_out("operation", "POST /b", "--exclude-operation POST /b")
+    report.leave_out("workflow", "accessTokensExpire", "--exclude-workflow")
+    return report
+
+
+def test_a_run_that_left_something_out_is_conformant_only_in_what_it_tested() -> None:
+    report = _narrowed()
+    assert report.exit_code() == 0 and report.conformant  # the user's choice: said, not failed
+    assert report.verdict == "conformant in what it tested"
+    summary = (
+        "operation POST /b; checks auth_failure_status, auth_failure_message; workflow accessTokensExpire"
+    )
+    assert report.left_out_summary() == summary
+
+    text = terminal.render(report)
+    assert text.rstrip().endswith(
+        f"verify ryng: conformant in what it tested (left out: {summary}) (0 requests in 0.0 s, seed 1; "
+        "exit code 0)"
+    )
+    assert "  - check auth_failure_status: --exclude-checks" in text
+    assert "  - workflow accessTokensExpire: --exclude-workflow" in text
+
+    data = json.loads(json_report.render(report))
+    assert data["verdict"] == "conformant in what it tested" and data["narrowed"] is True
+    assert data["left_out"][0] == {
+        "kind": "check",
+        "name": "auth_failure_status",
+        "reason": "--exclude-checks",
+    }
+    assert {item["name"] for item in data["left_out"]} == {
+        "auth_failure_status",
+        "auth_failure_message",
+        "POST /b",
+        "accessTokensExpire",
+    }
+
+    page = html.render(report)
+    assert "conformant in what it tested" in page and "<h2>Left out</h2>" in page
+    assert "--exclude-operation POST /b" in page and summary in page
+
+    suite = ET.fromstring(junit.render(report)).find("testsuite")
+    assert suite is not None
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["left_out"] == summary and properties["verdict"] == "conformant in what it tested"
+    skipped = {
+        case.get("name"): skip.get("message")
+        for case in suite.iter("testcase")
+        if case.get("classname") == "left out"
+        for skip in case.iter("skipped")
+    }
+    assert skipped["check auth_failure_status"] == "left out by this run's options: --exclude-checks"
+    assert len(skipped) == 4 and suite.get("skipped") == "4"
+
+
+def test_many_left_out_of_one_kind_are_counted_and_a_full_run_keeps_its_words() -> None:
+    report = Report(kind="verify", target="ryng", url="http://127.0.0.1:1/ryng", seed=1, rate_limit="60/m")
+    report.record("POST /a", "status_code_conformance", True)
+    assert report.verdict == "conformant" and json.loads(json_report.render(report))["left_out"] == []
+    assert (
+        terminal.render(report)
+        .rstrip()
+        .endswith("verify ryng: conformant (0 requests in 0.0 s, seed 1, paced at 60/m; exit code 0)")
+    )
+    for number in range(7):
+        report.leave_out("check", f"check_{number}", "not in --checks auth_failure_status")
+    assert report.left_out_summary() == "7 checks (not in --checks auth_failure_status)"
+    report.violations.append(Violation("POST /a", "r", "t", "e", "g"))
+    assert report.verdict == "1 violation(s)"  # a violation is one, whatever was left out
+    assert "1 violation(s) (left out: 7 checks (not in --checks auth_failure_status))" in terminal.render(
+        report
+    )

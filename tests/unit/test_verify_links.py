@@ -10,6 +10,7 @@ import pytest
 
 from contracts import model, pairing
 from contracts.loaders import load_spec
+from contracts.reporting.model import Report
 from contracts.runner import VerifyError, pacing
 from contracts.traffic import Pacer, Traffic
 
@@ -114,3 +115,69 @@ def test_a_rate_limited_request_is_sent_again_after_its_retry_after() -> None:
     sent = player.request(link.target, {"callID": 5}, {"logID": 1, "dispositionName": "x", "notes": ""})
     assert sent is not None and sent.status == 200 and player.sent == 2
     assert traffic.evidence.operations["PATCH /rest-api/v1/preview/call/{callID}"]["2xx"] == 1
+
+
+class _Counted:
+    """The player's surface the phase uses: ``request`` and a count of requests ``sent``."""
+
+    def __init__(self, answers: list[tuple[int, Any]]) -> None:
+        self.recorder = Recorder(answers)
+        self.sent = 0
+
+    def request(self, op: model.Operation, path_values: Mapping[str, Any], body: Any) -> pairing.Sent:
+        self.sent += 1
+        return self.recorder.request(op, path_values, body)
+
+
+def _phase(
+    answers: list[tuple[int, Any]],
+) -> tuple[Report, list[Any], set[tuple[str, str]], list[pairing.Unjudged]]:
+    contract = model.from_document("ryng", load_spec("ryng"))
+    report = Report(kind="verify", target="ryng", url="http://api.test")
+    judged: set[tuple[str, str]] = set()
+    unjudged: list[pairing.Unjudged] = []
+    player = _Counted(answers)
+    events = list(
+        pairing._play_all(
+            contract,
+            player,  # type: ignore[arg-type]
+            report,
+            problem=lambda message: ("problem", message),
+            tested=lambda *args: ("tested", *args),
+            judged_pairs=judged,
+            unjudged=unjudged,
+        )
+    )
+    return report, events, judged, unjudged
+
+
+PREVIEW_PAIR = ("POST /rest-api/v1/preview/call", "PATCH /rest-api/v1/preview/call/{callID}")
+
+
+def test_a_link_that_could_not_be_judged_is_handed_back_not_passed() -> None:
+    created = (200, {"error": False, "data": {"callID": 5, "logID": 77}})
+    report, events, judged, unjudged = _phase([created, (403, {"error": True})])
+    assert judged == set()
+    (link,) = unjudged
+    assert (
+        link.pair == PREVIEW_PAIR and link.label == "makePreviewCall -> endPreviewCall (EndThisPreviewCall)"
+    )
+    assert link.reason == "endPreviewCall answered HTTP 403"
+    row = report.rows[("POST /rest-api/v1/preview/call", "created_id_usable")]
+    assert (row.passed, row.failed, row.not_applicable) == (0, 0, 1)
+    assert events == [
+        (
+            "problem",
+            "makePreviewCall -> endPreviewCall (EndThisPreviewCall): not judged: endPreviewCall answered "
+            "HTTP 403 (inconclusive unless a later phase judges it)",
+        )
+    ]
+    assert report.requests == 2
+
+
+def test_a_link_judged_either_way_is_a_judged_pair() -> None:
+    created = (200, {"error": False, "data": {"callID": 5, "logID": 77}})
+    for answer, passed in (((200, {"error": False}), 1), ((404, {}), 0)):
+        report, _, judged, unjudged = _phase([created, answer])
+        assert judged == {PREVIEW_PAIR} and unjudged == []
+        assert report.rows[("POST /rest-api/v1/preview/call", "created_id_usable")].passed == passed
