@@ -541,7 +541,9 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
         "headers": headers,
         "workers": options.workers,
         "request-timeout": options.request_timeout,
-        "generation": {"max-examples": max_examples, "mode": "all"},
+        # No example database: a run is what its seed makes it, whatever runs came before, and it writes
+        # nothing (Hypothesis would keep failing examples in ./.hypothesis and replay them first).
+        "generation": {"max-examples": max_examples, "mode": "all", "database": "none"},
         "phases": {name: {"enabled": name in schemathesis_phases} for name in SCHEMATHESIS_PHASES},
         # A 429 with Retry-After is waited out and sent again (unless told not to wait: then it is counted
         # as it came); our Pacer spaces every request.

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from itertools import pairwise
@@ -399,3 +401,21 @@ def test_cli_exits_2_on_usage_and_connection_errors(capsys: pytest.CaptureFixtur
     with serving(fixture_app("ringme", "identity")) as url:
         assert main(["verify", "ringme", "--base-url", f"{url}/ringme", "--auth", "oauth2:wrong:wrong"]) == 2
     assert "did not issue a token" in capsys.readouterr().err
+
+
+def test_a_run_keeps_no_example_database_to_replay_in_the_next(tmp_path: Path) -> None:
+    """Hypothesis keeps the failing examples of a run in ./.hypothesis/examples and replays them first in
+    the next, so a run would depend on the runs made before it in the same folder (and leave that folder in
+    the user's project): verify keeps none. The command runs as a user runs it, in a folder of its own."""
+    spec, breakage = "diyalog", "wrong_type"
+    argv = [sys.executable, "-m", "mockserver.cli", "verify", spec, "--seed", "1", "--rate-limit", "off"]
+    argv += ["--max-examples", "3", "--phases", "examples,fuzzing,stateful"]
+    for name, value in VERIFY_AUTH[spec].get("headers", {}).items():
+        argv += ["--header", f"{name}: {value}"]
+    exits = []
+    for _ in range(2):
+        with serving(fixture_app(spec, breakage)) as url:
+            run = subprocess.run([*argv, "--base-url", url + PREFIX[spec]], cwd=tmp_path, capture_output=True)
+        exits.append(run.returncode)
+        assert not (tmp_path / ".hypothesis" / "examples").exists()
+    assert exits == [1, 1]
