@@ -1008,21 +1008,6 @@ class _Session:
         return True
 
 
-def _renewal(
-    document: Mapping[str, Any], options: Any, traffic: Any
-) -> Callable[[], Mapping[str, str]] | None:
-    """How to get the run's credentials again (a new OAuth2 token), when they are an OAuth2 client's."""
-    if not str(getattr(options, "auth", None) or "").lower().startswith("oauth2:"):
-        return None
-
-    def renew() -> Mapping[str, str]:
-        from contracts.runner import credentials
-
-        return credentials(document, options, traffic)
-
-    return renew
-
-
 def _token_request(
     contract: model.Contract, document: Mapping[str, Any], options: Any, base_url: str
 ) -> dict[str, Live]:
@@ -1174,6 +1159,8 @@ def phase(
     request already changed (stopped, ended, deleted). A case neither judged nor underivable (the valid
     request was not accepted, a 429, a refusal with the credential failure status) is inconclusive.
     """
+    from contracts.runner import renewal  # the runner imports this module
+
     contract = model.from_document(str(document.get("info", {}).get("title", "api")), document)
     creates = _creates(contract)
     fixed = _token_request(contract, document, options, base_url)
@@ -1185,7 +1172,7 @@ def phase(
             options.request_timeout,
             contract,
             report,
-            _renewal(document, options, traffic),
+            renewal(document, options, traffic),
         )
         pool: dict[str, Any] = {}  # operationId of a create -> what it created (pairing.Created)
         for operation in contract.operations:

@@ -287,6 +287,17 @@ def credentials(
     return headers
 
 
+def renewal(
+    document: Mapping[str, Any], options: Any, traffic: Traffic | None = None
+) -> Callable[[], dict[str, str]] | None:
+    """How to get the run's credentials again (a new OAuth2 token), when they are an OAuth2 client's: a
+    phase whose requests the server refuses once a token has expired (a workflow moved the mock's clock
+    past its life, or another run did) renews it, as any client does."""
+    if not str(getattr(options, "auth", None) or "").lower().startswith("oauth2:"):
+        return None
+    return lambda: credentials(document, options, traffic)
+
+
 def token_url(document: Mapping[str, Any], base_url: str) -> str:
     schemes = (document.get("components") or {}).get("securitySchemes") or {}
     for scheme in schemes.values():

@@ -77,6 +77,10 @@ class Target:
     # The spec's security scheme, other than OAuth2, that the run's credentials use ("basicAuth"): a run
     # under it has no OAuth2 tokens, so workflows about them do not apply. "" for OAuth2, or none found.
     other_scheme: str = ""
+    # A new OAuth2 token for the run (``runner.renewal``), when its credentials are an OAuth2 client's: a
+    # workflow whose first request is refused them (the token expired: a workflow moved the mock's clock
+    # past its life, or another run did) renews them once and starts again.
+    renew: Callable[[], Mapping[str, str]] | None = None
 
     @property
     def admin_url(self) -> str:
@@ -207,6 +211,7 @@ class Runner:
         self.client = client
         self.requests = 0
         self._admin: bool | None = None
+        self._renewed = False  # the workflow being played renewed the run's credentials already
         self.finished: dict[str, dict[str, Any]] = {}
 
     def has_control_plane(self) -> bool:
@@ -225,6 +230,7 @@ class Runner:
         workflow_id = str(workflow.get("workflowId"))
         outcome = Outcome(workflow_id, str(workflow.get("x-mockline-rule", "")), f"workflow {workflow_id}")
         before = self.requests
+        self._renewed = False
         try:
             inputs = workflow_inputs(self.document, workflow, self.target)
             missing = self._missing_inputs(workflow, inputs)
@@ -246,7 +252,13 @@ class Runner:
             if missing:
                 hint = " (--auth oauth2:ID:SECRET gives OAuth2 client credentials)" if oauth2 else ""
                 raise Unplayable(f"the run gives no value for {', '.join(missing)}{hint}")
-            self.execute(workflow, inputs)
+            try:
+                self.execute(workflow, inputs)
+            except StepFailed as exc:
+                if not (self.requests - before == 1 and self._credentials_refused(exc) and self._renew()):
+                    raise
+                # Refused at its first request: nothing was done yet, so it starts again, renewed.
+                self.execute(workflow, workflow_inputs(self.document, workflow, self.target))
             outcome.passed = True
         except NotApplicable as exc:
             outcome.not_applicable = str(exc)
@@ -261,6 +273,20 @@ class Runner:
                 outcome.violation = self._violation(workflow, exc)
         outcome.requests = self.requests - before
         return outcome
+
+    def _renew(self) -> bool:
+        """The run's credentials renewed (a new OAuth2 token), at most once a workflow; whether they were."""
+        if self.target.renew is None or self._renewed:
+            return False
+        self._renewed = True
+        try:
+            fresh = dict(self.target.renew())
+        except ContractsError:
+            return False
+        self.target.credentials = fresh
+        if self.target.traffic is not None:
+            self.target.traffic.credentials = {k.lower(): v for k, v in fresh.items()}
+        return True
 
     def _credentials_refused(self, failure: StepFailed) -> bool:
         """A step that sent credentials (the run's, or a token a step obtained) was refused them: no
@@ -672,6 +698,7 @@ def phase(
 ) -> Iterator[Any]:
     """The ``workflows`` phase of ``mockline verify``: events for the runner, results into ``report``."""
     from contracts.loaders import workflows_path
+    from contracts.runner import renewal  # the runner imports this module
 
     path = workflows_path(options.spec)
     if path is None:
@@ -684,6 +711,7 @@ def phase(
         options.request_timeout,
         traffic,
         other_scheme(document, options.auth, options.headers),
+        renewal(document, options, traffic),
     )
     narrowed = options.operations or options.exclude_operations
     operations = remaining_operations(document) if narrowed else None

@@ -318,3 +318,36 @@ def test_cli_runs_the_workflows_phase(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "[workflow capIsEnforcedAndCounted / step pastTheCap]" in out
     assert "expected: $statusCode == 409" in out and "reproduce: curl -X POST" in out
+
+
+class TokenExpiresOnceIssued:
+    """The mock, whose clock another run moves two hours on just after this run's first token is issued:
+    the token has expired before the workflows use it."""
+
+    def __init__(self, spec: str) -> None:
+        self.app = fixture_app(spec, "identity")
+        self.tokens = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http" and scope["path"].endswith("/oauth/token"):
+            self.tokens += 1
+            if self.tokens == 1:
+                inner = self.app
+                while not hasattr(inner, "runtime"):  # the mock, under the fixture's layers
+                    inner = inner.app
+                await inner.runtime.timeline.advance(7_200)
+
+
+def test_a_token_that_expired_before_a_workflow_is_renewed_and_the_workflow_played() -> None:
+    """Under OAuth2, a workflow whose first request is refused the run's token (another run, or a workflow
+    of this one, moved the mock's clock past the token's life) renews it once and starts again, as any
+    client does: before, every workflow after the expiry was inconclusive, "refused the run's
+    credentials"."""
+    target = TokenExpiresOnceIssued("ringotel-crm")
+    with serving(target) as url:
+        report = run_to_report(workflow_options("ringotel-crm", url, auth="oauth2:mockline:mockline"))
+    assert target.tokens >= 2, "the run asked for a new token"
+    verdicts = {o: row.verdict for (o, check), row in report.rows.items() if check == "workflows"}
+    assert verdicts and set(verdicts.values()) == {"ok"}, (verdicts, report.inconclusive)
+    assert [i for i in report.inconclusive if i.scope == "workflow"] == []
