@@ -21,6 +21,7 @@ from mockserver.core.pages import SCAN_BUDGET
 from mockserver.core.store import Document, MemoryStore
 from mockserver.settings import Settings
 from tests.fixtures import serving
+from tests.fixtures.mockline_http import BASE, valid
 
 RYNG = "/ryng/rest-api/v1"
 TOKEN = {"x-access-token": "mockline"}
@@ -125,6 +126,19 @@ def test_the_journal_pages_back_in_time() -> None:
         assert [e["id"] for e in oldest["requests"]] == [1] and oldest["next_cursor"] is None
 
 
+def _documented(response: httpx.Response) -> None:
+    """openapi-core finds the answer valid for its operation in the admin spec (the served mock's URL
+    mapped onto the spec's server)."""
+    sent = response.request
+    request = httpx.Request(sent.method, BASE + sent.url.raw_path.decode(), headers=sent.headers)
+    valid(
+        "mockline-admin",
+        httpx.Response(
+            response.status_code, headers=response.headers, content=response.content, request=request
+        ),
+    )
+
+
 def _seed(client: httpx.Client) -> None:
     """At least 3 items in every admin list, made through the mock's own APIs as a user would."""
     diyalog = {"Auth-Token": "mockline"}
@@ -207,6 +221,7 @@ def test_every_admin_list_takes_limit_and_cursor_and_refuses_a_bad_one(path: str
             refused = client.get(path, params=bad)
             assert refused.status_code == 400, (bad, refused.text)
             assert refused.headers["content-type"].startswith("application/problem+json")
+            _documented(refused)  # a refusal the admin spec documents for this list
 
 
 def test_a_page_reads_what_it_shows_not_what_the_store_holds() -> None:
