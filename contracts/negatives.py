@@ -43,7 +43,6 @@ import httpx
 import jsonschema
 
 from contracts import model
-from contracts.errors import ContractsError
 from contracts.oas30 import UnresolvableRef, resolve_pointer
 from contracts.reporting.model import Violation
 
@@ -970,7 +969,7 @@ class _Session:
         timeout: float,
         contract: model.Contract,
         report: Any,
-        renew: Callable[[], Mapping[str, str]] | None,
+        renew: Callable[[], Mapping[str, str] | None] | None,
     ) -> None:
         self.client = client
         self.credentials = dict(credentials)
@@ -998,13 +997,10 @@ class _Session:
         if self._renew is None or self.renewed:
             return False
         self.renewed = True
-        try:
-            fresh = dict(self._renew())
-        except ContractsError:
+        fresh = self._renew()
+        if fresh is None:
             return False
-        self._previous, self.credentials = self.credentials, fresh
-        if self.traffic is not None:
-            self.traffic.credentials = {k.lower(): v for k, v in fresh.items()}
+        self._previous, self.credentials = self.credentials, dict(fresh)
         return True
 
 

@@ -289,13 +289,25 @@ def credentials(
 
 def renewal(
     document: Mapping[str, Any], options: Any, traffic: Traffic | None = None
-) -> Callable[[], dict[str, str]] | None:
+) -> Callable[[], dict[str, str] | None] | None:
     """How to get the run's credentials again (a new OAuth2 token), when they are an OAuth2 client's: a
     phase whose requests the server refuses once a token has expired (a workflow moved the mock's clock
-    past its life, or another run did) renews it, as any client does."""
+    past its life, or another run did) renews it, as any client does. The callable returns the new
+    headers, also handed to ``traffic`` (which tells the run's credentials in what it records), or None
+    when no token was issued."""
     if not str(getattr(options, "auth", None) or "").lower().startswith("oauth2:"):
         return None
-    return lambda: credentials(document, options, traffic)
+
+    def renew() -> dict[str, str] | None:
+        try:
+            fresh = credentials(document, options, traffic)
+        except contracts.errors.ContractsError:
+            return None
+        if traffic is not None:
+            traffic.credentials = {k.lower(): v for k, v in fresh.items()}
+        return fresh
+
+    return renew
 
 
 def token_url(document: Mapping[str, Any], base_url: str) -> str:

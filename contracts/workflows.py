@@ -80,7 +80,7 @@ class Target:
     # A new OAuth2 token for the run (``runner.renewal``), when its credentials are an OAuth2 client's: a
     # workflow whose first request is refused them (the token expired: a workflow moved the mock's clock
     # past its life, or another run did) renews them once and starts again.
-    renew: Callable[[], Mapping[str, str]] | None = None
+    renew: Callable[[], Mapping[str, str] | None] | None = None
 
     @property
     def admin_url(self) -> str:
@@ -279,13 +279,10 @@ class Runner:
         if self.target.renew is None or self._renewed:
             return False
         self._renewed = True
-        try:
-            fresh = dict(self.target.renew())
-        except ContractsError:
+        fresh = self.target.renew()
+        if fresh is None:
             return False
         self.target.credentials = fresh
-        if self.target.traffic is not None:
-            self.target.traffic.credentials = {k.lower(): v for k, v in fresh.items()}
         return True
 
     def _credentials_refused(self, failure: StepFailed) -> bool:

@@ -15,12 +15,13 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
-from contracts import model, negatives
+from contracts import model, negatives, runner
 from contracts.loaders import load_spec
 from contracts.reporting.model import Report
 from contracts.runner import VerifyOptions
@@ -301,7 +302,26 @@ def test_the_token_operation_asks_a_token_for_the_runs_own_oauth2_client() -> No
     assert negatives._token_request(contract, document, basic, base) == {}
 
 
-def test_a_refused_oauth2_token_is_renewed_once_and_the_request_sent_again() -> None:
+def test_renewal_hands_the_new_token_to_the_traffic_or_says_none_was_issued(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert runner.renewal({}, SimpleNamespace(auth="basic:a:b")) is None  # nothing to renew
+    traffic = Traffic()
+    monkeypatch.setattr(runner, "credentials", lambda *_: {"Authorization": "Bearer new"})
+    renew = runner.renewal({}, SimpleNamespace(auth="oauth2:a:b"), traffic)
+    assert renew is not None and renew() == {"Authorization": "Bearer new"}
+    assert traffic.credentials == {"authorization": "Bearer new"}
+
+    def refused(*_args: object) -> dict[str, str]:
+        raise runner.VerifyError("the token endpoint did not issue a token")
+
+    monkeypatch.setattr(runner, "credentials", refused)
+    assert renew() is None and traffic.credentials == {"authorization": "Bearer new"}
+
+
+def test_a_refused_oauth2_token_is_renewed_once_and_the_request_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     seen: list[str] = []
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -312,11 +332,13 @@ def test_a_refused_oauth2_token_is_renewed_once_and_the_request_sent_again() -> 
     contract = model.contract("ringme")  # answers 401 to credentials it refuses
     renewals: list[int] = []
 
-    def renew() -> dict[str, str]:
+    def token(*_args: object) -> dict[str, str]:  # the token endpoint's answer, as runner.credentials has it
         renewals.append(1)
         return {"Authorization": "Bearer new"}
 
+    monkeypatch.setattr(runner, "credentials", token)
     traffic = Traffic()
+    renew = runner.renewal({}, SimpleNamespace(auth="oauth2:mockline:mockline"), traffic)
     report = Report(kind="verify", target="ringme", url=BASE)
     with httpx.Client(transport=httpx.MockTransport(server)) as client:
         session = negatives._Session(
