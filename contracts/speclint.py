@@ -71,6 +71,7 @@ class _Op:
     pointer: str
     definition: Mapping[str, Any]
     kind: str  # operation | callback | webhook
+    security: tuple[Mapping[str, Any], ...] = ()  # an operation's, else the document's (the model's)
 
 
 def lint_document(name: str, document: Mapping[str, Any]) -> list[Finding]:
@@ -210,7 +211,7 @@ def _openapi_valid(name: str, document: Mapping[str, Any]) -> list[Finding]:
 def _operations(spec: model.Contract) -> Iterator[_Op]:
     """Each operation followed by the callbacks it registers, then the webhooks (the model's walk)."""
     for op in spec.operations:
-        yield _Op(op.pointer, op.definition, "operation")
+        yield _Op(op.pointer, op.definition, "operation", op.security)
         for callback in spec.callbacks:
             if callback.registered_at == op.pointer:
                 yield _Op(callback.pointer, callback.operation.definition, "callback")
@@ -480,7 +481,8 @@ def _error_template(name: str, document: Mapping[str, Any], ops: list[_Op]) -> l
     for op in ops:
         if op.kind != "operation":
             continue
-        statuses = secured if op.definition.get("security", document.get("security")) else validation
+        # Credentials are required when every alternative asks for some ({} makes them optional).
+        statuses = secured if op.security and all(op.security) else validation
         for status, message in statuses.items():
             response = (op.definition.get("responses") or {}).get(str(status)) or {}
             media = (response.get("content") or {}).get(media_type)

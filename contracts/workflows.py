@@ -609,11 +609,6 @@ def outside(workflow: Mapping[str, Any], document: Document, operations: set[str
     return None
 
 
-def selected(workflow: Mapping[str, Any], document: Document, operations: set[str] | None) -> bool:
-    """Whether a workflow only uses operations the run kept."""
-    return outside(workflow, document, operations) is None
-
-
 def run_document(
     path: str | Path,
     target: Target,
@@ -712,7 +707,7 @@ def phase(
     )
     narrowed = options.operations or options.exclude_operations
     operations = remaining_operations(document) if narrowed else None
-    exclude = frozenset(getattr(options, "exclude_workflows", ()) or ())
+    exclude = frozenset(options.exclude_workflows)
     try:
         for outcome in run_document(path, target, operations=operations, exclude=exclude):
             report.requests += outcome.requests

@@ -207,21 +207,28 @@ def _play(runner: workflows.Runner, workflow_id: str) -> workflows.Outcome:
 RYNG_TOKEN = {"x-access-token": "mockline"}
 
 
-def test_a_step_answered_429_every_time_is_inconclusive() -> None:
-    runner = _runner("ryng", lambda _: httpx.Response(429, headers={"Retry-After": "0"}), RYNG_TOKEN)
-    outcome = _play(runner, "unknownCallCannotBeCancelled")
-    assert outcome.inconclusive == "step cancelUnknown was answered 429 (rate limited) 3 times"
-    assert not outcome.passed and not outcome.not_applicable and outcome.requests == 3
-
-
-def test_a_step_refused_the_runs_credentials_is_inconclusive() -> None:
-    refused = {"error": True, "message": "Invalid access token"}
-    outcome = _play(
-        _runner("ryng", lambda _: httpx.Response(403, json=refused), RYNG_TOKEN),
-        "unknownCallCannotBeCancelled",
-    )
-    assert outcome.inconclusive == "step cancelUnknown was refused the run's credentials (403)"
-    assert outcome.violation is None and not outcome.not_applicable
+@pytest.mark.parametrize(
+    ("answer", "reason", "requests"),
+    [
+        (
+            httpx.Response(429, headers={"Retry-After": "0"}),
+            "step cancelUnknown was answered 429 (rate limited) 3 times",
+            3,
+        ),
+        (
+            httpx.Response(403, json={"error": True, "message": "Invalid access token"}),
+            "step cancelUnknown was refused the run's credentials (403)",
+            1,
+        ),
+    ],
+    ids=["answered-429-every-time", "refused-the-runs-credentials"],
+)
+def test_a_step_that_cannot_be_played_is_inconclusive(
+    answer: httpx.Response, reason: str, requests: int
+) -> None:
+    outcome = _play(_runner("ryng", lambda _: answer, RYNG_TOKEN), "unknownCallCannotBeCancelled")
+    assert outcome.inconclusive == reason and outcome.requests == requests
+    assert not outcome.passed and not outcome.not_applicable and outcome.violation is None
 
 
 def test_what_the_document_declares_not_applicable_stays_so() -> None:
