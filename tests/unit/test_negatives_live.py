@@ -14,9 +14,11 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -36,7 +38,21 @@ HOMEPAGE_RULE = "negative /paths/~1things~1{thing_id}/patch/requestBody/content/
 
 
 def _valid(fmt: str, value: Any) -> bool:
-    return negatives.is_valid({"type": "string", "format": fmt}, value)
+    """The fake server's own checks of a format, not the phase's validator: a validator that misjudged a
+    format would then be caught, not agreed with."""
+    if not isinstance(value, str):
+        return False
+    if fmt == "uri":
+        parts = urlsplit(value)
+        return bool(parts.scheme and parts.netloc) and " " not in value
+    if fmt == "email":
+        return re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) is not None
+    if fmt == "date-time":
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None and "T" in value
+        except ValueError:
+            return False
+    raise AssertionError(f"the fake server checks no {fmt} format")
 
 
 class Things:
