@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from contracts import model, negatives
 from contracts.runner import VerifyOptions, run_to_report
 from contracts.runner import phases as all_phases
 from mockserver.app import create_app
@@ -28,6 +29,7 @@ from tests.fixtures.verify import free_port, serving
 from tests.fixtures.verify.broken import (
     BREAKAGES,
     INCONCLUSIVE,
+    MOCK_AUTH,
     OPERATIONS,
     PREFIX,
     SPECS,
@@ -37,6 +39,7 @@ from tests.fixtures.verify.broken import (
 )
 from tests.fixtures.verify.forbidden_ids import SPEC as THINGS
 from tests.fixtures.verify.forbidden_ids import ThingsServer
+from tests.fixtures.verify.negative import negative_events
 
 ALL_PHASES = all_phases()
 # The corpus runs every phase but coverage. Each broken fixture is caught (and each inconclusive one named)
@@ -120,22 +123,27 @@ def test_a_correct_fixture_passes(spec: str) -> None:
 # call, scheduled and not tried yet (config ryng.scheduled_call).
 UNPROVEN_ON_THE_MOCK: dict[str, set[str]] = {spec: set() for spec in SPECS}
 
-# The mock's default credentials (README, "Default credentials"); Ringotel's OAuth2 client, so that the
-# token endpoint is proven by the run's own token request.
-MOCK_AUTH = {**VERIFY_AUTH, "ringotel-crm": {"auth": "oauth2:mockline:mockline"}}
-
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_the_mock_passes_verify(spec: str) -> None:
+    """Every phase. The negative phase comes last, after the workflows moved the mock's clock past the
+    run's OAuth2 token (ringotel-crm, ringme: renewed), after the earlier phases left Ryng's example agent
+    on a call (its documented 500 to the valid preview call: the case's 400 still proves the rule) and
+    ringme's account near its subscription cap (one created subscription serves the read, update and
+    delete): every case it derives is judged and passes, those of operations that take a path id too."""
     app = create_app(Settings(clock="manual", rate_limit=False))
     with serving(app) as url:
         run = dataclasses.replace(options(spec, url, max_examples=5), auth=MOCK_AUTH[spec].get("auth"))
-        report = run_to_report(run)
+        report, negative = negative_events(run)
     assert report.violations == [], [(v.operation, v.rule, v.title, v.got) for v in report.violations]
     assert report.errors == []
     unproven = {i.name for i in report.inconclusive if i.scope == "operation"}
     assert unproven <= UNPROVEN_ON_THE_MOCK[spec], [(i.name, i.reason) for i in report.inconclusive]
     assert [i for i in report.inconclusive if i.scope == "phase"] == []
+    assert [m for m in negative["problems"] if "not judged" in m] == []
+    assert [i for i in report.inconclusive if i.scope == "rule"] == []
+    derived = {f"{c.label} {c.rule}" for c in negatives.derive(model.contract(spec), seed=1)[0]}
+    assert set(negative["passed"]) == derived and negative["failed"] == []
     assert report.exit_code() == (3 if unproven else 0)
 
 
