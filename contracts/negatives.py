@@ -696,15 +696,14 @@ def derive_operation(
                 )
         elif found:
             for target in found:
-                for derived in _derive(target, schema, body, rng, "body"):
-                    what, change, instance = derived[0], derived[1], derived[2]
-                    rule = _rule(target.pointer, what)
-                    if instance is None:
-                        skipped.append(Skipped(operation, rule, str(derived[3])))  # type: ignore[misc]
-                        continue
+
+                def formless(instance: Any, change: str) -> str | None:
                     if media.media_type == _FORM and is_valid(schema, as_form(instance, schema)):
-                        skipped.append(Skipped(operation, rule, f"{change} is valid once sent as a form"))
-                        continue
+                        return f"{change} is valid once sent as a form"
+                    return None
+
+                derived = _derived(operation, target, schema, body, rng, "body", skipped, formless)
+                for rule, what, change, instance in derived:
                     cases.append(
                         Case(
                             operation,
@@ -729,17 +728,9 @@ def derive_operation(
             value = _parameter_value(parameter, rng)
         found = list(targets(parameter.schema, _parameter_locator(raw, operation, parameter)))
         for target in found:
-            for derived in _derive(
-                target, parameter.schema, value, rng, f"{parameter.location} {parameter.name}"
-            ):
-                what, change, instance = derived[0], derived[1], derived[2]
-                rule = _rule(target.pointer, what)
-                if instance is None:
-                    skipped.append(Skipped(operation, rule, str(derived[3])))  # type: ignore[misc]
-                    continue
-                if isinstance(instance, dict | list):
-                    skipped.append(Skipped(operation, rule, "a structured parameter value is not sent"))
-                    continue
+            where = f"{parameter.location} {parameter.name}"
+            derived = _derived(operation, target, parameter.schema, value, rng, where, skipped, _unsent)
+            for rule, what, change, instance in derived:
                 cases.append(
                     Case(
                         operation,
@@ -755,6 +746,33 @@ def derive_operation(
                     )
                 )
     return cases, skipped
+
+
+def _derived(
+    operation: model.Operation,
+    target: Target,
+    schema: Mapping[str, Any],
+    value: Any,
+    rng: random.Random,
+    where: str,
+    skipped: list[Skipped],
+    refuse: Callable[[Any, str], str | None],
+) -> Iterator[tuple[str, str, str, Any]]:
+    """(rule, what, change, instance) of each case ``_derive`` makes for one target; a case it cannot
+    make, or one ``refuse`` says cannot be sent (why), goes to ``skipped`` instead."""
+    for derived in _derive(target, schema, value, rng, where):
+        what, change, instance = derived[0], derived[1], derived[2]
+        rule = _rule(target.pointer, what)
+        why = str(derived[3]) if instance is None else refuse(instance, change)  # type: ignore[misc]
+        if why:
+            skipped.append(Skipped(operation, rule, why))
+            continue
+        yield rule, what, change, instance
+
+
+def _unsent(instance: Any, _change: str) -> str | None:
+    """A parameter's case that is no scalar cannot be sent."""
+    return "a structured parameter value is not sent" if isinstance(instance, dict | list) else None
 
 
 def _all_rules(raw: Mapping[str, Any], operation: model.Operation, media: model.Media | None) -> list[str]:
