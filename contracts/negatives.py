@@ -1267,10 +1267,7 @@ def _play(
             _inconclusive(report, case, verdict.reason)
             yield problem(f"{case.label}: {case.rule}: not judged: {verdict.reason} (inconclusive)")
             continue
-        report.record(case.label, CHECK, verdict.ok)
-        new = []
-        if verdict.violation is not None and report.add_violation(verdict.violation):
-            new.append(verdict.violation)
+        new = report.judged(case.label, CHECK, bool(verdict.ok), verdict.violation)
         yield tested(PHASE, f"{case.label} {case.rule}", bool(verdict.ok), new)
     return bool(baselines) and all(
         valid is not None and 200 <= valid.status < 300 for valid, _ in baselines.values()

@@ -317,8 +317,5 @@ def _play_all(
             )
             continue
         judged_pairs.add(pair_of(link))
-        report.record(operation, RULE, outcome.passed)
-        new = []
-        if outcome.violation is not None and report.add_violation(outcome.violation):
-            new.append(outcome.violation)
+        new = report.judged(operation, RULE, outcome.passed, outcome.violation)
         yield tested(PHASE, outcome.label, outcome.passed, new)

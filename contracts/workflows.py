@@ -726,10 +726,7 @@ def phase(
                 )
                 yield problem(f"{outcome.label}: inconclusive: {outcome.inconclusive}")
                 continue
-            report.record(outcome.label, PHASE, outcome.passed)
-            new = []
-            if outcome.violation is not None and report.add_violation(outcome.violation):
-                new.append(outcome.violation)
+            new = report.judged(outcome.label, PHASE, outcome.passed, outcome.violation)
             yield tested(PHASE, outcome.label, outcome.passed, new)
     except arazzo.ArazzoError as exc:
         message = f"{path.name}: {exc}"

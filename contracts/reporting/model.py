@@ -156,6 +156,12 @@ class Report:
         else:
             row.failed += 1
 
+    def judged(self, operation: str, check: str, ok: bool, violation: Violation | None) -> list[Violation]:
+        """One judgement of a phase: its row counted, its violation (if any) kept; the violations it added
+        (none when one like it was kept already), for the phase's ``tested`` event."""
+        self.record(operation, check, ok)
+        return [violation] if violation is not None and self.add_violation(violation) else []
+
     def add_violation(self, violation: Violation) -> bool:
         """Keep the first of each (operation, rule, title); say whether it was new."""
         if any(v.key == violation.key for v in self.violations):
