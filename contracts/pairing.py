@@ -187,6 +187,7 @@ class Created:
     source: model.Operation
     path_values: Mapping[str, Any]  # the source's own path values
     answer: Any  # the source's answer body
+    described: str = ""  # the answer in words ("HTTP 201 ..."), for a violation's message
 
     def handed(self, link: Link) -> tuple[dict[str, Any], Any]:
         """What ``link`` (from this source) hands its target: each parameter it names with its value, and
@@ -211,30 +212,24 @@ def create(link: Link, player: Sender) -> Created | str:
         return f"{source.operation_id} has no documented example to send"
     if not 200 <= created.status < 300:
         return f"{source.operation_id} created nothing: {created.described}"
-    return Created(source, values, created.body)
+    return Created(source, values, created.body, created.described)
 
 
 def play(link: Link, player: Sender) -> Outcome:
     """Create with the documented example, then use what was created."""
     label = f"{link.source.operation_id} -> {link.target.operation_id} ({link.name})"
     source = link.source
-    values = {p.name: _example(p) for p in source.parameters if p.location == "path"}
-    example = _json_example(source)
-    created = player.request(source, values, example[1] if example else None)
-    if created is None:
-        return Outcome(label, None, f"{source.operation_id} has no documented example to send")
-    if not 200 <= created.status < 300:
-        return Outcome(label, None, f"{source.operation_id} created nothing: {created.described}")
+    created = create(link, player)
+    if isinstance(created, str):
+        return Outcome(label, None, created)
     target = link.target
-    used = {p.name: _example(p) for p in target.parameters if p.location == "path"}
-    for name, expression in link.parameters.items():
-        used[str(name).rpartition(".")[2]] = checks.link_value(expression, created.body, values)
+    handed, filled = created.handed(link)
+    used = {p.name: _example(p) for p in target.parameters if p.location == "path"} | handed
     body: Any = None
     target_example = _json_example(target)
     if target_example is not None:
         body = target_example[1]
     if link.request_body is not None:
-        filled = checks.link_value(link.request_body, created.body, values)
         body = {**body, **filled} if isinstance(body, Mapping) and isinstance(filled, Mapping) else filled
     answer = player.request(target, used, body)
     if answer is None:
