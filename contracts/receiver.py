@@ -22,7 +22,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlparse, urlsplit
+from urllib.parse import urlparse
 
 import httpx
 
@@ -121,29 +121,24 @@ class _Driver:
         ``RETRY_AFTER_SECONDS`` later. The receiver gets the whole delivery and may work on it; the sender
         never learns what it answered, however fast it was. Returns why the attempt could not be made, or
         None when it was."""
-        url = self._url(query)
-        all_headers = {**self.headers, **headers}
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        lowered = {name.lower() for name in all_headers}
-        wire = {"Host": parts.netloc.rpartition("@")[2]} if "host" not in lowered else {}
-        wire.update(all_headers)
-        if body is not None or kind.method.upper() not in {"GET", "HEAD", "DELETE", "OPTIONS"}:
-            wire = {k: v for k, v in wire.items() if k.lower() != "content-length"}
-            wire["Content-Length"] = str(len(body or b""))
-        wire = {k: v for k, v in wire.items() if k.lower() != "connection"}
-        wire["Connection"] = "close"
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        head = f"{kind.method.upper()} {target} HTTP/1.1\r\n" + "".join(
-            f"{name}: {value}\r\n" for name, value in wire.items()
+        # The request as httpx writes it (Host, Content-Length, the client's own headers), the one its
+        # retry is sent as, with the connection to be closed.
+        built = self.client.build_request(
+            kind.method,
+            self._url(query),
+            headers={**self.headers, **headers, "Connection": "close"},
+            content=body,
         )
-        request = (head + "\r\n").encode("latin-1") + (body or b"")
+        head = f"{built.method} {built.url.raw_path.decode('ascii')} HTTP/1.1\r\n".encode("ascii")
+        fields = b"".join(name + b": " + value + b"\r\n" for name, value in built.headers.raw)
+        request = head + fields + b"\r\n" + built.read()
+        host, https = built.url.host, built.url.scheme == "https"
+        port = built.url.port or (443 if https else 80)
         self.report.requests += 1
         try:
             connection = socket.create_connection((host, port), timeout=self.timeout)
             try:
-                if parts.scheme == "https":
+                if https:
                     connection = ssl.create_default_context().wrap_socket(connection, server_hostname=host)
                 connection.sendall(request)
             finally:
