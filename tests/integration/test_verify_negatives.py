@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from contracts import model, negatives, runner
+from contracts import model, negatives, pairing, runner
+from contracts.reporting import terminal
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from tests.fixtures import serving
@@ -129,7 +130,6 @@ def test_a_path_id_operation_whose_valid_request_is_always_refused_is_inconclusi
     assert [i for i in report.inconclusive if i.scope != "rule"] == []  # the rules alone make it so
     assert seen["passed"] == [] and not report.conformant and report.exit_code() == 3
     # Named in the terminal's words too: what was inconclusive, and why.
-    from contracts.reporting import terminal
 
     assert f"rule {RECORDING} {RECORDING_URL_RULE}: the valid request" in terminal.render(report)
 
@@ -139,16 +139,10 @@ def test_every_spec_gives_each_path_id_operation_a_way_to_an_id() -> None:
     create or an example for every path value: none is left to a made-up id."""
     for spec in SPECS:
         contract = model.contract(spec)
-        linked = {link.target.operation_id for link in _links(contract)}
+        linked = {link.target.operation_id for link in pairing.links(contract)}
         for case in negatives.derive(contract, seed=1)[0]:
             operation = case.operation
             if operation.operation_id in linked:
                 continue
             made_up = negatives._made_up(operation, None)
             assert made_up == [], (spec, operation.operation_id, made_up)
-
-
-def _links(contract: model.Contract) -> list[Any]:
-    from contracts import pairing
-
-    return pairing.links(contract)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from contracts import arazzo, workflows
-from contracts.loaders import workflows_path
+from contracts.loaders import load_spec, workflows_path
 from contracts.reporting.model import Report
 from contracts.runner import Problem, VerifyOptions, run_to_report, verify
 from contracts.traffic import Pacer, Traffic
@@ -186,18 +186,12 @@ def _runner(spec: str, answer: Any, credentials: dict[str, str], auth: str | Non
         return httpx.Response(made.status_code, headers=made.headers, stream=httpx.ByteStream(made.content))
 
     traffic = Traffic(pacer=Pacer(0.0), credentials=credentials)
-    schemes = workflows.other_scheme(_spec_document(spec), auth, credentials)
+    schemes = workflows.other_scheme(load_spec(spec), auth, credentials)
     target = workflows.Target(
         f"http://api.test/{spec}", credentials, workflows.oauth2_client(auth), 1, 5.0, traffic, schemes
     )
     client = httpx.Client(transport=httpx.MockTransport(route))
     return workflows.Runner(arazzo.load(path), target, client)
-
-
-def _spec_document(spec: str) -> dict[str, Any]:
-    from contracts.loaders import load_spec
-
-    return load_spec(spec)
 
 
 def _play(runner: workflows.Runner, workflow_id: str) -> workflows.Outcome:
