@@ -278,6 +278,13 @@ class Operation:
                 return p
         return None
 
+    def body_default(self, name: str) -> Any:
+        """The ``default`` the JSON request body's schema gives its top-level property ``name``; None when
+        it gives none (or the operation takes no JSON body)."""
+        media = self.request_body.content.get("application/json") if self.request_body else None
+        prop = (((media.schema if media else None) or {}).get("properties") or {}).get(name)
+        return prop.get("default") if isinstance(prop, Mapping) else None
+
 
 @dataclass(frozen=True, eq=False)  # one object per spec element: compared and hashed by identity
 class Callback:

@@ -37,6 +37,16 @@ class Call:
     def operation_id(self) -> str:
         return self.operation.operation_id
 
+    def query_int(self, name: str) -> int:
+        """Query parameter ``name`` as a whole number: as sent, else the ``default`` the operation's spec
+        gives it (a parameter the spec does not default must be sent)."""
+        if name in self.query:
+            return int(self.query[name])
+        for parameter in self.operation.parameters:
+            if parameter.name == name and parameter.location == "query" and "default" in parameter.schema:
+                return int(parameter.schema["default"])
+        raise LookupError(f"{self.operation_id} has no query parameter {name!r} with a default")
+
 
 @dataclass
 class Reply:

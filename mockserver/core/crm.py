@@ -109,11 +109,17 @@ class CrmEngine:
         store: StateStore,
         make_fakes: Callable[[], Fakes],
         config: Mapping[str, Any],
+        opened_status: str,
+        closed_status: str,
     ) -> None:
+        """``opened_status`` and ``closed_status``: the status an activity takes when CreateActivity or
+        StopCallActivity names none (the spec's defaults, read by the handler)."""
         self.clock = clock
         self.store = store
         self.make_fakes = make_fakes
         self.config = config
+        self.opened_status = opened_status
+        self.closed_status = closed_status
         self.region = str(config.get("region") or make_fakes().region)
 
     # -- default state ---------------------------------------------------------------------------------
@@ -170,13 +176,13 @@ class CrmEngine:
 
     # -- users, organizations, contacts ------------------------------------------------------------------
 
-    def users(self, limit: int = 100, offset: int = 0) -> list[Document]:
+    def users(self, limit: int | None = None, offset: int = 0) -> list[Document]:
         return _page(self.store.values(USERS), "user_id", limit, offset)
 
-    def organizations(self, limit: int = 100, offset: int = 0) -> list[Document]:
+    def organizations(self, limit: int | None = None, offset: int = 0) -> list[Document]:
         return _page(self.store.values(ORGANIZATIONS), "organization_id", limit, offset)
 
-    def contacts(self, limit: int = 100, offset: int = 0) -> list[Document]:
+    def contacts(self, limit: int | None = None, offset: int = 0) -> list[Document]:
         return _page(self.store.values(CONTACTS), "contact_id", limit, offset)
 
     def contact(self, contact_id: str) -> Document:
@@ -190,7 +196,7 @@ class CrmEngine:
         wanted = normalise(phone, self.region)
         if not wanted:
             return None
-        for contact in self.contacts(limit=10**9):
+        for contact in self.contacts():
             for field in ("phone", "mobile"):
                 value = contact.get(field)
                 if value and normalise(str(value), self.region) == wanted:
@@ -243,7 +249,7 @@ class CrmEngine:
             {k: _whole(v) if k in _QUOTED_NUMBERS else v for k, v in data.items() if k in ACTIVITY_FIELDS}
         )
         record["activity_id"] = activity_id
-        record["status"] = data.get("status") or "in_progress"
+        record["status"] = data.get("status") or self.opened_status
         record["recording"] = None
         record["created_at"] = iso(self.clock.now())
         self.store.put(ACTIVITIES, activity_id, record)
@@ -267,7 +273,7 @@ class CrmEngine:
         record.update(
             call_end=_whole(data["call_end"]),
             call_duration=_whole(data["call_duration"]),
-            status=data.get("status") or "completed",
+            status=data.get("status") or self.closed_status,
         )
         for field in ("call_cause", "notes"):
             if field in data:
@@ -315,6 +321,7 @@ def public_activity(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: record.get(k) for k in ACTIVITY_FIELDS if not (k in optional and record.get(k) is None)}
 
 
-def _page(records: Any, key: str, limit: int, offset: int) -> list[Document]:
+def _page(records: Any, key: str, limit: int | None, offset: int) -> list[Document]:
+    """``limit`` records from ``offset`` on (every one when ``limit`` is None)."""
     ordered = sorted(records, key=lambda r: int(str(r[key]).split("-")[-1]))
-    return ordered[offset : offset + limit]
+    return ordered[offset : None if limit is None else offset + limit]

@@ -76,10 +76,12 @@ class Dialer:
         make_fakes: Callable[[str], Fakes],
         seed: int,
         config: Mapping[str, Any],
+        default_mapping: str,
         api: str = "ryng",
         scheduled_call: int | None = None,
     ) -> None:
-        """``scheduled_call``: the id of one queue call the default state holds, scheduled for the next
+        """``default_mapping``: the ``agentMapping`` of a request that names none (the spec's default).
+        ``scheduled_call``: the id of one queue call the default state holds, scheduled for the next
         day and not tried yet (the kind of call Ryng lets a client cancel); None for none."""
         self.scheduled_call = scheduled_call
         self.clock = clock
@@ -113,6 +115,7 @@ class Dialer:
             clock=clock,
             roster=self.roster,
             tenant_settings=tenant_settings,
+            default_mapping=default_mapping,
             unknown_agents=unknown_agents,
             on_waiting=self.dispatch.add,
         )

@@ -83,6 +83,7 @@ class Intake:
         clock: Clock,
         roster: Roster,
         tenant_settings: dict[str, Any],
+        default_mapping: str,
         unknown_agents: str,
         on_waiting: Callable[[Document], None],
     ) -> None:
@@ -91,6 +92,8 @@ class Intake:
         self.roster = roster
         self.tenant_settings = tenant_settings
         """The dialling settings of the tenant's default queue, in ``SETTINGS`` order."""
+        self.default_mapping = default_mapping
+        """The ``agentMapping`` of a request (and queue) that names none: the spec's default."""
         self.unknown_agents = unknown_agents
         self._on_waiting = on_waiting  # a queue or campaign call, made: the dispatch takes it from here
         self._setups: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -170,7 +173,7 @@ class Intake:
         rows: list[Mapping[str, Any]] = list(data.get("jsonData") or [])
         if "campaignID" in data:
             rows += self._campaign_rows(int(data["campaignID"]))
-        mapping = body.get("agentMapping") or queue["agentMapping"] or "all-agents"
+        mapping = body.get("agentMapping") or queue["agentMapping"] or self.default_mapping
         agents = list(body.get("agents") or queue["agents"] or [])
         settings = {**self.tenant_settings, **queue["settings"], **overrides}
         eligible = self._assign(mapping, agents, rows, start=queue["rr"], spread_all=False)
@@ -254,7 +257,7 @@ class Intake:
         source: str,
     ) -> _Batch:
         """Campaign calls ring the agent first and retry by the tenant's default queue settings."""
-        mapping = body.get("agentMapping") or "all-agents"
+        mapping = body.get("agentMapping") or self.default_mapping
         eligible = self._assign(mapping, list(body.get("agents") or []), rows, start=0, spread_all=True)
         settings = {**self.tenant_settings, "legDirection": "agent-first"}
         names = body.get("customFieldNames") or campaign.get("customFieldNames")

@@ -42,7 +42,7 @@ def list_requests(call: Call, rt: Runtime) -> Reply:
     before = q.get("cursor")
     page = rt.journal.page(
         int(before) if before else None,
-        int(q.get("limit", 100)),
+        call.query_int("limit"),
         api=q.get("api"),
         operationId=q.get("operationId"),
         status=q.get("status"),
@@ -92,7 +92,7 @@ def list_deliveries(call: Call, rt: Runtime) -> Reply:
     q = call.query
     page = rt.outbox.delivery_page(
         cursor_value(q.get("cursor"), 0),
-        int(q.get("limit", 1000)),
+        call.query_int("limit"),
         api=q.get("api"),
         callID=q.get("callID"),
         event=q.get("event"),

@@ -30,5 +30,5 @@ def list_calls(call: Call, rt: Runtime) -> Reply:
     if not dialers:
         return Reply(200, {"total": 0, "calls": [], "next_cursor": None})
     dialer = dialers[0]
-    page = dialer.call_page(cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)), **wanted)
+    page = dialer.call_page(cursor_value(q.get("cursor"), 0), call.query_int("limit"), **wanted)
     return Reply(200, {"total": dialer.count_calls(), "calls": page.items, "next_cursor": page.next_cursor})

@@ -26,7 +26,7 @@ def _crm(rt: Runtime) -> CrmEngine:
 @handlers.operation("listCrmActivities")
 def list_crm_activities(call: Call, rt: Runtime) -> Reply:
     q = call.query
-    page = _crm(rt).activity_page(cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)))
+    page = _crm(rt).activity_page(cursor_value(q.get("cursor"), 0), call.query_int("limit"))
     return Reply(200, {"activities": page.items, "next_cursor": page.next_cursor})
 
 

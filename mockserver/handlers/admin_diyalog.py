@@ -29,7 +29,7 @@ def _queue(rt: Runtime) -> QueueEngine:
 def list_diyalog_interactions(call: Call, rt: Runtime) -> Reply:
     q = call.query
     page = _queue(rt).interaction_page(
-        cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)), q.get("state")
+        cursor_value(q.get("cursor"), 0), call.query_int("limit"), q.get("state")
     )
     items = [public_interaction(i) for i in page.items]
     return Reply(200, {"interactions": items, "next_cursor": page.next_cursor})
@@ -57,7 +57,7 @@ def list_diyalog_documents(call: Call, rt: Runtime) -> Reply:
 
 def _window(call: Call) -> tuple[int, int]:
     """Start and size of a page of a small list (agents, documents): the cursor is a position."""
-    return cursor_value(call.query.get("cursor"), 0), int(call.query.get("limit", 1000))
+    return cursor_value(call.query.get("cursor"), 0), call.query_int("limit")
 
 
 @handlers.operation("getDiyalogDocument")

@@ -28,7 +28,7 @@ def list_ringme_agents(call: Call, rt: Runtime) -> Reply:
     _served(rt)
     agents = engine(rt).agents(str(call.path_params["client_id"]))
     q = call.query
-    page = pages.of_list(agents, cursor_value(q.get("cursor"), 0), int(q.get("limit", 1000)))
+    page = pages.of_list(agents, cursor_value(q.get("cursor"), 0), call.query_int("limit"))
     return Reply(200, {"agents": [public_agent(a) for a in page.items], "next_cursor": page.next_cursor})
 
 

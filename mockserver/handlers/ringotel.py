@@ -11,6 +11,7 @@ from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
 if TYPE_CHECKING:
+    from contracts.model import Contract
     from mockserver.runtime import Runtime
 
 API = "ringotel-crm"
@@ -19,12 +20,23 @@ handlers = HandlerSet(API)
 
 def build_engine(rt: Runtime) -> CrmEngine:
     locale = rt.apis[API].locale
+    contract = rt.apis[API].contract
     return CrmEngine(
         clock=rt.clock,
         store=rt.store,
         make_fakes=lambda: Fakes(rt.settings.seed, locale, salt="ringotel-crm:crm"),
         config=rt.settings.section(API),
+        opened_status=_body_default(contract, "createActivity", "status"),
+        closed_status=_body_default(contract, "stopCallActivity", "status"),
     )
+
+
+def _body_default(contract: Contract, operation_id: str, field: str) -> str:
+    """The ``default`` the operation's JSON body schema gives ``field`` (the spec must give one)."""
+    default = contract.operation(operation_id).body_default(field)
+    if default is None:
+        raise ValueError(f"{API}: {operation_id}'s body must give {field} a default")
+    return str(default)
 
 
 def engine(rt: Runtime) -> CrmEngine:
@@ -34,7 +46,8 @@ def engine(rt: Runtime) -> CrmEngine:
 
 
 def _page(call: Call) -> tuple[int, int]:
-    return int(call.query.get("limit", 100)), int(call.query.get("offset", 0))
+    """``limit`` and ``offset`` as sent, else as the operation's spec defaults them."""
+    return call.query_int("limit"), call.query_int("offset")
 
 
 def _activity_reply(status: int, record: dict[str, Any]) -> Reply:

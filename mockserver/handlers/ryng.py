@@ -51,8 +51,19 @@ def build_engine(runtime: Runtime) -> Dialer:
         make_fakes=make_fakes,
         seed=seed,
         config=runtime.settings.section(API),
+        default_mapping=_default_mapping(runtime),
         scheduled_call=_cancellable_example(runtime),
     )
+
+
+def _default_mapping(runtime: Runtime) -> str:
+    """The ``agentMapping`` a request that names none gets: the ``default`` the spec gives that field,
+    one value on every operation whose JSON body takes it."""
+    operations = runtime.apis[API].contract.operations
+    defaults = {str(d) for op in operations if (d := op.body_default("agentMapping")) is not None}
+    if len(defaults) != 1:
+        raise ValueError(f"{API}: agentMapping must have one default in the spec, not {sorted(defaults)}")
+    return defaults.pop()
 
 
 def _cancellable_example(runtime: Runtime) -> int | None:

@@ -12,7 +12,12 @@ from mockserver.core.store import MemoryStore
 
 def build() -> CrmEngine:
     engine = CrmEngine(
-        clock=ManualClock(), store=MemoryStore(), make_fakes=lambda: Fakes(3, "en_US"), config={}
+        clock=ManualClock(),
+        store=MemoryStore(),
+        make_fakes=lambda: Fakes(3, "en_US"),
+        config={},
+        opened_status="in_progress",  # what the handler reads from ringotel-crm.yaml
+        closed_status="completed",
     )
     engine.reset()
     return engine

@@ -50,6 +50,7 @@ def engine(config: dict[str, Any] | None = None, seed: int = 1) -> tuple[Dialer,
         make_fakes=lambda salt: Fakes(seed, "en_IN", salt=salt),
         seed=seed,
         config=config or {},
+        default_mapping="all-agents",  # what the handler reads from ryng.yaml
     )
     dialer.reset()
     return dialer, timeline, transport

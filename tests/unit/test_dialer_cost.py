@@ -77,6 +77,7 @@ def work_per_job(held: int) -> tuple[Counter[str], int]:
         make_fakes=lambda salt: Fakes(1, "en_IN", salt=salt),
         seed=1,
         config={},
+        default_mapping="all-agents",  # what the handler reads from ryng.yaml
     )
     dialer.reset()
     push(dialer, [f"+919822{ONE_MINUTE_CALL}"] * held)
