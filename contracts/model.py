@@ -7,8 +7,8 @@ operation walker (``Contract.operations``), the one callback walker (``Contract.
 callbacks and ``x-webhooks`` alike) and the one wire encoder and decoder for form and query values
 (``form_value``, ``form_decode``).
 
-Vendor facts that are not OpenAPI (the mock prefix, error shape, messages, token lifetimes, rate limits,
-the default retry rule) are read from the spec's ``x-mockline`` object, never written in code.
+Vendor facts that are not OpenAPI (the mock prefix, error shape, messages, token lifetimes, caps, rate
+limits, the default retry rule) are read from the spec's ``x-mockline`` object, never written in code.
 
 This is the one module of ``contracts/`` the mock may import (ARCHITECTURE.md); so it re-exports the few
 spec helpers the mock needs (names of the shipped specs, the OpenAPI 3.0 to JSON Schema conversion, the
@@ -357,8 +357,9 @@ class Contract:
     states_errors: bool  # whether the spec states an error shape of its own
     rate_limit: RateLimit | None
     security_schemes: Mapping[str, Any]
-    messages: Mapping[str, str]  # x-mockline.messages: the vendor's own words, by what they answer
+    messages: Mapping[str, str]  # x-mockline.messages: the words the mock answers with, by what they answer
     token_lifetimes: Mapping[str, int]  # x-mockline.tokens: grant kind -> seconds
+    limits: Mapping[str, int]  # x-mockline.limits: capped resource -> each account's cap
     default_retry: RetryRule
     operations: tuple[Operation, ...]
     callbacks: tuple[Callback, ...]  # registered callbacks first, then webhooks, in document order
@@ -382,7 +383,7 @@ class Contract:
         return tuple(c for c in self.callbacks if c.is_webhook)
 
     def message(self, key: str, **values: Any) -> str:
-        """The vendor's words for ``key`` (``x-mockline.messages``), placeholders filled in."""
+        """The words for ``key`` (``x-mockline.messages``), placeholders filled in."""
         try:
             text = self.messages[key]
         except KeyError:
@@ -396,6 +397,13 @@ class Contract:
             raise LookupError(
                 f"{self.name} states no token lifetime {grant!r} in x-mockline.tokens"
             ) from None
+
+    def limit(self, resource: str) -> int:
+        """Each account's cap on ``resource`` (``x-mockline.limits``)."""
+        try:
+            return int(self.limits[resource])
+        except KeyError:
+            raise LookupError(f"{self.name} states no limit {resource!r} in x-mockline.limits") from None
 
 
 # ---- building the model: the one operation walker and the one callback walker ----------------------------
@@ -556,6 +564,12 @@ def written_at(raw: Mapping[str, Any], parts: tuple[str, ...]) -> str:
     return _written_at(raw, parts)
 
 
+def _facts(block: Any) -> dict[str, Any]:
+    """The entries of an ``x-mockline`` map (``messages``, ``tokens``, ``limits``), without its ``x-``
+    keys (its ``x-provenance``)."""
+    return {str(k): v for k, v in (block or {}).items() if not str(k).startswith("x-")}
+
+
 def _rate_limit(name: str, rate: Any) -> RateLimit | None:
     """``x-mockline.rate_limit``: every number is the vendor's, so none has a default here."""
     if rate is None:
@@ -628,8 +642,9 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
         states_errors=errors is not None,
         rate_limit=_rate_limit(name, rate),
         security_schemes=(document.get("components") or {}).get("securitySchemes") or {},
-        messages={str(k): str(v) for k, v in (mock.get("messages") or {}).items()},
-        token_lifetimes={str(k): int(v) for k, v in (mock.get("tokens") or {}).items()},
+        messages={k: str(v) for k, v in _facts(mock.get("messages")).items()},
+        token_lifetimes={k: int(v) for k, v in _facts(mock.get("tokens")).items()},
+        limits={k: int(v) for k, v in _facts(mock.get("limits")).items()},
         default_retry=default_retry,
         operations=tuple(operations),
         callbacks=tuple(callbacks),

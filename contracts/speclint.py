@@ -22,6 +22,9 @@ Each finding names the spec, a JSON pointer into it, the rule broken and what wa
   is well-formed and names what exists (a parameter of the source operation, a pointer into the answer
   that its documented examples have), and a ``requestBody`` goes to an operation that takes one, naming
   only fields its JSON body has;
+- ``message-example``: an Example Object that says which message it shows (``x-mockline-message: KEY``)
+  names a message of ``x-mockline.messages``, and one text of its value is that message, placeholders
+  filled in: a text the mock answers with and the example that shows it cannot drift apart;
 - ``traceability``: every pointer in TRACEABILITY.md resolves;
 - ``descriptor``: the Ringotel integration descriptor's hooks match operations and fields of the spec;
 - the behavioural contracts beside the specs (``<api>.arazzo.yaml``) keep the rules of
@@ -31,6 +34,7 @@ Each finding names the spec, a JSON pointer into it, the rule broken and what wa
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +92,62 @@ def lint_document(name: str, document: Mapping[str, Any]) -> list[Finding]:
     findings += _constraint_provenance(name, document)
     findings += _error_template(name, document, ops)
     findings += _links(name, spec)
+    findings += _message_examples(name, document, spec.messages, "")
     return findings
+
+
+def _message_examples(name: str, node: Any, messages: Mapping[str, str], pointer: str) -> list[Finding]:
+    """Each Example Object marked ``x-mockline-message`` shows that message (rule ``message-example``)."""
+    out: list[Finding] = []
+    if isinstance(node, Mapping):
+        key = node.get("x-mockline-message")
+        if key is not None:
+            out += _message_shown(name, pointer, str(key), node.get("value"), messages)
+        for child_key, value in node.items():
+            out += _message_examples(name, value, messages, f"{pointer}/{escape_token(str(child_key))}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += _message_examples(name, value, messages, f"{pointer}/{index}")
+    return out
+
+
+def _message_shown(
+    name: str, pointer: str, key: str, value: Any, messages: Mapping[str, str]
+) -> list[Finding]:
+    if key not in messages:
+        return [Finding(name, pointer, "message-example", f"x-mockline.messages states no message {key!r}")]
+    pattern = _message_pattern(messages[key])
+    if any(pattern.fullmatch(text) for text in _texts(value)):
+        return []
+    return [
+        Finding(
+            name,
+            pointer,
+            "message-example",
+            f"no text of this example is message {key!r} ({messages[key]!r}, placeholders filled in)",
+        )
+    ]
+
+
+def _message_pattern(template: str) -> re.Pattern[str]:
+    """The texts a message template gives: its words as written, each ``{placeholder}`` any text."""
+    parts = []
+    for literal, field_name, _spec, _conversion in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field_name is not None:
+            parts.append(".+?")
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 _LOCATIONS = ("path", "query", "header", "cookie")

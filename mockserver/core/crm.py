@@ -29,36 +29,6 @@ META = "crm:meta"
 ACTIVITY_SEQUENCE = "crm:activity"
 ACTIVITY_FIRST = 5001  # activity ids are a-5001, a-5002, ...
 
-CONTACT_FIELDS = (
-    "firstname",
-    "lastname",
-    "email",
-    "phone",
-    "mobile",
-    "company_name",
-    "job_title",
-    "organization_id",
-)
-ACTIVITY_FIELDS = (
-    "activity_id",
-    "call_id",
-    "activity_type",
-    "status",
-    "caller_number",
-    "called_number",
-    "call_start",
-    "call_end",
-    "call_duration",
-    "call_cause",
-    "user_id",
-    "extension",
-    "domain",
-    "contact_id",
-    "subject",
-    "notes",
-    "recording_url",
-)
-
 # Ringotel's descriptor sends these quoted ("1729693708182"); the spec takes digits or an integer, and the
 # CRM stores and answers the number.
 _QUOTED_NUMBERS = frozenset({"call_start", "call_end", "call_duration"})
@@ -111,15 +81,21 @@ class CrmEngine:
         config: Mapping[str, Any],
         opened_status: str,
         closed_status: str,
+        contact_fields: tuple[str, ...],
+        activity_fields: tuple[str, ...],
     ) -> None:
         """``opened_status`` and ``closed_status``: the status an activity takes when CreateActivity or
-        StopCallActivity names none (the spec's defaults, read by the handler)."""
+        StopCallActivity names none (the spec's defaults, read by the handler); ``contact_fields`` and
+        ``activity_fields``: what a contact and an activity hold (the properties of the spec's Contact and
+        Activity schemas, read by the handler)."""
         self.clock = clock
         self.store = store
         self.make_fakes = make_fakes
         self.config = config
         self.opened_status = opened_status
         self.closed_status = closed_status
+        self.contact_fields = tuple(f for f in contact_fields if f != "contact_id")  # the CRM gives the id
+        self.activity_fields = activity_fields
         self.region = str(config.get("region") or make_fakes().region)
 
     # -- default state ---------------------------------------------------------------------------------
@@ -206,14 +182,14 @@ class CrmEngine:
     def create_contact(self, data: Mapping[str, Any]) -> Document:
         contact_id = f"c-{self.store.next_id('crm:contact', start=2001)}"
         record: Document = {"contact_id": contact_id}
-        record.update({k: data[k] for k in CONTACT_FIELDS if k in data})
+        record.update({k: data[k] for k in self.contact_fields if k in data})
         self._fill_company(record)
         self.store.put(CONTACTS, contact_id, record)
         return record
 
     def update_contact(self, contact_id: str, change: Mapping[str, Any]) -> Document:
         record = self.contact(contact_id)
-        record.update({k: change[k] for k in CONTACT_FIELDS if k in change})
+        record.update({k: change[k] for k in self.contact_fields if k in change})
         self._fill_company(record)
         self.store.put(CONTACTS, contact_id, record)
         return record
@@ -244,10 +220,9 @@ class CrmEngine:
 
     def create_activity(self, data: Mapping[str, Any]) -> Document:
         activity_id = f"a-{self.store.next_id(ACTIVITY_SEQUENCE, start=ACTIVITY_FIRST)}"
-        record: Document = {field: None for field in ACTIVITY_FIELDS}
-        record.update(
-            {k: _whole(v) if k in _QUOTED_NUMBERS else v for k, v in data.items() if k in ACTIVITY_FIELDS}
-        )
+        fields = self.activity_fields
+        record: Document = {field: None for field in fields}
+        record.update({k: _whole(v) if k in _QUOTED_NUMBERS else v for k, v in data.items() if k in fields})
         record["activity_id"] = activity_id
         record["status"] = data.get("status") or self.opened_status
         record["recording"] = None
@@ -309,16 +284,17 @@ class CrmEngine:
             raise NotFound(f"No recording was uploaded for activity {activity_id}.")
         return found, base64.b64decode(found["content"])
 
+    def public_activity(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The Activity of the contract: its fields only, the optional ones left out when never set."""
+        optional = ("call_cause", "notes")
+        return {
+            k: record.get(k) for k in self.activity_fields if not (k in optional and record.get(k) is None)
+        }
+
     def _save(self, record: Document) -> Document:
         record["updated_at"] = iso(self.clock.now())
         self.store.put(ACTIVITIES, str(record["activity_id"]), record)
         return record
-
-
-def public_activity(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The Activity of the contract: its fields only, the optional ones left out when never set."""
-    optional = ("call_cause", "notes")
-    return {k: record.get(k) for k in ACTIVITY_FIELDS if not (k in optional and record.get(k) is None)}
 
 
 def _page(records: Any, key: str, limit: int | None, offset: int) -> list[Document]:

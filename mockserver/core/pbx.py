@@ -12,6 +12,9 @@ State lives in the store (collections ``ringme:*``) so a SQLite store keeps it a
 A real status change (``logged_out`` -> ``available`` or back) enqueues one delivery per matching
 subscription on the outbox: GET with the event data in the query string, or POST with a form body, as the
 subscription says. Setting the status an agent already has sends nothing.
+
+What the PBX says and its numbers are ringme.yaml's, handed in by the handler: the words of a refusal
+(``say``, the spec's ``x-mockline.messages``), the subscription cap and the authorization code's lifetime.
 """
 
 from __future__ import annotations
@@ -42,9 +45,7 @@ STATUSES = ("available", "logged_out")
 SOURCES = ("api", "phone")
 EVENT_FOR_STATUS = {"available": "agent-login", "logged_out": "agent-logout"}
 
-DEFAULT_LIMIT = 10
 DEFAULT_CLIENT = "12"
-CODE_LIFETIME_SECONDS = 600
 
 
 class PbxError(kinds.EngineError):
@@ -87,7 +88,12 @@ class PbxEngine:
         make_fakes: Callable[[], Fakes],
         config: Mapping[str, Any],
         delivery: Mapping[str, DeliveryRule],
+        say: Callable[..., str],
+        subscription_limit: int,
+        code_lifetime: float,
     ) -> None:
+        """``say(key, **values)``: the words of a refusal; ``subscription_limit``: each client's cap,
+        unless the config gives one; ``code_lifetime``: seconds an authorization code lives."""
         self.clock = clock
         self.store = store
         self.timeline = timeline
@@ -95,6 +101,9 @@ class PbxEngine:
         self.make_fakes = make_fakes
         self.config = config
         self.delivery = delivery
+        self.say = say
+        self.subscription_limit = subscription_limit
+        self.code_lifetime = code_lifetime
         timeline.register(SHIFT_JOB, self._shift)
 
     # -- default state -------------------------------------------------------------------------------
@@ -113,7 +122,9 @@ class PbxEngine:
     def _seed_client(self, client_id: str, spec: Mapping[str, Any], fakes: Fakes) -> None:
         domain = str(spec.get("domain", "ringme.ru"))
         prefix = str(spec.get("prefix", "000"))
-        limit = int(spec.get("subscription_limit", self.config.get("subscription_limit", DEFAULT_LIMIT)))
+        limit = int(
+            spec.get("subscription_limit", self.config.get("subscription_limit", self.subscription_limit))
+        )
         self.store.put(
             CLIENTS, client_id, {"client_id": client_id, "domain": domain, "prefix": prefix, "limit": limit}
         )
@@ -195,7 +206,7 @@ class PbxEngine:
     def client(self, client_id: str) -> Document:
         found = self.store.get(CLIENTS, client_id)
         if found is None:
-            raise NotFound(f"Client {client_id} does not exist.")
+            raise NotFound(self.say("client_unknown", client_id=client_id))
         return found
 
     def agents(self, client_id: str) -> list[Document]:
@@ -207,7 +218,9 @@ class PbxEngine:
         self.client(client_id)
         found = self.store.get(AGENTS, agent_key(client_id, agent_type, agent_id))
         if found is None:
-            raise NotFound(f"Client {client_id} has no {agent_type} agent {agent_id}.")
+            raise NotFound(
+                self.say("agent_unknown", client_id=client_id, agent_type=agent_type, agent_id=agent_id)
+            )
         return found
 
     # -- applications and tokens -----------------------------------------------------------------------
@@ -222,14 +235,14 @@ class PbxEngine:
         application = grant.get("application")
         rules = (self.config.get("applications") or {}).get(application) or {}
         if agent_events and str(rules.get("access", "all")) == "call_api":
-            raise Forbidden("This application is not allowed to manage queue agent events.")
+            raise Forbidden(self.say("agent_events_forbidden"))
         allowed = rules.get("clients")
         if allowed is not None and client_id not in [str(c) for c in allowed]:
-            raise Forbidden(f"This application has no rights on client {client_id}.")
+            raise Forbidden(self.say("client_forbidden", client_id=client_id))
 
     def issue_code(self, client_id: str, redirect_uri: str | None) -> Document:
         code = self.make_fakes().hex(8) + f"{self.store.next_id('ringme:code'):04d}"
-        expires = self.clock.now() + timedelta(seconds=CODE_LIFETIME_SECONDS)
+        expires = self.clock.now() + timedelta(seconds=self.code_lifetime)
         record = {
             "code": code,
             "client_id": client_id,
@@ -244,14 +257,14 @@ class PbxEngine:
         """None when the code is good (it is used up); otherwise why it is refused."""
         record = self.store.get(CODES, code)
         if record is None:
-            return "The authorization code is invalid or has already been used."
+            return self.say("code_invalid")
         if record["client_id"] != client_id:
-            return "The authorization code was issued to another client."
+            return self.say("code_other_client")
         if record.get("redirect_uri") and record["redirect_uri"] != redirect_uri:
-            return "The redirect_uri differs from the one used at /oauth/authorize."
+            return self.say("code_redirect_differs")
         self.store.delete(CODES, code)
         if self.clock.stamp() >= float(record["expires"]):
-            return "The authorization code has expired."
+            return self.say("code_expired")
         return None
 
     # -- subscriptions ------------------------------------------------------------------------------------
@@ -272,9 +285,7 @@ class PbxEngine:
         self.agent(client_id, agent_type, agent_id)
         cap = self.limits(client_id)["agent_events"]
         if cap["used"] >= cap["limit"]:
-            raise LimitReached(
-                f"The limit of {cap['limit']} agent event subscriptions is reached; delete one first."
-            )
+            raise LimitReached(self.say("subscription_cap", limit=cap["limit"]))
         event_id = self.store.next_id("ringme:event", start=150)
         record = {
             "id": event_id,
@@ -292,7 +303,9 @@ class PbxEngine:
         self.agent(client_id, agent_type, agent_id)
         found = self.store.get(EVENTS, str(event_id))
         if found is None or not _matches(found, client_id, agent_type, agent_id):
-            raise NotFound(f"Agent event {event_id} does not exist for {agent_type} agent {agent_id}.")
+            raise NotFound(
+                self.say("event_unknown", event_id=event_id, agent_type=agent_type, agent_id=agent_id)
+            )
         return found
 
     def update(

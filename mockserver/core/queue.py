@@ -6,6 +6,8 @@ Interactions move ``queued`` -> ``offered`` (an idle agent is being rung) -> ``w
 interactions up over the clock: ``pickup_seconds`` after an offer, a talk of ``handle_seconds``, then the
 next waiting interaction. An agent named in the attachedData (``PrimaryProjectManagerId``, then
 ``SecondaryProjectManagerId``) is offered the interaction first when idle.
+
+The words of a refusal are diyalog.yaml's ``x-mockline.messages``, handed in by the handler as ``say``.
 """
 
 from __future__ import annotations
@@ -90,12 +92,15 @@ class QueueEngine:
         timeline: Timeline,
         make_fakes: Callable[[], Fakes],
         config: Mapping[str, Any],
+        say: Callable[..., str],
     ) -> None:
+        """``say(key, **values)``: the words of a refusal, by the spec's message key."""
         self.clock = clock
         self.store = store
         self.timeline = timeline
         self.make_fakes = make_fakes
         self.config = config
+        self.say = say
         self.pickup_seconds = float(config.get("pickup_seconds", 15))
         self.handle_seconds = float(config.get("handle_seconds", 180))
         timeline.register(PICKUP_JOB, self._pickup)
@@ -160,7 +165,7 @@ class QueueEngine:
     def interaction(self, interaction_id: str) -> Document:
         found = self.store.get(INTERACTIONS, interaction_id)
         if found is None:
-            raise NotFound(f"Interaction {interaction_id} was not found.")
+            raise NotFound(self.say("interaction_unknown", interaction_id=interaction_id))
         return found
 
     def interactions(self, state: str | None = None) -> list[Document]:
@@ -181,9 +186,9 @@ class QueueEngine:
         """Delete a waiting interaction; one an agent already has is refused (409)."""
         record = self.interaction(interaction_id)
         if record["state"] == "withdrawn":
-            raise NotFound(f"Interaction {interaction_id} was already deleted.")
+            raise NotFound(self.say("interaction_deleted", interaction_id=interaction_id))
         if record["state"] in {"with_agent", "completed"}:
-            raise Conflict(f"Interaction {interaction_id} is already with an agent and cannot be deleted.")
+            raise Conflict(self.say("interaction_with_agent", interaction_id=interaction_id))
         if record["state"] == "offered":
             if record.get("job") is not None:
                 self.timeline.cancel(int(record["job"]))
@@ -264,13 +269,13 @@ class QueueEngine:
         """None when the agent session token is good; otherwise why it is refused."""
         record = self.store.get(SESSION_TOKENS, token)
         if record is None:
-            return "Token is not valid."
+            return self.say("session_token_invalid")
         if str(record["sessionId"]) != session_id:
-            return "Token does not belong to this session."
+            return self.say("session_token_other_session")
         if str(record["userNo"]) != user_no:
-            return "Token does not belong to this user."
+            return self.say("session_token_other_user")
         if self._expired(record):
-            return "Token has expired."
+            return self.say("session_token_expired")
         return None
 
     def _expired(self, record: Mapping[str, Any]) -> bool:
@@ -283,7 +288,7 @@ class QueueEngine:
         try:
             content = base64.b64decode(str(body["base64FileContent"]), validate=True)
         except (binascii.Error, ValueError):
-            raise QueueError("base64FileContent is not valid base64.") from None
+            raise QueueError(self.say("document_not_base64")) from None
         seq = self.store.next_id("diyalog:document")
         document_id = f"DOC-{self.clock.now().year}-{seq:06d}"
         record: Document = {

@@ -24,6 +24,7 @@ def build_engine(rt: Runtime) -> QueueEngine:
         timeline=rt.timeline,
         make_fakes=lambda: Fakes(rt.settings.seed, locale, salt="diyalog:queue"),
         config=rt.settings.section(API),
+        say=rt.apis[API].contract.message,
     )
 
 

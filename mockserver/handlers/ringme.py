@@ -23,6 +23,7 @@ def build_engine(rt: Runtime) -> PbxEngine:
         spec = rt.callback(API, "createLocalAgentEvent", "agentEvent", method)
         delivery[method] = DeliveryRule(spec.operation_id, encoding, RetryRule.from_spec(spec.retry))
     locale = rt.apis[API].locale
+    contract = rt.apis[API].contract
     return PbxEngine(
         clock=rt.clock,
         store=rt.store,
@@ -31,6 +32,9 @@ def build_engine(rt: Runtime) -> PbxEngine:
         make_fakes=lambda: Fakes(rt.settings.seed, locale, salt="ringme:pbx"),
         config=rt.settings.section(API),
         delivery=delivery,
+        say=contract.message,
+        subscription_limit=contract.limit("agent_events"),
+        code_lifetime=contract.token_lifetime("code"),
     )
 
 
@@ -55,38 +59,39 @@ def issue_token(call: Call, rt: Runtime) -> Reply:
     client_id = str(form.get("client_id") or "")
     secret = form.get("client_secret")
     known_clients = {cid for cid, _ in creds.clients}
+    say = rt.apis[API].contract.message  # the words of each refusal: ringme.yaml's x-mockline.messages
     if not client_id:
-        return _oauth_error(400, "invalid_request", "client_id is required.")
+        return _oauth_error(400, "invalid_request", say("oauth_client_id_missing"))
     user: str | None = None
     refresh = False
     if grant_type == "authorization_code":
         # A public application: identified by its id alone, proven by the code it was given.
         if client_id not in known_clients:
-            return _oauth_error(401, "invalid_client", "Client authentication failed.")
+            return _oauth_error(401, "invalid_client", say("oauth_client_unknown"))
         if not form.get("code"):
-            return _oauth_error(400, "invalid_request", "code is required for the authorization_code grant.")
+            return _oauth_error(400, "invalid_request", say("oauth_code_missing"))
         problem = engine(rt).redeem_code(str(form["code"]), client_id, form.get("redirect_uri"))
         if problem is not None:
             return _oauth_error(400, "invalid_grant", problem)
     else:
         if secret is None:
-            return _oauth_error(400, "invalid_request", "client_secret is required for this grant.")
+            return _oauth_error(400, "invalid_request", say("oauth_secret_missing"))
         if (client_id, str(secret)) not in creds.clients:
-            return _oauth_error(401, "invalid_client", "Client authentication failed.")
+            return _oauth_error(401, "invalid_client", say("oauth_client_unknown"))
         if grant_type == "password":
             username, password = form.get("username"), form.get("password")
             if not username or password is None:
-                return _oauth_error(400, "invalid_request", "username and password are required.")
+                return _oauth_error(400, "invalid_request", say("oauth_user_missing"))
             if (str(username), str(password)) not in creds.users:
-                return _oauth_error(400, "invalid_grant", "The user name or password is wrong.")
+                return _oauth_error(400, "invalid_grant", say("oauth_user_refused"))
             user, refresh = str(username), True
         elif grant_type == "refresh_token":
             subject = rt.tokens_for(API).refresh_subject(str(form.get("refresh_token") or ""))
             if subject is None:
-                return _oauth_error(400, "invalid_grant", "The refresh token is invalid.")
+                return _oauth_error(400, "invalid_grant", say("oauth_refresh_invalid"))
             user, refresh = subject, True
         elif grant_type != "client_credentials":
-            return _oauth_error(400, "unsupported_grant_type", "The grant type is not supported.")
+            return _oauth_error(400, "unsupported_grant_type", say("oauth_grant_unsupported"))
     grant = rt.tokens_for(API).issue(
         user or client_id,
         creds.token_lifetime_seconds or rt.apis[API].contract.token_lifetime(),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from mockserver.core.crm import CrmEngine, public_activity
+from contracts.model import ADMIN_SPEC
+from mockserver.core.crm import CrmEngine
 from mockserver.core.fakes import Fakes
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
@@ -28,6 +30,8 @@ def build_engine(rt: Runtime) -> CrmEngine:
         config=rt.settings.section(API),
         opened_status=_body_default(contract, "createActivity", "status"),
         closed_status=_body_default(contract, "stopCallActivity", "status"),
+        contact_fields=_answered_fields(contract, "createContact"),
+        activity_fields=_answered_fields(contract, "createActivity"),
     )
 
 
@@ -37,6 +41,21 @@ def _body_default(contract: Contract, operation_id: str, field: str) -> str:
     if default is None:
         raise ValueError(f"{API}: {operation_id}'s body must give {field} a default")
     return str(default)
+
+
+def _recording_path(rt: Runtime, activity_id: str) -> str:
+    """Where the control plane serves an uploaded recording: its prefix and ``getCrmRecording``'s path,
+    as mockline-admin.yaml writes them."""
+    admin = rt.apis[ADMIN_SPEC]
+    path = admin.contract.operation("getCrmRecording").path
+    return admin.prefix + path.format(activity_id=quote(activity_id, safe=""))
+
+
+def _answered_fields(contract: Contract, operation_id: str) -> tuple[str, ...]:
+    """The properties of the record the operation answers with (the spec's Contact or Activity schema)."""
+    op = contract.operation(operation_id)
+    media = op.responses[str(op.success_status)].content["application/json"]
+    return tuple((media.schema or {}).get("properties") or ())
 
 
 def engine(rt: Runtime) -> CrmEngine:
@@ -50,8 +69,8 @@ def _page(call: Call) -> tuple[int, int]:
     return call.query_int("limit"), call.query_int("offset")
 
 
-def _activity_reply(status: int, record: dict[str, Any]) -> Reply:
-    return Reply(status, public_activity(record))
+def _activity_reply(rt: Runtime, status: int, record: dict[str, Any]) -> Reply:
+    return Reply(status, engine(rt).public_activity(record))
 
 
 @handlers.operation("issueToken")
@@ -98,23 +117,25 @@ def update_contact(call: Call, rt: Runtime) -> Reply:
 
 @handlers.operation("createActivity")
 def create_activity(call: Call, rt: Runtime) -> Reply:
-    return _activity_reply(201, engine(rt).create_activity(call.body))
+    return _activity_reply(rt, 201, engine(rt).create_activity(call.body))
 
 
 @handlers.operation("updateActivity")
 def update_activity(call: Call, rt: Runtime) -> Reply:
-    return _activity_reply(200, engine(rt).update_activity(str(call.path_params["activity_id"]), call.body))
+    return _activity_reply(
+        rt, 200, engine(rt).update_activity(str(call.path_params["activity_id"]), call.body)
+    )
 
 
 @handlers.operation("assignActivity")
 def assign_activity(call: Call, rt: Runtime) -> Reply:
     activity_id = str(call.path_params["activity_id"])
-    return _activity_reply(200, engine(rt).assign_activity(activity_id, str(call.body["contact_id"])))
+    return _activity_reply(rt, 200, engine(rt).assign_activity(activity_id, str(call.body["contact_id"])))
 
 
 @handlers.operation("stopCallActivity")
 def stop_call_activity(call: Call, rt: Runtime) -> Reply:
-    return _activity_reply(200, engine(rt).stop_activity(str(call.path_params["activity_id"]), call.body))
+    return _activity_reply(rt, 200, engine(rt).stop_activity(str(call.path_params["activity_id"]), call.body))
 
 
 @handlers.operation("updateCallRecording")
@@ -128,8 +149,8 @@ def update_call_recording(call: Call, rt: Runtime) -> Reply:
         else:
             name, kind, content = "recording", "application/octet-stream", str(call.body["file"]).encode()
         host = call.headers.get("host") or f"{rt.settings.host}:{rt.settings.port}"
-        url = f"http://{host}/__admin/crm/activities/{activity_id}/recording"
+        url = f"http://{host}{_recording_path(rt, activity_id)}"
         record = crm.upload_recording(activity_id, name, kind, content, url)
     else:
         record = crm.link_recording(activity_id, str(call.body["recording_url"]))
-    return _activity_reply(200, record)
+    return _activity_reply(rt, 200, record)

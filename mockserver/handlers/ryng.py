@@ -37,7 +37,7 @@ def said(rt: Runtime, key: str, **values: Any) -> str:
 
 
 def build_engine(runtime: Runtime) -> Dialer:
-    locale = runtime.apis[API].locale if API in runtime.apis else "en_IN"
+    locale = runtime.apis[API].locale  # built only when Ryng is served (engines.build_engines)
     seed = runtime.settings.seed
 
     def make_fakes(salt: str) -> Fakes:

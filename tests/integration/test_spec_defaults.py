@@ -9,18 +9,13 @@ value it moved away from.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
 
-from contracts import loaders
-from mockserver.app import MockApp, create_app
-from mockserver.settings import Settings
 from tests.fixtures.mockline_http import client_for
+from tests.integration.spec_copies import serve_edited, shipped
 
 BASIC = ("mockline", "mockline")
 RYNG = {"x-access-token": "mockline"}
@@ -31,35 +26,6 @@ CALL = {
     "called_number": "+12025550199",
     "call_start": 1729693708182,
 }
-
-
-def shipped(api: str) -> dict[str, Any]:
-    """The shipped spec, read with PyYAML alone (no loader of ours)."""
-    loaded: dict[str, Any] = yaml.safe_load((loaders.specs_dir() / f"{api}.yaml").read_text("utf-8"))
-    return loaded
-
-
-def serve_edited(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    api: str,
-    edits: list[tuple[str, str]],
-    served: tuple[str, ...] | None = None,
-) -> MockApp:
-    """A mock serving ``api`` (or the vendor APIs ``served``) from a copy of the specs where each ``old``
-    line of the spec of ``api`` (written exactly once there) reads ``new``."""
-    copy = tmp_path / "specs"
-    shutil.copytree(loaders.specs_dir(), copy)
-    target = copy / f"{api}.yaml"
-    text = target.read_text("utf-8")
-    for old, new in edits:
-        assert text.count(old) == 1, f"{old!r} is not written exactly once in {api}.yaml"
-        text = text.replace(old, new)
-    target.write_text(text, "utf-8")
-    monkeypatch.setattr(loaders, "_PACKAGED", copy)  # the first place specs_dir() looks
-    assert loaders.specs_dir() == copy
-    settings = Settings(clock="manual", rate_limit=False, seed=7, apis=(api,) if served is None else served)
-    return create_app(settings, http_client=httpx.AsyncClient())
 
 
 def test_crm_lists_page_by_the_limit_and_offset_defaults_of_the_spec(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from contracts.loaders import specs_dir
 from mockserver.core.clock import ManualClock
 from mockserver.core.crm import CrmEngine, NotFound, UnknownReference, normalise
 from mockserver.core.fakes import Fakes
 from mockserver.core.store import MemoryStore
+
+SCHEMAS = yaml.safe_load((specs_dir() / "ringotel-crm.yaml").read_text("utf-8"))["components"]["schemas"]
 
 
 def build() -> CrmEngine:
@@ -18,6 +22,8 @@ def build() -> CrmEngine:
         config={},
         opened_status="in_progress",  # what the handler reads from ringotel-crm.yaml
         closed_status="completed",
+        contact_fields=tuple(SCHEMAS["Contact"]["properties"]),  # what the handler reads from the spec
+        activity_fields=tuple(SCHEMAS["Activity"]["properties"]),
     )
     engine.reset()
     return engine

@@ -14,6 +14,11 @@ from mockserver.core.store import MemoryStore
 from mockserver.core.timeline import Timeline
 
 
+def say(key: str, **values: object) -> str:
+    """Stands in for ringme.yaml's messages (what the handler hands in): the key and its values."""
+    return f"{key} {sorted(values.items())}" if values else key
+
+
 class Recorder:
     def __init__(self) -> None:
         self.sent: list[Outgoing] = []
@@ -41,6 +46,9 @@ def build(config: dict[str, object] | None = None) -> tuple[PbxEngine, Timeline,
         make_fakes=lambda: Fakes(1, "ru_RU", salt="t"),
         config=config or {},
         delivery=rules,
+        say=say,
+        subscription_limit=10,
+        code_lifetime=600,
     )
     engine.reset()
     return engine, timeline, transport
@@ -73,7 +81,7 @@ def test_cap_unknown_ids_and_reset() -> None:
     body = {"url": "http://r/", "event_type": "agent-login", "method": "GET"}
     made = engine.subscribe("12", "remote", 212, body)
     assert made["id"] == 150
-    with pytest.raises(LimitReached):
+    with pytest.raises(LimitReached, match=r"^subscription_cap \[\('limit', 1\)\]$"):
         engine.subscribe("12", "local", 136, body)
     with pytest.raises(NotFound):
         engine.subscription("12", "local", 136, made["id"])
@@ -89,9 +97,11 @@ def test_cap_unknown_ids_and_reset() -> None:
 def test_authorization_codes_work_once_and_expire() -> None:
     engine, _, _ = build()
     code = engine.issue_code("app", "https://a.example/cb")["code"]
-    assert engine.redeem_code(code, "other", "https://a.example/cb") is not None
+    assert engine.redeem_code(code, "other", "https://a.example/cb") == "code_other_client"
     assert engine.redeem_code(code, "app", "https://a.example/cb") is None
-    assert engine.redeem_code(code, "app", "https://a.example/cb") is not None
+    assert engine.redeem_code(code, "app", "https://a.example/cb") == "code_invalid"
     late = engine.issue_code("app", None)["code"]
-    engine.clock.advance(600)
-    assert "expired" in str(engine.redeem_code(late, "app", None))
+    engine.clock.advance(599)
+    assert engine.redeem_code(engine.issue_code("app", None)["code"], "app", None) is None
+    engine.clock.advance(1)  # the code_lifetime it was built with
+    assert engine.redeem_code(late, "app", None) == "code_expired"

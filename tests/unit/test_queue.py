@@ -13,12 +13,22 @@ from mockserver.core.store import MemoryStore
 from mockserver.core.timeline import Timeline
 
 
+def say(key: str, **values: object) -> str:
+    """Stands in for diyalog.yaml's messages (what the handler hands in): the key and its values."""
+    return f"{key} {sorted(values.items())}" if values else key
+
+
 def build(config: dict[str, object] | None = None) -> tuple[QueueEngine, Timeline]:
     clock = ManualClock()
     store = MemoryStore()
     timeline = Timeline(clock, store)
     engine = QueueEngine(
-        clock=clock, store=store, timeline=timeline, make_fakes=lambda: Fakes(1, "tr_TR"), config=config or {}
+        clock=clock,
+        store=store,
+        timeline=timeline,
+        make_fakes=lambda: Fakes(1, "tr_TR"),
+        config=config or {},
+        say=say,
     )
     engine.reset()
     return engine, timeline
@@ -62,7 +72,7 @@ def test_token_verdicts_and_documents() -> None:
     assert engine.check_device_token({**body, "deviceId": "x"}) == "InvalidDeviceId"
     engine.clock.advance(10)
     assert engine.check_device_token(body) == "ExpiredToken"
-    assert engine.check_session_token("s", "unknown", "u") == "Token is not valid."
+    assert engine.check_session_token("s", "unknown", "u") == "session_token_invalid"
     stored = engine.store_document({"fileName": "a.txt", "base64FileContent": "aGk="})
     assert stored["size"] == 2 and engine.document(stored["documentId"])["fileName"] == "a.txt"
     with pytest.raises(QueueError):

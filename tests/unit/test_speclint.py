@@ -297,3 +297,31 @@ def test_constraint_provenance_covers_vendor_specs_only() -> None:
     doc = load_spec("ryng")
     _required_added_without_provenance(doc)
     assert [f.rule for f in lint_document("ryng", doc)] == ["constraint-provenance"]
+
+
+CAP_EXAMPLE = "/components/responses/LimitReached/content/application~1problem+json/examples/cap-reached"
+
+
+def _cap_example(doc: dict[str, Any]) -> dict[str, Any]:
+    media = doc["components"]["responses"]["LimitReached"]["content"]["application/problem+json"]
+    example: dict[str, Any] = media["examples"]["cap-reached"]
+    return example
+
+
+def test_an_example_that_shows_a_message_must_show_the_spec_message() -> None:
+    """ringme's cap example says it shows message ``subscription_cap``: the two texts may not drift."""
+    doc = load_spec("ringme")
+    assert _cap_example(doc)["x-mockline-message"] == "subscription_cap"
+    assert [f for f in lint_document("ringme", doc) if f.rule == "message-example"] == []
+    doc["x-mockline"]["messages"]["subscription_cap"] = "The cap of {limit} subscriptions is reached."
+    findings = [(f.where, f.message) for f in lint_document("ringme", doc) if f.rule == "message-example"]
+    assert findings == [
+        (
+            CAP_EXAMPLE,
+            "no text of this example is message 'subscription_cap' "
+            "('The cap of {limit} subscriptions is reached.', placeholders filled in)",
+        )
+    ]
+    _cap_example(doc)["x-mockline-message"] = "no_such_message"
+    findings = [(f.where, f.message) for f in lint_document("ringme", doc) if f.rule == "message-example"]
+    assert findings == [(CAP_EXAMPLE, "x-mockline.messages states no message 'no_such_message'")]
