@@ -52,6 +52,7 @@ from contracts.oas30 import (
     to_json_schema,
     unescape_token,
 )
+from contracts.patterns import sample as sample_pattern
 
 __all__ = [
     "ADMIN_SPEC",
@@ -74,6 +75,7 @@ __all__ = [
     "child",
     "contract",
     "contracts",
+    "discriminator_tag",
     "escape_token",
     "form_decode",
     "form_encode",
@@ -81,11 +83,15 @@ __all__ = [
     "from_document",
     "load_spec",
     "pointer_to",
+    "recursion_ref",
+    "recursion_target",
     "resolve",
     "resolve_pointer",
+    "sample_pattern",
     "spec_names",
     "spec_path",
     "to_json_schema",
+    "to_json_schema_within",
     "to_openapi_31",
     "to_yaml",
     "unescape_token",
@@ -114,6 +120,95 @@ def resolve(document: Mapping[str, Any], node: Any = None, *, base: str | None =
     )
     resolver = registry.resolver(base_uri=base or _BASE)
     return _inline(document if node is None else node, resolver, ())
+
+
+def recursion_ref(node: Any) -> str | None:
+    """The local reference ``resolve`` left in ``node``, a schema that contains itself
+    (``#/components/schemas/Node``); None for any other node."""
+    ref = node.get("$ref") if isinstance(node, Mapping) else None
+    return ref if isinstance(ref, str) and ref.startswith("#/") else None
+
+
+def recursion_target(document: Mapping[str, Any] | None, node: Any) -> Mapping[str, Any] | None:
+    """What the reference ``resolve`` left in ``node`` (``recursion_ref``) names in the resolved
+    ``document``; None when ``node`` holds none, it names nothing, or there is no document."""
+    ref = recursion_ref(node)
+    if document is None or ref is None:
+        return None
+    try:
+        found = resolve_pointer(document, ref[1:])
+    except UnresolvableRef:
+        return None
+    return found if isinstance(found, Mapping) else None
+
+
+def to_json_schema_within(
+    schema: Any, document: Mapping[str, Any] | None, direction: Direction = "request"
+) -> Any:
+    """``to_json_schema``, and what each reference left in a schema that contains itself names (in the
+    resolved ``document``), converted likewise and placed at that same pointer under the result's root,
+    where a validator following the reference looks it up."""
+    root = to_json_schema(schema, direction)
+    pending = sorted(_recursion_refs(root))
+    if not pending or not isinstance(root, dict) or document is None:
+        return root
+    placed: set[str] = set()
+    while pending:
+        ref = pending.pop()
+        if ref in placed:
+            continue
+        placed.add(ref)
+        target = recursion_target(document, {"$ref": ref})
+        if target is None:
+            continue  # left as it is: the validator says what it cannot find
+        converted = to_json_schema(target, direction)
+        *steps, last = [unescape_token(token) for token in ref[2:].split("/")]
+        node = root
+        for step in steps:
+            node = node.setdefault(step, {})
+        node[last] = converted
+        pending += sorted(_recursion_refs(converted) - placed)
+    return root
+
+
+def discriminator_tag(
+    document: Mapping[str, Any] | None, discriminator: Any, branch: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """(property, value) by which a ``discriminator`` names one ``oneOf``/``anyOf`` branch of the resolved
+    ``document``: the branch's key in the ``mapping`` (whose values are references or component names),
+    else the name of the component schema the branch is; None when it names none."""
+    if not isinstance(discriminator, Mapping) or not isinstance(discriminator.get("propertyName"), str):
+        return None
+    prop = discriminator["propertyName"]
+    schemas = ((document or {}).get("components") or {}).get("schemas") or {}
+    ref = recursion_ref(branch)
+    for key, target in (discriminator.get("mapping") or {}).items():
+        target = str(target)
+        named = (
+            schemas.get(target)
+            if not target.startswith("#")
+            else recursion_target(document, {"$ref": target})
+        )
+        if target == ref or named == branch:
+            return prop, str(key)
+    for component, candidate in schemas.items():
+        if ref == "#/components/schemas/" + escape_token(str(component)) or candidate == branch:
+            return prop, str(component)
+    return None
+
+
+def _recursion_refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, Mapping):
+        ref = recursion_ref(node)
+        if ref is not None:
+            found.add(ref)
+        for value in node.values():
+            found |= _recursion_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _recursion_refs(item)
+    return found
 
 
 def _retrieve(uri: str) -> Resource[Any]:

@@ -39,7 +39,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from contracts import arazzo, model
+from contracts import arazzo, model, patterns
 from contracts.arazzo import Document, Exchange, Scope, Unresolved
 from contracts.errors import ContractsError
 from contracts.reporting.model import Inconclusive, Violation
@@ -112,44 +112,6 @@ class Unplayable(ContractsError):
 # -- inputs ------------------------------------------------------------------------------------------------
 
 
-def sample_pattern(pattern: str, rng: random.Random) -> str:
-    """A string matching a simple regular expression (literals, classes, fixed or bounded repeats)."""
-    from re import _parser
-
-    def emit(items: Any) -> str:
-        out: list[str] = []
-        for op, arg in items:
-            name = str(op)
-            if name == "LITERAL":
-                out.append(chr(arg))
-            elif name == "IN":
-                choices: list[str] = []
-                for kind, value in arg:
-                    if str(kind) == "RANGE":
-                        choices += [chr(c) for c in range(value[0], value[1] + 1)]
-                    elif str(kind) == "LITERAL":
-                        choices.append(chr(value))
-                    elif str(kind) == "CATEGORY":
-                        choices += list("0123456789") if "DIGIT" in str(value) else list("abcdefghij")
-                out.append(rng.choice(choices or ["x"]))
-            elif name in ("MAX_REPEAT", "MIN_REPEAT"):
-                low, high, sub = arg
-                count = rng.randint(low, min(high, low + 8))
-                out += [emit(sub) for _ in range(count)]
-            elif name == "SUBPATTERN":
-                out.append(emit(arg[-1]))
-            elif name == "BRANCH":
-                out.append(emit(rng.choice(arg[1])))
-            elif name == "CATEGORY":
-                out.append(rng.choice("0123456789" if "DIGIT" in str(arg) else "abcdefghij"))
-            elif name == "ANY":
-                out.append(rng.choice("abcdefghij"))
-            # AT (anchors) emit nothing
-        return "".join(out)
-
-    return emit(_parser.parse(pattern))
-
-
 def generate(schema: Mapping[str, Any], rng: random.Random) -> Any:
     if "enum" in schema:
         return rng.choice(list(schema["enum"]))
@@ -161,7 +123,9 @@ def generate(schema: Mapping[str, Any], rng: random.Random) -> Any:
         return rng.choice([True, False])
     if kind == "string":
         if "pattern" in schema:
-            return sample_pattern(str(schema["pattern"]), rng)
+            sampled = patterns.sample(str(schema["pattern"]), rng)
+            if sampled is not None:
+                return sampled
         return "mockline-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
     return None
 

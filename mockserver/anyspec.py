@@ -17,7 +17,7 @@ generated data, the outbox); what ours say in ``x-mockline`` gets a default here
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,15 @@ from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from contracts import model
 from contracts.model import SpecNotFound, UnresolvableRef, load_spec, spec_names, spec_path
-from mockserver.core.generate import generate
 from mockserver.core.outbox import Outgoing, RetryRule
 from mockserver.errors import MocklineError
 from mockserver.exchange import Call, Reply
+from mockserver.generate import generate
 from mockserver.operations import Api, CallbackSpec, Operation
 from mockserver.registry import Registry
 from mockserver.responses import spec_reply
 from mockserver.runtime import Runtime
+from mockserver.schemas import is_ecma_regex
 from mockserver.settings import Credentials, Settings
 
 
@@ -102,18 +103,46 @@ def load_foreign(entries: tuple[str, ...], taken_prefixes: Mapping[str, str]) ->
 
 def _invalid(document: Mapping[str, Any]) -> list[str]:
     """What makes the document invalid (the first five findings, each with where it is), and any ``$ref``
-    that points at nothing."""
+    that points at nothing.
+
+    A ``pattern`` is an ECMA-262 regular expression (OpenAPI 3.0 says so): each is read as the request
+    validator reads it, and named where it is written. The spec validator reads them with Python's ``re``,
+    which refuses ECMA's ``(?<name>...)`` and ``\\p{L}`` and takes Python's own ``(?P<name>...)``, so what it
+    says of a pattern is left out."""
     try:
         model.resolve(document)
     except UnresolvableRef as exc:
         return [str(exc)]
-    found = []
+    found = [
+        f"{where}: {pattern!r} is not an ECMA-262 regular expression (as OpenAPI patterns are)"
+        for where, pattern in _patterns(document, ())
+        if not is_ecma_regex(pattern)
+    ][:5]
     for error in OpenAPIV30SpecValidator(document).iter_errors():
-        where = model.pointer_to(error.absolute_path) or "/"
-        found.append(f"{where}: {error.message.splitlines()[0][:200]}")
         if len(found) == 5:
             break
+        if error.validator == "format" and error.validator_value == "regex":
+            continue
+        where = model.pointer_to(error.absolute_path) or "/"
+        found.append(f"{where}: {error.message.splitlines()[0][:200]}")
     return found
+
+
+def _patterns(node: Any, at: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    """(pointer, pattern) of every schema's ``pattern`` in the document as written (examples and
+    extensions, which hold data, not schemas, are not searched)."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            key = str(key)
+            if key == "pattern" and isinstance(value, str):
+                yield model.pointer_to((*at, key)), value
+            elif (at[-1:] == ("properties",)) or (
+                key not in {"example", "examples"} and not key.startswith("x-")
+            ):
+                yield from _patterns(value, (*at, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _patterns(item, (*at, str(index)))
 
 
 def with_open_credentials(settings: Settings, foreign: list[ForeignSpec]) -> Settings:
@@ -187,4 +216,5 @@ def _payload(callback: CallbackSpec, definition: Mapping[str, Any], runtime: Run
                 return example["value"]
     if callback.schema is None:
         return {}
-    return generate(callback.schema.source, runtime.fakes_for(api, callback.name), runtime.clock.now())
+    fakes = runtime.fakes_for(api, callback.name)
+    return generate(callback.schema.source, fakes, runtime.clock.now(), document=runtime.apis[api].document)

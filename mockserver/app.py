@@ -169,7 +169,9 @@ def _payload_check(apis: dict[str, Any]) -> Callable[[Document], list[str]]:
                     schemas[(api.name, spec.operation_id)] = spec.schema
         for webhook in api.webhooks:
             if webhook.payload_schema is not None:
-                schemas[(api.name, webhook.operation_id)] = CompiledSchema(webhook.payload_schema)
+                schemas[(api.name, webhook.operation_id)] = CompiledSchema(
+                    webhook.payload_schema, document=api.document
+                )
 
     def check(record: Document) -> list[str]:
         compiled = schemas.get((str(record.get("api")), str(record.get("operationId"))))

@@ -1,16 +1,23 @@
 """Instances of a (resolved) OpenAPI schema, filled with fake values that fit each field's name.
 
 Used where no engine answers an operation: the response is the spec's example, or (with
-``Prefer: dynamic=true``) an instance generated here. Generated instances validate against their schema.
+``Prefer: dynamic=true``) an instance generated here. Generated instances validate against their schema:
+bounds (exclusive ones and ``multipleOf`` too), lengths, counts, formats and patterns are kept. A schema
+that contains itself keeps a ``$ref`` below its first copy (``contracts.model.resolve``); given the
+(resolved) ``document``, such a ``$ref`` is followed, and past a few turns only what is required is made.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from contracts import model
 from mockserver.core.fakes import Fakes
 
 _NAME_RULES: list[tuple[re.Pattern[str], Callable[[Fakes, datetime], Any]]] = [
@@ -30,45 +37,201 @@ _NAME_RULES: list[tuple[re.Pattern[str], Callable[[Fakes, datetime], Any]]] = [
 ]
 
 
-def generate(schema: Mapping[str, Any], fakes: Fakes, now: datetime, name: str = "") -> Any:
+_LEAN_DEPTH = 3  # $refs followed into a recursive schema before only required fields and items are made
+_GIVE_UP_DEPTH = 24  # a recursion even that cannot end (a required field that contains itself)
+
+
+def generate(
+    schema: Mapping[str, Any],
+    fakes: Fakes,
+    now: datetime,
+    name: str = "",
+    document: Mapping[str, Any] | None = None,
+) -> Any:
+    """An instance of ``schema``; ``document`` is where a ``$ref`` left in a recursive schema points."""
+    return _generate(schema, fakes, now, name, document, 0)
+
+
+def _generate(
+    schema: Mapping[str, Any],
+    fakes: Fakes,
+    now: datetime,
+    name: str,
+    document: Mapping[str, Any] | None,
+    depth: int,
+) -> Any:
+    if model.recursion_ref(schema) is not None:
+        target = model.recursion_target(document, schema)
+        if target is None or depth >= _GIVE_UP_DEPTH:
+            return None
+        return _generate(target, fakes, now, name, document, depth + 1)
     if "allOf" in schema:
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            for key, value in part.items():
-                if key == "properties":
-                    merged.setdefault("properties", {}).update(value)
-                elif key == "required":
-                    merged.setdefault("required", []).extend(value)
-                else:
-                    merged[key] = value
-        return generate(merged, fakes, now, name)
+        return _generate(_merged(schema, document), fakes, now, name, document, depth)
     for key in ("oneOf", "anyOf"):
-        if key in schema:
-            return generate(schema[key][0], fakes, now, name)
+        if schema.get(key):
+            branch = schema[key][0]
+            rest = {k: v for k, v in schema.items() if k not in {key, "discriminator"}}
+            combined = {"allOf": [rest, branch]} if _constrains(rest) else branch
+            value = _generate(combined, fakes, now, name, document, depth)
+            tag = model.discriminator_tag(document, schema.get("discriminator"), branch)
+            if tag is not None and isinstance(value, dict):
+                value[tag[0]] = tag[1]
+            return value
     if "enum" in schema:
-        return fakes.rng.choice([v for v in schema["enum"] if v is not None])
+        choices = [v for v in schema["enum"] if v is not None]
+        return fakes.rng.choice(choices) if choices else None
+    lean = depth >= _LEAN_DEPTH
     kind = schema.get("type") or ("object" if "properties" in schema else "string")
     if kind == "object":
-        props = schema.get("properties", {})
-        return {key: generate(sub, fakes, now, key) for key, sub in props.items() if not sub.get("writeOnly")}
+        return _object(schema, fakes, now, document, depth, lean)
     if kind == "array":
-        low = int(schema.get("minItems", 1))
-        high = max(low, min(int(schema.get("maxItems", 2)), 3))
-        return [
-            generate(schema.get("items", {}), fakes, now, name) for _ in range(fakes.rng.randint(low, high))
-        ]
+        return _array(schema, fakes, now, name, document, depth, lean)
     if kind == "integer":
-        low = int(schema.get("minimum", 1))
-        high = int(schema.get("maximum", max(low, 99_999)))
-        if re.search(r"(duration|talktime|seconds|time)$", name, re.I):
-            high = int(min(high, max(low, 900)))
-        return fakes.rng.randint(low, high)
+        return _integer(schema, fakes, name)
     if kind == "number":
-        floor = float(schema.get("minimum", 0))
-        return round(fakes.rng.uniform(floor, float(schema.get("maximum", floor + 1000))), 2)
+        return _number(schema, fakes)
     if kind == "boolean":
         return fakes.rng.random() < 0.5
     return _string(schema, fakes, now, name)
+
+
+def _merged(schema: Mapping[str, Any], document: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An ``allOf`` as one schema: the schema's own keywords and each part's (nested ``allOf``s too); a
+    property two parts declare must satisfy both."""
+    merged: dict[str, Any] = {}
+    parts = [{k: v for k, v in schema.items() if k != "allOf"}, *schema["allOf"]]
+    for part in parts:
+        if model.recursion_ref(part) is not None:
+            part = model.recursion_target(document, part) or {}
+        if "allOf" in part:
+            part = _merged(part, document)
+        for key, value in part.items():
+            if key == "properties":
+                properties = merged.setdefault("properties", {})
+                for prop, sub in value.items():
+                    properties[prop] = {"allOf": [properties[prop], sub]} if prop in properties else sub
+            elif key == "required":
+                merged.setdefault("required", []).extend(value)
+            else:
+                merged[key] = value
+    return merged
+
+
+_ANNOTATIONS = {"description", "title", "example", "externalDocs", "deprecated", "nullable", "xml"}
+
+
+def _constrains(schema: Mapping[str, Any]) -> bool:
+    return any(key not in _ANNOTATIONS and not key.startswith("x-") for key in schema)
+
+
+def _object(
+    schema: Mapping[str, Any],
+    fakes: Fakes,
+    now: datetime,
+    document: Mapping[str, Any] | None,
+    depth: int,
+    lean: bool,
+) -> dict[str, Any]:
+    props: Mapping[str, Any] = schema.get("properties", {})
+    required = [str(n) for n in schema.get("required") or ()]
+    out = {
+        key: _generate(sub, fakes, now, key, document, depth)
+        for key, sub in props.items()
+        if not sub.get("writeOnly") and (not lean or key in required)
+    }
+    extra = schema.get("additionalProperties")
+    extra_schema: Mapping[str, Any] = extra if isinstance(extra, Mapping) else {}
+    for key in required:
+        if key not in out and key not in props:
+            out[key] = _generate(extra_schema, fakes, now, key, document, depth)
+    if extra is not False:
+        count = 0
+        while len(out) < int(schema.get("minProperties", 0)):
+            count += 1
+            key = f"key{count}"
+            if key not in out:
+                out[key] = _generate(extra_schema, fakes, now, key, document, depth)
+    most = schema.get("maxProperties")
+    if isinstance(most, int):
+        for key in [k for k in out if k not in required][::-1]:
+            if len(out) <= most:
+                break
+            del out[key]
+    return out
+
+
+def _array(
+    schema: Mapping[str, Any],
+    fakes: Fakes,
+    now: datetime,
+    name: str,
+    document: Mapping[str, Any] | None,
+    depth: int,
+    lean: bool,
+) -> list[Any]:
+    most = schema.get("maxItems")
+    fewest = 0 if lean else 1
+    low = int(schema.get("minItems", fewest if most is None else min(fewest, int(most))))
+    high = low if lean else max(low, min(int(schema.get("maxItems", 2)), 3))
+    count = fakes.rng.randint(low, high)
+    items = schema.get("items", {})
+    values = [_generate(items, fakes, now, name, document, depth) for _ in range(count)]
+    if schema.get("uniqueItems"):
+        seen: dict[str, Any] = {}
+        for value in values:
+            seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
+        tries = 0
+        while len(seen) < count and tries < 20 * count:
+            tries += 1
+            value = _generate(items, fakes, now, name, document, depth)
+            seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
+        values = list(seen.values())
+    return values
+
+
+def _integer(schema: Mapping[str, Any], fakes: Fakes, name: str) -> int:
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    top = None
+    if maximum is not None:
+        top = math.ceil(maximum) - 1 if schema.get("exclusiveMaximum") is True else math.floor(maximum)
+    if minimum is not None:
+        low = math.floor(minimum) + 1 if schema.get("exclusiveMinimum") is True else math.ceil(minimum)
+    else:
+        low = 1 if top is None or top >= 1 else top - 99_998
+    high = max(low, 99_999) if top is None else top
+    if re.search(r"(duration|talktime|seconds|time)$", name, re.I):
+        high = int(min(high, max(low, 900)))
+    step = schema.get("multipleOf")
+    if isinstance(step, int) and step > 0:
+        first, last = -(-low // step), high // step
+        return (fakes.rng.randint(first, last) if first <= last else first) * step
+    return fakes.rng.randint(low, high) if low <= high else low
+
+
+def _number(schema: Mapping[str, Any], fakes: Fakes) -> float:
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    floor = (
+        float(minimum)
+        if minimum is not None
+        else (0.0 if maximum is None or maximum >= 0 else maximum - 1000.0)
+    )
+    ceiling = float(maximum) if maximum is not None else floor + 1000
+
+    def fits(value: float) -> bool:
+        above = value > floor if schema.get("exclusiveMinimum") is True else value >= floor
+        below = value < ceiling if schema.get("exclusiveMaximum") is True else value <= ceiling
+        return above and below
+
+    step = schema.get("multipleOf")
+    if isinstance(step, int | float) and step > 0:
+        first, last = math.ceil(floor / step), math.floor(ceiling / step)
+        for k in [fakes.rng.randint(first, last) for _ in range(8)] + list(range(first, last + 1))[:64]:
+            value = round(k * step, 12)
+            if fits(value) and value / step == int(value / step):
+                return value
+        return float(first * step)
+    value = round(fakes.rng.uniform(floor, ceiling), 2)
+    return value if fits(value) else (floor + ceiling) / 2
 
 
 def _string(schema: Mapping[str, Any], fakes: Fakes, now: datetime, name: str) -> str:
@@ -83,6 +246,14 @@ def _string(schema: Mapping[str, Any], fakes: Fakes, now: datetime, name: str) -
         return fakes.email()
     if fmt in {"binary", "byte"}:
         return ""
+    if fmt == "uuid":
+        return str(uuid.UUID(int=fakes.rng.getrandbits(128), version=4))
+    if fmt == "ipv4":
+        return ".".join(str(fakes.rng.randint(1, 254)) for _ in range(4))
+    if fmt == "ipv6":
+        return ":".join(f"{fakes.rng.randint(0, 0xFFFF):x}" for _ in range(8))
+    if fmt == "hostname":
+        return f"{fakes.faker.domain_word()}.example.com"
     if "pattern" not in schema:
         for rule, make in _NAME_RULES:
             if name and rule.search(name):
@@ -90,7 +261,7 @@ def _string(schema: Mapping[str, Any], fakes: Fakes, now: datetime, name: str) -
                 if isinstance(value, str) and _fits(value, schema):
                     return value
     if "pattern" in schema:
-        return _from_pattern(schema["pattern"], fakes)
+        return _from_pattern(str(schema["pattern"]), fakes)
     return _fit_length(fakes.faker.word(), schema)
 
 
@@ -106,10 +277,12 @@ def _fit_length(value: str, schema: Mapping[str, Any]) -> str:
 
 
 def _from_pattern(pattern: str, fakes: Fakes) -> str:
-    """Strings for the simple patterns our specs use; a phone-like pattern gets a real number."""
+    """A string the pattern matches: a real number for a phone-like pattern, else one drawn from the
+    pattern itself (read in ECMA-262 syntax, as OpenAPI writes patterns), else a word."""
     if "+" in pattern and "\\d" in pattern:
         return fakes.phone()
     if re.fullmatch(r"\^?\\d\{(\d+)(,\d*)?\}\$?", pattern):
         count = int(re.findall(r"\d+", pattern)[0])
         return "".join(str(fakes.rng.randint(0, 9)) for _ in range(count))
-    return fakes.faker.word()
+    drawn = model.sample_pattern(pattern, fakes.rng)
+    return drawn if drawn is not None else fakes.faker.word()

@@ -33,7 +33,7 @@ from mockserver.core.errors import EngineError
 from mockserver.core.store import StoreUnavailable
 from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply, Upload
-from mockserver.operations import Api, Operation
+from mockserver.operations import Api, Operation, Parameter
 from mockserver.registry import Registry
 from mockserver.responses import error_reply, examples_of, find_example, named_example, spec_reply
 from mockserver.runtime import Runtime
@@ -206,9 +206,14 @@ class MockMiddleware(SpecMiddleware):
             if param.location == "path":
                 raw: Any = call.path_params.get(param.name)
             elif param.location == "query":
+                if param.schema.get("type") == "object":
+                    problems += self._object_query(call, param, query_raw)
+                    continue
                 raw = query_raw.get(param.name)
                 if raw is not None and param.schema.get("type") != "array":
                     raw = raw[-1]
+                elif raw is not None and _delimiter(param) is not None:
+                    raw = raw[-1].split(_delimiter(param)) if raw[-1] else []
             elif param.location == "header":
                 raw = call.headers.get(param.name.lower())
             else:
@@ -230,6 +235,42 @@ class MockMiddleware(SpecMiddleware):
                 call.query[param.name] = value
         return problems
 
+    def _object_query(
+        self, call: Call, param: Parameter, query_raw: Mapping[str, list[str]]
+    ) -> list[Problem]:
+        """An object in the query, in its style: ``filter[owner]=bob`` (deepObject), ``owner=bob`` (form,
+        exploded: the declared properties), ``filter=owner,bob`` (form, not exploded)."""
+        schema = param.schema
+        properties: Mapping[str, Any] = schema.get("properties") or {}
+        style = param.spec.definition.get("style", "form")
+        explode = param.spec.definition.get("explode", style == "form")
+        texts: dict[str, str] = {}
+        if style == "deepObject":
+            opening = f"{param.name}["
+            for key, values in query_raw.items():
+                if key.startswith(opening) and key.endswith("]"):
+                    texts[key[len(opening) : -1]] = values[-1]
+        elif explode:
+            texts = {name: query_raw[name][-1] for name in properties if name in query_raw}
+        elif param.name in query_raw:
+            parts = query_raw[param.name][-1].split(",")
+            texts = dict(zip(parts[::2], parts[1::2], strict=False))
+        if not texts:
+            return [Problem(param.where, "is required")] if param.required else []
+        extra = schema.get("additionalProperties")
+        value: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for key, text in texts.items():
+            sub = properties.get(key, extra if isinstance(extra, Mapping) else {})
+            try:
+                value[key] = coerce(text, sub)
+            except CoercionError as exc:
+                problems.append(Problem(f"{param.where}.{key}", str(exc)))
+        if problems:
+            return problems
+        call.query[param.name] = value
+        return param.compiled.problems(value, param.where)
+
     async def _body(self, api: Api, call: Call, scope: Scope, receive: Receive) -> list[Problem]:
         announced = call.headers.get("content-length", "")
         if announced.isdigit() and int(announced) > _MAX_BODY:
@@ -247,10 +288,10 @@ class MockMiddleware(SpecMiddleware):
         body_spec = call.operation.body
         if body_spec is None:
             return []
-        if not raw:
-            return [Problem("body", "is required")] if body_spec.required else []
         content_type = call.headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
+        if not raw and not (_EMPTY_IS_A_BODY.match(media_type) and body_spec.accepts(media_type)):
+            return [Problem("body", "is required")] if body_spec.required else []
         schema = body_spec.accepts(media_type) if media_type else None
         if schema is None:
             accepted = ", ".join(body_spec.media)
@@ -289,10 +330,15 @@ class MockMiddleware(SpecMiddleware):
             return [Problem("body", f"is {media_type} {exc}")]
         except RecursionError:
             return [Problem("body", f"is {media_type} nested too deeply to read")]
+        except CoercionError as exc:  # a ValueError too: a form field, named
+            return [Problem(exc.location, str(exc))]
         except (json.JSONDecodeError, ValueError) as exc:
             return [Problem("body", f"is not valid {media_type}: {exc}")]
-        except CoercionError as exc:
-            return [Problem(exc.location, str(exc))]
+        if isinstance(call.body, bytes):
+            # bytes (application/octet-stream, an image): a string schema is checked on them as text of
+            # one character a byte (its lengths); a body of another kind (XML) is not read
+            kind = schema.source.get("type")
+            return schema.problems(call.body.decode("latin-1")) if kind in (None, "string") else []
         if len(raw) <= jsonbody.LARGE_BODY:
             return schema.problems(call.body)
         problems = await _problems_in_steps(schema, call.body)
@@ -617,6 +663,22 @@ async def _read_rest(receive: Receive, first: bytes) -> bytes:
         if not message.get("more_body"):
             break
     return b"".join(chunks)
+
+
+# No bytes of text or of a file, sent with its Content-Type, are a body (an empty string), which its
+# schema judges; no bytes of JSON or of a form are no body at all.
+_EMPTY_IS_A_BODY = re.compile(r"text/|application/octet-stream$|image/|audio/|video/")
+
+_DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def _delimiter(param: Parameter) -> str | None:
+    """How an array query parameter that is not exploded joins its items in one value (None: exploded,
+    one item a value)."""
+    style = param.spec.definition.get("style", "form")
+    if param.spec.definition.get("explode", style == "form"):
+        return None
+    return _DELIMITERS.get(style)
 
 
 def _typed_form(fields: Mapping[str, str | list[str]], schema: Mapping[str, Any]) -> dict[str, Any]:

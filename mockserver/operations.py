@@ -74,6 +74,8 @@ class Operation:
     responses: Mapping[str, Any]
     callbacks: tuple[model.Callback, ...]
     definition: Mapping[str, Any]
+    # the API's resolved document: where a $ref left in a recursive schema points
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _media_types: dict[int, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -84,10 +86,15 @@ class Operation:
     @functools.cached_property
     def callback_specs(self) -> tuple[CallbackSpec, ...]:
         """The callbacks this operation declares, compiled once."""
-        return tuple(callback_spec(c) for c in self.callbacks)
+        return tuple(callback_spec(c, self.document) for c in self.callbacks)
 
     def documented(self, status: int) -> Mapping[str, Any] | None:
-        return self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
+        """The response documented for ``status``: its own, its range's (``4XX``), else ``default``."""
+        return (
+            self.responses.get(str(status))
+            or self.responses.get(f"{str(status)[0]}XX")
+            or self.responses.get("default")
+        )
 
     def media_type(self, status: int) -> str | None:
         """The first media type documented for this status (looked up once per status)."""
@@ -145,12 +152,13 @@ def compile_api(spec: model.Contract, *, prefix: str | None = None) -> Api:
             operation_id=op.operation_id,
             method=op.method,
             path=op.path,
-            parameters=tuple(_parameter(p) for p in op.parameters),
-            body=_body(op.request_body),
+            parameters=tuple(_parameter(p, spec.document) for p in op.parameters),
+            body=_body(op.request_body, spec.document),
             security=[dict(s) for s in op.security],
             responses=op.definition.get("responses", {}),
             callbacks=spec.callbacks_of(op.operation_id),
             definition=op.definition,
+            document=spec.document,
         )
         routes.setdefault(op.path, Route(op.path)).operations[operation.method] = operation
         operations[operation.operation_id] = operation
@@ -172,14 +180,14 @@ def compile_api(spec: model.Contract, *, prefix: str | None = None) -> Api:
     )
 
 
-def _parameter(param: model.Parameter) -> Parameter:
-    return Parameter(spec=param, compiled=CompiledSchema(param.schema))
+def _parameter(param: model.Parameter, document: Mapping[str, Any]) -> Parameter:
+    return Parameter(spec=param, compiled=CompiledSchema(param.schema, document=document))
 
 
-def _body(request_body: model.RequestBody | None) -> Body | None:
+def _body(request_body: model.RequestBody | None, document: Mapping[str, Any]) -> Body | None:
     if request_body is None:
         return None
-    media = {t: CompiledSchema(m.schema or {}) for t, m in request_body.content.items()}
+    media = {t: CompiledSchema(m.schema or {}, document=document) for t, m in request_body.content.items()}
     return Body(required=request_body.required, media=media)
 
 
@@ -205,7 +213,7 @@ class CallbackSpec:
         return dict(self.retry)
 
 
-def callback_spec(callback: model.Callback) -> CallbackSpec:
+def callback_spec(callback: model.Callback, document: Mapping[str, Any] | None = None) -> CallbackSpec:
     schema = callback.payload_schema
     return CallbackSpec(
         name=callback.name,
@@ -214,7 +222,7 @@ def callback_spec(callback: model.Callback) -> CallbackSpec:
         method=callback.method,
         encoding=callback.encoding,
         retry=callback.retry.as_dict(),
-        schema=CompiledSchema(schema) if schema is not None else None,
+        schema=CompiledSchema(schema, document=document) if schema is not None else None,
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockserver.core.generate import generate
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
+from mockserver.generate import generate
 from mockserver.operations import Operation
 
 if TYPE_CHECKING:
@@ -43,19 +43,57 @@ def spec_reply(call: Call, runtime: Runtime, status: int | None = None) -> Reply
     if response is None:
         raise ApiError(500, f"{operation.operation_id} documents no {status} response")
     content = response.get("content", {})
+    headers = documented_headers(response, runtime, call.api)
     if not content:
-        return Reply(status)
+        return Reply(status, headers=headers)
     dynamic = call.prefer.get("dynamic") == "true" or runtime.settings.dynamic_responses
     examples = examples_of(operation, status)
     if examples and not dynamic:
         media_type, value = next(iter(examples.values()))
-        return Reply(status, value, media_type)
+        return Reply(status, value, media_type, headers)
     media_type, media = next(iter(content.items()))
     schema = media.get("schema")
     if schema is None:
-        return Reply(status, None, media_type)
+        return Reply(status, None, media_type, headers)
     fakes = runtime.fakes_for(call.api)
-    return Reply(status, generate(schema, fakes, runtime.clock.now()), media_type)
+    document = runtime.apis[call.api].document
+    return Reply(status, generate(schema, fakes, runtime.clock.now(), document=document), media_type, headers)
+
+
+def documented_headers(response: Mapping[str, Any], runtime: Runtime, api: str) -> dict[str, str]:
+    """The headers a documented response declares, each from its example, else generated from its schema
+    (``Content-Type`` is the answer's own: OpenAPI says a declared one is ignored)."""
+    out: dict[str, str] = {}
+    for name, header in (response.get("headers") or {}).items():
+        if not isinstance(header, Mapping) or name.lower() == "content-type":
+            continue
+        schema = header.get("schema") or {}
+        named = [
+            e["value"]
+            for e in (header.get("examples") or {}).values()
+            if isinstance(e, Mapping) and "value" in e
+        ]
+        if "example" in header:
+            value = header["example"]
+        elif named:
+            value = named[0]
+        elif "example" in schema:
+            value = schema["example"]
+        else:
+            fakes = runtime.fakes_for(api)
+            value = generate(schema, fakes, runtime.clock.now(), name, runtime.apis[api].document)
+        if value is not None:
+            out[name.lower()] = _header_text(value)
+    return out
+
+
+def _header_text(value: Any) -> str:
+    """A header's value as OpenAPI's ``simple`` style writes it: booleans as JSON, lists comma-joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_header_text(v) for v in value)
+    return str(value)
 
 
 def named_example(call: Call, runtime: Runtime, status: int, name: str) -> Reply:

@@ -2,11 +2,15 @@
 
 ``contracts.model.to_json_schema`` rewrites a resolved OpenAPI 3.0 schema into plain Draft 4, and
 ``CompiledSchema`` builds a jsonschema-rs validator from it that also checks formats (``uri``, ``email``,
-``date-time``, and OpenAPI's ``byte``).
+``date-time``, and OpenAPI's ``byte``). A schema that contains itself keeps a ``$ref`` below its first copy
+(``contracts.model.resolve``): given the resolved ``document``, what such a ``$ref`` names is carried along,
+converted, at the same pointer, so that the validator can follow it.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +18,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from contracts.model import EXTRA_FORMATS, FORMAT_CHECKER, Direction, to_json_schema
+from contracts.model import EXTRA_FORMATS, FORMAT_CHECKER, Direction, to_json_schema_within
 from mockserver.errors import MocklineError
 from mockserver.messages import Failure, word
 
@@ -56,9 +60,14 @@ _EXTRA_FORMATS = dict(EXTRA_FORMATS)  # ``byte`` and ``uuid``, which Draft 4 doe
 
 
 class CompiledSchema:
-    def __init__(self, schema: Mapping[str, Any], direction: Direction = "request") -> None:
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        direction: Direction = "request",
+        document: Mapping[str, Any] | None = None,
+    ) -> None:
         self.source = schema
-        self.json_schema = to_json_schema(schema, direction)
+        self.json_schema = to_json_schema_within(schema, document, direction)
         self._validator = jsonschema_rs.Draft4Validator(
             self.json_schema, validate_formats=True, formats=_EXTRA_FORMATS
         )
@@ -96,6 +105,16 @@ class CompiledSchema:
                 self.json_schema, format_checker=FORMAT_CHECKER
             )
         return self._exact_validator
+
+
+def is_ecma_regex(pattern: str) -> bool:
+    """Whether ``pattern`` is a regular expression as ECMA-262 writes them (OpenAPI's ``pattern``), as the
+    validator that checks requests reads it (``(?<name>...)`` and ``\\p{L}`` are; ``(?P<name>...)`` is not)."""
+    try:
+        jsonschema_rs.Draft4Validator({"pattern": pattern})
+    except (jsonschema_rs.ValidationError, ValueError):
+        return False
+    return True
 
 
 _EXACT_FLOAT_LIMIT = 2**53
@@ -179,6 +198,10 @@ class CoercionError(MocklineError, ValueError):
     location = "body"
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def coerce(text: str | list[str], schema: Mapping[str, Any]) -> Any:
     """Read a path, query, header or form value as the type its schema declares."""
     kind = schema.get("type")
@@ -188,15 +211,13 @@ def coerce(text: str | list[str], schema: Mapping[str, Any]) -> Any:
     if isinstance(text, list):
         text = text[-1]
     if kind == "integer":
-        try:
-            return int(text)
-        except ValueError:
-            raise CoercionError(f"must be an integer, not {text!r}") from None
+        if not _INTEGER.fullmatch(text):  # int() also takes " 5", "1_0" and other scripts' digits
+            raise CoercionError(f"must be an integer, not {text!r}")
+        return int(text)
     if kind == "number":
-        try:
-            return float(text) if any(c in text for c in ".eE") else int(text)
-        except ValueError:
-            raise CoercionError(f"must be a number, not {text!r}") from None
+        if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
+            raise CoercionError(f"must be a number, not {text!r}")
+        return float(text) if any(c in text for c in ".eE") else int(text)
     if kind == "boolean":
         lowered = text.lower()
         if lowered in {"true", "1"}:

@@ -144,3 +144,30 @@ def test_the_serve_command_serves_a_spec_and_refuses_a_bad_one(tmp_path: Path) -
             "startsAt",
             "status",
         }
+
+
+FIXTURES = SPEC.parents[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "operations"),
+    [
+        ("audit-recursive.yaml", ["getTree", "getChain"]),  # a tree of itself: did not start
+        ("audit-bounds.yaml", ["numbers", "regex"]),  # a bound below 1: a 500; patterns: any word
+        ("audit-composition.yaml", ["listPets", "getLabels", "getShape"]),  # minProperties: {}
+    ],
+)
+def test_generated_answers_of_real_world_schemas_pass_verify(
+    name: str, operations: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = FIXTURES / name
+    app = create_app(
+        settings_from(build_parser().parse_args(["serve", "--spec", str(spec), "--clock", "manual"]))
+    )
+    chosen = [arg for op in operations for arg in ("--operation", op)]
+    with serving(app) as mock:
+        code = main(
+            ["verify", str(spec), "--base-url", mock, "--seed", "4", "--phases", "examples,fuzzing", *chosen]
+        )
+    out = capsys.readouterr().out
+    assert code == 0, out

@@ -20,7 +20,8 @@ from contracts import arazzo
 from contracts.arazzo import Exchange, Scope, Unresolved
 from contracts.arazzo_lint import lint
 from contracts.loaders import VENDOR_SPECS, specs_dir, workflows_path
-from contracts.workflows import generate, sample_pattern
+from contracts.patterns import sample as sample_pattern
+from contracts.workflows import generate
 
 SPECS = specs_dir()
 

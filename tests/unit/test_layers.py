@@ -24,6 +24,7 @@ SPEC_LAYER = (
     "contracts.errors",
     "contracts.errorshape",
     "contracts.export",
+    "contracts.patterns",
 )
 MOCK_MAY_IMPORT = ("contracts.model",)
 
@@ -98,7 +99,7 @@ RULES = (
         lambda i: within(i, ("mockserver",)),
     ),
     Rule(
-        "the spec layer (model, loaders, oas30, errorshape, export, errors) imports nothing of ours above it",
+        "the spec layer (model, loaders, oas30, errorshape, export, errors, patterns) imports nothing of ours above it",
         lambda m: within(m, SPEC_LAYER),
         lambda i: within(i, ("mockserver", "contracts")) and not within(i, SPEC_LAYER) and i != "contracts",
     ),
@@ -173,7 +174,7 @@ def test_each_rule_rejects_its_misplaced_import() -> None:
         "mockserver/ (but cli.py) imports of contracts/ only contracts/model.py",
         "contracts.loaders imports contracts.oas30: contracts/loaders.py imports nothing of ours but contracts/errors.py",
         "contracts.model imports contracts.checks: "
-        "the spec layer (model, loaders, oas30, errorshape, export, errors) imports nothing of ours above it",
+        "the spec layer (model, loaders, oas30, errorshape, export, errors, patterns) imports nothing of ours above it",
         "contracts.model imports httpx: the spec layer imports no HTTP library",
         "contracts.starts_the_mock imports mockserver.app: "
         "contracts/ never imports mockserver (but pytest_plugin.py)",
