@@ -298,6 +298,17 @@ class Parameter:
     schema: Mapping[str, Any]
     definition: Mapping[str, Any] = field(repr=False, compare=False)
 
+    @property
+    def examples(self) -> list[Any]:
+        """The values the parameter's examples show, in document order: its ``example``, then each of its
+        named ``examples``' values, then its schema's ``example``."""
+        shown = [self.definition["example"]] if "example" in self.definition else []
+        named = self.definition.get("examples") or {}
+        shown += [e["value"] for e in named.values() if isinstance(e, Mapping) and "value" in e]
+        if "example" in self.schema:
+            shown.append(self.schema["example"])
+        return shown
+
 
 @dataclass(frozen=True)
 class RequestBody:
@@ -372,6 +383,14 @@ class Operation:
             if p.name == name and (location is None or p.location == location):
                 return p
         return None
+
+    def example_of(self, name: str) -> Any:
+        """The first value the examples of parameter ``name`` show; ``LookupError`` when they show none."""
+        parameter = self.parameter(name)
+        shown = parameter.examples if parameter is not None else []
+        if not shown:
+            raise LookupError(f"{self.api}: {self.operation_id}'s parameter {name} shows no example")
+        return shown[0]
 
     def body_default(self, name: str) -> Any:
         """The ``default`` the JSON request body's schema gives its top-level property ``name``; None when

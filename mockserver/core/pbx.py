@@ -14,7 +14,8 @@ subscription on the outbox: GET with the event data in the query string, or POST
 subscription says. Setting the status an agent already has sends nothing.
 
 What the PBX says and its numbers are ringme.yaml's, handed in by the handler: the words of a refusal
-(``say``, the spec's ``x-mockline.messages``), the subscription cap and the authorization code's lifetime.
+(``say``, the spec's ``x-mockline.messages``), the subscription cap, the authorization code's lifetime,
+and the default state (``Defaults``) that the spec's examples show.
 """
 
 from __future__ import annotations
@@ -45,7 +46,33 @@ STATUSES = ("available", "logged_out")
 SOURCES = ("api", "phone")
 EVENT_FOR_STATUS = {"available": "agent-login", "logged_out": "agent-logout"}
 
-DEFAULT_CLIENT = "12"
+LOCAL_AGENTS = 4  # seeded per client when the config lists none: the examples' agent and the next ids
+REMOTE_AGENTS = 3
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The default state as ringme.yaml's examples show it, handed in by the handler: the client a
+    documented request names, the first local agent (its id, extension, the extension prefix and the
+    client's domain) and the first remote agent (its id and number) the documented deliveries show, and
+    the id of the first subscription. The local agents after the first take the next ids and extensions,
+    the remote agents after the first the next ids and seeded numbers."""
+
+    client_id: str
+    local_agent: int
+    extension: str  # digits; the next agents' are counted up from it, as wide
+    prefix: str
+    domain: str
+    remote_agent: int
+    remote_number: str
+    first_subscription: int
+
+    def local_agents(self) -> list[dict[str, Any]]:
+        width = len(self.extension)
+        return [
+            {"id": self.local_agent + i, "extension": f"{int(self.extension) + i:0{width}d}"}
+            for i in range(LOCAL_AGENTS)
+        ]
 
 
 class PbxError(kinds.EngineError):
@@ -91,9 +118,11 @@ class PbxEngine:
         say: Callable[..., str],
         subscription_limit: int,
         code_lifetime: float,
+        defaults: Defaults,
     ) -> None:
         """``say(key, **values)``: the words of a refusal; ``subscription_limit``: each client's cap,
-        unless the config gives one; ``code_lifetime``: seconds an authorization code lives."""
+        unless the config gives one; ``code_lifetime``: seconds an authorization code lives;
+        ``defaults``: the default state, unless the config gives its own clients and agents."""
         self.clock = clock
         self.store = store
         self.timeline = timeline
@@ -104,6 +133,7 @@ class PbxEngine:
         self.say = say
         self.subscription_limit = subscription_limit
         self.code_lifetime = code_lifetime
+        self.defaults = defaults
         timeline.register(SHIFT_JOB, self._shift)
 
     # -- default state -------------------------------------------------------------------------------
@@ -113,15 +143,15 @@ class PbxEngine:
         if self.store.get(META, "seeded") is not None:
             return
         fakes = self.make_fakes()
-        clients = self.config.get("clients") or {DEFAULT_CLIENT: {}}
+        clients = self.config.get("clients") or {self.defaults.client_id: {}}
         for client_id, spec in clients.items():
             self._seed_client(str(client_id), spec or {}, fakes)
         self._seed_shifts(fakes)
         self.store.put(META, "seeded", {"at": iso(self.clock.now())})
 
     def _seed_client(self, client_id: str, spec: Mapping[str, Any], fakes: Fakes) -> None:
-        domain = str(spec.get("domain", "ringme.ru"))
-        prefix = str(spec.get("prefix", "000"))
+        domain = str(spec.get("domain", self.defaults.domain))
+        prefix = str(spec.get("prefix", self.defaults.prefix))
         limit = int(
             spec.get("subscription_limit", self.config.get("subscription_limit", self.subscription_limit))
         )
@@ -130,7 +160,7 @@ class PbxEngine:
         )
         local = spec.get("local_agents")
         if local is None:
-            local = [{"id": 136 + i, "extension": f"{94 + i:03d}"} for i in range(4)]
+            local = self.defaults.local_agents()
         for item in local:
             agent_id = int(item["id"])
             extension = str(item.get("extension", agent_id))
@@ -142,8 +172,11 @@ class PbxEngine:
             )
         remote = spec.get("remote_agents")
         if remote is None:
-            remote = [{"id": 212, "number": "79161234567"}]
-            remote += [{"id": 213 + i, "number": fakes.phone().lstrip("+")} for i in range(2)]
+            first = self.defaults.remote_agent
+            remote = [{"id": first, "number": self.defaults.remote_number}]
+            remote += [
+                {"id": first + i, "number": fakes.phone().lstrip("+")} for i in range(1, REMOTE_AGENTS)
+            ]
         for item in remote:
             self._put_agent(
                 client_id,
@@ -286,7 +319,7 @@ class PbxEngine:
         cap = self.limits(client_id)["agent_events"]
         if cap["used"] >= cap["limit"]:
             raise LimitReached(self.say("subscription_cap", limit=cap["limit"]))
-        event_id = self.store.next_id("ringme:event", start=150)
+        event_id = self.store.next_id("ringme:event", start=self.defaults.first_subscription)
         record = {
             "id": event_id,
             "url": data["url"],

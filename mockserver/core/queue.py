@@ -7,7 +7,9 @@ interactions up over the clock: ``pickup_seconds`` after an offer, a talk of ``h
 next waiting interaction. An agent named in the attachedData (``PrimaryProjectManagerId``, then
 ``SecondaryProjectManagerId``) is offered the interaction first when idle.
 
-The words of a refusal are diyalog.yaml's ``x-mockline.messages``, handed in by the handler as ``say``.
+The words of a refusal are diyalog.yaml's ``x-mockline.messages``, handed in by the handler as ``say``; the
+device-token verdicts (``Verdicts``) and the default state (``Defaults``) are what its spec lists and its
+examples show, handed in likewise.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,28 +38,38 @@ META = "diyalog:meta"
 PICKUP_JOB = "diyalog.pickup"
 FINISH_JOB = "diyalog.finish"
 
-FIRST_INTERACTION = 2121212121212
 INTERACTION_SEQUENCE = "diyalog:interaction"
 PREFERENCE_KEYS = ("PrimaryProjectManagerId", "SecondaryProjectManagerId")
+MORE_AGENTS = 700000  # ids of the agents past those the examples name: 700000, 700001, ...
+EXPIRED_DEVICE_TOKEN = "dlg.expired"  # a device token seeded already expired, for the first device
 
-DEFAULT_DEVICE_TOKENS: tuple[dict[str, Any], ...] = (
-    {
-        "dlgToken": "dlg.eyJzdWIiOiIyMjExMjIxMjEifQ.c2lnbmF0dXJl",
-        "deviceId": "6f1c2a9e-3b7d-4e52-9a10-2c4d5e6f7a8b",
-        "customerNo": "221122121",
-        "deviceHash": "9b74c9897bac770ffc029102a200c5de",
-    },
-    {
-        "dlgToken": "dlg.expired",
-        "deviceId": "6f1c2a9e-3b7d-4e52-9a10-2c4d5e6f7a8b",
-        "customerNo": "221122121",
-        "deviceHash": "9b74c9897bac770ffc029102a200c5de",
-        "valid_seconds": 0,
-    },
-)
-DEFAULT_SESSION_TOKENS: tuple[dict[str, Any], ...] = (
-    {"sessionId": "4b1d9c2e-8f3a-4c6b-b0d1-7e2f9a3c5d10", "token": "a4f0c3d2e1b0", "userNo": "70012"},
-)
+
+@dataclass(frozen=True)
+class Defaults:
+    """The default state as diyalog.yaml's examples show it, handed in by the handler, so that a documented
+    request succeeds against it: the agents the routing example names (``PREFERENCE_KEYS``), the device
+    tokens of checkAuthToken's example requests, the session token of checkToken's examples and the id of
+    the first interaction."""
+
+    agents: tuple[str, ...]
+    device_tokens: tuple[Mapping[str, Any], ...]  # dlgToken, deviceId, customerNo, deviceHash
+    session_token: Mapping[str, Any]  # sessionId, token, userNo
+    first_interaction: int
+
+    def device_token_records(self) -> list[dict[str, Any]]:
+        """Each example's token, valid; and ``EXPIRED_DEVICE_TOKEN``, expired, for the first one's device."""
+        expired = [{**self.device_tokens[0], "dlgToken": EXPIRED_DEVICE_TOKEN, "valid_seconds": 0}]
+        return [dict(token) for token in self.device_tokens] + (expired if self.device_tokens else [])
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """checkAuthToken's plain-text verdict words, as diyalog.yaml lists them, handed in by the handler."""
+
+    validated: str
+    invalid_token: str
+    expired_token: str
+    invalid_device: str
 
 
 class QueueError(kinds.EngineError):
@@ -93,14 +106,19 @@ class QueueEngine:
         make_fakes: Callable[[], Fakes],
         config: Mapping[str, Any],
         say: Callable[..., str],
+        defaults: Defaults,
+        verdicts: Verdicts,
     ) -> None:
-        """``say(key, **values)``: the words of a refusal, by the spec's message key."""
+        """``say(key, **values)``: the words of a refusal, by the spec's message key; ``defaults``: the
+        default state, unless the config gives agents or tokens; ``verdicts``: the device-token verdicts."""
         self.clock = clock
         self.store = store
         self.timeline = timeline
         self.make_fakes = make_fakes
         self.config = config
         self.say = say
+        self.defaults = defaults
+        self.verdicts = verdicts
         self.pickup_seconds = float(config.get("pickup_seconds", 15))
         self.handle_seconds = float(config.get("handle_seconds", 180))
         timeline.register(PICKUP_JOB, self._pickup)
@@ -114,7 +132,9 @@ class QueueEngine:
         fakes = self.make_fakes()
         agents = self.config.get("agents", 3)
         if isinstance(agents, int):
-            ids = ["123456", "654321", *(f"{700000 + n}" for n in range(max(0, agents - 2)))][:agents]
+            named = list(self.defaults.agents)
+            more = (f"{MORE_AGENTS + n}" for n in range(max(0, agents - len(named))))
+            ids = [*named, *more][:agents]
             agents = [{"agent_id": agent_id} for agent_id in ids]
         for item in agents:
             agent_id = str(item["agent_id"])
@@ -130,9 +150,9 @@ class QueueEngine:
                 },
             )
         now = self.clock.stamp()
-        for token in self.config.get("device_tokens", DEFAULT_DEVICE_TOKENS):
+        for token in self.config.get("device_tokens", self.defaults.device_token_records()):
             self.store.put(DEVICE_TOKENS, str(token["dlgToken"]), _with_expiry(token, now))
-        for token in self.config.get("session_tokens", DEFAULT_SESSION_TOKENS):
+        for token in self.config.get("session_tokens", [self.defaults.session_token]):
             self.store.put(SESSION_TOKENS, str(token["token"]), _with_expiry(token, now))
         self.store.put(META, "seeded", {"at": iso(self.clock.now())})
 
@@ -140,7 +160,7 @@ class QueueEngine:
 
     def create(self, body: Mapping[str, Any]) -> Document:
         seq = self.store.next_id(INTERACTION_SEQUENCE)
-        interaction_id = str(FIRST_INTERACTION + seq - 1)
+        interaction_id = str(self.defaults.first_interaction + seq - 1)
         record: Document = {
             "interactionId": interaction_id,
             "seq": seq,
@@ -175,7 +195,7 @@ class QueueEngine:
     def interaction_page(self, after: int, limit: int, state: str | None = None) -> Page:
         """Interactions after the sequence number ``after``, oldest first; O(limit) (see ``pages``)."""
         return pages.forward(
-            lambda n: self.store.get(INTERACTIONS, str(FIRST_INTERACTION + n - 1)),
+            lambda n: self.store.get(INTERACTIONS, str(self.defaults.first_interaction + n - 1)),
             after,
             self.store.last_id(INTERACTION_SEQUENCE),
             limit,
@@ -257,13 +277,13 @@ class QueueEngine:
         """The plain-text verdict for a mobile device token."""
         token = self.store.get(DEVICE_TOKENS, str(body["dlgToken"]))
         if token is None or str(token.get("customerNo", body["customerNo"])) != str(body["customerNo"]):
-            return "InvalidToken"
+            return self.verdicts.invalid_token
         if self._expired(token):
-            return "ExpiredToken"
+            return self.verdicts.expired_token
         for field in ("deviceId", "deviceHash"):
             if field in token and str(token[field]) != str(body[field]):
-                return "InvalidDeviceId"
-        return "Validated"
+                return self.verdicts.invalid_device
+        return self.verdicts.validated
 
     def check_session_token(self, session_id: str, token: str, user_no: str) -> str | None:
         """None when the agent session token is good; otherwise why it is refused."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from contracts.model import FORM, Contract
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import RetryRule
-from mockserver.core.pbx import DeliveryRule, PbxEngine, public_event
+from mockserver.core.pbx import Defaults, DeliveryRule, PbxEngine, public_event
 from mockserver.exchange import Call, Reply
 from mockserver.handlers import HandlerSet
 
@@ -35,6 +37,45 @@ def build_engine(rt: Runtime) -> PbxEngine:
         say=contract.message,
         subscription_limit=contract.limit("agent_events"),
         code_lifetime=contract.token_lifetime("code"),
+        defaults=_defaults(contract),
+    )
+
+
+def _defaults(contract: Contract) -> Defaults:
+    """The default state ringme.yaml's examples show, so that a documented request succeeds against it:
+    the client and the first subscription id the path parameters' examples name, and the first local
+    and remote agent of the examples of the agentEvent delivery by POST (one of each ``agent_type``). A
+    local agent's ``extension_name`` reads ``<prefix>*<extension>@<client domain>``, as AgentEventData
+    describes it."""
+    documented = contract.operation("getLocalAgentEvent")
+    (delivery,) = (
+        c
+        for c in contract.callbacks_of("createLocalAgentEvent")
+        if c.name == "agentEvent" and c.method == "POST"
+    )
+    body = delivery.operation.request_body
+    examples = body.content[FORM].examples if body is not None and FORM in body.content else {}
+    shown = {str(v.get("agent_type")): v for v in examples.values() if isinstance(v, Mapping)}
+    try:
+        local, remote = shown["local"], shown["remote"]
+    except KeyError as missing:
+        raise ValueError(f"{API}: agentEvent's POST examples show no {missing} agent") from None
+    prefix, star, rest = str(local.get("extension_name")).partition("*")
+    extension, at, domain = rest.partition("@")
+    if not (star and at and extension.isdigit()):
+        raise ValueError(
+            f"{API}: the local agent's extension_name example is not <prefix>*<digits>@<domain>: "
+            f"{local.get('extension_name')!r}"
+        )
+    return Defaults(
+        client_id=str(documented.example_of("client_id")),
+        local_agent=int(local["agent_id"]),
+        extension=extension,
+        prefix=prefix,
+        domain=domain,
+        remote_agent=int(remote["agent_id"]),
+        remote_number=str(remote["agent_number"]),
+        first_subscription=int(documented.example_of("event_id")),
     )
 
 

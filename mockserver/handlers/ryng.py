@@ -71,10 +71,9 @@ def _cancellable_example(runtime: Runtime) -> int | None:
     and not tried yet, so the documented request succeeds against the default state."""
     if API not in runtime.apis or not runtime.settings.section(API).get("scheduled_call", True):
         return None
-    for parameter in runtime.apis[API].contract.operation("cancelCall").parameters:
-        if parameter.name == "callID" and isinstance(parameter.definition.get("example"), int):
-            return int(parameter.definition["example"])
-    return None
+    parameter = runtime.apis[API].contract.operation("cancelCall").parameter("callID", "path")
+    shown = [value for value in (parameter.examples if parameter else []) if isinstance(value, int)]
+    return shown[0] if shown else None
 
 
 def engine(rt: Runtime) -> Dialer:

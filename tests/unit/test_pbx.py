@@ -9,7 +9,7 @@ import pytest
 from mockserver.core.clock import ManualClock
 from mockserver.core.fakes import Fakes
 from mockserver.core.outbox import Answer, Outbox, Outgoing, RetryRule
-from mockserver.core.pbx import DeliveryRule, LimitReached, NotFound, PbxEngine
+from mockserver.core.pbx import Defaults, DeliveryRule, LimitReached, NotFound, PbxEngine
 from mockserver.core.store import MemoryStore
 from mockserver.core.timeline import Timeline
 
@@ -17,6 +17,19 @@ from mockserver.core.timeline import Timeline
 def say(key: str, **values: object) -> str:
     """Stands in for ringme.yaml's messages (what the handler hands in): the key and its values."""
     return f"{key} {sorted(values.items())}" if values else key
+
+
+# Stands in for the default state ringme.yaml's examples show (what the handler hands in).
+DEFAULTS = Defaults(
+    client_id="12",
+    local_agent=136,
+    extension="094",
+    prefix="000",
+    domain="ringme.ru",
+    remote_agent=212,
+    remote_number="79161234567",
+    first_subscription=150,
+)
 
 
 class Recorder:
@@ -49,6 +62,7 @@ def build(config: dict[str, object] | None = None) -> tuple[PbxEngine, Timeline,
         say=say,
         subscription_limit=10,
         code_lifetime=600,
+        defaults=DEFAULTS,
     )
     engine.reset()
     return engine, timeline, transport

@@ -8,7 +8,15 @@ import pytest
 
 from mockserver.core.clock import ManualClock
 from mockserver.core.fakes import Fakes
-from mockserver.core.queue import Conflict, NotFound, QueueEngine, QueueError, routing_of
+from mockserver.core.queue import (
+    Conflict,
+    Defaults,
+    NotFound,
+    QueueEngine,
+    QueueError,
+    Verdicts,
+    routing_of,
+)
 from mockserver.core.store import MemoryStore
 from mockserver.core.timeline import Timeline
 
@@ -16,6 +24,16 @@ from mockserver.core.timeline import Timeline
 def say(key: str, **values: object) -> str:
     """Stands in for diyalog.yaml's messages (what the handler hands in): the key and its values."""
     return f"{key} {sorted(values.items())}" if values else key
+
+
+# Stand in for what diyalog.yaml's examples show and its verdict words (what the handler hands in).
+DEFAULTS = Defaults(
+    agents=("123456", "654321"),
+    device_tokens=({"dlgToken": "dlg.t", "deviceId": "d", "customerNo": "c", "deviceHash": "h"},),
+    session_token={"sessionId": "s", "token": "k", "userNo": "u"},
+    first_interaction=2121212121212,
+)
+VERDICTS = Verdicts("Validated", "InvalidToken", "ExpiredToken", "InvalidDeviceId")
 
 
 def build(config: dict[str, object] | None = None) -> tuple[QueueEngine, Timeline]:
@@ -29,6 +47,8 @@ def build(config: dict[str, object] | None = None) -> tuple[QueueEngine, Timelin
         make_fakes=lambda: Fakes(1, "tr_TR"),
         config=config or {},
         say=say,
+        defaults=DEFAULTS,
+        verdicts=VERDICTS,
     )
     engine.reset()
     return engine, timeline

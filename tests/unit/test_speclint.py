@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from contracts.loaders import load_spec, spec_names, specs_dir
 from contracts.speclint import Finding, lint_descriptor, lint_document, lint_shipped, lint_traceability
@@ -325,3 +327,68 @@ def test_an_example_that_shows_a_message_must_show_the_spec_message() -> None:
     _cap_example(doc)["x-mockline-message"] = "no_such_message"
     findings = [(f.where, f.message) for f in lint_document("ringme", doc) if f.rule == "message-example"]
     assert findings == [(CAP_EXAMPLE, "x-mockline.messages states no message 'no_such_message'")]
+
+
+def _shipped_yaml(name: str) -> dict[str, Any]:
+    """A shipped spec read with PyYAML alone (no loader of ours)."""
+    loaded: dict[str, Any] = yaml.safe_load((specs_dir() / f"{name}.yaml").read_text("utf-8"))
+    return loaded
+
+
+WITH_MESSAGES = [n for n in spec_names() if (_shipped_yaml(n).get("x-mockline") or {}).get("messages")]
+
+
+def _shows(text: str, message: str) -> bool:
+    """``text`` is ``message`` with each ``{placeholder}`` filled in by some text."""
+    literals = re.split(r"\{[A-Za-z_][A-Za-z0-9_]*\}", message)
+    return re.fullmatch(".+".join(re.escape(part) for part in literals), text, re.DOTALL) is not None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]
+
+
+def _example_objects(node: Any, pointer: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every Example Object (an entry of an ``examples`` map that has a ``value``), with its pointer."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        for key, child in node.items():
+            where = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if key == "examples" and isinstance(child, dict):
+                found += [
+                    (f"{where}/{name.replace('~', '~0').replace('/', '~1')}", example)
+                    for name, example in child.items()
+                    if isinstance(example, dict) and "value" in example
+                ]
+            found += _example_objects(child, where)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found += _example_objects(child, f"{pointer}/{index}")
+    return found
+
+
+@pytest.mark.parametrize("name", WITH_MESSAGES)
+def test_every_example_that_shows_a_message_is_marked_and_kept_equal_to_it(name: str) -> None:
+    """An example whose value shows one of the spec's messages says which (``x-mockline-message``), so
+    lint's ``message-example`` sees the two drift apart: with every message edited, lint names each such
+    example. Which examples show a message is found here from the YAML (PyYAML) alone."""
+    doc = _shipped_yaml(name)
+    messages = {k: str(v) for k, v in doc["x-mockline"]["messages"].items() if not str(k).startswith("x-")}
+    examples = _example_objects(doc)
+    shown = {
+        where: sorted(
+            k for k, text in messages.items() if any(_shows(s, text) for s in _strings(ex["value"]))
+        )
+        for where, ex in examples
+    }
+    shown = {where: keys for where, keys in shown.items() if keys}
+    assert shown, f"no example of {name} shows a message"
+    marked = {where: ex.get("x-mockline-message") for where, ex in examples if where in shown}
+    assert {where: [key] for where, key in marked.items()} == shown
+    for key, text in messages.items():
+        doc["x-mockline"]["messages"][key] = "EDITED " + text
+    drifted = {f.where for f in lint_document(name, doc) if f.rule == "message-example"}
+    assert drifted == set(shown)
