@@ -14,6 +14,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,50 +50,101 @@ def generate(
     document: Mapping[str, Any] | None = None,
 ) -> Any:
     """An instance of ``schema``; ``document`` is where a ``$ref`` left in a recursive schema points."""
-    return _generate(schema, fakes, now, name, document, 0)
+    return _Drawing(fakes, now, document).value(schema, name, 0)
 
 
-def _generate(
-    schema: Mapping[str, Any],
-    fakes: Fakes,
-    now: datetime,
-    name: str,
-    document: Mapping[str, Any] | None,
-    depth: int,
-) -> Any:
-    if model.recursion_ref(schema) is not None:
-        target = model.recursion_target(document, schema)
-        if target is None or depth >= _GIVE_UP_DEPTH:
-            return None
-        return _generate(target, fakes, now, name, document, depth + 1)
-    if "allOf" in schema:
-        return _generate(_merged(schema, document), fakes, now, name, document, depth)
-    for key in ("oneOf", "anyOf"):
-        if schema.get(key):
-            branch = schema[key][0]
-            rest = {k: v for k, v in schema.items() if k not in {key, "discriminator"}}
-            combined = {"allOf": [rest, branch]} if _constrains(rest) else branch
-            value = _generate(combined, fakes, now, name, document, depth)
-            tag = model.discriminator_tag(document, schema.get("discriminator"), branch)
-            if tag is not None and isinstance(value, dict):
-                value[tag[0]] = tag[1]
-            return value
-    if "enum" in schema:
-        choices = [v for v in schema["enum"] if v is not None]
-        return fakes.rng.choice(choices) if choices else None
-    lean = depth >= _LEAN_DEPTH
-    kind = schema.get("type") or ("object" if "properties" in schema else "string")
-    if kind == "object":
-        return _object(schema, fakes, now, document, depth, lean)
-    if kind == "array":
-        return _array(schema, fakes, now, name, document, depth, lean)
-    if kind == "integer":
-        return _integer(schema, fakes, name)
-    if kind == "number":
-        return _number(schema, fakes)
-    if kind == "boolean":
-        return fakes.rng.random() < 0.5
-    return _string(schema, fakes, now, name)
+@dataclass(frozen=True)
+class _Drawing:
+    """What every value of one instance is drawn with: the fakes (and their seeded random source), the
+    moment, and the resolved document a recursive schema's ``$ref`` points into."""
+
+    fakes: Fakes
+    now: datetime
+    document: Mapping[str, Any] | None
+
+    def value(self, schema: Mapping[str, Any], name: str, depth: int) -> Any:
+        fakes, document = self.fakes, self.document
+        if model.recursion_ref(schema) is not None:
+            target = model.recursion_target(document, schema)
+            if target is None or depth >= _GIVE_UP_DEPTH:
+                return None
+            return self.value(target, name, depth + 1)
+        if "allOf" in schema:
+            return self.value(_merged(schema, document), name, depth)
+        for key in ("oneOf", "anyOf"):
+            if schema.get(key):
+                branch = schema[key][0]
+                rest = {k: v for k, v in schema.items() if k not in {key, "discriminator"}}
+                value = self.value({"allOf": [rest, branch]} if _constrains(rest) else branch, name, depth)
+                tag = model.discriminator_tag(document, schema.get("discriminator"), branch)
+                if tag is not None and isinstance(value, dict):
+                    value[tag[0]] = tag[1]
+                return value
+        if "enum" in schema:
+            choices = [v for v in schema["enum"] if v is not None]
+            return fakes.rng.choice(choices) if choices else None
+        kind = schema.get("type") or ("object" if "properties" in schema else "string")
+        if kind == "object":
+            return self.object(schema, depth)
+        if kind == "array":
+            return self.array(schema, name, depth)
+        if kind == "integer":
+            return _integer(schema, fakes, name)
+        if kind == "number":
+            return _number(schema, fakes)
+        if kind == "boolean":
+            return fakes.rng.random() < 0.5
+        return _string(schema, fakes, self.now, name)
+
+    def object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+        props: Mapping[str, Any] = schema.get("properties", {})
+        required = [str(n) for n in schema.get("required") or ()]
+        lean = depth >= _LEAN_DEPTH
+        out = {
+            key: self.value(sub, key, depth)
+            for key, sub in props.items()
+            if not sub.get("writeOnly") and (not lean or key in required)
+        }
+        extra = schema.get("additionalProperties")
+        extra_schema: Mapping[str, Any] = extra if isinstance(extra, Mapping) else {}
+        for key in required:
+            if key not in out and key not in props:
+                out[key] = self.value(extra_schema, key, depth)
+        if extra is not False:
+            count = 0
+            while len(out) < int(schema.get("minProperties", 0)):
+                count += 1
+                key = f"key{count}"
+                if key not in out:
+                    out[key] = self.value(extra_schema, key, depth)
+        most = schema.get("maxProperties")
+        if isinstance(most, int):
+            for key in [k for k in out if k not in required][::-1]:
+                if len(out) <= most:
+                    break
+                del out[key]
+        return out
+
+    def array(self, schema: Mapping[str, Any], name: str, depth: int) -> list[Any]:
+        lean = depth >= _LEAN_DEPTH
+        most = schema.get("maxItems")
+        fewest = 0 if lean else 1
+        low = int(schema.get("minItems", fewest if most is None else min(fewest, int(most))))
+        high = low if lean else max(low, min(int(schema.get("maxItems", 2)), 3))
+        count = self.fakes.rng.randint(low, high)
+        items = schema.get("items", {})
+        values = [self.value(items, name, depth) for _ in range(count)]
+        if schema.get("uniqueItems"):
+            seen: dict[str, Any] = {}
+            for value in values:
+                seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
+            tries = 0
+            while len(seen) < count and tries < 20 * count:
+                tries += 1
+                value = self.value(items, name, depth)
+                seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
+            values = list(seen.values())
+        return values
 
 
 def _merged(schema: Mapping[str, Any], document: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -122,71 +174,6 @@ _ANNOTATIONS = {"description", "title", "example", "externalDocs", "deprecated",
 
 def _constrains(schema: Mapping[str, Any]) -> bool:
     return any(key not in _ANNOTATIONS and not key.startswith("x-") for key in schema)
-
-
-def _object(
-    schema: Mapping[str, Any],
-    fakes: Fakes,
-    now: datetime,
-    document: Mapping[str, Any] | None,
-    depth: int,
-    lean: bool,
-) -> dict[str, Any]:
-    props: Mapping[str, Any] = schema.get("properties", {})
-    required = [str(n) for n in schema.get("required") or ()]
-    out = {
-        key: _generate(sub, fakes, now, key, document, depth)
-        for key, sub in props.items()
-        if not sub.get("writeOnly") and (not lean or key in required)
-    }
-    extra = schema.get("additionalProperties")
-    extra_schema: Mapping[str, Any] = extra if isinstance(extra, Mapping) else {}
-    for key in required:
-        if key not in out and key not in props:
-            out[key] = _generate(extra_schema, fakes, now, key, document, depth)
-    if extra is not False:
-        count = 0
-        while len(out) < int(schema.get("minProperties", 0)):
-            count += 1
-            key = f"key{count}"
-            if key not in out:
-                out[key] = _generate(extra_schema, fakes, now, key, document, depth)
-    most = schema.get("maxProperties")
-    if isinstance(most, int):
-        for key in [k for k in out if k not in required][::-1]:
-            if len(out) <= most:
-                break
-            del out[key]
-    return out
-
-
-def _array(
-    schema: Mapping[str, Any],
-    fakes: Fakes,
-    now: datetime,
-    name: str,
-    document: Mapping[str, Any] | None,
-    depth: int,
-    lean: bool,
-) -> list[Any]:
-    most = schema.get("maxItems")
-    fewest = 0 if lean else 1
-    low = int(schema.get("minItems", fewest if most is None else min(fewest, int(most))))
-    high = low if lean else max(low, min(int(schema.get("maxItems", 2)), 3))
-    count = fakes.rng.randint(low, high)
-    items = schema.get("items", {})
-    values = [_generate(items, fakes, now, name, document, depth) for _ in range(count)]
-    if schema.get("uniqueItems"):
-        seen: dict[str, Any] = {}
-        for value in values:
-            seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
-        tries = 0
-        while len(seen) < count and tries < 20 * count:
-            tries += 1
-            value = _generate(items, fakes, now, name, document, depth)
-            seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
-        values = list(seen.values())
-    return values
 
 
 def _integer(schema: Mapping[str, Any], fakes: Fakes, name: str) -> int:
