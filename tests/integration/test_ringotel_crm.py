@@ -9,15 +9,11 @@ import asyncio
 import httpx
 import phonenumbers
 
-from tests.fixtures.mockline_http import client_for, new_app, valid
+from tests.fixtures.mockline_http import CRM_BASIC, CRM_CALL, client_for, new_app, valid
 
-BASIC = ("mockline", "mockline")
+BASIC = CRM_BASIC
 CALL = {
-    "call_id": "1729693708182-2d1c3de3d3772cdc1f",
-    "activity_type": "inbound",
-    "caller_number": "+12125550143",
-    "called_number": "+12025550199",
-    "call_start": 1729693708182,
+    **CRM_CALL,
     "user_id": "u-1001",
     "extension": "101",
     "domain": "acme.ringotel.example",

@@ -14,18 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.mockline_http import client_for
+from tests.fixtures.mockline_http import CRM_BASIC, CRM_CALL, client_for
 from tests.integration.spec_copies import serve_edited, shipped
 
-BASIC = ("mockline", "mockline")
+BASIC, CALL = CRM_BASIC, CRM_CALL
 RYNG = {"x-access-token": "mockline"}
-CALL = {
-    "call_id": "1729693708182-2d1c3de3d3772cdc1f",
-    "activity_type": "inbound",
-    "caller_number": "+12125550143",
-    "called_number": "+12025550199",
-    "call_start": 1729693708182,
-}
 
 
 def test_crm_lists_page_by_the_limit_and_offset_defaults_of_the_spec(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from mockserver.settings import Credentials
-from tests.fixtures.mockline_http import client_for
+from tests.fixtures.mockline_http import CRM_BASIC, CRM_CALL, client_for
 from tests.integration.spec_copies import edited_messages, serve_edited, shipped
 
 TOKEN = "/ringme/oauth/token"
@@ -223,14 +223,7 @@ def test_diyalog_refusals_use_the_words_of_the_spec(monkeypatch: pytest.MonkeyPa
     assert seen == expected
 
 
-BASIC = ("mockline", "mockline")
-CALL = {
-    "call_id": "1729693708182-2d1c3de3d3772cdc1f",
-    "activity_type": "inbound",
-    "caller_number": "+12125550143",
-    "called_number": "+12025550199",
-    "call_start": 1729693708182,
-}
+BASIC, CALL = CRM_BASIC, CRM_CALL
 
 
 def test_an_uploaded_recording_is_served_where_the_control_plane_spec_says(
