@@ -362,7 +362,8 @@ class Driver:
         body = await self.call(client, "createActivity", "the created activity", json=sent)
         self.same(body, "call_id", sent["call_id"], "the activity of this call")
         opened = model.contract(SPEC).operation("createActivity").body_default("status")
-        self.same(body, "status", opened, "a new activity with the status the spec defaults it to")
+        if opened is not None:  # a spec that defaults no status leaves the CRM free to choose
+            self.same(body, "status", opened, "a new activity with the status the spec defaults it to")
         self.carried["activity_id"] = body["activity_id"]
         return f"activity {body['activity_id']} for call {sent['call_id']}"
 

@@ -61,13 +61,9 @@ def links(contract: model.Contract) -> list[Link]:
 
 
 def _example(parameter: model.Parameter) -> Any:
-    definition = parameter.definition
-    if "example" in definition:
-        return definition["example"]
-    for example in (definition.get("examples") or {}).values():
-        if isinstance(example, Mapping) and "value" in example:
-            return example["value"]
-    return parameter.schema.get("example", parameter.schema.get("default"))
+    """The parameter's first example, else its schema's default (None when it has neither)."""
+    shown = parameter.examples
+    return shown[0] if shown else parameter.schema.get("default")
 
 
 def _json_example(op: model.Operation) -> tuple[str, Any] | None:
