@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
 import requests
 import schemathesis
 from schemathesis.core.failures import Failure
 
-from contracts import model
+from contracts import model, patterns
 from contracts.errorshape import ErrorShape
 from contracts.model import to_json_schema
 from contracts.traffic import Traffic, retry_after_seconds
@@ -320,7 +319,7 @@ def _negative_on_the_wire(case: Any) -> bool:
     resolved = to_json_schema(model.resolve(context.document, schema))
     properties = resolved.get("properties", {})
     as_sent = {name: _as_form_value(value, properties.get(name, {})) for name, value in case.body.items()}
-    return not jsonschema.Draft4Validator(resolved, format_checker=_FORMATS).is_valid(as_sent)
+    return not patterns.Draft4(resolved, format_checker=_FORMATS).is_valid(as_sent)
 
 
 def _as_form_value(value: Any, schema: Mapping[str, Any]) -> Any:

@@ -7,7 +7,8 @@ Drawn as httpx draws its tree; each class says when it is raised:
   |     readable OpenAPI file, the document's top level is not a mapping, or our specs are missing.
   + UnresolvableRef (``oas30.py``, also a ``LookupError``) - a ``$ref`` points at nothing in its document.
   + PatternError (``patterns.py``, also a ``ValueError``) - a schema's ``pattern`` has no Python spelling
-  |     that means what ECMA-262 reads (a Unicode class ``re`` lacks, Python's own ``(?P...)``).
+  |     that means what ECMA-262 reads (a Unicode class ``re`` lacks, ``[^]``, an escape such as ``\\A`` or
+  |     ``\\k<name>``, Python's own ``(?P...)`` or ``a++``), or ``re`` cannot compile it.
   + _CannotDraw (``patterns.py``) - inside ``patterns.sample`` only: a pattern part no draw can make (a
   |     back reference); ``sample`` answers None.
   + VerifyError (``runner.py``) - ``mockline verify`` cannot start: bad options, or the server cannot be

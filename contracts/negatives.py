@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jsonschema
 
 from contracts import model, patterns
 from contracts.oas30 import UnresolvableRef, resolve_pointer
@@ -85,24 +84,8 @@ _FORM = "application/x-www-form-urlencoded"
 # ---- validation --------------------------------------------------------------------------------------------
 
 
-def _ecma_pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[Any]:
-    """``pattern`` read as ECMA-262, as OpenAPI writes it (``(?<name>...)``, ``\\p{L}``); one that Python
-    cannot read so judges nothing here (it still judges at the server, whose validator reads it)."""
-    if not validator.is_type(instance, "string"):
-        return
-    try:
-        found = patterns.compiled(pattern).search(instance)
-    except patterns.PatternError:
-        return
-    if found is None:
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_Draft4 = jsonschema.validators.extend(jsonschema.Draft4Validator, {"pattern": _ecma_pattern})
-
-
 def _validator(schema: Any) -> Any:
-    return _Draft4(model.to_json_schema(schema, "request"), format_checker=model.FORMAT_CHECKER)
+    return patterns.Draft4(model.to_json_schema(schema, "request"), format_checker=model.FORMAT_CHECKER)
 
 
 def is_valid(schema: Any, instance: Any) -> bool:
@@ -590,20 +573,8 @@ def _baseline_body(media: model.Media, rng: random.Random) -> Any:
     return satisfy(schema, generate(schema, rng), rng)
 
 
-def _examples(parameter: model.Parameter) -> list[Any]:
-    """The values the spec gives a parameter: its ``example``, then its ``examples``."""
-    definition = parameter.definition
-    candidates: list[Any] = []
-    if "example" in definition:
-        candidates.append(definition["example"])
-    for example in (definition.get("examples") or {}).values():
-        if isinstance(example, Mapping) and "value" in example:
-            candidates.append(example["value"])
-    return candidates
-
-
 def _parameter_value(parameter: model.Parameter, rng: random.Random) -> Any:
-    for value in _examples(parameter):
+    for value in parameter.examples:
         if is_valid(parameter.schema, value):
             return value
     return satisfy(parameter.schema, generate(parameter.schema, rng), rng)
@@ -1143,7 +1114,7 @@ def _made_up(operation: model.Operation, live: Live | None) -> list[str]:
             continue
         if live is not None and p.name in live.path and is_valid(p.schema, live.path[p.name]):
             continue
-        if not any(is_valid(p.schema, value) for value in _examples(p)):
+        if not any(is_valid(p.schema, value) for value in p.examples):
             out.append(p.name)
     return out
 

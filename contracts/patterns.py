@@ -1,12 +1,40 @@
 """A schema's ``pattern`` as OpenAPI writes it (an ECMA-262 regular expression), read and sampled in Python.
 
-Python's ``re`` reads most ECMA-262 patterns alike, but refuses two things specs write: named groups
-``(?<name>...)`` and Unicode property classes ``\\p{L}``. ``to_python`` rewrites those whose Python
-spelling means the same (``(?P<name>...)``; ``\\p{L}`` as ``[^\\W\\d_]``, the letters; ``\\p{Nd}`` as ``\\d``);
-a pattern it cannot rewrite exactly (another property class, one inside brackets) raises
-``PatternError``, so that no checker judges a value by a pattern it misread. (Python's ``\\d`` and ``\\w``
-also take other scripts' digits and letters, where ECMA's take ASCII only: the checks here use them as
-Schemathesis and jsonschema do.)
+``to_python`` gives a pattern in Python's ``re`` syntax, meaning the same, and raises ``PatternError`` where
+there is no such spelling, so that no checker judges a value by a pattern it misread (``compiled`` also
+raises it for what ``re`` cannot compile). It reads the pattern once, skipping escapes and knowing
+whether it is inside brackets, and:
+
+- rewrites ``(?<name>`` (outside brackets, not escaped) as ``(?P<name>``; ``$`` (outside brackets, not
+  escaped) as ``\\Z``, since Python's ``$`` also matches before a final newline (``^`` needs nothing: in
+  both, without the multiline flag, it is the start of the input); ``\\cX`` (X a letter) as the control
+  character's ``\\xHH``; ``\\p{L}`` as ``[^\\W\\d_...]`` and ``\\P{L}`` as ``[\\W\\d_...]``, the dots the numbers
+  that are not digits (``No``, ``Nl``: Python's ``\\w`` takes them), ``\\p{Nd}`` as ``\\d`` and ``\\P{Nd}`` as
+  ``\\D`` (inside brackets ``\\p{Nd}`` and ``\\P{Nd}`` only);
+- keeps as written what Python reads alike: characters and classes, the escapes ``\\d \\D \\w \\W \\s \\S \\b
+  \\B \\f \\n \\r \\t \\v \\xHH \\uHHHH`` and escaped punctuation, groups ``(...)`` and ``(?:...)``,
+  lookarounds, the modifiers ``(?i:...)`` and ``(?s:...)``, numbered back references, repeats and lazy
+  repeats;
+- refuses: any other property class (and ``\\p{L}``, ``\\P{L}`` inside brackets); the classes ``[]``
+  (nothing) and ``[^]`` (any character), which Python reads as a class that goes on; an ASCII letter
+  escape not listed above (``\\A \\Z \\z \\a \\G \\N \\U \\e``..., which Python reads otherwise or not at
+  all), ``\\k<name>``, ``\\u{...}``, a ``\\u`` surrogate and ``\\c`` without a letter; Python's own groups
+  (``(?P...``, ``(?#``, ``(?>``, ``(?(``, flags for the whole pattern such as ``(?i)``) and a modifier
+  other than ``i`` and ``s`` (``(?m:...)``: Python's multiline ``$`` is not ECMA's); possessive repeats
+  (``a++``, ``a{2}+``) and ``{,n}`` (a repeat in Python, characters in ECMA-262).
+
+Where Python still reads otherwise, it reads as the server's validator (jsonschema-rs) does, except for
+``\\d``, ``\\w`` and ``\\s``: Python's ``\\d`` and ``\\w`` also take other scripts' digits and letters, where
+ECMA's and the server's take ASCII only, and Python's ``\\s`` takes ``\\x1c``-``\\x1f`` and ``\\x85`` but not
+``\\ufeff`` (the checks here use them as Schemathesis and jsonschema do). As the server, Python's ``.``
+takes ``\\r``, ``\\u2028`` and ``\\u2029``, ``\\b`` sees Unicode words, and a back reference to a group that
+took no part fails, where ECMA-262's matches the empty string. Classes follow Python's Unicode database
+(Unicode 14.0 in Python 3.11), which may be older than the server's: a character assigned since reads
+as unassigned here.
+
+``Draft4`` is Python's Draft 4 validator with ``pattern`` read so: a pattern with no exact spelling judges
+nothing there (the server still judges by it). Every checker that validates against a spec's schemas
+uses it.
 
 ``sample`` draws a string a pattern matches, from the pattern itself, with the caller's random source.
 """
@@ -16,31 +44,64 @@ from __future__ import annotations
 import functools
 import random
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
 from re import _parser
 from typing import Any
 
+import jsonschema
+
 from contracts.errors import ContractsError
 
-__all__ = ["PatternError", "compiled", "sample", "to_python"]
+__all__ = ["Draft4", "PatternError", "compiled", "sample", "to_python"]
 
 
 class PatternError(ContractsError, ValueError):
     """A pattern Python cannot read as ECMA-262 reads it."""
 
 
-_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")  # (?<name>, not the lookbehinds (?<= and (?<!
-_PYTHON_GROUP = re.compile(r"(?<!\\)\(\?P")  # (?P<name>...), (?P=name): Python's alone
 _PROPERTY = re.compile(r"\\([pP])\{(\w+)\}")
+_NAMED_GROUP = re.compile(r"\(\?<([^>=!][^>]*)>")  # (?<name>, not the lookbehinds (?<= and (?<!
+_MODIFIERS = re.compile(r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?:")  # (?:...), (?i:...), (?-s:...)
+_CONTROL = re.compile(r"\\c([A-Za-z])")
+_CODE_UNIT = re.compile(r"\\u([0-9A-Fa-f]{4})")
+_BRACES = re.compile(r"\{(\d*)(,?)(\d*)\}")
+# The letters ECMA-262 escapes that Python reads alike (\b: a word boundary, inside brackets a backspace).
+_SAME_LETTER_ESCAPES = frozenset("dDwWsSbBfnrtvx")
 # Inside brackets only the digits have a spelling: the letters' is a class of its own, which cannot nest.
 _EXACT_IN_BRACKETS = {("p", "Nd"): r"\d", ("P", "Nd"): r"\D"}
-_EXACT_CLASSES = {("p", "L"): r"[^\W\d_]", ("P", "L"): r"[\W\d_]", ("p", "Nd"): r"\d", ("P", "Nd"): r"\D"}
+_EXACT_CLASSES = {("p", "Nd"): r"\d", ("P", "Nd"): r"\D"}
+
+
+@functools.cache
+def _other_numbers() -> str:
+    """The members, for a class, of the numbers that are not digits (``No``, ``Nl``: ``²``, ``½``, ``Ⅷ``),
+    which Python's ``\\w`` takes besides the letters, the digits and ``_``."""
+    members: list[str] = []
+    start = None
+    for code in range(0x110001):
+        number = code < 0x110000 and unicodedata.category(chr(code)) in {"No", "Nl"}
+        if number and start is None:
+            start = code
+        elif not number and start is not None:
+            members.append(
+                re.escape(chr(start)) + (f"-{re.escape(chr(code - 1))}" if code - 1 > start else "")
+            )
+            start = None
+    return "".join(members)
+
+
+def _letters(negated: bool) -> str:
+    """``\\p{L}`` (``\\P{L}``: negated) in Python: ``\\w`` but for the digits, ``_`` and the other numbers."""
+    return ("[" if negated else "[^") + r"\W\d_" + _other_numbers() + "]"
 
 
 def to_python(pattern: str) -> str:
     """``pattern`` in Python's syntax, meaning the same; ``PatternError`` when there is no such spelling."""
 
     def spelled(negated: bool, name: str, inside: bool) -> str:
+        if name == "L" and not inside:
+            return _letters(negated)
         exact = (_EXACT_IN_BRACKETS if inside else _EXACT_CLASSES).get(("P" if negated else "p", name))
         if exact is None:
             where = "inside brackets " if inside else ""
@@ -57,34 +118,108 @@ def _written(negated: bool, name: str) -> str:
 
 
 def _rewrite(pattern: str, spell: Callable[[bool, str, bool], str]) -> str:
-    """``pattern`` with ECMA's named groups in Python's spelling and each property class ``\\p{Name}``
-    (``\\P{Name}``: negated) as ``spell(negated, name, inside_brackets)`` gives it."""
-    if _PYTHON_GROUP.search(pattern):
-        raise PatternError(f"{pattern!r}: (?P...) is Python's syntax, unknown extension in ECMA-262")
-    text = _NAMED_GROUP.sub("(?P<", pattern)
+    """``pattern`` in Python's syntax: ECMA's named groups ``(?<name>`` as ``(?P<name>``, ``$`` as ``\\Z``,
+    ``\\cX`` as the control character's ``\\xHH``, each property class ``\\p{Name}`` (``\\P{Name}``: negated)
+    as ``spell(negated, name, inside_brackets)`` gives it; ``PatternError`` for what Python reads otherwise.
+
+    One pass over the text, which skips escapes and knows whether it is inside brackets: only outside
+    them, and not escaped, is ``(?`` a group, ``$`` an anchor and ``{`` a repeat."""
+
+    def refuse(what: str) -> PatternError:
+        return PatternError(f"{pattern!r}: {what}")
+
     out: list[str] = []
     inside = False
+    repeated = False  # the last thing written (outside brackets) is a repeat: ``+`` after it is Python's
     at = 0
-    while at < len(text):
-        char = text[at]
+    while at < len(pattern):
+        char = pattern[at]
+        was_repeated, repeated = repeated, False
         if char == "\\":
-            found = _PROPERTY.match(text, at)
-            if found is not None:
-                out.append(spell(found[1] == "P", found[2], inside))
-                at = found.end()
-                continue
-            out.append(text[at : at + 2])
-            at += 2
+            piece, at = _escape(pattern, at, inside, spell, refuse)
+            out.append(piece)
             continue
-        if char == "[" and not inside:
+        if inside:
+            inside = char != "]"
+            out.append(char)
+            at += 1
+            continue
+        if char == "[":
+            for empty in ("[]", "[^]"):  # ECMA: nothing, any character; Python reads ] as a member
+                if pattern.startswith(empty, at):
+                    raise refuse(f"the class {empty} has no Python spelling")
             inside = True
-            if text[at + 1 : at + 2] == "]":  # ECMA's [] matches nothing; Python reads ] as a member
-                raise PatternError(f"{pattern!r}: an empty class [] has no Python spelling")
-        elif char == "]" and inside:
-            inside = False
-        out.append(char)
-        at += 1
+            out.append(char)
+            at += 1
+        elif pattern.startswith("(?", at):
+            piece, at = _group(pattern, at, refuse)
+            out.append(piece)
+        elif char == "$":  # Python's $ also matches before a final newline; ECMA's only at the end
+            out.append("\\Z")
+            at += 1
+        elif char == "{" and (braces := _BRACES.match(pattern, at)) is not None and braces[1] + braces[3]:
+            if not braces[1]:  # {,n}: at most n in Python, five characters in ECMA
+                raise refuse(f"{braces[0]} is a repeat in Python, characters in ECMA-262")
+            if was_repeated:
+                raise refuse(f"{braces[0]} after a repeat: ECMA-262 has nothing to repeat")
+            out.append(braces[0])
+            at = braces.end()
+            repeated = True
+        else:
+            if char in "*+?" and was_repeated:
+                if char == "+":
+                    raise refuse("a possessive repeat (a repeat, then +) is Python's, not ECMA-262's")
+                # a lazy repeat: ? after it ends it
+            else:
+                repeated = char in "*+?"
+            out.append(char)
+            at += 1
     return "".join(out)
+
+
+def _escape(
+    pattern: str,
+    at: int,
+    inside: bool,
+    spell: Callable[[bool, str, bool], str],
+    refuse: Callable[[str], PatternError],
+) -> tuple[str, int]:
+    """The escape at ``pattern[at]`` in Python's syntax, and where the text goes on."""
+    letter = pattern[at + 1 : at + 2]
+    if letter in {"p", "P"} and (found := _PROPERTY.match(pattern, at)) is not None:
+        return spell(found[1] == "P", found[2], inside), found.end()
+    if letter == "c":
+        if (found := _CONTROL.match(pattern, at)) is None:
+            raise refuse("\\c is followed by no letter (the server refuses it)")
+        return f"\\x{ord(found[1]) % 32:02x}", found.end()
+    if letter == "u":
+        if pattern.startswith("\\u{", at):
+            raise refuse(
+                "\\u{...} is 'u' repeated in ECMA-262 without the u flag, a code point to the server"
+            )
+        found = _CODE_UNIT.match(pattern, at)
+        if found is not None and 0xD800 <= int(found[1], 16) <= 0xDFFF:
+            raise refuse(f"{found[0]} is a UTF-16 surrogate, which no Python string holds in a pair")
+    elif letter == "k":
+        raise refuse("\\k<name>, a named back reference, has no exact spelling (the server refuses it)")
+    elif letter.isascii() and letter.isalpha() and letter not in _SAME_LETTER_ESCAPES:
+        raise refuse(f"\\{letter} is no ECMA-262 escape (Python reads it otherwise, or not at all)")
+    return pattern[at : at + 2], at + 2
+
+
+def _group(pattern: str, at: int, refuse: Callable[[str], PatternError]) -> tuple[str, int]:
+    """The group opening ``(?`` at ``pattern[at]`` in Python's syntax, and where the text goes on."""
+    if pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), at):
+        return "(?", at + 2
+    if (named := _NAMED_GROUP.match(pattern, at)) is not None:
+        return f"(?P<{named[1]}>", named.end()
+    modifiers = _MODIFIERS.match(pattern, at)
+    if modifiers is not None and set(modifiers[1] + (modifiers[2] or "")) <= set("ims"):
+        if "m" in modifiers[1] + (modifiers[2] or ""):
+            raise refuse(f"{modifiers[0]}: Python's multiline $ and ^ see only \\n as a line's end")
+        return modifiers[0], modifiers.end()
+    opening = pattern[at : at + 4] if pattern.startswith("(?P", at) else pattern[at : at + 3]
+    raise refuse(f"{opening}... is Python's syntax (an unknown extension in ECMA-262)")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -95,6 +230,23 @@ def compiled(pattern: str) -> re.Pattern[str]:
         return re.compile(to_python(pattern))
     except re.error as exc:
         raise PatternError(f"{pattern!r}: {exc}") from None
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[Any]:
+    """``pattern`` read as ECMA-262 (``compiled``); one with no exact Python spelling judges nothing here
+    (the server, whose validator reads ECMA-262, still judges by it)."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = compiled(pattern).search(instance)
+    except PatternError:
+        return
+    if found is None:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+Draft4: Any = jsonschema.validators.extend(jsonschema.Draft4Validator, {"pattern": _ecma_pattern})
+"""Python's Draft 4 validator with ``pattern`` read as ECMA-262: the one every checker validates with."""
 
 
 _ASCII = [chr(c) for c in range(0x20, 0x7F)]  # what draws are made of: printable ASCII and the space

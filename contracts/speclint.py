@@ -40,10 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from contracts import arazzo, model
+from contracts import arazzo, model, patterns
 from contracts.errorshape import fill_template
 from contracts.oas30 import (
     Direction,
@@ -411,7 +410,7 @@ def _validate(
         resolved = to_json_schema(model.resolve(document, schema), direction)
     except model.UnresolvableRef as exc:
         return [Finding(name, where, "openapi-valid", str(exc))]
-    validator = jsonschema.Draft4Validator(resolved, format_checker=_FORMATS)
+    validator = patterns.Draft4(resolved, format_checker=_FORMATS)
     out = []
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
         at = "/".join(str(p) for p in error.absolute_path) or "(root)"

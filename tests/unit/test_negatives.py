@@ -216,3 +216,29 @@ def test_judge_wants_the_documented_client_error_in_the_vendors_shape() -> None:
     assert negatives.judge(case, _sent(429, {}, "application/json"), contract).ok is None
     refused = negatives.judge(case, _sent(contract.errors.auth_status, {}, "application/json"), contract)
     assert refused.ok is None and "credentials" in refused.reason
+
+
+def test_a_path_value_the_parameters_schema_shows_is_not_made_up() -> None:
+    # the phase read a parameter's examples itself and missed its schema's example (Parameter.examples has it)
+    raw = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/things/{id}": {
+                "get": {
+                    "operationId": "getThing",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": r"^(?<kind>t)-\d+$", "example": "t-1"},
+                        }
+                    ],
+                    "responses": {"200": {"description": "found"}, "404": {"description": "none"}},
+                }
+            }
+        },
+    }
+    (operation,) = model.from_document("t", raw).operations
+    assert negatives._made_up(operation, None) == []

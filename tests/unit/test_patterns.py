@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from contracts import negatives, patterns
@@ -80,3 +82,142 @@ def test_the_negative_phase_judges_ecma_patterns_and_leaves_unreadable_ones_to_t
     assert negatives.is_valid(letters, "Ünïcödé") and not negatives.is_valid(letters, "a1")
     assert negatives.is_valid({"type": "string", "pattern": r"^\p{Lu}$"}, "anything")
     assert not negatives.is_valid({"type": "string", "pattern": r"^\p{Lu}$"}, 5)  # the type still judges
+
+
+# ---- escapes and brackets: what ECMA-262 reads there is what Python reads after the rewrite ----------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches", "refused"),
+    [
+        (r"^\(?<\d+>\)?$", ["<5>", "(<5>)"], ["P<5>", "(P<5>)"]),  # \( is a character, (?< no group
+        (r"^[(?<>]+$", ["(?<>", "<"], ["P"]),  # (?< inside brackets: four characters
+        (r"^[(?P]+$", ["P", "(?"], ["<"]),  # (?P inside brackets is no Python group
+        (r"^\\(?<n>a)$", ["\\a"], ["a"]),  # an escaped backslash, then a named group
+        (r"^a$", ["a"], ["a\n", "ab"]),  # ECMA's $ is the end of the input, not before a final newline
+        (r"^$", [""], ["\n"]),
+        (r"^a", ["ab"], ["\na", "ba"]),  # ^ is the start of the input in both
+        (r"^[a$]+$", ["$a"], ["a$b"]),  # $ inside brackets is a character
+        (r"^\$$", ["$"], ["$\n"]),
+        (r"^a(?=$)", ["a"], ["a\n"]),
+        (r"^\cJ$", ["\n"], ["cJ", "\\cJ"]),  # a control character: \cJ is the line feed
+        (r"^[\cia]+$", ["\ta"], ["ci"]),
+    ],
+)
+def test_escapes_and_brackets_are_read_as_ecma_reads_them(
+    pattern: str, matches: list[str], refused: list[str]
+) -> None:
+    compiled = patterns.compiled(pattern)
+    assert [bool(compiled.search(text)) for text in matches] == [True] * len(matches)
+    assert [bool(compiled.search(text)) for text in refused] == [False] * len(refused)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        (r"\\(?P<n>a)", "(?P"),  # an escaped backslash does not escape the group after it
+        (r"^[^]$", "[^]"),  # ECMA: any character; Python: a negated class that goes on
+        (r"^[^]a]$", "[^]"),
+        (r"^[]$", "[]"),
+        (r"\Aa", r"\A"),  # Python: the start; ECMA has no \A
+        (r"a\Z", r"\Z"),
+        (r"a\z", r"\z"),
+        (r"\a", r"\a"),  # Python: the bell character
+        (r"\Ga", r"\G"),
+        (r"\N{BULLET}", r"\N"),
+        (r"\U00000041", r"\U"),
+        (r"(?<n>a)\k<n>", r"\k"),
+        (r"^\u{41}$", r"\u{"),  # without the u flag ECMA reads 41 u's, the server one A
+        (r"^\uD83D\uDE00$", "surrogate"),
+        (r"^\c1$", r"\c"),
+        (r"(?i)a", "(?i)"),  # Python's flags for the whole pattern
+        (r"(?#note)a", "(?#"),
+        (r"(?>a)", "(?>"),
+        (r"(?m:^a$)", "(?m:"),
+        (r"a++", "possessive"),
+        (r"a{2}+", "possessive"),
+        (r"a{,3}", "{,3}"),  # Python: at most three; ECMA: the five characters
+    ],
+)
+def test_what_python_reads_otherwise_or_ecma_refuses_is_refused(pattern: str, why: str) -> None:
+    with pytest.raises(patterns.PatternError, match=re.escape(why)):
+        patterns.to_python(pattern)
+
+
+# The judge of what ECMA-262 accepts and what a pattern matches: the validator the mock checks requests
+# with (jsonschema-rs, whose regular expressions follow ECMA-262). Python after the rewrite must agree with
+# it on every string, or the rewrite must refuse the pattern.
+AGREEMENT: list[tuple[str, list[str]]] = [
+    (r"^(?<year>\d{4})-(?<month>\d{2})$", ["2024-05", "2024-5", "2024-05\n"]),
+    (r"^\(?<\d+>\)?$", ["<5>", "(<5>)", "P<5>", "<5>\n"]),
+    (r"^[(?<>]+$", ["(?<>", "P", "<<"]),
+    (r"^[(?P]+$", ["P", "(?", "<"]),
+    (r"\\(?P<n>a)", ["\\a"]),
+    (r"^a$", ["a", "a\n", "\na"]),
+    (r"^$", ["", "\n"]),
+    (r"a$|^b", ["a", "a\n", "b", "\nb"]),
+    (r"^[a$]+$", ["$a", "a$b", "$\n"]),
+    (r"^[^]$", ["a", "\n"]),
+    (r"^[]$", ["", "]"]),
+    (r"\Aa", ["a", "Aa"]),
+    (r"a\Z", ["a", "aZ"]),
+    (r"a\z", ["a", "az"]),
+    (r"\a", ["\a", "a"]),
+    (r"\Ga", ["a", "Ga"]),
+    (r"(?<n>a)\k<n>", ["aa", "ak<n>"]),
+    (r"^\u{41}$", ["A", "u" * 41]),
+    (r"^\u0041$", ["A", "a"]),
+    (r"^\cJ$", ["\n", "cJ"]),
+    (r"^\x41\t\v\f$", ["A\t\v\f"]),
+    (r"^\p{L}+$", ["Ünïcödé", "abc1"]),
+    (r"^[\p{Nd}x]+$", ["12x", "12y"]),
+    (r"(?<=a)b", ["ab", "cb"]),
+    (r"(?<!a)b", ["ab", "cb"]),
+    (r"^(?i:ab)c$", ["ABc", "abC"]),
+    (r"^(?:a|b)+$", ["abba", "abc"]),
+    (r"^a{2,3}?$", ["aa", "aaaa"]),
+    (r"^\w+@\w+\.com$", ["a@b.com", "a@b.com\n"]),
+    (r"^\d{3}-\s\S\b", ["123- x", "123-  "]),
+    (r"^\/\-\.$", ["/-."]),
+    (r"(?i)a", ["A"]),
+    (r"(?P<n>a)", ["a"]),
+    (r"a++", ["aa"]),
+    (r"a{,3}", ["a", "a{,3}"]),
+    (r"^.$", ["a", "\n"]),
+]
+
+
+def _judged(pattern: str) -> Any:
+    try:
+        return jsonschema_rs.Draft4Validator({"pattern": pattern})
+    except (jsonschema_rs.ValidationError, ValueError):
+        return None
+
+
+@pytest.mark.parametrize(("pattern", "texts"), AGREEMENT)
+def test_python_after_the_rewrite_agrees_with_the_servers_ecma_validator(
+    pattern: str, texts: list[str]
+) -> None:
+    judge = _judged(pattern)
+    try:
+        python = patterns.compiled(pattern)
+    except patterns.PatternError:
+        return  # refused: no checker judges by it
+    assert judge is not None, f"{pattern!r} is no ECMA-262 pattern, yet Python reads it"
+    assert [bool(python.search(t)) for t in texts] == [judge.is_valid(t) for t in texts]
+
+
+def test_the_checkers_validator_reads_patterns_as_ecma() -> None:
+    validator = patterns.Draft4({"type": "string", "pattern": r"^(?<year>\d{4})$"})
+    assert validator.is_valid("2024") and not validator.is_valid("2024\n") and not validator.is_valid("24")
+    assert patterns.Draft4({"pattern": r"^\p{Lu}$"}).is_valid("anything")  # no Python spelling: not judged
+    assert not patterns.Draft4({"type": "string", "pattern": r"^\p{Lu}$"}).is_valid(5)
+
+
+def test_a_letter_class_takes_letters_and_no_other_numbers() -> None:
+    # Python's \w takes the numbers that are not digits (superscripts, fractions, Roman numerals): \p{L}
+    # is no \w minus \d and _
+    letters, others = patterns.compiled(r"^\p{L}$"), patterns.compiled(r"^\P{L}$")
+    assert [bool(letters.search(c)) for c in "aΩ一"] == [True] * 3
+    assert [bool(letters.search(c)) for c in "²½Ⅷ1_"] == [False] * 5
+    assert [bool(others.search(c)) for c in "²½Ⅷ1_"] == [True] * 5

@@ -12,7 +12,14 @@ import pytest
 import yaml
 
 from contracts.loaders import load_spec, spec_names, specs_dir
-from contracts.speclint import Finding, lint_descriptor, lint_document, lint_shipped, lint_traceability
+from contracts.speclint import (
+    Finding,
+    _validate,
+    lint_descriptor,
+    lint_document,
+    lint_shipped,
+    lint_traceability,
+)
 from mockserver.cli import main
 
 PUSH = "/rest-api/v1/progressive/queue/{queueID}/transactional"
@@ -235,6 +242,16 @@ def test_a_format_is_really_checked_not_just_the_type() -> None:
     _bad_uri_in_request_example(doc)
     (finding,) = [f for f in lint_document("ryng", doc) if f.rule == "example-valid"]
     assert "is not a 'uri'" in finding.message
+
+
+def test_an_example_is_judged_by_its_pattern_as_ecma_reads_it() -> None:
+    # Python's jsonschema reads a pattern with re: (?<name>...) stopped the lint with re.error, and
+    # ^...$ let a value with a final newline through where the server refuses it.
+    schema = {"type": "string", "pattern": r"^(?<year>\d{4})-(?<month>\d{2})$"}
+    assert _validate("x", {}, "here", "example", "2024-05", schema, "request") == []
+    (late,) = _validate("x", {}, "here", "example", "2024-05\n", schema, "request")
+    assert late.rule == "example-valid"
+    assert _validate("x", {}, "here", "example", "any", {"pattern": r"^\p{Lu}$"}, "request") == []
 
 
 def test_a_dangling_traceability_pointer_is_reported_with_its_line(tmp_path: Path) -> None:
