@@ -52,6 +52,8 @@ from contracts.oas30 import (
     to_json_schema,
     unescape_token,
 )
+from contracts.patterns import Draft4 as ECMADraft4Validator
+from contracts.patterns import compiled as compiled_pattern
 from contracts.patterns import sample as sample_pattern
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "Callback",
     "Contract",
     "Direction",
+    "ECMADraft4Validator",
     "ErrorShape",
     "Media",
     "Operation",
@@ -73,6 +76,7 @@ __all__ = [
     "SpecNotFound",
     "UnresolvableRef",
     "child",
+    "compiled_pattern",
     "contract",
     "contracts",
     "discriminator_tag",

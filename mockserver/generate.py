@@ -110,9 +110,15 @@ class _Drawing:
         for key in required:
             if key not in out and key not in props:
                 out[key] = self.value(extra_schema, key, depth)
+        fewest = int(schema.get("minProperties", 0))
+        if len(out) < fewest:  # declared properties left out first (those leading back into a cycle last)
+            left_out = [k for k, sub in props.items() if k not in out and not sub.get("writeOnly")]
+            left_out.sort(key=lambda k: model.recursion_ref(props[k]) is not None)
+            for key in left_out[: fewest - len(out)]:
+                out[key] = self.value(props[key], key, depth)
         if extra is not False:
             count = 0
-            while len(out) < int(schema.get("minProperties", 0)):
+            while len(out) < fewest:
                 count += 1
                 key = f"key{count}"
                 if key not in out:
@@ -191,6 +197,11 @@ def _integer(schema: Mapping[str, Any], fakes: Fakes, name: str) -> int:
     step = schema.get("multipleOf")
     if isinstance(step, int) and step > 0:
         first, last = -(-low // step), high // step
+        if first > last:  # no multiple in the range drawn from: reach one on a side the schema leaves open
+            if top is None:
+                last = first
+            elif minimum is None:
+                first = last
         return (fakes.rng.randint(first, last) if first <= last else first) * step
     return fakes.rng.randint(low, high) if low <= high else low
 
@@ -203,16 +214,25 @@ def _number(schema: Mapping[str, Any], fakes: Fakes) -> float:
         else (0.0 if maximum is None or maximum >= 0 else maximum - 1000.0)
     )
     ceiling = float(maximum) if maximum is not None else floor + 1000
+    low_open, high_open = schema.get("exclusiveMinimum") is True, schema.get("exclusiveMaximum") is True
 
-    def fits(value: float) -> bool:
-        above = value > floor if schema.get("exclusiveMinimum") is True else value >= floor
-        below = value < ceiling if schema.get("exclusiveMaximum") is True else value <= ceiling
-        return above and below
+    def fits(value: float) -> bool:  # the schema's own bounds: an open side has none
+        above = minimum is None or (value > minimum if low_open else value >= minimum)
+        below = maximum is None or (value < maximum if high_open else value <= maximum)
+        return bool(above and below)
 
     step = schema.get("multipleOf")
     if isinstance(step, int | float) and step > 0:
         first, last = math.ceil(floor / step), math.floor(ceiling / step)
-        for k in [fakes.rng.randint(first, last) for _ in range(8)] + list(range(first, last + 1))[:64]:
+        # A side the schema leaves open reaches past the range drawn from, to a multiple (two: an
+        # exclusive bound on the other side may refuse the first).
+        if maximum is None:
+            last = max(last, first + 1)
+        if minimum is None:
+            first = min(first, last - 1)
+        tries: list[int] = [fakes.rng.randint(first, last) for _ in range(8)]
+        tries += range(first, min(last, first + 63) + 1)  # and the first multiples, in order
+        for k in tries:
             value = round(k * step, 12)
             if fits(value) and value / step == int(value / step):
                 return value
@@ -248,7 +268,7 @@ def _string(schema: Mapping[str, Any], fakes: Fakes, now: datetime, name: str) -
                 if isinstance(value, str) and _fits(value, schema):
                     return value
     if "pattern" in schema:
-        return _from_pattern(str(schema["pattern"]), fakes)
+        return _from_pattern(str(schema["pattern"]), schema, fakes)
     return _fit_length(fakes.faker.word(), schema)
 
 
@@ -263,13 +283,33 @@ def _fit_length(value: str, schema: Mapping[str, Any]) -> str:
     return value[:high]
 
 
-def _from_pattern(pattern: str, fakes: Fakes) -> str:
-    """A string the pattern matches: a real number for a phone-like pattern, else one drawn from the
-    pattern itself (read in ECMA-262 syntax, as OpenAPI writes patterns), else a word."""
+_DRAWS = 8  # strings drawn from a pattern before one is cut to the schema's lengths
+
+
+def _from_pattern(pattern: str, schema: Mapping[str, Any], fakes: Fakes) -> str:
+    """A string the pattern matches, of the schema's lengths: a real number for a phone-like pattern that
+    one matches, else one drawn from the pattern itself (read in ECMA-262 syntax, as OpenAPI writes
+    patterns; drawn again until its length fits, else cut or filled to fit), else a word."""
     if "+" in pattern and "\\d" in pattern:
-        return fakes.phone()
+        phone = fakes.phone()
+        if _fits(phone, schema) and _matches(pattern, phone):
+            return phone
     if re.fullmatch(r"\^?\\d\{(\d+)(,\d*)?\}\$?", pattern):
         count = int(re.findall(r"\d+", pattern)[0])
-        return "".join(str(fakes.rng.randint(0, 9)) for _ in range(count))
-    drawn = model.sample_pattern(pattern, fakes.rng)
-    return drawn if drawn is not None else fakes.faker.word()
+        digits = "".join(str(fakes.rng.randint(0, 9)) for _ in range(count))
+        if _fits(digits, schema):
+            return digits
+    drawn = None
+    for _ in range(_DRAWS):
+        drawn = model.sample_pattern(pattern, fakes.rng)
+        if drawn is None or _fits(drawn, schema):
+            break
+    return _fit_length(drawn if drawn is not None else fakes.faker.word(), schema)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """Whether the pattern (ECMA-262, unanchored) matches; False for one Python cannot read as ECMA does."""
+    try:
+        return model.compiled_pattern(pattern).search(value) is not None
+    except ValueError:
+        return False

@@ -35,7 +35,14 @@ from mockserver.errors import ApiError, refusal
 from mockserver.exchange import Call, Reply, Upload
 from mockserver.operations import Api, Operation, Parameter
 from mockserver.registry import Registry
-from mockserver.responses import error_reply, examples_of, find_example, named_example, spec_reply
+from mockserver.responses import (
+    error_reply,
+    examples_of,
+    find_example,
+    named_example,
+    reply_headers,
+    spec_reply,
+)
 from mockserver.runtime import Runtime
 from mockserver.schemas import CoercionError, CompiledSchema, Problem, coerce
 from mockserver.sse import EventStream
@@ -49,6 +56,8 @@ _MAX_PROBLEM = 300  # characters of one validation problem in an answer (a schem
 BODY_TIMEOUT_KEY = "mockline.body_timeout"
 """Set in the ASGI scope by the server (``mockserver.listener``) when a body stopped arriving in time."""
 _CLOSE = {"connection": "close"}
+_STATUS = re.compile(r"[1-5][0-9][0-9]")  # what Prefer: code= may ask for
+_RANGE = re.compile(r"[1-5]XX")
 _PAUSE = 0.001  # a timer, not sleep(0): requests that arrived meanwhile run before the next step
 
 
@@ -212,8 +221,8 @@ class MockMiddleware(SpecMiddleware):
                 raw = query_raw.get(param.name)
                 if raw is not None and param.schema.get("type") != "array":
                     raw = raw[-1]
-                elif raw is not None and _delimiter(param) is not None:
-                    raw = raw[-1].split(_delimiter(param)) if raw[-1] else []
+                elif raw is not None and (delimiter := param.delimiter) is not None:
+                    raw = raw[-1].split(delimiter) if raw[-1] else []
             elif param.location == "header":
                 raw = call.headers.get(param.name.lower())
             else:
@@ -239,7 +248,8 @@ class MockMiddleware(SpecMiddleware):
         self, call: Call, param: Parameter, query_raw: Mapping[str, list[str]]
     ) -> list[Problem]:
         """An object in the query, in its style: ``filter[owner]=bob`` (deepObject), ``owner=bob`` (form,
-        exploded: the declared properties), ``filter=owner,bob`` (form, not exploded)."""
+        exploded: the declared properties), ``filter=owner,bob`` (form, not exploded: names and values in
+        pairs; ``filter=`` is an empty object)."""
         schema = param.schema
         properties: Mapping[str, Any] = schema.get("properties") or {}
         style = param.spec.definition.get("style", "form")
@@ -253,9 +263,14 @@ class MockMiddleware(SpecMiddleware):
         elif explode:
             texts = {name: query_raw[name][-1] for name in properties if name in query_raw}
         elif param.name in query_raw:
-            parts = query_raw[param.name][-1].split(",")
-            texts = dict(zip(parts[::2], parts[1::2], strict=False))
-        if not texts:
+            text = query_raw[param.name][-1]
+            parts = text.split(",") if text else []
+            if len(parts) % 2:
+                return [
+                    Problem(param.where, f"must be names and values in pairs (name,value,...), not {text!r}")
+                ]
+            texts = dict(zip(parts[::2], parts[1::2], strict=True))
+        if not texts and (style == "deepObject" or explode or param.name not in query_raw):
             return [Problem(param.where, "is required")] if param.required else []
         extra = schema.get("additionalProperties")
         value: dict[str, Any] = {}
@@ -371,7 +386,7 @@ class MockMiddleware(SpecMiddleware):
                     f" its examples are: {', '.join(names) or 'none'}",
                 )
             status, media_type, value = found
-            return Reply(status, value, media_type)
+            return Reply(status, value, media_type, reply_headers(call, runtime, status))
         if call.prefer.get("dynamic") == "true":
             # Like every Prefer override, answered from the spec alone: the handler does not run, so the
             # request changes no state and sends no callback.
@@ -394,21 +409,30 @@ class MockMiddleware(SpecMiddleware):
             raise refusal(exc, operation.responses, api.errors.validation_status) from None
 
     def _preferred_code(self, api: Api, call: Call) -> Reply:
+        """``Prefer: code=STATUS``: the response documented for that status, by its own code or its range's
+        (``4XX``); else by ``default``, which documents every status not listed (OpenAPI), for a final
+        answer (200-599), from its own content."""
         operation = call.operation
-        try:
-            status = int(call.prefer["code"])
-        except ValueError:
-            status = 0
-        if operation.documented(status) is None:
-            documented = ", ".join(c for c in operation.responses if c.isdigit())
+        code = call.prefer["code"]
+        if not _STATUS.fullmatch(code):
             raise ApiError(
                 api.errors.validation_status,
-                f"Prefer: code={call.prefer['code']} is not a documented response of {operation.operation_id};"
-                f" documented: {documented}",
+                f"Prefer: code={code} is not an HTTP status (a number from 100 to 599)",
+            )
+        status = int(code)
+        listed = operation.listed(status) is not None
+        if not listed and (status < 200 or "default" not in operation.responses):
+            documented = [c for c in operation.responses if c.isdigit() or _RANGE.fullmatch(c)]
+            if "default" in operation.responses:
+                documented.append("default (200-599)")
+            raise ApiError(
+                api.errors.validation_status,
+                f"Prefer: code={code} is not a documented response of {operation.operation_id};"
+                f" documented: {', '.join(documented)}",
             )
         if "example" in call.prefer:
             return named_example(call, self.runtime, status, call.prefer["example"])
-        if status >= 400:
+        if status >= 400 and listed:
             return error_reply(
                 call,
                 self.runtime,
@@ -532,7 +556,7 @@ async def _problems_in_steps(schema: CompiledSchema, body: Any) -> list[Problem]
     problems = [
         p for p in schema.problems(_replaced(body, path, items[:keep])) if not item_at.match(p.location)
     ]
-    compiled = _items_schema(array_schema)
+    compiled = _items_schema(array_schema, schema.document)
     for start in range(0, len(items), _ITEMS_STEP):
         await asyncio.sleep(_PAUSE)
         for problem in compiled.problems(items[start : start + _ITEMS_STEP], where):
@@ -569,11 +593,14 @@ def _replaced(value: Any, path: tuple[str, ...], new: Any) -> Any:
     return {**value, path[0]: _replaced(value[path[0]], path[1:], new)}
 
 
-def _items_schema(array_schema: Mapping[str, Any]) -> CompiledSchema:
+def _items_schema(array_schema: Mapping[str, Any], document: Mapping[str, Any] | None) -> CompiledSchema:
+    """The array's items compiled apart; ``document`` is where a ``$ref`` left in a recursive schema points
+    (the body schema's own)."""
     key = id(array_schema)
     cached = _item_schemas.get(key)
     if cached is None or cached[0] is not array_schema:
-        cached = (array_schema, CompiledSchema({"type": "array", "items": array_schema["items"]}))
+        whole = {"type": "array", "items": array_schema["items"]}
+        cached = (array_schema, CompiledSchema(whole, document=document))
         _item_schemas[key] = cached
     return cached[1]
 
@@ -668,17 +695,6 @@ async def _read_rest(receive: Receive, first: bytes) -> bytes:
 # No bytes of text or of a file, sent with its Content-Type, are a body (an empty string), which its
 # schema judges; no bytes of JSON or of a form are no body at all.
 _EMPTY_IS_A_BODY = re.compile(r"text/|application/octet-stream$|image/|audio/|video/")
-
-_DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
-
-
-def _delimiter(param: Parameter) -> str | None:
-    """How an array query parameter that is not exploded joins its items in one value (None: exploded,
-    one item a value)."""
-    style = param.spec.definition.get("style", "form")
-    if param.spec.definition.get("explode", style == "form"):
-        return None
-    return _DELIMITERS.get(style)
 
 
 def _typed_form(fields: Mapping[str, str | list[str]], schema: Mapping[str, Any]) -> dict[str, Any]:

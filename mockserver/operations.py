@@ -18,6 +18,7 @@ from contracts.model import ErrorShape
 from mockserver.schemas import CompiledSchema
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
+_DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,15 @@ class Parameter:
         """How a problem report names this parameter: ``path.queueID``."""
         return f"{self.location}.{self.name}"
 
+    @functools.cached_property
+    def delimiter(self) -> str | None:
+        """How an array query parameter that is not exploded joins its items in one value (None: exploded,
+        one item a value), from its ``style`` and ``explode``."""
+        style = self.spec.definition.get("style", "form")
+        if self.spec.definition.get("explode", style == "form"):
+            return None
+        return _DELIMITERS.get(style)
+
 
 @dataclass(frozen=True)
 class Body:
@@ -77,6 +87,9 @@ class Operation:
     # the API's resolved document: where a $ref left in a recursive schema points
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _media_types: dict[int, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _headers: dict[int, Mapping[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def success_status(self) -> int:
@@ -90,11 +103,24 @@ class Operation:
 
     def documented(self, status: int) -> Mapping[str, Any] | None:
         """The response documented for ``status``: its own, its range's (``4XX``), else ``default``."""
-        return (
-            self.responses.get(str(status))
-            or self.responses.get(f"{str(status)[0]}XX")
-            or self.responses.get("default")
-        )
+        return self.listed(status) or self.responses.get("default")
+
+    def listed(self, status: int) -> Mapping[str, Any] | None:
+        """The response documented for ``status`` by its own code or its range's (``4XX``), not ``default``."""
+        return self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
+
+    def headers_of(self, status: int) -> Mapping[str, Any]:
+        """The headers the response documented for ``status`` declares, name -> header object, without
+        ``Content-Type`` (OpenAPI: a declared one is ignored); looked up once per status."""
+        known = self._headers
+        if status not in known:
+            declared = (self.documented(status) or {}).get("headers") or {}
+            known[status] = {
+                name: header
+                for name, header in declared.items()
+                if isinstance(header, Mapping) and name.lower() != "content-type"
+            }
+        return known[status]
 
     def media_type(self, status: int) -> str | None:
         """The first media type documented for this status (looked up once per status)."""

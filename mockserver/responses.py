@@ -13,6 +13,8 @@ from mockserver.operations import Operation
 if TYPE_CHECKING:
     from mockserver.runtime import Runtime
 
+_NO_BODY = (204, 304)  # statuses HTTP sends without a body, whatever a ``default`` response documents
+
 
 def examples_of(operation: Operation, status: int) -> dict[str, tuple[str, Any]]:
     """Named examples of one documented response: name -> (media type, value)."""
@@ -43,8 +45,8 @@ def spec_reply(call: Call, runtime: Runtime, status: int | None = None) -> Reply
     if response is None:
         raise ApiError(500, f"{operation.operation_id} documents no {status} response")
     content = response.get("content", {})
-    headers = documented_headers(response, runtime, call.api)
-    if not content:
+    headers = documented_headers(call, runtime, status)
+    if not content or status in _NO_BODY:
         return Reply(status, headers=headers)
     dynamic = call.prefer.get("dynamic") == "true" or runtime.settings.dynamic_responses
     examples = examples_of(operation, status)
@@ -60,13 +62,16 @@ def spec_reply(call: Call, runtime: Runtime, status: int | None = None) -> Reply
     return Reply(status, generate(schema, fakes, runtime.clock.now(), document=document), media_type, headers)
 
 
-def documented_headers(response: Mapping[str, Any], runtime: Runtime, api: str) -> dict[str, str]:
-    """The headers a documented response declares, each from its example, else generated from its schema
-    (``Content-Type`` is the answer's own: OpenAPI says a declared one is ignored)."""
+def documented_headers(call: Call, runtime: Runtime, status: int) -> dict[str, str]:
+    """The headers the response documented for ``status`` declares, each from its example, else generated
+    from its schema (``Content-Type`` is the answer's own: OpenAPI says a declared one is ignored). A
+    response that declares none costs one dict lookup."""
+    declared = call.operation.headers_of(status)
+    if not declared:
+        return {}
+    api = call.api
     out: dict[str, str] = {}
-    for name, header in (response.get("headers") or {}).items():
-        if not isinstance(header, Mapping) or name.lower() == "content-type":
-            continue
+    for name, header in declared.items():
         schema = header.get("schema") or {}
         named = [
             e["value"]
@@ -107,7 +112,7 @@ def named_example(call: Call, runtime: Runtime, status: int, name: str) -> Reply
             f" {call.operation_id}; its examples are: {', '.join(examples) or 'none'}",
         )
     media_type, value = examples[name]
-    return Reply(status, value, media_type, retry_headers(runtime, call.api, status))
+    return Reply(status, value, media_type, reply_headers(call, runtime, status))
 
 
 def error_reply(call: Call, runtime: Runtime, status: int, message: str, *, preferred: bool = False) -> Reply:
@@ -117,7 +122,7 @@ def error_reply(call: Call, runtime: Runtime, status: int, message: str, *, pref
     asked for the status (``preferred``)."""
     examples = examples_of(call.operation, status)
     api = runtime.apis[call.api]
-    headers = retry_headers(runtime, call.api, status)
+    headers = reply_headers(call, runtime, status)
     if examples and (preferred or status != api.errors.validation_status):
         media_type, value = next(iter(examples.values()))
         return Reply(status, value, media_type, headers)
@@ -127,6 +132,15 @@ def error_reply(call: Call, runtime: Runtime, status: int, message: str, *, pref
         api.errors.media_type,
         headers,
     )
+
+
+def reply_headers(call: Call, runtime: Runtime, status: int) -> dict[str, str]:
+    """The headers of an answer given from the spec: those its response declares, and a 429's
+    ``Retry-After`` (the mock's own, over a declared one)."""
+    headers = documented_headers(call, runtime, status)
+    if status == 429:
+        headers.update(retry_headers(runtime, call.api, status))
+    return headers
 
 
 def retry_headers(runtime: Runtime, api: str, status: int) -> dict[str, str]:

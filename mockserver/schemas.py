@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 import jsonschema_rs
 
-from contracts.model import EXTRA_FORMATS, FORMAT_CHECKER, Direction, to_json_schema_within
+from contracts.model import (
+    EXTRA_FORMATS,
+    FORMAT_CHECKER,
+    Direction,
+    ECMADraft4Validator,
+    to_json_schema_within,
+)
 from mockserver.errors import MocklineError
 from mockserver.messages import Failure, word
 
@@ -67,6 +73,7 @@ class CompiledSchema:
         document: Mapping[str, Any] | None = None,
     ) -> None:
         self.source = schema
+        self.document = document  # where a $ref left in a recursive schema points (a part compiled apart too)
         self.json_schema = to_json_schema_within(schema, document, direction)
         self._validator = jsonschema_rs.Draft4Validator(
             self.json_schema, validate_formats=True, formats=_EXTRA_FORMATS
@@ -101,9 +108,7 @@ class CompiledSchema:
 
     def _exact(self) -> Any:
         if self._exact_validator is None:
-            self._exact_validator = jsonschema.Draft4Validator(
-                self.json_schema, format_checker=FORMAT_CHECKER
-            )
+            self._exact_validator = ECMADraft4Validator(self.json_schema, format_checker=FORMAT_CHECKER)
         return self._exact_validator
 
 
@@ -213,11 +218,11 @@ def coerce(text: str | list[str], schema: Mapping[str, Any]) -> Any:
     if kind == "integer":
         if not _INTEGER.fullmatch(text):  # int() also takes " 5", "1_0" and other scripts' digits
             raise CoercionError(f"must be an integer, not {text!r}")
-        return int(text)
+        return _int(text, "an integer")
     if kind == "number":
         if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
             raise CoercionError(f"must be a number, not {text!r}")
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        return float(text) if any(c in text for c in ".eE") else _int(text, "a number")
     if kind == "boolean":
         lowered = text.lower()
         if lowered in {"true", "1"}:
@@ -226,3 +231,15 @@ def coerce(text: str | list[str], schema: Mapping[str, Any]) -> Any:
             return False
         raise CoercionError(f"must be true or false, not {text!r}")
     return text
+
+
+def _int(digits: str, kind: str) -> int:
+    """Digits (and a sign) as an int: Python reads at most ``sys.get_int_max_str_digits()`` of them (4,300),
+    and more are a bad value, not an error of the mock."""
+    try:
+        return int(digits)
+    except ValueError:
+        count = len(digits.lstrip("+-"))
+        raise CoercionError(
+            f"must be {kind} of at most {sys.get_int_max_str_digits()} digits, not one of {count}"
+        ) from None

@@ -290,6 +290,18 @@ BAD_INPUT = [
         403,
         None,
     ),
+    (  # more digits than Python's int() reads: was a 500
+        "ringotel-limit-of-5000-digits",
+        "ringotel-crm",
+        {
+            "method": "GET",
+            "url": "/ringotel/contacts",
+            "params": {"limit": "9" * 5000},
+            "headers": STATIC_AUTH["ringotel-crm"],
+        },
+        400,
+        None,
+    ),
     (
         "ringotel-bad-body",
         "ringotel-crm",

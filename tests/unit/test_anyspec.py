@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -163,11 +165,13 @@ def call(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
 
 def judge(name: str) -> Any:
     """openapi-core's reading of the document, served at http://mock (its own ``servers`` left out)."""
-    from openapi_core import OpenAPI
+    from openapi_core import Config, OpenAPI
+    from openapi_core.deserializing.media_types.util import json_loads
 
     document = yaml.safe_load((SPECS / name).read_text(encoding="utf-8"))
     document["servers"] = [{"url": "http://mock"}]
-    return OpenAPI.from_dict(document)
+    problems = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
+    return OpenAPI.from_dict(document, config=problems)
 
 
 def assert_conforms(name: str, method: str, url: str, answer: httpx.Response) -> None:
@@ -306,6 +310,20 @@ TRACE = {"X-Trace": "123e4567-e89b-12d3-a456-426614174000"}
         ),
         ("limit=%205", 400, "query parameter limit must be an integer, not ' 5'"),
         ("limit=1_0", 400, "query parameter limit must be an integer, not '1_0'"),
+        ("limit=5&where=owner,bob", 200, None),  # style form, explode false: names and values, joined
+        ("limit=5&where=owner,bob,role,admin", 200, None),
+        ("limit=5&where=", 200, None),  # an empty object
+        (  # was 200: role dropped
+            "limit=5&where=owner,bob,role",
+            400,
+            "query parameter where must be names and values in pairs (name,value,...), not 'owner,bob,role'",
+        ),
+        (  # was 200: counted as not sent
+            "limit=5&where=owner",
+            400,
+            "query parameter where must be names and values in pairs (name,value,...), not 'owner'",
+        ),
+        ("limit=5&where=role,boss", 400, "query parameter where.role must be one of admin, user, not 'boss'"),
     ],
 )
 def test_query_parameters_are_read_in_their_style(query: str, status: int, detail: str | None) -> None:
@@ -354,3 +372,126 @@ def test_generated_answers_keep_what_openapi_core_does_not_check() -> None:
             json={"login": "bob1", "password": "p4ssw0rd"},
         ).json()
         assert "password" not in account and set(account) == {"id", "login", "createdAt"}
+
+
+# ---- what the reviewer found in today's changes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [  # Python's int() refuses text of more than 4,300 digits: was a 500 (a ValueError, not a CoercionError)
+        ("at=" + "1" * 5000, "query parameter at must be an integer of at most 4300 digits, not one of 5000"),
+        (
+            "at=-" + "1" * 5000,
+            "query parameter at must be an integer of at most 4300 digits, not one of 5000",
+        ),
+        (
+            "ratio=" + "0" * 5000 + "1",
+            "query parameter ratio must be a number of at most 4300 digits, not one of 5001",
+        ),
+    ],
+)
+def test_a_number_too_long_to_read_is_a_bad_request_naming_the_parameter(query: str, detail: str) -> None:
+    answer = call(app_for("audit-bounds.yaml"), "GET", f"/bounded?{query}")
+    assert (answer.status_code, answer.json()["detail"]) == (400, detail)
+    assert call(app_for("audit-bounds.yaml"), "GET", "/bounded?at=" + "1" * 4300).status_code == 400  # > max
+    assert call(app_for("audit-bounds.yaml"), "GET", "/bounded?at=" + "0" * 4299 + "7").status_code == 204
+
+
+@pytest.mark.parametrize("code", ["42", "0", "abc", "999", "600", "99", "4_04", "+404", "2e2", ""])
+def test_a_prefer_code_that_is_no_http_status_is_refused(code: str) -> None:
+    # GET /anything documents only `default`, which answered these (HTTP status 42, 999; 200 for 0 and abc)
+    answer = call(app_for("audit-bodies.yaml"), "GET", "/anything", headers={"Prefer": f"code={code}"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"] == (
+        f"Prefer: code={code} is not an HTTP status (a number from 100 to 599)"
+    )
+
+
+def test_default_answers_a_prefer_code_it_covers_as_the_document_says() -> None:
+    # OpenAPI: `default` documents every status the operation does not list. It answers 200-599 from its own
+    # content (not the problem-details error shape, which the document does not state); a 1xx is no answer.
+    app = app_for("audit-bodies.yaml")
+    for code in (201, 404, 503):
+        answer = call(app, "GET", "/anything", headers={"Prefer": f"code={code}"})
+        assert answer.status_code == code, answer.text
+        assert set(answer.json()) == {"ok"} and isinstance(answer.json()["ok"], bool)
+        assert_conforms("audit-bodies.yaml", "GET", "/anything", answer)
+    no_content = call(app, "GET", "/anything", headers={"Prefer": "code=204"})
+    assert (no_content.status_code, no_content.content) == (204, b"")  # a 204 carries no body
+    informational = call(app, "GET", "/anything", headers={"Prefer": "code=101"})
+    assert informational.status_code == 400
+    assert informational.json()["detail"] == (
+        "Prefer: code=101 is not a documented response of anything; documented: default (200-599)"
+    )
+    listed = call(app, "GET", "/receipts", headers={"Prefer": "code=500"})  # no default: refused as before
+    assert listed.status_code == 400
+    assert listed.json()["detail"] == (
+        "Prefer: code=500 is not a documented response of getReceipt; documented: 200, 404, 429"
+    )
+
+
+def test_a_large_body_is_checked_in_steps_against_a_recursive_schema() -> None:
+    # over 1 MiB, longest array over 5,000 items: its items are checked apart, by a schema that keeps a $ref
+    # below its first copy of Node (was a 500: "Pointer '/components/schemas/Node' does not exist")
+    app = app_for("audit-recursive.yaml")
+    children: list[dict[str, Any]] = [
+        {"name": f"child-{i:05}-" + "x" * 180, "children": [{"name": "leaf", "children": []}]}
+        for i in range(6000)
+    ]
+    tree = {"name": "root", "children": children}
+    body = json.dumps(tree).encode()
+    assert len(body) > 1024 * 1024
+    stored = call(app, "POST", "/tree", content=body, headers={"content-type": "application/json"})
+    assert stored.status_code == 204, stored.text
+    children[5500]["children"][0]["children"] = [{"name": 5}]
+    children[7]["children"][0]["children"] = [{"children": []}]
+    wrong = json.dumps(tree).encode()
+    refused = call(app, "POST", "/tree", content=wrong, headers={"content-type": "application/json"})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["detail"] == (
+        "children[5500].children[0].children[0].name must be a string, not 5;"
+        " children[7].children[0].children[0].name is required"
+    )
+
+
+def test_an_array_query_parameter_knows_its_delimiter_from_compile_time() -> None:
+    from contracts import model
+    from mockserver.operations import compile_api
+
+    document = yaml.safe_load((SPECS / "audit-parameters.yaml").read_text(encoding="utf-8"))
+    for name, style, explode in [("a", "form", None), ("b", "form", False), ("c", "spaceDelimited", False)]:
+        param: dict[str, Any] = {"name": name, "in": "query", "style": style, "schema": {"type": "array"}}
+        if explode is not None:
+            param["explode"] = explode
+        document["paths"]["/search"]["get"]["parameters"].append(param)
+    document["paths"]["/search"]["get"]["parameters"].append(
+        {"name": "d", "in": "query", "style": "pipeDelimited", "explode": False, "schema": {"type": "array"}}
+    )
+    api = compile_api(model.from_document("parameters", document))
+    by_name = {p.name: p for p in api.operations["search"].parameters}
+    assert [by_name[n].delimiter for n in "abcd"] == [None, ",", " ", "|"]
+    assert [by_name[n].delimiter for n in ("tags", "ids")] == [",", None]
+    assert "delimiter" in vars(by_name["tags"])  # worked out once, then kept
+
+
+def test_answers_from_examples_and_errors_send_the_headers_their_response_declares() -> None:
+    # X-Request-Id and ETag are required headers: Prefer: example=, code= with example=, and an error status
+    # answered with or without its example were sent without them
+    app = app_for("audit-bodies.yaml")
+    cases = [
+        ({"Prefer": "example=large"}, 200),
+        ({"Prefer": "code=200, example=small"}, 200),
+        ({"Prefer": "code=404"}, 404),
+        ({"Prefer": "code=429"}, 429),
+        ({}, 200),
+    ]
+    for headers, status in cases:
+        answer = call(app, "GET", "/receipts", headers=headers)
+        assert answer.status_code == status, answer.text
+        assert_conforms("audit-bodies.yaml", "GET", "/receipts", answer)
+        assert str(uuid.UUID(answer.headers["x-request-id"])) == answer.headers["x-request-id"]
+        if status == 200:
+            assert answer.headers["etag"] == '"r1"'
+    assert call(app, "GET", "/receipts", headers={"Prefer": "example=large"}).json() == {"total": 1000}
+    assert call(app, "GET", "/receipts", headers={"Prefer": "code=429"}).headers["retry-after"] == "60"

@@ -221,3 +221,26 @@ def test_a_letter_class_takes_letters_and_no_other_numbers() -> None:
     assert [bool(letters.search(c)) for c in "aΩ一"] == [True] * 3
     assert [bool(letters.search(c)) for c in "²½Ⅷ1_"] == [False] * 5
     assert [bool(others.search(c)) for c in "²½Ⅷ1_"] == [True] * 5
+
+
+def test_the_mocks_exact_validator_for_big_integers_reads_patterns_as_ecma() -> None:
+    # an int64 beyond 2**53 goes to the exact (Python) validator: it stopped with re.error on (?<y>...),
+    # and took "12\n" for ^\d+$ where the server's own validator does not
+    from mockserver.schemas import CompiledSchema
+
+    schema = CompiledSchema(
+        {
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer", "format": "int64"},
+                "month": {"type": "string", "pattern": r"^(?<y>\d{4})-\d{2}$"},
+                "digits": {"type": "string", "pattern": r"^\d+$"},
+            },
+        }
+    )
+    for n in (1, 2**60):
+        assert schema.problems({"n": n, "month": "2024-05", "digits": "12"}) == []
+        assert [p.location for p in schema.problems({"n": n, "month": "2024-5", "digits": "12\n"})] == [
+            "body.digits",
+            "body.month",
+        ], n
