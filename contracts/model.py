@@ -92,6 +92,7 @@ __all__ = [
     "resolve",
     "resolve_pointer",
     "sample_pattern",
+    "shown_examples",
     "spec_names",
     "spec_path",
     "to_json_schema",
@@ -304,14 +305,19 @@ class Parameter:
 
     @property
     def examples(self) -> list[Any]:
-        """The values the parameter's examples show, in document order: its ``example``, then each of its
-        named ``examples``' values, then its schema's ``example``."""
-        shown = [self.definition["example"]] if "example" in self.definition else []
-        named = self.definition.get("examples") or {}
-        shown += [e["value"] for e in named.values() if isinstance(e, Mapping) and "value" in e]
-        if "example" in self.schema:
-            shown.append(self.schema["example"])
-        return shown
+        """The values the parameter's examples show (``shown_examples``)."""
+        return shown_examples(self.definition, self.schema)
+
+
+def shown_examples(definition: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> list[Any]:
+    """The values a Parameter or Header Object's examples show, in document order: its ``example``, each
+    of its named ``examples``' values, then its schema's ``example``."""
+    shown = [definition["example"]] if "example" in definition else []
+    named = definition.get("examples") or {}
+    shown += [e["value"] for e in named.values() if isinstance(e, Mapping) and "value" in e]
+    if schema is not None and "example" in schema:
+        shown.append(schema["example"])
+    return shown
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from contracts import model
 from mockserver.errors import ApiError
 from mockserver.exchange import Call, Reply
 from mockserver.generate import generate
@@ -73,17 +74,9 @@ def documented_headers(call: Call, runtime: Runtime, status: int) -> dict[str, s
     out: dict[str, str] = {}
     for name, header in declared.items():
         schema = header.get("schema") or {}
-        named = [
-            e["value"]
-            for e in (header.get("examples") or {}).values()
-            if isinstance(e, Mapping) and "value" in e
-        ]
-        if "example" in header:
-            value = header["example"]
-        elif named:
-            value = named[0]
-        elif "example" in schema:
-            value = schema["example"]
+        shown = model.shown_examples(header, schema)
+        if shown:
+            value = shown[0]
         else:
             fakes = runtime.fakes_for(api)
             value = generate(schema, fakes, runtime.clock.now(), name, runtime.apis[api].document)
