@@ -22,6 +22,18 @@ from contracts import negatives, patterns
         (r"(?<=a)b", ["ab"], ["cb"]),  # a lookbehind is not a named group
         (r"^[A-Z]{3}$", ["ABC"], ["AB"]),
         (r"^[\p{Nd}x]+$", ["12x", "٣"], ["12y"]),  # \d takes other scripts' digits, as \p{Nd} does
+        (r"^\(?<\d+>\)?$", ["<5>", "(<5>)"], ["P<5>", "(P<5>)"]),  # \( is a character, (?< no group
+        (r"^[(?<>]+$", ["(?<>", "<"], ["P"]),  # (?< inside brackets: four characters
+        (r"^[(?P]+$", ["P", "(?"], ["<"]),  # (?P inside brackets is no Python group
+        (r"^\\(?<n>a)$", ["\\a"], ["a"]),  # an escaped backslash, then a named group
+        (r"^a$", ["a"], ["a\n", "ab"]),  # ECMA's $ is the end of the input, not before a final newline
+        (r"^$", [""], ["\n"]),
+        (r"^a", ["ab"], ["\na", "ba"]),  # ^ is the start of the input in both
+        (r"^[a$]+$", ["$a"], ["a$b"]),  # $ inside brackets is a character
+        (r"^\$$", ["$"], ["$\n"]),
+        (r"^a(?=$)", ["a"], ["a\n"]),
+        (r"^\cJ$", ["\n"], ["cJ", "\\cJ"]),  # a control character: \cJ is the line feed
+        (r"^[\cia]+$", ["\ta"], ["ci"]),
     ],
 )
 def test_ecma_patterns_mean_in_python_what_they_mean_in_ecma(
@@ -39,6 +51,28 @@ def test_ecma_patterns_mean_in_python_what_they_mean_in_ecma(
         (r"^[\p{L}0-9]+$", "inside brackets"),
         (r"^(?P<n>a)$", "unknown extension"),  # Python's own spelling is not ECMA's
         ("(", "missing )"),
+        (r"\\(?P<n>a)", "(?P"),  # an escaped backslash does not escape the group after it
+        (r"^[^]$", "[^]"),  # ECMA: any character; Python: a negated class that goes on
+        (r"^[^]a]$", "[^]"),
+        (r"^[]$", "[]"),
+        (r"\Aa", r"\A"),  # Python: the start; ECMA has no \A
+        (r"a\Z", r"\Z"),
+        (r"a\z", r"\z"),
+        (r"\a", r"\a"),  # Python: the bell character
+        (r"\Ga", r"\G"),
+        (r"\N{BULLET}", r"\N"),
+        (r"\U00000041", r"\U"),
+        (r"(?<n>a)\k<n>", r"\k"),
+        (r"^\u{41}$", r"\u{"),  # without the u flag ECMA reads 41 u's, the server one A
+        (r"^\uD83D\uDE00$", "surrogate"),
+        (r"^\c1$", r"\c"),
+        (r"(?i)a", "(?i)"),  # Python's flags for the whole pattern
+        (r"(?#note)a", "(?#"),
+        (r"(?>a)", "(?>"),
+        (r"(?m:^a$)", "(?m:"),
+        (r"a++", "possessive"),
+        (r"a{2}+", "possessive"),
+        (r"a{,3}", "{,3}"),  # Python: at most three; ECMA: the five characters
     ],
 )
 def test_a_pattern_python_cannot_read_as_ecma_does_is_refused(pattern: str, why: str) -> None:
@@ -85,63 +119,6 @@ def test_the_negative_phase_judges_ecma_patterns_and_leaves_unreadable_ones_to_t
 
 
 # ---- escapes and brackets: what ECMA-262 reads there is what Python reads after the rewrite ----------------
-
-
-@pytest.mark.parametrize(
-    ("pattern", "matches", "refused"),
-    [
-        (r"^\(?<\d+>\)?$", ["<5>", "(<5>)"], ["P<5>", "(P<5>)"]),  # \( is a character, (?< no group
-        (r"^[(?<>]+$", ["(?<>", "<"], ["P"]),  # (?< inside brackets: four characters
-        (r"^[(?P]+$", ["P", "(?"], ["<"]),  # (?P inside brackets is no Python group
-        (r"^\\(?<n>a)$", ["\\a"], ["a"]),  # an escaped backslash, then a named group
-        (r"^a$", ["a"], ["a\n", "ab"]),  # ECMA's $ is the end of the input, not before a final newline
-        (r"^$", [""], ["\n"]),
-        (r"^a", ["ab"], ["\na", "ba"]),  # ^ is the start of the input in both
-        (r"^[a$]+$", ["$a"], ["a$b"]),  # $ inside brackets is a character
-        (r"^\$$", ["$"], ["$\n"]),
-        (r"^a(?=$)", ["a"], ["a\n"]),
-        (r"^\cJ$", ["\n"], ["cJ", "\\cJ"]),  # a control character: \cJ is the line feed
-        (r"^[\cia]+$", ["\ta"], ["ci"]),
-    ],
-)
-def test_escapes_and_brackets_are_read_as_ecma_reads_them(
-    pattern: str, matches: list[str], refused: list[str]
-) -> None:
-    compiled = patterns.compiled(pattern)
-    assert [bool(compiled.search(text)) for text in matches] == [True] * len(matches)
-    assert [bool(compiled.search(text)) for text in refused] == [False] * len(refused)
-
-
-@pytest.mark.parametrize(
-    ("pattern", "why"),
-    [
-        (r"\\(?P<n>a)", "(?P"),  # an escaped backslash does not escape the group after it
-        (r"^[^]$", "[^]"),  # ECMA: any character; Python: a negated class that goes on
-        (r"^[^]a]$", "[^]"),
-        (r"^[]$", "[]"),
-        (r"\Aa", r"\A"),  # Python: the start; ECMA has no \A
-        (r"a\Z", r"\Z"),
-        (r"a\z", r"\z"),
-        (r"\a", r"\a"),  # Python: the bell character
-        (r"\Ga", r"\G"),
-        (r"\N{BULLET}", r"\N"),
-        (r"\U00000041", r"\U"),
-        (r"(?<n>a)\k<n>", r"\k"),
-        (r"^\u{41}$", r"\u{"),  # without the u flag ECMA reads 41 u's, the server one A
-        (r"^\uD83D\uDE00$", "surrogate"),
-        (r"^\c1$", r"\c"),
-        (r"(?i)a", "(?i)"),  # Python's flags for the whole pattern
-        (r"(?#note)a", "(?#"),
-        (r"(?>a)", "(?>"),
-        (r"(?m:^a$)", "(?m:"),
-        (r"a++", "possessive"),
-        (r"a{2}+", "possessive"),
-        (r"a{,3}", "{,3}"),  # Python: at most three; ECMA: the five characters
-    ],
-)
-def test_what_python_reads_otherwise_or_ecma_refuses_is_refused(pattern: str, why: str) -> None:
-    with pytest.raises(patterns.PatternError, match=re.escape(why)):
-        patterns.to_python(pattern)
 
 
 # The judge of what ECMA-262 accepts and what a pattern matches: the validator the mock checks requests
