@@ -128,17 +128,18 @@ def _invalid(document: Mapping[str, Any]) -> list[str]:
     return found
 
 
+_DATA = frozenset({"example", "examples", "default", "enum"})  # keys whose values are data, not schemas
+
+
 def _patterns(node: Any, at: tuple[str, ...]) -> Iterator[tuple[str, str]]:
-    """(pointer, pattern) of every schema's ``pattern`` in the document as written (examples and
-    extensions, which hold data, not schemas, are not searched)."""
+    """(pointer, pattern) of every schema's ``pattern`` in the document as written (examples, defaults,
+    enums and extensions, which hold data, not schemas, are not searched)."""
     if isinstance(node, Mapping):
         for key, value in node.items():
             key = str(key)
             if key == "pattern" and isinstance(value, str):
                 yield model.pointer_to((*at, key)), value
-            elif (at[-1:] == ("properties",)) or (
-                key not in {"example", "examples"} and not key.startswith("x-")
-            ):
+            elif (at[-1:] == ("properties",)) or (key not in _DATA and not key.startswith("x-")):
                 yield from _patterns(value, (*at, key))
     elif isinstance(node, list):
         for index, item in enumerate(node):

@@ -236,6 +236,35 @@ def test_a_pattern_that_is_not_ecma_is_refused_at_start_with_where_it_is(tmp_pat
     ) in str(caught.value)
 
 
+def test_a_pattern_key_in_data_is_not_read_as_a_pattern(tmp_path: Path) -> None:
+    # a default, an enum value and an example are data: a "pattern" key in them is no regular expression
+    data = {"pattern": "(?P<n>a)"}
+    schema = {
+        "type": "object",
+        "default": data,
+        "enum": [data],
+        "example": data,
+        "properties": {"pattern": {"type": "string", "pattern": "^[a-z]+$"}},  # a property named so
+    }
+    document = {
+        **MINIMAL,
+        "paths": {
+            "/x": {
+                "post": {
+                    "requestBody": {"content": {"application/json": {"schema": schema}}},
+                    "responses": {"204": {"description": "ok"}},
+                }
+            }
+        },
+    }
+    load_foreign((write(tmp_path, "data.yaml", document),), {})  # was refused: "(?P<n>a)" not ECMA-262
+    document["paths"]["/x"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"][
+        "pattern"
+    ]["pattern"] = "(?P<n>a)"
+    with pytest.raises(SpecError, match="properties/pattern/pattern: '\\(\\?P<n>a\\)' is not an ECMA-262"):
+        load_foreign((write(tmp_path, "data2.yaml", document),), {})
+
+
 def test_bodies_that_are_not_json_and_answers_with_only_default_or_headers() -> None:
     app = app_for("audit-bodies.yaml")
     anything = call(app, "GET", "/anything")  # only `default` documented: was a 500
