@@ -8,10 +8,13 @@ tools that read 3.1 and render its top-level ``webhooks``:
   ``x-webhook: NAME`` (events a subscription registers, such as ringme's agent events) moves to
   ``components/pathItems/NAME``, and the webhook ``NAME`` and every callback that was or referred to it
   point there (one Path Item, so its operationIds stay unique);
-- schemas become JSON Schema 2020-12: ``nullable: true`` becomes a ``null`` type (or a ``null``
-  alternative), a schema's ``example`` becomes ``examples: [...]``, boolean ``exclusiveMinimum`` /
-  ``exclusiveMaximum`` become numbers, ``format: binary`` becomes ``contentMediaType`` and
-  ``format: byte`` ``contentEncoding: base64``.
+- schemas (those of ``x-webhooks`` too) become JSON Schema 2020-12: ``nullable: true`` becomes a ``null``
+  type (and a ``null`` in its ``enum``), or, on a schema with no type, ``anyOf: [the schema, null]``; a
+  schema's ``example`` becomes ``examples: [...]``, boolean ``exclusiveMinimum`` / ``exclusiveMaximum``
+  become numbers (or go, with no ``minimum`` / ``maximum`` to make exclusive), ``format: binary`` becomes
+  ``contentMediaType`` and ``format: byte`` ``contentEncoding: base64``. ``nullable`` beside a ``$ref``
+  (which 3.0 says is ignored, as the mock ignores it) still adds the ``null`` alternative: the 3.1
+  document takes a null the mock refuses.
 
 Media-type and parameter ``example``/``examples`` keep their 3.0 form, which 3.1 shares.
 """
@@ -22,11 +25,18 @@ import copy
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from contracts.oas30 import resolve_pointer
+from contracts.oas30 import child, resolve_pointer, unescape_token
 
 VERSION = "3.1.0"
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "not", "additionalProperties", "contains", "propertyNames")
+# Maps whose keys are names the author chose (a component, a callback, a header may be named ``example``);
+# elsewhere ``example`` and ``examples`` hold data, not schemas.
+_NAMED = frozenset({"schemas", "responses", "parameters", "requestBodies", "headers", "callbacks", "links"})
+# Kept beside the ``anyOf`` a nullable schema with no type becomes: they describe the whole value.
+_ANNOTATIONS = frozenset(
+    {"description", "title", "examples", "default", "readOnly", "writeOnly", "deprecated"}
+)
 
 
 def to_openapi_31(document: Mapping[str, Any], callback_items: Sequence[str]) -> dict[str, Any]:
@@ -36,7 +46,7 @@ def to_openapi_31(document: Mapping[str, Any], callback_items: Sequence[str]) ->
     out: dict[str, Any] = copy.deepcopy(dict(document))
     out["openapi"] = VERSION
     webhooks: dict[str, Any] = dict(out.pop("x-webhooks", None) or {})
-    for schema in _schemas(out):
+    for schema in [*_schemas(out), *(s for item in webhooks.values() for s in _schemas(item))]:
         _convert(schema)
     shared = _share_marked_callbacks(out, callback_items)
     webhooks.update({name: {"$ref": ref} for name, ref in shared.items() if name not in webhooks})
@@ -51,7 +61,7 @@ def _share_marked_callbacks(document: dict[str, Any], pointers: Sequence[str]) -
     refs: dict[str, str] = {}
     items = document.setdefault("components", {}).get("pathItems") or {}
     by_pointer: dict[str, str] = {}
-    callbacks = [(p, item) for p in pointers if isinstance(item := resolve_pointer(document, p), dict)]
+    callbacks = [(p, item) for p in pointers if isinstance(item := _through_refs(document, p), dict)]
     for pointer, path_item in callbacks:
         name = path_item.get("x-webhook")
         if isinstance(name, str):
@@ -70,11 +80,26 @@ def _share_marked_callbacks(document: dict[str, Any], pointers: Sequence[str]) -
     return refs
 
 
+def _through_refs(document: Mapping[str, Any], pointer: str) -> Any:
+    """What ``pointer`` names, each ``$ref`` met on the way followed (a callback registered as
+    ``{$ref: '#/components/callbacks/NAME'}`` has its Path Items there)."""
+    node: Any = document
+    for raw in pointer.split("/")[1:]:
+        for _ in range(64):  # a chain of references is followed; a cycle stops here
+            ref = node.get("$ref") if isinstance(node, Mapping) else None
+            if not (isinstance(ref, str) and ref.startswith("#")):
+                break
+            node = resolve_pointer(document, ref[1:])
+        node = child(node, unescape_token(raw))
+    return node
+
+
 def _schemas(node: Any, pointer: str = "") -> Iterator[dict[str, Any]]:
     """Every schema written in the document: components/schemas entries and each ``schema`` value."""
     if isinstance(node, dict):
+        named = pointer.rpartition("/")[2] in _NAMED
         for key, value in node.items():
-            if key in {"example", "examples"} or str(key).startswith("x-"):
+            if (key in {"example", "examples"} and not named) or str(key).startswith("x-"):
                 continue
             where = f"{pointer}/{key}"
             if key == "schema" or pointer == "/components/schemas":
@@ -104,7 +129,7 @@ def _convert(schema: dict[str, Any]) -> None:
     for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if schema.get(bound) is True and limit in schema:
             schema[bound] = schema.pop(limit)
-        elif schema.get(bound) is False:
+        elif isinstance(schema.get(bound), bool):  # false, or true with no limit to make exclusive
             del schema[bound]
     if schema.get("format") == "binary":
         del schema["format"]
@@ -123,10 +148,8 @@ def _allow_null(schema: dict[str, Any]) -> None:
         if "enum" in schema and None not in schema["enum"]:
             schema["enum"] = [*schema["enum"], None]
         return
-    alternatives = schema.get("oneOf") or schema.get("anyOf")
-    if alternatives is not None:
-        alternatives.append({"type": "null"})
-        return
-    # No type of its own (e.g. an allOf): either the schema as it is, or null.
-    moved = {k: schema.pop(k) for k in list(schema) if k not in {"description", "title", "examples"}}
+    # No type of its own (a oneOf, an allOf, a $ref...): either the schema as it is, or null. (A null
+    # alternative added to a oneOf would fail where another alternative also takes null, and one added to
+    # an anyOf where a sibling such as enum refuses it.)
+    moved = {k: schema.pop(k) for k in list(schema) if k not in _ANNOTATIONS}
     schema["anyOf"] = [moved, {"type": "null"}]

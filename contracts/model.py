@@ -54,6 +54,7 @@ from contracts.oas30 import (
 )
 from contracts.patterns import Draft4 as ECMADraft4Validator
 from contracts.patterns import compiled as compiled_pattern
+from contracts.patterns import is_ecma as is_ecma_pattern
 from contracts.patterns import sample as sample_pattern
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "form_encode",
     "form_value",
     "from_document",
+    "is_ecma_pattern",
     "load_spec",
     "pointer_to",
     "recursion_ref",

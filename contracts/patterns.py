@@ -50,6 +50,7 @@ from re import _parser
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 
 from contracts.errors import ContractsError
 
@@ -220,6 +221,18 @@ def _group(pattern: str, at: int, refuse: Callable[[str], PatternError]) -> tupl
         return modifiers[0], modifiers.end()
     opening = pattern[at : at + 4] if pattern.startswith("(?P", at) else pattern[at : at + 3]
     raise refuse(f"{opening}... is Python's syntax (an unknown extension in ECMA-262)")
+
+
+def is_ecma(pattern: object) -> bool:
+    """Whether ``pattern`` is an ECMA-262 regular expression, as OpenAPI and JSON Schema say a ``pattern`` is,
+    read as the mock's request validator (jsonschema-rs) reads it: ``(?<name>...)`` and ``\\p{L}`` are,
+    ``(?P<name>...)`` is not. (The OpenAPI validators read patterns with Python's ``re``, which refuses
+    the first two; whether Python can read one exactly is ``compiled``'s question.)"""
+    try:
+        jsonschema_rs.Draft4Validator({"pattern": pattern})
+    except (jsonschema_rs.ValidationError, ValueError):
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=1024)

@@ -34,7 +34,6 @@ from mockserver.operations import Api, CallbackSpec, Operation
 from mockserver.registry import Registry
 from mockserver.responses import spec_reply
 from mockserver.runtime import Runtime
-from mockserver.schemas import is_ecma_regex
 from mockserver.settings import Credentials, Settings
 
 
@@ -116,7 +115,7 @@ def _invalid(document: Mapping[str, Any]) -> list[str]:
     found = [
         f"{where}: {pattern!r} is not an ECMA-262 regular expression (as OpenAPI patterns are)"
         for where, pattern in _patterns(document, ())
-        if not is_ecma_regex(pattern)
+        if not model.is_ecma_pattern(pattern)
     ][:5]
     for error in OpenAPIV30SpecValidator(document).iter_errors():
         if len(found) == 5:

@@ -112,16 +112,6 @@ class CompiledSchema:
         return self._exact_validator
 
 
-def is_ecma_regex(pattern: str) -> bool:
-    """Whether ``pattern`` is a regular expression as ECMA-262 writes them (OpenAPI's ``pattern``), as the
-    validator that checks requests reads it (``(?<name>...)`` and ``\\p{L}`` are; ``(?P<name>...)`` is not)."""
-    try:
-        jsonschema_rs.Draft4Validator({"pattern": pattern})
-    except (jsonschema_rs.ValidationError, ValueError):
-        return False
-    return True
-
-
 _EXACT_FLOAT_LIMIT = 2**53
 
 

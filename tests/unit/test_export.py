@@ -14,7 +14,7 @@ import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from contracts.loaders import load_spec, spec_names
-from contracts.model import to_openapi_31
+from contracts.model import ECMADraft4Validator, resolve, to_json_schema_within, to_openapi_31
 from mockserver.cli import main
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -153,3 +153,122 @@ def test_export_command_writes_yaml_or_json(tmp_path: Path, capsys: pytest.Captu
 def test_export_command_refuses_an_unknown_spec(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "nowhere", "--openapi", "3.1"]) == 2
     assert "no spec named 'nowhere'" in capsys.readouterr().err
+
+
+# ---- foreign documents (``serve --spec``): what the export must also get right ------------------------
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "specs"
+
+
+def _document(**parts: Any) -> dict[str, Any]:
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {}, **parts}
+
+
+def _accepts_alike(
+    source: Mapping[str, Any], exported: Mapping[str, Any], name: str, values: list[Any]
+) -> None:
+    """The component schema ``name`` takes and refuses each value in 2020-12 as its 3.0 form does (read
+    as Draft 4 by ``to_json_schema``, which the server validates with)."""
+    before = ECMADraft4Validator(to_json_schema_within(resolve(source)["components"]["schemas"][name], None))
+    after = jsonschema.Draft202012Validator(
+        {"components": exported["components"], "$ref": f"#/components/schemas/{name}"}
+    )
+    for value in values:
+        assert before.is_valid(value) == after.is_valid(value), (name, value)
+
+
+def test_a_callback_given_by_reference_exports(tmp_path: Path) -> None:
+    target = tmp_path / "out.yaml"
+    assert (
+        main(["export", str(FIXTURES / "callback-component-ref.yaml"), "--openapi", "3.1", "-o", str(target)])
+        == 0
+    )
+    written = yaml.safe_load(target.read_text(encoding="utf-8"))
+    assert [e.message for e in OpenAPIV31SpecValidator(written).iter_errors()] == []
+    callbacks = written["paths"]["/subscriptions"]["post"]["callbacks"]
+    assert callbacks == {"event": {"$ref": "#/components/callbacks/event"}}
+
+
+def test_a_marked_callback_given_by_reference_becomes_the_webhook() -> None:
+    item = {
+        "x-webhook": "event",
+        "post": {"operationId": "deliver", "responses": {"200": {"description": "ok"}}},
+    }
+    operation = {
+        "operationId": "subscribe",
+        "responses": {"201": {"description": "ok"}},
+        "callbacks": {"event": {"$ref": "#/components/callbacks/event"}},
+    }
+    source = _document(
+        paths={"/subscriptions": {"post": operation}},
+        components={"callbacks": {"event": {"{$request.body#/url}": item}}},
+    )
+    exported = to_openapi_31(source)
+    assert [e.message for e in OpenAPIV31SpecValidator(exported).iter_errors()] == []
+    assert exported["webhooks"] == {"event": {"$ref": "#/components/pathItems/event"}}
+    assert exported["components"]["pathItems"]["event"]["post"]["operationId"] == "deliver"
+    shared = {"$ref": "#/components/pathItems/event"}
+    assert exported["components"]["callbacks"]["event"] == {"{$request.body#/url}": shared}
+
+
+def test_ecma_patterns_python_reads_otherwise_are_exported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (?<year>...) is ECMA-262, as 3.1's JSON Schema (like 3.0) says patterns are; the 3.1 validator reads
+    # patterns with Python's re, which refuses it.
+    target = tmp_path / "out.yaml"
+    assert (
+        main(["export", str(FIXTURES / "audit-ecma-regex.yaml"), "--openapi", "3.1", "-o", str(target)]) == 0
+    )
+    assert "(?<year>" in target.read_text(encoding="utf-8")
+    # A pattern that is no ECMA-262 regular expression is still refused.
+    broken = tmp_path / "broken.yaml"
+    schema = {"type": "string", "pattern": "(?P<x>a)["}
+    broken.write_text(json.dumps(_document(components={"schemas": {"S": schema}})), encoding="utf-8")
+    assert main(["export", str(broken), "--openapi", "3.1"]) == 1
+    assert "is not a 'regex'" in capsys.readouterr().err
+
+
+def test_inline_schemas_of_x_webhooks_become_2020_12() -> None:
+    body = {"type": "object", "properties": {"a": {"type": "integer", "nullable": True, "example": 3}}}
+    hook = {
+        "post": {
+            "requestBody": {"content": {"application/json": {"schema": body}}},
+            "responses": {"200": {"description": "ok"}},
+        }
+    }
+    exported = to_openapi_31(_document(**{"x-webhooks": {"event": hook}}))
+    schema = exported["webhooks"]["event"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert jsonschema.Draft202012Validator(schema).is_valid({"a": None})
+    assert schema["properties"]["a"] == {"type": ["integer", "null"], "examples": [3]}
+
+
+def test_a_boolean_exclusive_bound_without_its_limit_says_nothing() -> None:
+    source = _document(
+        components={"schemas": {"B": {"type": "integer", "exclusiveMinimum": True, "exclusiveMaximum": True}}}
+    )
+    exported = to_openapi_31(source)
+    assert [e.message for e in OpenAPIV31SpecValidator(exported).iter_errors()] == []
+    _accepts_alike(source, exported, "B", [0, 1, -1, 2, "x"])
+
+
+def test_a_component_schema_named_example_is_converted() -> None:
+    schemas = {
+        "example": {"type": "string", "nullable": True},
+        "examples": {"type": "integer", "nullable": True},
+    }
+    source = _document(components={"schemas": schemas})
+    exported = to_openapi_31(source)
+    for name in schemas:
+        _accepts_alike(source, exported, name, [None, "x", 1])
+
+
+def test_a_nullable_one_of_takes_null_even_when_a_branch_does() -> None:
+    schemas = {
+        "Maybe": {"oneOf": [{"type": "string", "nullable": True}, {"type": "integer"}], "nullable": True},
+        "Listed": {"anyOf": [{"type": "string"}], "enum": ["a", "b"], "nullable": True},
+    }
+    source = _document(components={"schemas": schemas})
+    exported = to_openapi_31(source)
+    for name in schemas:
+        _accepts_alike(source, exported, name, [None, "a", "c", 1, 1.5])
