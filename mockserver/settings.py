@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -139,7 +140,30 @@ def config_problems(data: Any) -> list[str]:
             text = str(Problem(where, worded.text)) if where else f"the file {worded.text}"
             if text not in found:
                 found.append(text)
+    if isinstance(data, Mapping):
+        # JSON Schema lets NaN and infinity through a number's bounds (YAML writes them .nan and .inf)
+        options = config_schema().get("properties", {})
+        for key, value in data.items():
+            finite = not isinstance(value, float) or math.isfinite(value)
+            if not finite and options.get(key, {}).get("type") == "number":
+                found.append(f"{key} must be a finite number, not {value}")
     return sorted(found)
+
+
+CHECKED_FLAGS = ("port", "time_scale")
+"""``serve`` flags argparse only parses: held here to the config file's rules for the same option."""
+
+
+def flag_problems(given: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the ``serve`` flags given (option name -> value), each naming the flag."""
+    found: list[str] = []
+    for name in CHECKED_FLAGS:
+        if given.get(name) is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        for text in config_problems({name: given[name]}):
+            found.append(flag + text[len(name) :] if text.startswith(name + " ") else f"{flag}: {text}")
+    return found
 
 
 def _spelled_as_schema(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -287,6 +287,13 @@ class SQLiteStore:
         self._cleared = False
         self._began = False
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._open()
+        except sqlite3.Error:
+            self._db.close()  # a directory, a file that is not a database: nothing left open
+            raise
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
@@ -420,5 +427,9 @@ def open_store(spec: str) -> MemoryStore | SQLiteStore:
     if spec == "memory":
         return MemoryStore()
     if spec.startswith("sqlite:") and len(spec) > len("sqlite:"):
-        return SQLiteStore(spec[len("sqlite:") :])
+        path = spec[len("sqlite:") :]
+        try:
+            return SQLiteStore(path)
+        except sqlite3.Error as exc:
+            raise ValueError(f"--state {spec}: the SQLite file {path} cannot be opened: {exc}") from None
     raise ValueError(f"--state takes 'memory' or 'sqlite:PATH', not {spec!r}")

@@ -169,3 +169,49 @@ def test_serve_stops_at_start_on_a_bad_config_with_the_message(
     assert main(["serve", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "credentials.ryng.token is not a known field (use one of api_keys)" in err
+
+
+BAD_FLAGS = [
+    (["--port", "70000"], "--port must be at most 65535, not 70000"),
+    (["--port", "-1"], "--port must be at least 0, not -1"),
+    (["--time-scale", "0"], "--time-scale must be more than 0, not 0.0"),
+    (["--time-scale", "-1"], "--time-scale must be more than 0, not -1.0"),
+    (["--time-scale", "nan"], "--time-scale must be a finite number, not nan"),
+    (["--time-scale", "inf"], "--time-scale must be a finite number, not inf"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_FLAGS, ids=[" ".join(a) for a, _ in BAD_FLAGS])
+def test_serve_flags_are_held_to_the_rules_the_config_file_is(argv: list[str], message: str) -> None:
+    from mockserver.cli import settings_from
+
+    args = build_parser().parse_args(["serve", "--clock", "manual", *argv])
+    with pytest.raises(ConfigError) as refused:
+        settings_from(args)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan"])
+def test_a_time_scale_that_is_not_finite_is_refused_in_the_file_too(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "mockline.yaml"
+    path.write_text(f"time_scale: {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="time_scale must be a finite number"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("argv", [["--time-scale", "inf"], ["--time-scale", "nan"], ["--port", "70000"]])
+def test_serve_stops_with_one_line_on_a_bad_flag(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--clock", "realtime", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mockline: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_sqlite_state_that_cannot_be_opened_stops_the_mock_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("not a database, " * 100, encoding="utf-8")
+    for state in (f"sqlite:{tmp_path}", f"sqlite:{not_a_db}", f"sqlite:{tmp_path}/missing/dir/state.db"):
+        assert main(["serve", "--state", state]) == 2, state
+        err = capsys.readouterr().err
+        assert err.startswith(f"mockline: --state {state}: ") and err.count("\n") == 1, err
