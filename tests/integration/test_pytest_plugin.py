@@ -67,8 +67,9 @@ def test_count_0_fails_when_a_matching_delivery_arrives_within_the_window(callba
     with posted_later(callback_sink.url, payload):
         started = time.monotonic()
         with pytest.raises(AssertionError, match=r"expected 0 deliveries .*; got 1 of 1 received after"):
-            callback_sink.assert_received(event="call-ended", count=0, callID=5012, within=0.5)
-        assert 0.25 < time.monotonic() - started < 0.5  # it failed when the delivery came: not before
+            callback_sink.assert_received(event="call-ended", count=0, callID=5012, within=3)
+        # it failed when the delivery came (posted after 0.3 s): not before, and not at the window's end
+        assert 0.25 < time.monotonic() - started < 3
 
 
 def test_count_1_fails_when_a_duplicate_arrives_within_the_window(callback_sink):
@@ -76,7 +77,7 @@ def test_count_1_fails_when_a_duplicate_arrives_within_the_window(callback_sink)
     assert httpx.post(callback_sink.url, json=payload).status_code == 200
     with posted_later(callback_sink.url, payload):
         with pytest.raises(AssertionError, match=r"expected 1 deliveries .*; got 2 of 2 received after"):
-            callback_sink.assert_received(event="call-ended", count=1, callID=5012, within=0.5)
+            callback_sink.assert_received(event="call-ended", count=1, callID=5012, within=3)
 
 
 def test_count_waits_the_window_out_and_no_count_does_not(callback_sink):
