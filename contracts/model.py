@@ -310,6 +310,18 @@ class Parameter:
         """The values the parameter's examples show (``shown_examples``)."""
         return shown_examples(self.definition, self.schema)
 
+    @property
+    def style(self) -> str:
+        """How the value is written (OpenAPI's ``style``): ``form`` by default in the query and cookies,
+        ``simple`` in the path and headers."""
+        default = "form" if self.location in ("query", "cookie") else "simple"
+        return str(self.definition.get("style", default))
+
+    @property
+    def explode(self) -> bool:
+        """OpenAPI's ``explode``: true by default for the ``form`` style only."""
+        return bool(self.definition.get("explode", self.style == "form"))
+
 
 def shown_examples(definition: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> list[Any]:
     """The values a Parameter or Header Object's examples show, in document order: its ``example``, each

@@ -252,8 +252,7 @@ class MockMiddleware(SpecMiddleware):
         pairs; ``filter=`` is an empty object)."""
         schema = param.schema
         properties: Mapping[str, Any] = schema.get("properties") or {}
-        style = param.spec.definition.get("style", "form")
-        explode = param.spec.definition.get("explode", style == "form")
+        style, explode = param.spec.style, param.spec.explode
         texts: dict[str, str] = {}
         if style == "deepObject":
             opening = f"{param.name}["

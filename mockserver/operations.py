@@ -54,10 +54,7 @@ class Parameter:
     def delimiter(self) -> str | None:
         """How an array query parameter that is not exploded joins its items in one value (None: exploded,
         one item a value), from its ``style`` and ``explode``."""
-        style = self.spec.definition.get("style", "form")
-        if self.spec.definition.get("explode", style == "form"):
-            return None
-        return _DELIMITERS.get(style)
+        return None if self.spec.explode else _DELIMITERS.get(self.spec.style)
 
 
 @dataclass(frozen=True)
