@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from contracts import model
+from contracts import model, patterns
 from contracts.errors import ContractsError
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
@@ -487,6 +487,18 @@ def criterion_type(criterion: Mapping[str, Any]) -> str:
     return str(kind)
 
 
+def regex(condition: str) -> re.Pattern[str]:
+    """A ``regex`` criterion's condition, read as ECMA-262 reads it (as the JavaScript runners of Arazzo
+    documents, Redocly's and Spectral's, do): ``(?<name>...)`` and ``\\p{L}`` work, Python's own
+    ``(?P<name>...)`` does not. ``ArazzoError`` when it is no such pattern."""
+    if not patterns.is_ecma(condition):
+        raise ArazzoError(f"regex criterion {condition!r} is not an ECMA-262 regular expression")
+    try:
+        return patterns.compiled(condition)
+    except patterns.PatternError as exc:
+        raise ArazzoError(f"regex criterion {exc}: Python has no exact spelling of it") from None
+
+
 def holds(criterion: Mapping[str, Any], scope: Scope) -> bool:
     """Whether one Criterion Object holds in ``scope``."""
     kind = criterion_type(criterion)
@@ -505,7 +517,7 @@ def holds(criterion: Mapping[str, Any], scope: Scope) -> bool:
     except Unresolved:
         return False
     if kind == "regex":
-        return re.search(condition, as_text(context)) is not None
+        return regex(condition).search(as_text(context)) is not None
     if kind == "jsonpath":
         import jsonpath_rfc9535
 

@@ -7,6 +7,8 @@ Rules, each a finding ``(where, rule, message)`` with ``where`` a JSON pointer i
   and every path parameter that operation needs is given;
 - ``expression-resolves``: every runtime expression reaches something that exists: a declared input,
   an output its step declares, a step or workflow of the document, a reusable component;
+- ``criterion-regex``: every ``regex`` criterion's condition is an ECMA-262 regular expression that
+  mockline can read exactly (``arazzo.regex``);
 - ``step-target``: every ``goto``, ``workflowId`` and ``dependsOn`` names a step or workflow that exists;
 - ``unique-ids``: workflowIds are unique, and stepIds unique in the whole document (Redocly's runner
   reads step outputs document-wide, so a stepId used twice confuses it);
@@ -161,6 +163,11 @@ def _criterion(criterion: Mapping[str, Any], where: tuple[object, ...], check: A
     else:
         found = [str(criterion.get("context", ""))]
         found += list(arazzo.expressions_in(condition)) if kind == "jsonpath" else []
+        if kind == "regex":
+            try:
+                arazzo.regex(condition)
+            except ArazzoError as exc:
+                yield (_where(*where, "condition"), "criterion-regex", str(exc))
     for expression in found:
         yield from check(expression, (*where,), True)
 

@@ -110,6 +110,15 @@ def test_regex_and_jsonpath_criteria_hold_and_fail(document: arazzo.Document) ->
     assert arazzo.holds({**versioned, "condition": "$[?count(@.records[*]) > 1]"}, scope)
 
 
+def test_regex_criteria_are_read_as_ecma_262(document: arazzo.Document) -> None:
+    scope = scope_with(document)
+    regex = {"context": "$response.body#/contact_id", "type": "regex"}
+    assert arazzo.holds({**regex, "condition": "^(?<prefix>c)-\\d+$"}, scope)  # ECMA's named group
+    assert arazzo.holds({**regex, "condition": "^\\p{L}-"}, scope)  # a Unicode property class
+    with pytest.raises(arazzo.ArazzoError, match="not an ECMA-262"):
+        arazzo.holds({**regex, "condition": "^(?P<prefix>c)"}, scope)  # Python's own spelling
+
+
 def test_a_condition_that_cannot_be_read_is_an_error_not_a_verdict(document: arazzo.Document) -> None:
     with pytest.raises(arazzo.ArazzoError):
         arazzo.holds({"condition": "$statusCode === 201"}, scope_with(document))
@@ -196,6 +205,18 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
             {"condition": "$respons.body#/id == 1"}
         ),
         "expression-resolves",
+    ),
+    "regex criterion in Python's spelling": (
+        lambda d: _step(d, "deletedSubscriptionIsGone", "readRemoved")["successCriteria"].append(
+            {"context": "$statusCode", "type": "regex", "condition": "(?P<code>404)"}
+        ),
+        "criterion-regex",
+    ),
+    "regex criterion that is no regex": (
+        lambda d: _step(d, "deletedSubscriptionIsGone", "readRemoved")["successCriteria"].append(
+            {"context": "$statusCode", "type": "regex", "condition": "40[4"}
+        ),
+        "criterion-regex",
     ),
     "goto to nowhere": (
         lambda d: _step(d, "capIsEnforcedAndCounted", "recount")["onSuccess"][0].update(stepId="counter"),
