@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from contracts import model
@@ -195,6 +196,9 @@ def _integer(schema: Mapping[str, Any], fakes: Fakes, name: str) -> int:
     if re.search(r"(duration|talktime|seconds|time)$", name, re.I):
         high = int(min(high, max(low, 900)))
     step = schema.get("multipleOf")
+    if isinstance(step, float) and step > 0 and math.isfinite(step):
+        # The whole multiples of p/q (in lowest terms) are the multiples of p: 1.5 takes 3, 6, 9...
+        step = Fraction(repr(step)).numerator
     if isinstance(step, int) and step > 0:
         first, last = -(-low // step), high // step
         if first > last:  # no multiple in the range drawn from: reach one on a side the schema leaves open

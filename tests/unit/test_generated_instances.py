@@ -39,6 +39,10 @@ def judged(schema: dict[str, Any], instance: Any, root: dict[str, Any] | None = 
         {"type": "integer", "maximum": -1, "multipleOf": 500000},
         {"type": "integer", "minimum": 1, "multipleOf": 500000},
         {"type": "integer", "maximum": 0, "exclusiveMaximum": True, "multipleOf": 500000},
+        # a fractional step on an integer was ignored: 7 answered for 1.5 (only 3, 6, 9... are multiples)
+        {"type": "integer", "minimum": 1, "maximum": 100, "multipleOf": 1.5},
+        {"type": "integer", "minimum": 1, "multipleOf": 2.5},
+        {"type": "integer", "maximum": -1, "multipleOf": 0.75},
     ],
 )
 def test_a_multiple_beyond_the_default_range_is_reached_on_the_unbounded_side(schema: dict[str, Any]) -> None:
