@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -121,6 +122,19 @@ def write_outputs(report: Any, args: argparse.Namespace) -> int | None:
     return None
 
 
+def _keep_hypothesis_out_of_the_working_folder() -> None:
+    """Hypothesis keeps caches (the constants it gathers, its Unicode tables) in ./.hypothesis of the folder
+    it runs in: a verify run would leave that folder in the user's project. They go to the user's cache
+    folder instead (``$XDG_CACHE_HOME/mockline/hypothesis``, else ``~/.cache/...``), unless
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` says where. (A run keeps no example database at all: ``runner``.)"""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    set_hypothesis_home_dir(os.path.join(cache, "mockline", "hypothesis"))
+
+
 def run(args: argparse.Namespace) -> int:
     from contracts.reporting import terminal
     from contracts.runner import (
@@ -138,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report and not args.report.lower().endswith((".html", ".htm", ".json")):
         print(f"mockline: --report {args.report}: use a .html or .json file name", file=sys.stderr)
         return 2
+    _keep_hypothesis_out_of_the_working_folder()
     progress = terminal.Progress()
     try:
         options = VerifyOptions(

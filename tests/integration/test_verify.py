@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -414,7 +415,12 @@ def test_cli_exits_2_on_usage_and_connection_errors(capsys: pytest.CaptureFixtur
 def test_a_run_keeps_no_example_database_to_replay_in_the_next(tmp_path: Path) -> None:
     """Hypothesis keeps the failing examples of a run in ./.hypothesis/examples and replays them first in
     the next, so a run would depend on the runs made before it in the same folder (and leave that folder in
-    the user's project): verify keeps none. The command runs as a user runs it, in a folder of its own."""
+    the user's project): verify keeps none. Its caches (constants, Unicode tables) go to the user's cache
+    folder, not ./.hypothesis. The command runs as a user runs it, in a folder of its own."""
+    work, cache = tmp_path / "project", tmp_path / "cache"
+    work.mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
     spec, breakage = "diyalog", "wrong_type"
     argv = [sys.executable, "-m", "mockserver.cli", "verify", spec, "--seed", "1", "--rate-limit", "off"]
     argv += ["--max-examples", "3", "--phases", "examples,fuzzing,stateful"]
@@ -423,7 +429,11 @@ def test_a_run_keeps_no_example_database_to_replay_in_the_next(tmp_path: Path) -
     exits = []
     for _ in range(2):
         with serving(fixture_app(spec, breakage)) as url:
-            run = subprocess.run([*argv, "--base-url", url + PREFIX[spec]], cwd=tmp_path, capture_output=True)
+            run = subprocess.run(
+                [*argv, "--base-url", url + PREFIX[spec]], cwd=work, env=env, capture_output=True
+            )
         exits.append(run.returncode)
-        assert not (tmp_path / ".hypothesis" / "examples").exists()
+        assert not (work / ".hypothesis").exists()
+        assert not (cache / "mockline" / "hypothesis" / "examples").exists()
     assert exits == [1, 1]
+    assert (cache / "mockline" / "hypothesis").is_dir()  # where its caches went
