@@ -16,7 +16,15 @@ from typing import Any
 
 import contracts.commands
 from contracts.loaders import ADMIN_SPEC, VENDOR_SPECS
-from mockserver.settings import DEFAULT_HOST, DEFAULT_PORT, ConfigError, Settings, flag_problems, load_config
+from mockserver.settings import (
+    CHECKED_FLAGS,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ConfigError,
+    Settings,
+    flag_problems,
+    load_config,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +118,7 @@ def _register_serve(subparsers: Any) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    problems = flag_problems({"port": args.port, "time_scale": args.time_scale})
+    problems = flag_problems({name: getattr(args, name, None) for name in CHECKED_FLAGS})
     if problems:
         raise ConfigError("; ".join(problems))
     base = load_config(args.config) if getattr(args, "config", None) else Settings()

@@ -17,6 +17,8 @@ Drawn as httpx draws its tree; each class says when it is raised:
   |            ``--callback-allow``); the delivery fails at once with its message.
   + TooDeep (``jsonbody.py``, also a ``ValueError``) - a JSON body nests deeper than the mock reads; the
   |            request is refused with the vendor's 400.
+  + NotFinite (``jsonbody.py``, also a ``ValueError``) - a JSON body holds NaN, Infinity or a number past
+  |            a double; the request is refused with the vendor's 400, naming the field.
   + _Closed (``delivery.py``) - a kept-alive connection was closed before any byte of an answer: the
                request is sent again on a new one (never leaves ``delivery.py``).
 

@@ -342,6 +342,8 @@ class MockMiddleware(SpecMiddleware):
             return [Problem("body", "is not valid UTF-8")]
         except jsonbody.TooDeep as exc:
             return [Problem("body", f"is {media_type} {exc}")]
+        except jsonbody.NotFinite as exc:  # a ValueError too: NaN, Infinity or 1e400, named
+            return [Problem(exc.location, exc.rule)]
         except RecursionError:
             return [Problem("body", f"is {media_type} nested too deeply to read")]
         except CoercionError as exc:  # a ValueError too: a form field, named

@@ -150,7 +150,7 @@ def config_problems(data: Any) -> list[str]:
     return sorted(found)
 
 
-CHECKED_FLAGS = ("port", "time_scale")
+CHECKED_FLAGS = ("port", "time_scale", "workers")
 """``serve`` flags argparse only parses: held here to the config file's rules for the same option."""
 
 
@@ -176,13 +176,39 @@ def _spelled_as_schema(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+    """PyYAML's error on one line: where (line, column, counted from 1), the problem, and what the parser
+    was reading when it met it (PyYAML's own message spans several lines and quotes the text)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None and exc.problem:
+        mark = exc.problem_mark
+        said = f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+        if exc.context:
+            start = exc.context_mark
+            at = f" at line {start.line + 1}, column {start.column + 1}" if start is not None else ""
+            said += f" ({exc.context}{at})"
+    elif isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow, by its offset
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        said = f"line {line}, column {column}: {str(exc).splitlines()[0]}"
+    else:
+        said = str(exc)
+    return " ".join(said.split())
+
+
 def load_config(path: str | Path) -> Settings:
     """Settings from a YAML or JSON config file, checked against ``config.schema.json`` first."""
     source = Path(path)
+    text = ""
     try:
         text = source.read_text(encoding="utf-8")
         data = json.loads(text) if source.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"cannot read config file {source}: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot read config file {source}: {_yaml_problem(exc, text)}") from exc
+    except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read config file {source}: {exc}") from exc
     if data is None:
         data = {}

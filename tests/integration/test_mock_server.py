@@ -248,6 +248,72 @@ BAD_INPUT = [
             " at most 64 are accepted",
         },
     ),
+    (  # json reads NaN (not JSON) as a float the schema validator saw as null: "must be ..., not null"
+        "ryng-nan-is-not-a-json-number",
+        "ryng",
+        {
+            "method": "POST",
+            "url": PUSH,
+            "content": b'{"customerData": {"jsonData": [{"number": "+919812345678", "priority": NaN}]}}',
+            "headers": {**STATIC_AUTH["ryng"], "content-type": "application/json"},
+        },
+        400,
+        {
+            "error": True,
+            "message": "customerData.jsonData[0].priority is NaN, which is not valid JSON"
+            " (NaN and Infinity are not JSON numbers)",
+        },
+    ),
+    (
+        "diyalog-infinity-is-not-a-json-number",
+        "diyalog",
+        {
+            "method": "POST",
+            "url": "/diyalog/CreateInteraction",
+            "content": b'{"customerId": -Infinity}',
+            "headers": {**STATIC_AUTH["diyalog"], "content-type": "application/json"},
+        },
+        400,
+        {
+            "success": False,
+            "errorMessage": "customerId is -Infinity, which is not valid JSON"
+            " (NaN and Infinity are not JSON numbers)",
+        },
+    ),
+    (
+        "admin-clock-advance-by-infinity",
+        "mockline-admin",
+        {
+            "method": "POST",
+            "url": "/__admin/clock/advance",
+            "content": b'{"seconds": Infinity}',
+            "headers": {"content-type": "application/json"},
+        },
+        400,
+        {
+            "type": "about:blank",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": "seconds is Infinity, which is not valid JSON (NaN and Infinity are not JSON numbers)",
+        },
+    ),
+    (
+        "admin-clock-advance-past-a-double",
+        "mockline-admin",
+        {
+            "method": "POST",
+            "url": "/__admin/clock/advance",
+            "content": b'{"seconds": 1e400}',
+            "headers": {"content-type": "application/json"},
+        },
+        400,
+        {
+            "type": "about:blank",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": "seconds is 1e400, a number too large for a double (at most about 1.8e308)",
+        },
+    ),
     (
         "ryng-wrong-content-type",
         "ryng",

@@ -178,6 +178,9 @@ BAD_FLAGS = [
     (["--time-scale", "-1"], "--time-scale must be more than 0, not -1.0"),
     (["--time-scale", "nan"], "--time-scale must be a finite number, not nan"),
     (["--time-scale", "inf"], "--time-scale must be a finite number, not inf"),
+    (["--workers", "0"], "--workers must be at least 1, not 0"),
+    (["--workers", "65", "--state", "redis://127.0.0.1:1/0"], "--workers must be at most 64, not 65"),
+    (["--workers", "1000", "--state", "redis://127.0.0.1:1/0"], "--workers must be at most 64, not 1000"),
 ]
 
 
@@ -204,6 +207,79 @@ def test_serve_stops_with_one_line_on_a_bad_flag(argv: list[str], capsys: pytest
     assert main(["serve", "--clock", "realtime", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mockline: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("workers", ["65", "1000"])
+def test_too_many_workers_with_redis_state_stop_serve_with_one_line_before_anything_starts(
+    workers: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 1 has no Redis: the refusal comes before any connection, any bound port and any worker.
+    import mockserver.app
+    import mockserver.workers
+
+    def started(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("serve went on to start workers or an app")
+
+    monkeypatch.setattr(mockserver.workers, "supervise", started)
+    monkeypatch.setattr(mockserver.workers, "bind_each", started)
+    monkeypatch.setattr(mockserver.app, "create_app", started)
+    argv = ["serve", "--state", "redis://127.0.0.1:1/0", "--workers", workers, "--port", "0"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"mockline: --workers must be at most 64, not {workers}\n"
+
+
+def test_too_many_workers_in_the_config_file_are_refused_with_redis_state_too(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"state": "redis://127.0.0.1:1/0", "workers": 65})
+    with pytest.raises(ConfigError, match="workers must be at most 64, not 65"):
+        load_config(path)
+
+
+BROKEN_YAML = [
+    ("clock: manual\n  port: 8000\n", 2, 7, "mapping values are not allowed here"),
+    (
+        'clock: "manual\nport: 1\n',
+        3,
+        1,
+        "found unexpected end of stream (while scanning a quoted scalar at line 1, column 8)",
+    ),
+    (
+        "clock: manual\n\tport: 1\n",
+        2,
+        1,
+        "found character '\\t' that cannot start any token (while scanning for the next token)",
+    ),
+    (
+        "apis: [ryng\nseed: 1\n",
+        2,
+        5,
+        "expected ',' or ']', but got ':' (while parsing a flow sequence at line 1, column 7)",
+    ),
+    ("seed: 1\nclock: manual\nb: *nope\n", 3, 4, "found undefined alias 'nope'"),
+    ("seed: 1\nclock: \x01\n", 2, 8, "unacceptable character #x0001: special characters are not allowed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "problem"), BROKEN_YAML, ids=[p.split(" ")[0] for *_, p in BROKEN_YAML]
+)
+def test_a_config_file_that_is_not_yaml_stops_serve_with_one_line_naming_the_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: int, column: int, problem: str
+) -> None:
+    path = tmp_path / "mockline.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["serve", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"mockline: cannot read config file {path}: line {line}, column {column}: {problem}\n"
+
+
+def test_a_config_file_that_is_not_json_is_worded_the_same_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mockline.json"
+    path.write_text('{"clock": "manual",\n "seed": }', encoding="utf-8")
+    assert main(["serve", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"mockline: cannot read config file {path}: line 2, column 10: Expecting value\n"
 
 
 def test_a_sqlite_state_that_cannot_be_opened_stops_the_mock_with_one_line(
