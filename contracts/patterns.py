@@ -37,6 +37,11 @@ nothing there (the server still judges by it). Every checker that validates agai
 uses it.
 
 ``sample`` draws a string a pattern matches, from the pattern itself, with the caller's random source.
+
+``in_document`` finds every regular expression of an OpenAPI document's schemas (each ``pattern`` and
+each ``patternProperties`` key), and ``not_ecma`` names those that are no ECMA-262 pattern: the one check
+``serve --spec`` and ``export`` make, in place of the OpenAPI validators', which read patterns with
+Python's ``re`` (``is_regex_complaint`` picks those complaints out).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ import functools
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from re import _parser
 from typing import Any
 
@@ -53,8 +58,19 @@ import jsonschema
 import jsonschema_rs
 
 from contracts.errors import ContractsError
+from contracts.oas30 import pointer_to
 
-__all__ = ["Draft4", "PatternError", "compiled", "sample", "to_python"]
+__all__ = [
+    "Draft4",
+    "PatternError",
+    "compiled",
+    "in_document",
+    "is_ecma",
+    "is_regex_complaint",
+    "not_ecma",
+    "sample",
+    "to_python",
+]
 
 
 class PatternError(ContractsError, ValueError):
@@ -233,6 +249,95 @@ def is_ecma(pattern: object) -> bool:
     except (jsonschema_rs.ValidationError, ValueError):
         return False
     return True
+
+
+# Keys whose values are data, not schemas: a ``pattern`` key in them is a value like any other.
+_DATA = frozenset({"default", "enum", "const", "example", "examples"})
+# Maps whose keys are names the author chose (a property, a component, a status code or ``default``, a
+# header, a media type, a scope...): such a key is never a keyword, so a property named ``pattern`` or
+# ``example`` and the ``default`` response are read like any other.
+_NAMES = frozenset(
+    {
+        "properties",
+        "patternProperties",
+        "dependentSchemas",
+        "dependencies",
+        "definitions",
+        "$defs",
+        "schemas",
+        "responses",
+        "parameters",
+        "requestBodies",
+        "headers",
+        "securitySchemes",
+        "links",
+        "callbacks",
+        "pathItems",
+        "paths",
+        "webhooks",
+        "content",
+        "encoding",
+        "mapping",
+        "scopes",
+        "variables",
+    }
+)
+# Name maps where an ``x-`` key is still an extension (an operation's responses; a component may be so named).
+_EXTENSIBLE = frozenset({"paths", "responses"})
+_LINK_DATA = frozenset({"parameters", "requestBody"})  # a Link's values (or runtime expressions)
+
+
+def in_document(document: Any) -> Iterator[tuple[str, str]]:
+    """(JSON pointer, pattern) of every regular expression an OpenAPI document's schemas hold, in the order
+    written: each ``pattern`` and each ``patternProperties`` key (its pointer the key's own). Values that
+    are data are not searched: ``default``, ``enum``, ``const``, ``example``, ``examples`` (and so Example
+    Objects), a Link's ``parameters`` and ``requestBody``, and extensions (``x-``); but a name the author
+    chose is no keyword (a property named ``example``, the ``default`` response, a header named ``x-id``)."""
+    return _in_object(document, (), "")
+
+
+def _in_object(node: Any, at: tuple[str, ...], member_of: str) -> Iterator[tuple[str, str]]:
+    """The patterns of an object (or a list of them) whose keys are OpenAPI's or JSON Schema's words;
+    ``member_of``: the name map it is a value of, if any."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _in_object(item, (*at, str(index)), "")
+        return
+    if not isinstance(node, Mapping):
+        return
+    for key, value in node.items():
+        key = str(key)
+        where = (*at, key)
+        if key in _DATA or key.startswith("x-") or (member_of == "links" and key in _LINK_DATA):
+            continue
+        if key == "pattern" and isinstance(value, str):
+            yield pointer_to(where), value
+        elif key in _NAMES and isinstance(value, Mapping):
+            if key == "patternProperties":
+                yield from ((pointer_to((*where, str(name))), str(name)) for name in value)
+            extensible = key in _EXTENSIBLE and at != ("components",)
+            for name, member in value.items():
+                if not (extensible and str(name).startswith("x-")):
+                    yield from _in_object(member, (*where, str(name)), key)
+        else:
+            yield from _in_object(value, where, "")
+
+
+def not_ecma(document: Any) -> list[str]:
+    """Each regular expression of the document (``in_document``) that is no ECMA-262 pattern (``is_ecma``),
+    as ``POINTER: 'PATTERN' is not an ECMA-262 regular expression (as OpenAPI patterns are)``."""
+    return [
+        f"{where}: {pattern!r} is not an ECMA-262 regular expression (as OpenAPI patterns are)"
+        for where, pattern in in_document(document)
+        if not is_ecma(pattern)
+    ]
+
+
+def is_regex_complaint(error: Any) -> bool:
+    """Whether an OpenAPI validator's error (openapi-spec-validator) is its judgement of a pattern: it
+    reads them with Python's ``re``, which refuses ECMA's ``(?<name>...)`` and ``\\p{L}`` and takes Python's
+    own ``(?P<name>...)``; ``not_ecma`` judges them instead."""
+    return bool(error.validator == "format" and error.validator_value == "regex")
 
 
 @functools.lru_cache(maxsize=1024)

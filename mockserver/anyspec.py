@@ -17,7 +17,7 @@ generated data, the outbox); what ours say in ``x-mockline`` gets a default here
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -112,37 +112,15 @@ def _invalid(document: Mapping[str, Any]) -> list[str]:
         model.resolve(document)
     except UnresolvableRef as exc:
         return [str(exc)]
-    found = [
-        f"{where}: {pattern!r} is not an ECMA-262 regular expression (as OpenAPI patterns are)"
-        for where, pattern in _patterns(document, ())
-        if not model.is_ecma_pattern(pattern)
-    ][:5]
+    found = model.not_ecma_patterns(document)[:5]
     for error in OpenAPIV30SpecValidator(document).iter_errors():
         if len(found) == 5:
             break
-        if error.validator == "format" and error.validator_value == "regex":
+        if model.is_regex_complaint(error):
             continue
         where = model.pointer_to(error.absolute_path) or "/"
         found.append(f"{where}: {error.message.splitlines()[0][:200]}")
     return found
-
-
-_DATA = frozenset({"example", "examples", "default", "enum"})  # keys whose values are data, not schemas
-
-
-def _patterns(node: Any, at: tuple[str, ...]) -> Iterator[tuple[str, str]]:
-    """(pointer, pattern) of every schema's ``pattern`` in the document as written (examples, defaults,
-    enums and extensions, which hold data, not schemas, are not searched)."""
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            key = str(key)
-            if key == "pattern" and isinstance(value, str):
-                yield model.pointer_to((*at, key)), value
-            elif (at[-1:] == ("properties",)) or (key not in _DATA and not key.startswith("x-")):
-                yield from _patterns(value, (*at, key))
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from _patterns(item, (*at, str(index)))
 
 
 def with_open_credentials(settings: Settings, foreign: list[ForeignSpec]) -> Settings:

@@ -15,6 +15,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from contracts.loaders import load_spec, spec_names
 from contracts.model import ECMADraft4Validator, resolve, to_json_schema_within, to_openapi_31
+from mockserver.anyspec import SpecError, load_foreign
 from mockserver.cli import main
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -226,7 +227,130 @@ def test_ecma_patterns_python_reads_otherwise_are_exported(
     schema = {"type": "string", "pattern": "(?P<x>a)["}
     broken.write_text(json.dumps(_document(components={"schemas": {"S": schema}})), encoding="utf-8")
     assert main(["export", str(broken), "--openapi", "3.1"]) == 1
-    assert "is not a 'regex'" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "mockline export: not valid OpenAPI 3.1: /components/schemas/S/pattern: '(?P<x>a)[' is not an"
+        " ECMA-262 regular expression (as OpenAPI patterns are)\n"
+    )
+
+
+# serve --spec and export judge a document's patterns with one walk (``contracts.patterns.in_document``):
+# each ``pattern`` of a schema and each ``patternProperties`` key, never a value that is data.
+PYTHON_ONLY = {"type": "string", "pattern": "(?P<n>a)"}  # Python's named group: no ECMA-262 pattern
+DATA = {"type": "string", "pattern": "(?P<n>a)["}  # a value shaped like a schema, in a default or example
+
+
+def _with_query_schema(schema: dict[str, Any], **parameter: Any) -> dict[str, Any]:
+    query = {"name": "q", "in": "query", "schema": schema, **parameter}
+    operation = {"parameters": [query], "responses": {"204": {"description": "ok"}}}
+    return _document(paths={"/x": {"get": operation}})
+
+
+def _with_body_schema(schema: dict[str, Any], **media: Any) -> dict[str, Any]:
+    content = {"application/json": {"schema": schema, **media}}
+    operation = {"requestBody": {"content": content}, "responses": {"204": {"description": "ok"}}}
+    return _document(paths={"/x": {"post": operation}})
+
+
+def _exported(
+    tmp_path: Path, document: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    source = tmp_path / "source.yaml"
+    source.write_text(yaml.safe_dump(document), encoding="utf-8")
+    code = main(["export", str(source), "--openapi", "3.1", "-o", str(tmp_path / "out.yaml")])
+    return code, capsys.readouterr().err
+
+
+def _served(tmp_path: Path, document: dict[str, Any]) -> str:
+    """Empty when ``serve --spec`` takes the document, else why not."""
+    source = tmp_path / "served.yaml"
+    source.write_text(yaml.safe_dump(document), encoding="utf-8")
+    try:
+        load_foreign((str(source),), {})
+    except SpecError as exc:
+        return str(exc)
+    return ""
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        (_with_query_schema(PYTHON_ONLY), "/paths/~1x/get/parameters/0/schema/pattern"),
+        (
+            _document(
+                components={"schemas": {"M": {"type": "object", "patternProperties": {"(?P<n>a)": {}}}}}
+            ),
+            "/components/schemas/M/patternProperties/(?P<n>a)",
+        ),
+        (
+            _document(
+                paths={
+                    "/x": {
+                        "get": {
+                            "responses": {
+                                "default": {
+                                    "description": "any",
+                                    "content": {"application/json": {"schema": PYTHON_ONLY}},
+                                }
+                            }
+                        }
+                    }
+                }
+            ),
+            "/paths/~1x/get/responses/default/content/application~1json/schema/pattern",
+        ),
+    ],
+)
+def test_export_refuses_a_pattern_that_is_not_ecma_naming_where_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: dict[str, Any], where: str
+) -> None:
+    # Python's re reads (?P<n>a), so the 3.1 validator took it; the mock's validator (ECMA-262) does not
+    code, err = _exported(tmp_path, document, capsys)
+    assert code == 1
+    assert err == (
+        f"mockline export: not valid OpenAPI 3.1: {where}: '(?P<n>a)' is not an ECMA-262 regular expression"
+        " (as OpenAPI patterns are)\n"
+    )
+    assert not (tmp_path / "out.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        _with_query_schema({"type": "string", "pattern": r"^(?<year>\d{4})$"}),
+        _with_query_schema({"type": "string", "pattern": r"\p{L}+"}),
+        _document(components={"schemas": {"M": {"type": "object", "patternProperties": {r"^\p{L}+$": {}}}}}),
+        _with_query_schema({"type": "string", "default": "a", "example": "a"}, example=DATA),
+        _with_body_schema({"type": "object", "default": DATA, "example": DATA}, example=DATA),
+        _with_body_schema({"type": "object"}, examples={"one": {"value": DATA}}),
+    ],
+    ids=["named group", "letter class", "patternProperties", "parameter example", "schema data", "examples"],
+)
+def test_ecma_patterns_are_taken_and_data_is_not_read_as_a_pattern_by_export_and_serve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: dict[str, Any]
+) -> None:
+    code, err = _exported(tmp_path, document, capsys)
+    assert (code, err) == (0, "")
+    if "patternProperties" not in str(document):  # OpenAPI 3.0 has no patternProperties: serve refuses it
+        assert _served(tmp_path, document) == ""
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        _with_query_schema(PYTHON_ONLY),
+        _with_body_schema({"type": "object", "properties": {"example": PYTHON_ONLY}}),
+        _document(components={"schemas": {"default": PYTHON_ONLY}}),
+    ],
+    ids=["parameter", "a property named example", "a component named default"],
+)
+def test_serve_and_export_name_the_same_pattern(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: dict[str, Any]
+) -> None:
+    code, err = _exported(tmp_path, document, capsys)
+    assert code == 1
+    finding = err.removeprefix("mockline export: not valid OpenAPI 3.1: ").rstrip("\n")
+    assert finding.endswith("'(?P<n>a)' is not an ECMA-262 regular expression (as OpenAPI patterns are)")
+    assert f"is not a valid OpenAPI 3.0 document: {finding}" in _served(tmp_path, document)
 
 
 def test_inline_schemas_of_x_webhooks_become_2020_12() -> None:

@@ -221,3 +221,98 @@ def test_the_mocks_exact_validator_for_big_integers_reads_patterns_as_ecma() -> 
             "body.digits",
             "body.month",
         ], n
+
+
+# ---- every regular expression of a document: the one walk serve --spec and export both check with --------
+
+
+def test_every_schema_pattern_of_a_document_is_found_and_no_value_that_is_data() -> None:
+    data = {"pattern": "(?P<data>a)", "type": "string"}  # a value shaped like a schema, but a value
+    string = {"type": "string", "pattern": "^p$"}
+    schema = {
+        "type": "object",
+        "default": data,
+        "enum": [data],
+        "const": data,
+        "example": data,
+        "examples": [data],
+        "x-note": data,
+        "properties": {
+            "pattern": {"type": "string", "pattern": "^named pattern$"},  # a property named so
+            "default": {"type": "string", "pattern": "^named default$"},
+            "x-id": {"type": "string", "pattern": "^named x-id$"},
+            "list": {"type": "array", "items": {"allOf": [{"type": "string", "pattern": "^in allOf$"}]}},
+        },
+        "patternProperties": {r"^\p{L}+$": string},
+        "discriminator": {"propertyName": "kind", "mapping": {"pattern": "#/components/schemas/example"}},
+    }
+    document = {
+        "openapi": "3.0.3",
+        "x-webhooks": {
+            "event": {"post": {"requestBody": {"content": {"application/json": {"schema": data}}}}}
+        },
+        "paths": {
+            "x-draft": data,
+            "/x": {
+                "get": {
+                    "parameters": [{"name": "q", "in": "query", "schema": string, "example": data}],
+                    "responses": {
+                        "default": {
+                            "description": "d",
+                            "headers": {"x-rate": {"schema": string}},
+                            "content": {
+                                "application/json": {"schema": schema, "examples": {"e": {"value": data}}}
+                            },
+                            "links": {
+                                "again": {"operationId": "x", "requestBody": data, "parameters": {"p": data}}
+                            },
+                        },
+                        "x-later": data,
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {"example": string},  # a schema named example
+            "responses": {"x-error": {"description": "e", "headers": {"h": {"schema": string}}}},
+            "examples": {"pattern": {"value": data}},
+            "securitySchemes": {
+                "o": {
+                    "type": "oauth2",
+                    "flows": {"implicit": {"authorizationUrl": "u", "scopes": {"pattern": "("}}},
+                }
+            },
+        },
+    }
+    schema_at = "/paths/~1x/get/responses/default/content/application~1json/schema"
+    assert list(patterns.in_document(document)) == [
+        ("/paths/~1x/get/parameters/0/schema/pattern", "^p$"),
+        ("/paths/~1x/get/responses/default/headers/x-rate/schema/pattern", "^p$"),
+        (f"{schema_at}/properties/pattern/pattern", "^named pattern$"),
+        (f"{schema_at}/properties/default/pattern", "^named default$"),
+        (f"{schema_at}/properties/x-id/pattern", "^named x-id$"),
+        (f"{schema_at}/properties/list/items/allOf/0/pattern", "^in allOf$"),
+        (f"{schema_at}/patternProperties/^\\p{{L}}+$", r"^\p{L}+$"),  # a key is a pattern too
+        (f"{schema_at}/patternProperties/^\\p{{L}}+$/pattern", "^p$"),
+        ("/components/schemas/example/pattern", "^p$"),
+        ("/components/responses/x-error/headers/h/schema/pattern", "^p$"),
+    ]
+
+
+def test_what_is_not_ecma_is_named_where_it_is_written() -> None:
+    document = {
+        "components": {
+            "schemas": {
+                "Year": {"type": "string", "pattern": r"^(?<year>\d{4})$"},
+                "Word": {"type": "string", "pattern": r"\p{L}+"},
+                "Python": {"type": "string", "pattern": "(?P<n>a)"},
+                "Map": {"type": "object", "patternProperties": {"a/(?P<n>b)": {}}},
+            }
+        }
+    }
+    assert patterns.not_ecma(document) == [
+        "/components/schemas/Python/pattern: '(?P<n>a)' is not an ECMA-262 regular expression"
+        " (as OpenAPI patterns are)",
+        "/components/schemas/Map/patternProperties/a~1(?P<n>b): 'a/(?P<n>b)' is not an ECMA-262 regular"
+        " expression (as OpenAPI patterns are)",
+    ]
