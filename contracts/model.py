@@ -54,7 +54,8 @@ from contracts.oas30 import (
 )
 from contracts.patterns import Draft4 as ECMADraft4Validator
 from contracts.patterns import compiled as compiled_pattern
-from contracts.patterns import is_ecma as is_ecma_pattern
+from contracts.patterns import is_regex_complaint
+from contracts.patterns import not_ecma as not_ecma_patterns
 from contracts.patterns import sample as sample_pattern
 
 __all__ = [
@@ -86,8 +87,9 @@ __all__ = [
     "form_encode",
     "form_value",
     "from_document",
-    "is_ecma_pattern",
+    "is_regex_complaint",
     "load_spec",
+    "not_ecma_patterns",
     "pointer_to",
     "recursion_ref",
     "recursion_target",
@@ -309,6 +311,12 @@ class Parameter:
     def examples(self) -> list[Any]:
         """The values the parameter's examples show (``shown_examples``)."""
         return shown_examples(self.definition, self.schema)
+
+    @property
+    def default(self) -> Any:
+        """The value a server takes when the parameter is not sent (its schema's ``default``); None when
+        the spec gives none."""
+        return self.schema.get("default")
 
     @property
     def style(self) -> str:

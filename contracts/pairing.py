@@ -63,7 +63,7 @@ def links(contract: model.Contract) -> list[Link]:
 def _example(parameter: model.Parameter) -> Any:
     """The parameter's first example, else its schema's default (None when it has neither)."""
     shown = parameter.examples
-    return shown[0] if shown else parameter.schema.get("default")
+    return shown[0] if shown else parameter.default
 
 
 def _json_example(op: model.Operation) -> tuple[str, Any] | None:

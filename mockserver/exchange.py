@@ -43,8 +43,12 @@ class Call:
         if name in self.query:
             return int(self.query[name])
         for parameter in self.operation.parameters:
-            if parameter.name == name and parameter.location == "query" and "default" in parameter.schema:
-                return int(parameter.schema["default"])
+            if (
+                parameter.name == name
+                and parameter.location == "query"
+                and parameter.spec.default is not None
+            ):
+                return int(parameter.spec.default)
         raise LookupError(f"{self.operation_id} has no query parameter {name!r} with a default")
 
 
