@@ -11,8 +11,8 @@ whether it is inside brackets, and:
   character's ``\\xHH``; ``\\p{L}`` as ``[^\\W\\d_...]`` and ``\\P{L}`` as ``[\\W\\d_...]``, the dots the numbers
   that are not digits (``No``, ``Nl``: Python's ``\\w`` takes them), ``\\p{Nd}`` as ``\\d`` and ``\\P{Nd}`` as
   ``\\D`` (inside brackets ``\\p{Nd}`` and ``\\P{Nd}`` only);
-- keeps as written what Python reads alike: characters and classes, the escapes ``\\d \\D \\w \\W \\s \\S \\b
-  \\B \\f \\n \\r \\t \\v \\xHH \\uHHHH`` and escaped punctuation, groups ``(...)`` and ``(?:...)``,
+- keeps as written what Python reads alike: characters and classes, the escapes ``\\b \\B \\f \\n \\r \\t
+  \\v \\xHH \\uHHHH`` and escaped punctuation, groups ``(...)`` and ``(?:...)``,
   lookarounds, the modifiers ``(?i:...)`` and ``(?s:...)``, numbered back references, repeats and lazy
   repeats;
 - refuses: any other property class (and ``\\p{L}``, ``\\P{L}`` inside brackets); the classes ``[]``
@@ -23,11 +23,12 @@ whether it is inside brackets, and:
   other than ``i`` and ``s`` (``(?m:...)``: Python's multiline ``$`` is not ECMA's); possessive repeats
   (``a++``, ``a{2}+``) and ``{,n}`` (a repeat in Python, characters in ECMA-262).
 
-Where Python still reads otherwise, it reads as the server's validator (jsonschema-rs) does, except for
-``\\d``, ``\\w`` and ``\\s``: Python's ``\\d`` and ``\\w`` also take other scripts' digits and letters, where
-ECMA's and the server's take ASCII only, and Python's ``\\s`` takes ``\\x1c``-``\\x1f`` and ``\\x85`` but not
-``\\ufeff`` (the checks here use them as Schemathesis and jsonschema do). As the server, Python's ``.``
-takes ``\\r``, ``\\u2028`` and ``\\u2029``, ``\\b`` sees Unicode words, and a back reference to a group that
+``\\d``, ``\\w`` and ``\\s`` are spelled as the classes ECMA-262 (and the server) reads them as: the ASCII
+digits, the ASCII word characters, ECMA's white space and line ends (Python's own take other scripts'
+digits and letters, and ``\\x1c``-``\\x1f`` and ``\\x85`` but not ``\\ufeff``); ``\\D``, ``\\W`` and ``\\S`` as their
+complements, which have no spelling inside brackets (refused there), and no class escape may start a
+range. Where Python still reads otherwise, it reads as the server's validator (jsonschema-rs) does. As
+the server, Python's ``.`` takes ``\\r``, ``\\u2028`` and ``\\u2029``, ``\\b`` sees Unicode words, and a back reference to a group that
 took no part fails, where ECMA-262's matches the empty string. Classes follow Python's Unicode database
 (Unicode 14.0 in Python 3.11), which may be older than the server's: a character assigned since reads
 as unassigned here.
@@ -127,20 +128,21 @@ def to_python(pattern: str) -> str:
             )
         return exact
 
-    return _rewrite(pattern, spelled)
+    return _rewrite(pattern, spelled, ecma_classes=True)
 
 
 def _written(negated: bool, name: str) -> str:
     return ("\\P{" if negated else "\\p{") + name + "}"
 
 
-def _rewrite(pattern: str, spell: Callable[[bool, str, bool], str]) -> str:
+def _rewrite(pattern: str, spell: Callable[[bool, str, bool], str], *, ecma_classes: bool = False) -> str:
     """``pattern`` in Python's syntax: ECMA's named groups ``(?<name>`` as ``(?P<name>``, ``$`` as ``\\Z``,
     ``\\cX`` as the control character's ``\\xHH``, each property class ``\\p{Name}`` (``\\P{Name}``: negated)
     as ``spell(negated, name, inside_brackets)`` gives it; ``PatternError`` for what Python reads otherwise.
 
     One pass over the text, which skips escapes and knows whether it is inside brackets: only outside
-    them, and not escaped, is ``(?`` a group, ``$`` an anchor and ``{`` a repeat."""
+    them, and not escaped, is ``(?`` a group, ``$`` an anchor and ``{`` a repeat. With ``ecma_classes``,
+    ``\\d``, ``\\w``, ``\\s`` and their negations are spelled as ECMA-262 reads them (``_ECMA_CLASSES``)."""
 
     def refuse(what: str) -> PatternError:
         return PatternError(f"{pattern!r}: {what}")
@@ -153,7 +155,7 @@ def _rewrite(pattern: str, spell: Callable[[bool, str, bool], str]) -> str:
         char = pattern[at]
         was_repeated, repeated = repeated, False
         if char == "\\":
-            piece, at = _escape(pattern, at, inside, spell, refuse)
+            piece, at = _escape(pattern, at, inside, spell, refuse, ecma_classes)
             out.append(piece)
             continue
         if inside:
@@ -200,9 +202,19 @@ def _escape(
     inside: bool,
     spell: Callable[[bool, str, bool], str],
     refuse: Callable[[str], PatternError],
+    ecma_classes: bool = False,
 ) -> tuple[str, int]:
     """The escape at ``pattern[at]`` in Python's syntax, and where the text goes on."""
     letter = pattern[at + 1 : at + 2]
+    if ecma_classes and letter in _ECMA_CLASSES:
+        members = _ECMA_CLASSES[letter.lower()]
+        if inside and pattern[at + 2 : at + 3] == "-" and pattern[at + 3 : at + 4] not in ("", "]"):
+            raise refuse(f"\\{letter}-... : a class escape cannot start a range (the server refuses it)")
+        if letter.islower():
+            return (members if inside else f"[{members}]"), at + 2
+        if inside:  # a class cannot hold the complement of another
+            raise refuse(f"\\{letter} inside brackets has no exact Python spelling")
+        return f"[^{members}]", at + 2
     if letter in {"p", "P"} and (found := _PROPERTY.match(pattern, at)) is not None:
         return spell(found[1] == "P", found[2], inside), found.end()
     if letter == "c":
@@ -222,6 +234,17 @@ def _escape(
     elif letter.isascii() and letter.isalpha() and letter not in _SAME_LETTER_ESCAPES:
         raise refuse(f"\\{letter} is no ECMA-262 escape (Python reads it otherwise, or not at all)")
     return pattern[at : at + 2], at + 2
+
+
+# \d, \w and \s as ECMA-262 (and the server) read them, as the members of a class: the ASCII digits, the
+# ASCII word characters, and ECMA's white space and line ends (Python's \d and \w also take other scripts'
+# digits and letters; its \s takes \x1c-\x1f and \x85, and not \ufeff).
+_ECMA_CLASSES = {
+    "d": "0-9",
+    "w": "A-Za-z0-9_",
+    "s": "\\t\\n\\x0b\\x0c\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff",
+}
+_ECMA_CLASSES.update({letter.upper(): members for letter, members in _ECMA_CLASSES.items()})
 
 
 def _group(pattern: str, at: int, refuse: Callable[[str], PatternError]) -> tuple[str, int]:

@@ -161,6 +161,20 @@ AGREEMENT: list[tuple[str, list[str]]] = [
     (r"a++", ["aa"]),
     (r"a{,3}", ["a", "a{,3}"]),
     (r"^.$", ["a", "\n"]),
+    # \d, \w and \s as ECMA-262 reads them: Python's took other scripts' digits and letters, and its own
+    # spaces (\x1c, \x85) but not \ufeff
+    (r"^\d+$", ["123", "\u0661\u0662", "\uff11"]),
+    (r"^\D$", ["a", "1", "\u0661"]),
+    (r"^\w+$", ["ab_1", "\u00e9", "\u0436"]),
+    (r"^\W$", ["-", "a", "\u00e9"]),
+    (r"^\s$", [" ", "\u00a0", "\ufeff", "\u3000", "\x1c", "\x85", "\u2028"]),
+    (r"^\S$", ["a", "\u00a0", "\x1c", "\x85"]),
+    (r"^[\d\s]+$", ["1 2", "\u0661", "\ufeff1", "\x1c"]),
+    (r"^[^\w]$", ["\u00e9", "a", "-"]),
+    (r"^[\w.-]+@x$", ["a.b-c@x", "\u00e9@x"]),
+    (r"^[\D]$", ["a", "1"]),
+    (r"^[\d-z]+$", ["1", "-"]),
+    (r"^(?i:\w)$", ["A", "\u00c9"]),
 ]
 
 
