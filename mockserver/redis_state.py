@@ -1025,7 +1025,7 @@ class RedisStore:
 
     def _unreachable(self, exc: Exception) -> StoreUnavailable:
         parts = urlsplit(self.url)
-        where = f"{parts.hostname}:{parts.port or 6379}"
+        where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"  # redis-py's defaults
         return StoreUnavailable(f"the state in Redis ({where}) cannot be reached: {exc}")
 
     def ping(self) -> None:

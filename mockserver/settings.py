@@ -150,7 +150,7 @@ def config_problems(data: Any) -> list[str]:
     return sorted(found)
 
 
-CHECKED_FLAGS = ("port", "time_scale", "workers")
+CHECKED_FLAGS = ("port", "time_scale", "workers", "namespace")
 """``serve`` flags argparse only parses: held here to the config file's rules for the same option."""
 
 

@@ -432,4 +432,4 @@ def open_store(spec: str) -> MemoryStore | SQLiteStore:
             return SQLiteStore(path)
         except sqlite3.Error as exc:
             raise ValueError(f"--state {spec}: the SQLite file {path} cannot be opened: {exc}") from None
-    raise ValueError(f"--state takes 'memory' or 'sqlite:PATH', not {spec!r}")
+    raise ValueError(f"--state takes 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB', not {spec!r}")

@@ -181,7 +181,27 @@ BAD_FLAGS = [
     (["--workers", "0"], "--workers must be at least 1, not 0"),
     (["--workers", "65", "--state", "redis://127.0.0.1:1/0"], "--workers must be at most 64, not 65"),
     (["--workers", "1000", "--state", "redis://127.0.0.1:1/0"], "--workers must be at most 64, not 1000"),
+    # a namespace is part of every Redis key: one with a ':' could reach into another's keys
+    (
+        ["--namespace", "team:a", "--state", "redis://127.0.0.1:1/0"],
+        "--namespace must match the pattern ^[A-Za-z0-9_.-]{1,64}$, not 'team:a'",
+    ),
+    (["--namespace", ""], "--namespace must match the pattern ^[A-Za-z0-9_.-]{1,64}$, not ''"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [
+        ("foo://x", "--state takes 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB', not 'foo://x'"),
+        ("sqlite:", "--state takes 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB', not 'sqlite:'"),
+    ],
+)
+def test_a_state_that_is_none_of_the_kinds_names_every_kind(
+    state: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--clock", "manual", "--port", "0", "--state", state]) == 2
+    assert capsys.readouterr().err == f"mockline: {said}\n"
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD_FLAGS, ids=[" ".join(a) for a, _ in BAD_FLAGS])
