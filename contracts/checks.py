@@ -17,6 +17,8 @@ follow-up list the reports print) and gets its URL from :mod:`contracts.urls`; t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import shlex
@@ -48,6 +50,9 @@ RULES: dict[str, str] = {
 }
 
 _INVALID_SECRET = "mockline-verify-invalid-credential"
+# Appended to the run's own secret to make a wrong one: a server that compares only the start of a key
+# (``startswith``, a truncated compare) lets it in, one that compares the whole key does not.
+_WRONG_SUFFIX = "-mockline-verify-invalid"
 _PROBES_PER_PAIR = 2
 _RATE_LIMIT_RETRIES = 3  # a probe answered 429 with Retry-After is sent again after the wait, this often
 _TRANSPORT_HEADERS = {"user-agent", "accept-encoding", "accept", "connection", "content-length"}
@@ -384,6 +389,25 @@ def vendor_error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
 _AUTH_PROBE = "auth_failure_status"  # the probe both auth checks judge is listed under this name
 
 
+def _wrong_credential(name: str, given: str | None) -> str:
+    """A wrong value for the credential header ``name``, in the scheme of the run's own value ``given``:
+    Basic keeps the user and gets a wrong password, a Bearer token or a key gets a wrong token, each the
+    right one with more after it. A header the run gave no value for gets a made-up one."""
+    if given is None:
+        return f"Bearer {_INVALID_SECRET}" if name == "authorization" else _INVALID_SECRET
+    scheme, sep, value = given.partition(" ")
+    if name != "authorization" or not sep:
+        return given + _WRONG_SUFFIX
+    if scheme.lower() == "basic":
+        try:
+            pair = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            pair = ""
+        if ":" in pair:
+            return f"{scheme} " + base64.b64encode((pair + _WRONG_SUFFIX).encode("utf-8")).decode("ascii")
+    return given + _WRONG_SUFFIX
+
+
 def _auth_probe(case: Any, response: Any, context: VerifyContext) -> tuple[int, Any, str, str] | None:
     """The operation's request once more, with its credentials left out (then with wrong ones).
 
@@ -400,11 +424,12 @@ def _auth_probe(case: Any, response: Any, context: VerifyContext) -> tuple[int, 
         kwargs = _request_kwargs(case, context)
         headers = {k: v for k, v in kwargs["headers"].items() if k.lower() not in names}
         worst: tuple[int, Any, str] | None = None
-        for wrong in (None, _INVALID_SECRET):
+        given = {k.lower(): v for k, v in context.credentials.items()}
+        for wrong in (False, True):
             attempt = dict(headers)
-            if wrong is not None:
+            if wrong:
                 for name in names:
-                    attempt[name] = f"Bearer {wrong}" if name == "authorization" else wrong
+                    attempt[name] = _wrong_credential(name, given.get(name))
             probe, curl = _send(context, {**kwargs, "headers": attempt}, check=_AUTH_PROBE, operation=label)
             if probe.status_code == 429:
                 return None
@@ -665,6 +690,36 @@ def deleted_id_gone(ctx: Any, response: Any, case: Any) -> bool | None:
             curl=curl,
         )
     return None
+
+
+# --- plain-text answers -----------------------------------------------------------------------------------
+
+
+def _documented_schema(case: Any, document: Mapping[str, Any], status: int, media_type: str) -> Any:
+    """The schema the operation documents for ``status`` in ``media_type``, references resolved."""
+    responses = _operation_document(case).get("responses") or {}
+    for key in (str(status), f"{str(status)[0]}XX", "default"):
+        if key in responses:
+            response = model.resolve(document, responses[key]) or {}
+            media = (response.get("content") or {}).get(media_type) or {}
+            return model.resolve(document, media.get("schema")) if "schema" in media else None
+    return None
+
+
+@schemathesis.deserializer("text/plain")
+def plain_text(ctx: Any, response: Any) -> str:
+    """A ``text/plain`` answer read as the string it is, where the operation documents a string schema
+    for it (Diyalog's verdict words: an ``enum``), so that ``response_schema_conformance`` judges the text
+    instead of passing it unread (Schemathesis reads no plain text). Elsewhere (a run that is not
+    mockline's, a schema of another type) it stays unread, as before."""
+    case = getattr(ctx, "case", None)
+    context = context_of(case) if case is not None else None
+    if context is None:
+        raise NotImplementedError("text/plain is read only in a mockline verify run")
+    schema = _documented_schema(case, context.document, response.status_code, "text/plain")
+    if not isinstance(schema, Mapping) or schema.get("type") != "string":
+        raise NotImplementedError("text/plain is read only where the spec documents a string schema")
+    return bytes(response.content).decode(response.encoding or "utf-8", "replace")
 
 
 # --- hooks: every request Schemathesis sends goes through the run's pacing and evidence ------------------

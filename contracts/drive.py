@@ -6,7 +6,10 @@ contact was found: otherwise it is skipped, and the report says so, never counti
 CreateActivity, AssignActivity, UpdateActivity, StopCallActivity, UpdateCallRecording. Each response must
 have the step's success status and validate against ``ringotel-crm.yaml`` (openapi-core, with the spec's
 server set to the base URL); the ids it answers are carried to the next step and checked where the
-contract says they come back.
+contract says they come back. Each activity step answers the whole stored activity, and a step keeps
+what it was not sent (updateActivity's "properties that are not sent keep their value"): what an earlier
+step stored, as the CRM answered it then (the contact AssignActivity linked, the notes UpdateActivity
+wrote), must still be there in every later step's answer.
 
 This module speaks HTTP only; it does not import the mock.
 """
@@ -187,6 +190,8 @@ class Driver:
         self.headers: dict[str, str] = {}
         self.basic: tuple[str, str] | None = None
         self.carried: dict[str, Any] = {}
+        # The activity's fields earlier steps stored, as the CRM answered them: later steps must keep them.
+        self.stored: dict[str, Any] = {}
         self._last: tuple[str, str, int | None] = ("", "", None)
 
     async def run(self) -> Report:
@@ -300,6 +305,17 @@ class Driver:
                 f"{json.dumps(body.get(field_name))}"
             )
 
+    def keeps(self, body: Mapping[str, Any], sent: Mapping[str, Any], step: str) -> None:
+        """The activity ``body`` still holds what earlier steps stored and ``sent`` did not change; then
+        what this step sent is stored too, as the CRM answered it."""
+        for name, value in self.stored.items():
+            if name not in sent and body.get(name) != value:
+                raise StepFailed(
+                    f"expected {step} to keep what it was not sent: {name} = {json.dumps(value)} (stored "
+                    f"earlier), got {name} = {json.dumps(body.get(name))}"
+                )
+        self.stored.update({name: body.get(name) for name in sent})
+
     # -- the steps -----------------------------------------------------------------------------------------
 
     async def token(self, client: httpx.AsyncClient) -> str:
@@ -365,6 +381,7 @@ class Driver:
         if opened is not None:  # a spec that defaults no status leaves the CRM free to choose
             self.same(body, "status", opened, "a new activity with the status the spec defaults it to")
         self.carried["activity_id"] = body["activity_id"]
+        self.stored = {name: body.get(name) for name in sent}
         return f"activity {body['activity_id']} for call {sent['call_id']}"
 
     def _activity(self) -> dict[str, Any]:
@@ -381,6 +398,7 @@ class Driver:
         )
         self.same(body, "activity_id", self.carried["activity_id"], "the same activity back")
         self.same(body, "contact_id", contact_id, "the activity linked to the contact")
+        self.keeps(body, {"contact_id": contact_id}, "AssignActivity")
         return f"activity {body['activity_id']} linked to contact {contact_id}"
 
     async def update_activity(self, client: httpx.AsyncClient) -> str:
@@ -390,6 +408,7 @@ class Driver:
         )
         self.same(body, "activity_id", self.carried["activity_id"], "the same activity back")
         self.same(body, "notes", notes, "the notes just sent")
+        self.keeps(body, {"notes": notes}, "UpdateActivity")
         return "notes stored"
 
     async def stop_call_activity(self, client: httpx.AsyncClient) -> str:
@@ -405,6 +424,7 @@ class Driver:
         self.same(body, "status", "completed", "the activity closed")
         self.same(body, "call_end", sent["call_end"], "the end time just sent")
         self.same(body, "call_duration", duration, "the duration just sent")
+        self.keeps(body, sent, "StopCallActivity")
         return f"closed after {duration} s"
 
     async def update_call_recording(self, client: httpx.AsyncClient) -> str:
@@ -432,6 +452,7 @@ class Driver:
                     f"got recording_url = {json.dumps(body.get('recording_url'))}"
                 )
         self.same(body, "activity_id", self.carried["activity_id"], "the same activity back")
+        self.keeps(body, {"recording_url": body.get("recording_url")}, "UpdateCallRecording")
         return f"recording at {body['recording_url']}"
 
 

@@ -12,7 +12,7 @@ import pytest
 from contracts.drive import Auth, Report, UsageError, drive
 from mockserver.cli import main
 from tests.fixtures import serving
-from tests.fixtures.crm import BREAKS, crm_app
+from tests.fixtures.crm import BREAKS, FORGETS, crm_app
 from tests.fixtures.mockline_http import new_app
 
 STEPS = [
@@ -103,6 +103,18 @@ def test_a_crm_broken_at_one_step_fails_that_step_with_what_was_expected(step: s
     }[step]
     assert expected_detail in message, message
     assert all(s.ok for s in report.steps[:-1])
+
+
+@pytest.mark.parametrize("broken", sorted(FORGETS))
+def test_a_crm_that_forgets_what_an_earlier_step_stored_fails_the_step_that_forgot(broken: str) -> None:
+    # Every answer validates and echoes what its own step sent; only the field an earlier step stored is
+    # gone. Before the check, drive said "PASSED: all 9 steps".
+    step, _, lost = broken.partition(":")
+    report, output = run("http://crm", "basic:mockline:mockline", httpx.ASGITransport(app=crm_app(broken)))
+    assert report.exit_code == 1, output
+    assert report.failed is not None and report.failed.name == step, output
+    assert f"expected {step} to keep what it was not sent: {lost} = " in report.failed.summary, output
+    assert "PASSED" not in output
 
 
 def test_the_correct_fixture_crm_passes_and_wrong_credentials_fail_the_first_step() -> None:

@@ -12,7 +12,7 @@ from contracts.receiver import verify_receiver
 from mockserver.cli import main
 from tests.fixtures.verify import free_port, serving
 from tests.fixtures.verify.given_up import one_connection, stuck_when_the_sender_hangs_up
-from tests.fixtures.verify.receivers import RECEIVERS, correct
+from tests.fixtures.verify.receivers import RECEIVERS, SPEC_RECEIVERS, UNSEEN_RECEIVERS, correct
 
 RULES = {
     "valid_callback_accepted",
@@ -122,6 +122,28 @@ def test_verify_receiver_names_the_rule_a_receiver_breaks(name: str) -> None:
     assert report.exit_code() == 1
     violation = next(v for v in report.violations if v.rule == rule)
     assert violation.curl.startswith("curl -X POST") and violation.expected and violation.got
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_RECEIVERS))
+def test_verify_receiver_names_the_rule_a_receiver_of_each_spec_breaks(name: str) -> None:
+    factory, spec, rule = SPEC_RECEIVERS[name]
+    with serving(factory()) as url:
+        report = verify_receiver(spec, url + "/callbacks")
+    assert rule in report.broken_rules, sorted(report.broken_rules)
+    assert report.exit_code() == 1
+
+
+@pytest.mark.parametrize("name", sorted(UNSEEN_RECEIVERS))
+def test_what_no_delivery_can_show_is_not_claimed(name: str) -> None:
+    # A receiver that books a retry as a new event, takes any body or any api_token answers 200 as a good
+    # one does: nothing on the wire tells them apart, and the spec asks no refusal verify-receiver could
+    # provoke (it cannot know the receiver's configured token). It passes, and the report claims no rule
+    # beyond the answers it judged.
+    factory, spec = UNSEEN_RECEIVERS[name]
+    with serving(factory()) as url:
+        report = verify_receiver(spec, url + "/callbacks")
+    assert report.exit_code() == 0, sorted(report.broken_rules)
+    assert {check for _, check in report.rows} == RULES
 
 
 def test_cli_reports_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

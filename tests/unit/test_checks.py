@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -89,6 +90,28 @@ def test_credentials_from_headers_basic_and_bearer() -> None:
     assert parse_header("x-access-token:  abc ") == ("x-access-token", "abc")
     with pytest.raises(VerifyError):
         parse_header("no colon")
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "wrong"),
+    [
+        # Basic: the run's user with a wrong password (a server that checks the user alone lets it in)
+        ("authorization", "Basic dTpw", "Basic dTpwLW1vY2tsaW5lLXZlcmlmeS1pbnZhbGlk"),
+        # a token or key: the right one with more after it (a server that compares its start lets it in)
+        ("authorization", "Bearer tok", "Bearer tok-mockline-verify-invalid"),
+        ("auth-token", "queue-key", "queue-key-mockline-verify-invalid"),
+        ("authorization", "Basic %%%", "Basic %%%-mockline-verify-invalid"),  # not base64: more after it
+        # a credential header the run gave no value for
+        ("x-access-token", None, "mockline-verify-invalid-credential"),
+        ("authorization", None, "Bearer mockline-verify-invalid-credential"),
+    ],
+)
+def test_a_wrong_credential_keeps_the_scheme_and_extends_the_right_one(
+    name: str, given: str | None, wrong: str
+) -> None:
+    assert checks._wrong_credential(name, given) == wrong
+    if given is not None and given.startswith("Basic dT"):
+        assert base64.b64decode(wrong.split()[1]).decode() == "u:p-mockline-verify-invalid"
 
 
 def test_the_token_url_is_the_specs_own() -> None:
