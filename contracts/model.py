@@ -8,7 +8,9 @@ callbacks and ``x-webhooks`` alike) and the one wire encoder and decoder for for
 (``form_value``, ``form_decode``).
 
 Vendor facts that are not OpenAPI (the mock prefix, error shape, messages, token lifetimes, caps, rate
-limits, the default retry rule) are read from the spec's ``x-mockline`` object, never written in code.
+limits, the default retry rule) are read from the spec's ``x-mockline`` object, never written in code;
+so is which payload field a callback's receiver checks as a credential (``x-mockline-credential`` on the
+field's schema: ``Callback.credential_fields``).
 
 This is the one module of ``contracts/`` the mock may import (ARCHITECTURE.md); so it re-exports the few
 spec helpers the mock needs (names of the shipped specs, the OpenAPI 3.0 to JSON Schema conversion, the
@@ -60,6 +62,7 @@ from contracts.patterns import sample as sample_pattern
 
 __all__ = [
     "ADMIN_SPEC",
+    "CREDENTIAL",
     "EXTRA_FORMATS",
     "FORMAT_CHECKER",
     "VENDOR_SPECS",
@@ -445,10 +448,25 @@ class Callback:
     retry: RetryRule
     pointer: str = field(repr=False, compare=False, default="")  # where it is written in the raw document
     registered_at: str = field(repr=False, compare=False, default="")  # pointer of the registering operation
+    # The payload fields the receiver checks as a credential (``x-mockline-credential: true`` on their
+    # schema), as RFC 6901 pointers into the payload (``/api_token``), and where each such schema is written
+    # in the raw document.
+    credential_fields: tuple[str, ...] = ()
+    credentials_written_at: tuple[str, ...] = field(repr=False, compare=False, default=())
 
     @property
     def operation_id(self) -> str:
         return self.operation.operation_id
+
+    @property
+    def credential_refusal(self) -> tuple[int, ...]:
+        """The statuses with which the receiver refuses a wrong credential, as the callback documents them:
+        its 401 or 403 when it documents either, else every 4xx it documents; empty when it documents
+        none (then any 4xx is a refusal)."""
+        documented = sorted(
+            int(c) for c in self.operation.responses if c.isdigit() and c.startswith("4") and len(c) == 3
+        )
+        return tuple(c for c in documented if c in (401, 403)) or tuple(documented)
 
     @property
     def method(self) -> str:
@@ -654,6 +672,49 @@ def _retry(op: Mapping[str, Any], operation: Operation, default: RetryRule) -> R
     return RetryRule(rule.attempts, rule.interval_seconds, documented or rule.success_status)
 
 
+CREDENTIAL = "x-mockline-credential"  # on a payload field's schema: the receiver checks it as a credential
+
+
+def _marked(schema: Any, keys: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(the field's keys in the payload, the schema's keys below ``schema``) of each property, at any
+    depth of objects (``allOf`` parts included), whose schema says ``x-mockline-credential: true``."""
+    if not isinstance(schema, Mapping):
+        return
+    for name, prop in (schema.get("properties") or {}).items():
+        here = (*keys, "properties", str(name))
+        if isinstance(prop, Mapping) and prop.get(CREDENTIAL) is True:
+            yield (str(name),), here
+        for inner, where in _marked(prop, here):
+            yield (str(name), *inner), where
+    for index, part in enumerate(schema.get("allOf") or []):
+        yield from _marked(part, (*keys, "allOf", str(index)))
+
+
+def _credentials(
+    raw: Mapping[str, Any], parts: tuple[str, ...], op: Mapping[str, Any], operation: Operation
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The credential fields of the payload the callback operation ``op`` (written at ``parts``) sends, as
+    pointers into it, and where each marked schema is written in ``raw``."""
+    found: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    body = operation.request_body
+    if body is not None:
+        for media_type, media in body.content.items():
+            root = (*parts, "requestBody", "content", media_type, "schema")
+            found += [(field, (*root, *keys)) for field, keys in _marked(media.schema)]
+    else:
+        for index, item in enumerate(op.get("parameters") or []):
+            if not isinstance(item, Mapping) or item.get("in") != "query":
+                continue
+            root = (*parts, "parameters", str(index), "schema")
+            schema = item.get("schema") or {}
+            if schema.get(CREDENTIAL) is True:
+                found.append(((str(item.get("name")),), root))
+            found += [((str(item.get("name")), *f), (*root, *k)) for f, k in _marked(schema)]
+    fields = dict.fromkeys(pointer_to(field) for field, _ in found)
+    written = dict.fromkeys(_written_at(raw, where) for _, where in found)
+    return tuple(fields), tuple(written)
+
+
 def _callback(
     api: str,
     name: str,
@@ -661,12 +722,15 @@ def _callback(
     expression: str | None,
     method: str,
     op: Mapping[str, Any],
-    pointer: str,
+    raw: Mapping[str, Any],
+    parts: tuple[str, ...],
     default_retry: RetryRule,
     fallback_id: str,
     registered_at: str = "",
 ) -> Callback:
+    pointer = _written_at(raw, parts)
     operation = _operation(api, method, expression or name, op, [], [], pointer, fallback_id)
+    fields, written = _credentials(raw, parts, op, operation)
     return Callback(
         api=api,
         name=name,
@@ -677,6 +741,8 @@ def _callback(
         retry=_retry(op, operation, default_retry),
         pointer=pointer,
         registered_at=registered_at,
+        credential_fields=fields,
+        credentials_written_at=written,
     )
 
 
@@ -755,9 +821,8 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
                                 expression,
                                 cb_method,
                                 cb_op,
-                                _written_at(
-                                    raw, ("paths", path, method, "callbacks", key, expression, cb_method)
-                                ),
+                                raw,
+                                ("paths", path, method, "callbacks", key, expression, cb_method),
                                 default_retry,
                                 f"{operation.operation_id}.{key}.{cb_method}",
                                 pointer,
@@ -773,7 +838,8 @@ def from_document(name: str, raw: Mapping[str, Any], *, base: str | None = None)
                     None,
                     method,
                     op,
-                    _written_at(raw, ("x-webhooks", event, method)),
+                    raw,
+                    ("x-webhooks", event, method),
                     default_retry,
                     f"{event}Webhook",
                 )

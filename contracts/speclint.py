@@ -25,6 +25,9 @@ Each finding names the spec, a JSON pointer into it, the rule broken and what wa
 - ``message-example``: an Example Object that says which message it shows (``x-mockline-message: KEY``)
   names a message of ``x-mockline.messages``, and one text of its value is that message, placeholders
   filled in: a text the mock answers with and the example that shows it cannot drift apart;
+- ``credential-field``: ``x-mockline-credential`` (a payload field the receiver checks as a credential,
+  Ringotel's ``api_token``) is ``true``, marks a field of a callback or webhook payload, and that callback
+  documents the 4xx with which its receiver refuses a wrong one (``verify-receiver`` expects it);
 - ``traceability``: every pointer in TRACEABILITY.md resolves;
 - ``descriptor``: the Ringotel integration descriptor's hooks match operations and fields of the spec;
 - the behavioural contracts beside the specs (``<api>.arazzo.yaml``) keep the rules of
@@ -92,7 +95,60 @@ def lint_document(name: str, document: Mapping[str, Any]) -> list[Finding]:
     findings += _error_template(name, document, ops)
     findings += _links(name, spec)
     findings += _message_examples(name, document, spec.messages, "")
+    findings += _credential_fields(name, document, spec)
     return findings
+
+
+def _credential_fields(name: str, document: Mapping[str, Any], spec: model.Contract) -> list[Finding]:
+    """Each ``x-mockline-credential`` is ``true`` on a callback's payload field, and each callback with
+    such a field documents how its receiver refuses a wrong one (rule ``credential-field``)."""
+    out: list[Finding] = []
+    reached = {where for callback in spec.callbacks for where in callback.credentials_written_at}
+    for pointer, value in _marks(document, model.CREDENTIAL, ""):
+        if value is not True:
+            out.append(
+                Finding(
+                    name,
+                    f"{pointer}/{model.CREDENTIAL}",
+                    "credential-field",
+                    f"{model.CREDENTIAL} must be true, not {value!r}",
+                )
+            )
+        elif pointer not in reached:
+            out.append(
+                Finding(
+                    name,
+                    pointer,
+                    "credential-field",
+                    f"{model.CREDENTIAL} marks a field of no callback or webhook payload: no receiver is "
+                    "sent it",
+                )
+            )
+    for callback in spec.callbacks:
+        if callback.credential_fields and not callback.credential_refusal:
+            fields = ", ".join(callback.credential_fields)
+            out.append(
+                Finding(
+                    name,
+                    f"{callback.pointer}/responses",
+                    "credential-field",
+                    f"the receiver checks {fields} ({model.CREDENTIAL}), but no 4xx answer says how it "
+                    "refuses a wrong one",
+                )
+            )
+    return list(dict.fromkeys(out))
+
+
+def _marks(node: Any, key: str, pointer: str) -> Iterator[tuple[str, Any]]:
+    """(pointer, value) of each object of ``node`` that holds ``key``."""
+    if isinstance(node, Mapping):
+        if key in node:
+            yield pointer, node[key]
+        for child_key, value in node.items():
+            yield from _marks(value, key, f"{pointer}/{escape_token(str(child_key))}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _marks(value, key, f"{pointer}/{index}")
 
 
 def _message_examples(name: str, node: Any, messages: Mapping[str, str], pointer: str) -> list[Finding]:

@@ -12,7 +12,15 @@ from contracts.receiver import verify_receiver
 from mockserver.cli import main
 from tests.fixtures.verify import free_port, serving
 from tests.fixtures.verify.given_up import one_connection, stuck_when_the_sender_hangs_up
-from tests.fixtures.verify.receivers import RECEIVERS, SPEC_RECEIVERS, UNSEEN_RECEIVERS, correct
+from tests.fixtures.verify.receivers import (
+    CREDENTIAL_RECEIVERS,
+    CRM_TOKEN,
+    RECEIVERS,
+    SPEC_RECEIVERS,
+    UNSEEN_RECEIVERS,
+    checks_api_token,
+    correct,
+)
 
 RULES = {
     "valid_callback_accepted",
@@ -136,14 +144,136 @@ def test_verify_receiver_names_the_rule_a_receiver_of_each_spec_breaks(name: str
 @pytest.mark.parametrize("name", sorted(UNSEEN_RECEIVERS))
 def test_what_no_delivery_can_show_is_not_claimed(name: str) -> None:
     # A receiver that books a retry as a new event, takes any body or any api_token answers 200 as a good
-    # one does: nothing on the wire tells them apart, and the spec asks no refusal verify-receiver could
-    # provoke (it cannot know the receiver's configured token). It passes, and the report claims no rule
-    # beyond the answers it judged.
+    # one does: nothing on the wire tells them apart. A wrong api_token is refused only by a receiver that
+    # knows the right one, which verify-receiver is not told here (no --set api_token): so it passes, the
+    # report claims no rule beyond the answers it judged, and it names the token check as left out.
     factory, spec = UNSEEN_RECEIVERS[name]
     with serving(factory()) as url:
         report = verify_receiver(spec, url + "/callbacks")
     assert report.exit_code() == 0, sorted(report.broken_rules)
     assert {check for _, check in report.rows} == RULES
+    if spec == "ringotel-crm":
+        assert [(item.kind, item.name) for item in report.left_out] == [("check", WRONG_CREDENTIAL)]
+        assert "--set api_token=YOUR_TOKEN" in report.left_out[0].reason, report.left_out
+        assert report.verdict == "conformant in what it tested"
+    else:
+        assert report.left_out == [] and report.verdict == "conformant"
+
+
+# -- the credential a webhook's body carries (Ringotel's api_token) -------------------------------------------
+
+WRONG_CREDENTIAL = "wrong_credential_refused"
+EXAMPLE_TOKEN = "7c1e0b5a-93f4-4d2e-8a61-2f0c9b7d4e11"  # the spec example's api_token
+
+
+def test_a_receiver_given_its_own_token_passes_and_refuses_a_wrong_one() -> None:
+    # A CRM configured with its own token refuses the example's; told that token, verify-receiver sends it
+    # in every valid delivery, and one delivery with a wrong token, which the receiver refuses with the 403
+    # the webhooks document.
+    with serving(checks_api_token()) as url:
+        report = verify_receiver("ringotel-crm", url + "/callbacks", overrides={"api_token": CRM_TOKEN})
+    assert report.violations == [] and report.inconclusive == [] and report.left_out == []
+    assert report.conformant and report.verdict == "conformant" and report.exit_code() == 0
+    assert set(report.rows) == {(kind, rule) for kind in CRM_KINDS for rule in RULES | {WRONG_CREDENTIAL}}
+    for kind in CRM_KINDS:
+        row = report.rows[(kind, WRONG_CREDENTIAL)]
+        assert (row.passed, row.failed, row.not_applicable) == (1, 0, 0)
+
+
+def test_a_receiver_not_given_its_token_is_inconclusive_never_failing(tmp_path: Path) -> None:
+    # The same receiver, run as before: every valid delivery carries the example's token and is refused with
+    # exactly the documented 403. That is the receiver doing its job: inconclusive, with the flag to use.
+    with serving(checks_api_token()) as url:
+        report = verify_receiver("ringotel-crm", url + "/callbacks")
+        data = tmp_path / "crm.json"
+        code = main(["verify-receiver", "ringotel-crm", "--url", url + "/callbacks", "--report", str(data)])
+    assert report.violations == [] and report.errors == []
+    assert report.verdict == "inconclusive" and report.exit_code() == 3 and code == 3
+    assert sorted((i.scope, i.name) for i in report.inconclusive) == [
+        ("operation", k) for k in sorted(CRM_KINDS)
+    ]
+    for item in report.inconclusive:
+        assert "403" in item.reason and "--set api_token=YOUR_TOKEN" in item.reason, item.reason
+        assert EXAMPLE_TOKEN in item.reason, item.reason
+    for kind in CRM_KINDS:  # the valid, duplicate and retried deliveries were judged by none of their rules
+        for rule in ("valid_callback_accepted", "duplicate_accepted", "retry_accepted"):
+            row = report.rows[(kind, rule)]
+            assert (row.passed, row.failed) == (0, 0) and row.not_applicable >= 1, (kind, rule, row)
+    assert [(item.kind, item.name) for item in report.left_out] == [("check", WRONG_CREDENTIAL)]
+    document = json.loads(data.read_text())
+    assert document["exit_code"] == 3 and document["violations"] == []
+    assert [item["name"] for item in document["left_out"]] == [WRONG_CREDENTIAL]
+
+
+@pytest.mark.parametrize("name", sorted(CREDENTIAL_RECEIVERS))
+def test_a_receiver_that_takes_a_wrong_api_token_is_caught_when_the_token_is_given(name: str) -> None:
+    with serving(CREDENTIAL_RECEIVERS[name]()) as url:
+        report = verify_receiver("ringotel-crm", url + "/callbacks", overrides={"api_token": CRM_TOKEN})
+    assert report.broken_rules == {WRONG_CREDENTIAL}, sorted(report.broken_rules)
+    assert {kind for (kind, rule), row in report.rows.items() if row.failed} == CRM_KINDS
+    violation = next(v for v in report.violations if v.rule == WRONG_CREDENTIAL)
+    assert "HTTP 403" in violation.expected and violation.got.startswith("HTTP 200"), violation
+    assert CRM_TOKEN + "-" in violation.curl, violation.curl  # the right token with more after it
+    assert report.exit_code() == 1
+
+
+def test_set_reaches_every_delivery_but_keeps_the_invalid_ones_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A top-level field and JSON pointers into the body, a JSON value and a text one. mockline listen takes
+    # any api_token, so the one rule broken is the wrong token's.
+    app = create_listener(ListenOptions(specs=["ringotel-crm"], quiet=True))
+    data = tmp_path / "crm.json"
+    with serving(app) as url:
+        argv = ["verify-receiver", "ringotel-crm", "--url", url + "/callbacks", "--report", str(data)]
+        sets = ["--set", f"api_token={CRM_TOKEN}", "--set", "/params/extension=204"]
+        assert main([*argv, *sets, "--set", "/params/call_start=1729693708999"]) == 1
+    capsys.readouterr()
+    assert {v["rule"] for v in json.loads(data.read_text())["violations"]} == {WRONG_CREDENTIAL}
+    entries = app.state.recorder.entries()
+    valid = [e for e in entries if e["valid"]]
+    # per kind: the example (the minimal one is the same), the wrong token, the duplicate, the retry's two
+    assert len(valid) == 2 * 5, [e["payload"] for e in entries]
+    for entry in valid:
+        payload = entry["payload"]
+        assert payload["params"]["extension"] == "204"  # a string in the spec: the text as given
+        assert payload["params"]["call_start"] == 1729693708999  # JSON: a number
+    tokens = [e["payload"]["api_token"] for e in valid]
+    assert tokens.count(CRM_TOKEN) == 2 * 4 and all(t.startswith(CRM_TOKEN) for t in tokens), tokens
+    invalid = [e for e in entries if not e["valid"]]
+    assert len(invalid) == 2 * 3 and all(e["problems"] for e in invalid)
+    assert len(entries) == json.loads(data.read_text())["requests"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_set_reaches_query_and_form_deliveries(method: str, capsys: pytest.CaptureFixture[str]) -> None:
+    app = create_listener(ListenOptions(specs=["ringme"], quiet=True))
+    with serving(app) as url:
+        argv = ["verify-receiver", "ringme", "--url", url + "/callbacks", "--set", "agent_id=4711"]
+        assert main([*argv, "--set", "extension_name=201*555@pbx.example"]) == 0
+    capsys.readouterr()
+    # (the invalid case "a field of the wrong type" is text on the wire, and so fits a string field)
+    wrong_type = json.dumps({"not": "the documented type"}, separators=(",", ":"))
+    entries = app.state.recorder.entries()
+    sent = [
+        e for e in entries if e["valid"] and e["method"] == method and wrong_type not in e["payload"].values()
+    ]
+    assert len(sent) >= 4, entries
+    for entry in sent:
+        assert entry["payload"]["agent_id"] == "4711"
+        assert entry["payload"]["extension_name"] == "201*555@pbx.example"
+
+
+def test_set_with_a_field_no_delivery_has_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/callbacks"  # nothing is sent: the option is refused first
+    for name in ("api_tokn", "/params/nope", "/api_token/deeper"):
+        assert main(["verify-receiver", "ringotel-crm", "--url", closed, "--set", f"{name}=x"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and name in err and "--set" in err, err
+    assert main(["verify-receiver", "ryng", "--url", closed, "--set", "api_token=x"]) == 2
+    assert "api_token" in capsys.readouterr().err
+    assert main(["verify-receiver", "ringotel-crm", "--url", closed, "--set", "api_token"]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
 
 
 def test_cli_reports_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from contracts import model
+from contracts.receiver import field_path, parse_set
 from mockserver.cli import build_parser
 from mockserver.settings import config_problems, config_schema
 
@@ -370,6 +373,23 @@ def _narrowing_flags() -> set[str]:
     return set(re.findall(r"--[a-z-]+", what.group(1)))
 
 
+def _receiver_leaves_out(command: str) -> bool:
+    """Whether a ``verify-receiver`` run leaves the credential check out: the spec marks a field of a
+    payload as the receiver's credential, and no ``--set`` gives it. (Every option of the verb takes a
+    value, so the spec is the first word that is neither an option nor an option's value.)"""
+    words = iter(shlex.split(command.removeprefix("$ "))[2:])
+    spec, given = "", set()
+    for word in words:
+        if word == "--set":
+            given.add(field_path(parse_set(next(words))[0]))
+        elif word.startswith("--"):
+            next(words, None)
+        elif not spec:
+            spec = word
+    fields = {field_path(p) for c in model.contract(spec).callbacks for p in c.credential_fields}
+    return bool(fields - given)
+
+
 def verdict_problems(text: str) -> list[str]:
     narrowing = _narrowing_flags()
     problems = []
@@ -393,7 +413,11 @@ def verdict_problems(text: str) -> list[str]:
                     f"line {number}: {verdict!r} ends with exit code {EXIT_CODES.get(verdict, '1')}"
                 )
             if command is not None:
-                narrowed = bool(set(re.findall(r"--[a-z-]+", command)) & narrowing)
+                if command.startswith("$ mockline verify-receiver"):
+                    # verify-receiver leaves out the credential check when no --set gives the credential
+                    narrowed = _receiver_leaves_out(command)
+                else:
+                    narrowed = bool(set(re.findall(r"--[a-z-]+", command)) & narrowing)
                 if narrowed != bool(match.group("left_out")):
                     problems.append(
                         f"line {number}: the command {'narrows' if narrowed else 'does not narrow'} the run, "
@@ -431,3 +455,9 @@ def test_the_checks_catch_a_broken_claim_of_each_kind() -> None:
     assert config_problems_in("```yaml\nryng: {team_sise: 3}\n```\n") != []
     stale = "```text\n$ mockline verify x --phases workflows\nverify x: conformant (9 requests in 1.0 s, seed 1)\n```\n"
     assert verdict_problems(stale) != []
+    receiver = "```text\n$ mockline verify-receiver ringotel-crm --url U{}\nverify-receiver ringotel-crm: {} (9 requests in 0.2 s; exit code {})\n```\n"
+    left_out = "conformant in what it tested (left out: check wrong_credential_refused)"
+    assert verdict_problems(receiver.format("", left_out, 0)) == []
+    assert verdict_problems(receiver.format("", "conformant", 0)) != []  # the token check is left out
+    assert verdict_problems(receiver.format(" --set api_token=T", "conformant", 0)) == []
+    assert verdict_problems(receiver.format(" --set /api_token=T", left_out, 0)) != []

@@ -175,3 +175,66 @@ def test_one_decoder_reads_a_form_as_text_the_last_of_a_repeated_field_unless_an
     assert model.form_decode(text, schema) == {"a": "2", "tags": ["x", "y"], "blank": "", "s": "x y&z"}
     assert model.form_decode("") == {}
     assert model.form_decode(model.form_encode({"on": True, "n": 3})) == {"on": "true", "n": "3"}
+
+
+def test_a_webhook_names_the_credential_its_receiver_checks_and_the_refusal_it_documents() -> None:
+    # Ringotel's webhooks carry the integration's token in the body (x-mockline-credential on api_token)
+    # and document the receiver's 403 for a wrong one: both read from the spec, none written in code.
+    crm = model.contract("ringotel-crm")
+    assert [(c.name, c.credential_fields, c.credential_refusal) for c in crm.webhooks] == [
+        ("StartCallActivity", ("/api_token",), (403,)),
+        ("StopCallActivity", ("/api_token",), (403,)),
+    ]
+    assert all(
+        c.credential_fields == () for name in ("ryng", "ringme") for c in model.contract(name).callbacks
+    )
+
+
+def test_a_credential_field_may_be_nested_and_its_refusal_is_the_documented_auth_status() -> None:
+    def webhook(responses: dict[str, object]) -> dict[str, object]:
+        return {
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {},
+            "x-webhooks": {
+                "paid": {
+                    "post": {
+                        "operationId": "paid",
+                        "requestBody": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "auth": {
+                                                "type": "object",
+                                                "properties": {
+                                                    "token": {
+                                                        "type": "string",
+                                                        "x-mockline-credential": True,
+                                                    },
+                                                    "user": {"type": "string"},
+                                                },
+                                            },
+                                            "amount": {"type": "integer", "x-mockline-credential": False},
+                                        },
+                                    }
+                                }
+                            }
+                        },
+                        "responses": responses,
+                    }
+                }
+            },
+        }
+
+    many = {"200": {"description": "ok"}, "400": {"description": "bad"}, "401": {"description": "who"}}
+    (paid,) = model.from_document("t", webhook(many)).callbacks
+    assert paid.credential_fields == ("/auth/token",)
+    assert paid.credential_refusal == (401,)  # of several 4xx, the one that refuses credentials
+    (paid,) = model.from_document(
+        "t", webhook({"200": {"description": "ok"}, "422": {"description": "no"}})
+    ).callbacks
+    assert paid.credential_refusal == (422,)  # else every 4xx it documents
+    (paid,) = model.from_document("t", webhook({"200": {"description": "ok"}})).callbacks
+    assert paid.credential_refusal == ()

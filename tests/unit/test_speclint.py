@@ -409,3 +409,42 @@ def test_every_example_that_shows_a_message_is_marked_and_kept_equal_to_it(name:
         doc["x-mockline"]["messages"][key] = "EDITED " + text
     drifted = {f.where for f in lint_document(name, doc) if f.rule == "message-example"}
     assert drifted == set(shown)
+
+
+def _start_call_activity(doc: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = doc["x-webhooks"]["StartCallActivity"]["post"]
+    return op
+
+
+def test_a_credential_field_is_marked_true_on_a_webhook_body_that_documents_its_refusal() -> None:
+    doc = load_spec("ringotel-crm")
+    token = doc["components"]["schemas"]["StartCallActivityEvent"]["properties"]["api_token"]
+    assert token["x-mockline-credential"] is True
+    assert [f for f in lint_document("ringotel-crm", doc) if f.rule == "credential-field"] == []
+    token["x-mockline-credential"] = "yes"
+    findings = [
+        (f.where, f.message) for f in lint_document("ringotel-crm", doc) if f.rule == "credential-field"
+    ]
+    assert findings == [
+        (
+            "/components/schemas/StartCallActivityEvent/properties/api_token/x-mockline-credential",
+            "x-mockline-credential must be true, not 'yes'",
+        )
+    ]
+    doc = load_spec("ringotel-crm")
+    del _start_call_activity(doc)["responses"]["403"]
+    findings = [
+        (f.where, f.message) for f in lint_document("ringotel-crm", doc) if f.rule == "credential-field"
+    ]
+    assert findings == [
+        (
+            "/x-webhooks/StartCallActivity/post/responses",
+            "the receiver checks /api_token (x-mockline-credential), but no 4xx answer says how it refuses "
+            "a wrong one",
+        )
+    ]
+    doc = load_spec("ringotel-crm")
+    contact = doc["components"]["schemas"]["Contact"]["properties"]
+    next(iter(contact.values()))["x-mockline-credential"] = True
+    findings = [f for f in lint_document("ringotel-crm", doc) if f.rule == "credential-field"]
+    assert len(findings) == 1 and "no callback or webhook" in findings[0].message, findings
