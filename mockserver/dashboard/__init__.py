@@ -6,22 +6,30 @@ templates over what ``pages`` reads from the runtime; actions are the page's Jav
 control plane (``/__admin``), so the dashboard can do nothing the control plane cannot. When the
 control plane takes a token (``admin_token`` in the settings), so do the pages: as a Bearer header, or
 a cookie set by opening any page once with ``?token=...``.
+
+What the pages show comes from clients, receivers and spec documents, none of them trusted: templates
+escape every value (autoescape), a value's control and bidirectional-override characters are shown as
+``\\uXXXX`` rather than obeyed (``_shown``), and every answer carries a Content-Security-Policy that runs
+only the dashboard's own script. A list page answers 400, naming the parameter, to a value it cannot
+use (an id that is not one, a state no record can be in, a parameter it does not take).
 """
 
 from __future__ import annotations
 
 import hmac
 import mimetypes
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 import jinja2
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.core.store import StoreUnavailable
 from mockserver.dashboard import pages
+from mockserver.dashboard.curl import HIDDEN
 from mockserver.dashboard.timeline import picture
 from mockserver.sse import EventStream
 
@@ -42,6 +50,13 @@ NAV = [
     (f"{PREFIX}/requests", "Requests"),
     (f"{PREFIX}/faults", "Faults"),
 ]
+# Only the dashboard's own script and stylesheet run, its script talks only to this origin, and no other
+# site may frame the pages (their buttons reset the mock and resend callbacks).
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+ID = re.compile(r"[0-9]{1,15}")  # the control plane's cursor pattern
 
 
 class Dashboard:
@@ -54,6 +69,7 @@ class Dashboard:
             trim_blocks=True,
             lstrip_blocks=True,
             undefined=jinja2.ChainableUndefined,
+            finalize=_shown,
         )
         self.env.globals["query_with"] = _query_with
         self.env.globals["query_without"] = _query_without
@@ -82,7 +98,7 @@ class Dashboard:
         if token:
             if "token" in query and _same(query["token"], token):
                 rest = {k: v for k, v in query.items() if k != "token"}
-                location = path + (f"?{urlencode(rest)}" if rest else "")
+                location = quote(path) + (f"?{urlencode(rest)}" if rest else "")
                 cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
                 await _respond(send, 303, b"", "text/plain", [("location", location), ("set-cookie", cookie)])
                 return
@@ -99,6 +115,14 @@ class Dashboard:
             return
         host = headers.get("host", "127.0.0.1")
         base_url = f"{scope.get('scheme', 'http')}://{host}"
+        bad = self._check_query(path, query)
+        if bad is not None:
+            name, why = bad
+            context = self._context(
+                path, {"title": "Not a query this page takes", "name": name, "why": why}, token
+            )
+            await _respond(send, 400, self._render("refused.html", context), "text/html; charset=utf-8")
+            return
 
         def look() -> tuple[Any, dict[str, Any]]:
             found = self._page(path, query, base_url)
@@ -149,6 +173,41 @@ class Dashboard:
 
     # ---- pages ------------------------------------------------------------------------------------
 
+    def _check_query(self, path: str, query: Mapping[str, str]) -> tuple[str, str] | None:
+        """A list page's parameter it cannot use and why (answered 400), or None. An empty value is no
+        value (a filter form sends its empty fields), ``token`` is the admin token's, and the other pages
+        take none."""
+        rt = self.runtime
+        page = path.rstrip("/")
+        rules: dict[str, Callable[[str], str | None]]
+        if page == f"{PREFIX}/calls":
+            rules = {
+                "state": _one_of(_call_states(rt)),
+                "number": _any,
+                "agent": _any,
+                "style": _one_of(_filter_values(rt, "listCalls", "style")),
+            }
+        elif page == f"{PREFIX}/deliveries":
+            apis = [a for a in rt.apis if a != "mockline-admin"]
+            states = _filter_values(rt, "listDeliveries", "state")
+            rules = {"api": _one_of(apis), "state": _one_of(states), "callback": _any, "event": _any}
+            rules["callID"] = _whole(0)
+        elif page == f"{PREFIX}/requests":
+            rules = {"api": _one_of(list(rt.apis)), "status": _status, "errors": _any}
+        else:
+            return None
+        rules["before"] = _whole(1)
+        for name, value in query.items():
+            if not value or name == "token":
+                continue
+            rule = rules.get(name)
+            if rule is None:
+                return name, f"is not something this page takes; it takes {', '.join(rules)}"
+            why = rule(value)
+            if why is not None:
+                return name, why
+        return None
+
     def _page(self, path: str, query: Mapping[str, str], base_url: str) -> tuple[str, dict[str, Any]] | None:
         rt = self.runtime
         before = _int(query.get("before"))
@@ -188,6 +247,8 @@ class Dashboard:
             if record is None:
                 return None
             return "delivery.html", {"title": f"Delivery {delivery_id}", "live": "delivery", "d": record}
+        if rest and section not in ("calls", "deliveries"):
+            return None  # the other pages have no pages under them
         if section == "agents":
             return "agents.html", {
                 "title": "ringme agents",
@@ -209,6 +270,47 @@ class Dashboard:
         if section == "faults":
             return "faults.html", {"title": "Faults", "live": "", **pages.faults(rt)}
         return None
+
+
+def _shown(value: Any) -> Any:
+    """A value as a page writes it: controls and bidirectional overrides spelt ``\\uXXXX``, so that text
+    from a client reads as it is (a right-to-left override would turn the rest of its line round).
+    Markup (a macro's or a block's output) was made of values already shown."""
+    if type(value) is str and HIDDEN.search(value):
+        return HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return value
+
+
+def _brief(value: str, most: int = 60) -> str:
+    return repr(value if len(value) <= most else value[:most] + "…")
+
+
+def _any(value: str) -> str | None:
+    return None
+
+
+def _one_of(values: Sequence[str]) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        if not values or value in values:  # no list to hold it to (the control plane is not served)
+            return None
+        return f"must be one of {', '.join(values)}, not {_brief(value)}"
+
+    return check
+
+
+def _whole(low: int) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        if ID.fullmatch(value) and int(value) >= low:
+            return None
+        return f"must be a whole number from {low} up (an id), not {_brief(value)}"
+
+    return check
+
+
+def _status(value: str) -> str | None:
+    if re.fullmatch(r"[1-5][0-9]{2}", value):
+        return None
+    return f"must be an HTTP status, 100 to 599, not {_brief(value)}"
 
 
 def _query_with(query: Mapping[str, str], key: str, value: Any) -> str:
@@ -248,6 +350,7 @@ async def _respond(
         (b"content-type", media_type.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"x-content-type-options", b"nosniff"),
+        (b"content-security-policy", POLICY.encode()),
     ]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra or []]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -256,10 +359,14 @@ async def _respond(
 
 def _call_states(rt: Runtime) -> list[str]:
     """The states a call can be in, as the control plane's listCalls documents them (its state filter)."""
+    return _filter_values(rt, "listCalls", "state")
+
+
+def _filter_values(rt: Runtime, operation_id: str, name: str) -> list[str]:
+    """The values a control-plane list's query filter takes (its ``enum``); none when the control plane is
+    not served or documents no list of them."""
     admin = rt.apis.get("mockline-admin")
     if admin is None:
         return []
-    for parameter in admin.contract.operation("listCalls").parameters:
-        if parameter.name == "state":
-            return [str(state) for state in parameter.schema.get("enum", [])]
-    return []
+    parameter = admin.contract.operation(operation_id).parameter(name, "query")
+    return [str(value) for value in (parameter.schema.get("enum") or [])] if parameter is not None else []

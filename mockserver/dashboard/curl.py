@@ -1,5 +1,9 @@
 """A journal entry as a curl command that repeats it against this mock.
 
+An argument holding a control or bidirectional character is written in bash's ``$'...'`` quoting, the
+character spelt as the ``\\xHH`` bytes of its UTF-8: the command shows what it sends (a right-to-left
+override would turn the rest of it round) and bash, in any locale, sends the same bytes.
+
 Credentials come from the settings (the first one the operation accepts), not from the journal: the
 journal may hold another client's secrets, and a command to copy should work as it is. Only an OAuth2
 bearer token, which the mock itself issued, is taken from the request as it came.
@@ -7,6 +11,7 @@ bearer token, which the mock itself issued, is taken from the request as it came
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -17,6 +22,9 @@ from mockserver import jsonbody
 if TYPE_CHECKING:
     from mockserver.runtime import Runtime
 
+# Characters that change how the text around them reads without showing themselves: C0 and C1 controls
+# (but tab and line breaks) and the bidirectional marks, embeddings, overrides and isolates.
+HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 BASE_URL_PLACEHOLDER = "{base}"
 _SKIP = {"host", "content-length", "connection", "accept-encoding", "user-agent", "accept", "authorization"}
 
@@ -103,4 +111,18 @@ def curl(rt: Runtime, entry: Mapping[str, Any], base_url: str = BASE_URL_PLACEHO
         if content_type and not (isinstance(headers, Mapping) and "content-type" in headers):
             args += ["-H", f"content-type: {content_type}"]
         args += ["--data-raw", body]
-    return " ".join(shlex.quote(a) for a in args)
+    return " ".join(_quote(a) for a in args)
+
+
+def _quote(arg: str) -> str:
+    if not HIDDEN.search(arg):
+        return shlex.quote(arg)
+    out = []
+    for c in arg:
+        if c in "\\'":
+            out.append("\\" + c)
+        elif HIDDEN.match(c):
+            out.append("".join(f"\\x{b:02x}" for b in c.encode()))
+        else:
+            out.append(c)
+    return "$'" + "".join(out) + "'"

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from mockserver.runtime import Runtime
 
 PAGE_SIZE = 50
+BODY_SHOWN = 16 * 1024  # bytes of a request's body the requests page shows
+CURL_BODY_MOST = 64 * 1024  # a larger body is not written into a curl command on the page
 MAX_SCAN = 20_000  # ids one page may look at; a rare filter goes on from there on the next page
 CALLS = "ryng:calls"
 CALL_SEQUENCE = "ryng:call"
@@ -298,14 +300,28 @@ def ringme(rt: Runtime) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass
+class Cut:
+    """The first ``len(items)`` of a longer list (newest first, unless it says ``first``), and how many
+    the mock holds."""
+
+    items: list[dict[str, Any]]
+    total: int
+    order: str = "newest"
+
+
+def _latest(records: list[dict[str, Any]], most: int) -> Cut:
+    return Cut(list(reversed(records[-most:])), len(records))
+
+
 def diyalog(rt: Runtime) -> dict[str, Any] | None:
     engine: Any = rt.engines.get("diyalog")
     if engine is None:
         return None
     return {
-        "interactions": list(reversed(engine.interactions(None)))[:500],
+        "interactions": _latest(engine.interactions(None), 500),
         "agents": engine.agents(),
-        "documents": list(reversed(engine.documents()))[:200],
+        "documents": _latest(engine.documents(), 200),
     }
 
 
@@ -313,10 +329,11 @@ def crm(rt: Runtime) -> dict[str, Any] | None:
     engine: Any = rt.engines.get("ringotel-crm")
     if engine is None:
         return None
+    users = engine.users()
     return {
-        "users": engine.users(limit=200),
-        "contacts": engine.contacts(limit=500),
-        "activities": list(reversed(engine.activities()))[:500],
+        "users": Cut(users[:200], len(users), "first"),
+        "contacts": _latest(engine.contacts(), 500),
+        "activities": _latest(engine.activities(), 500),
     }
 
 
@@ -359,11 +376,26 @@ def request_view(rt: Runtime, entry: Mapping[str, Any], base_url: str) -> dict[s
     from mockserver.dashboard.curl import body_of, curl
 
     at = entry.get("at")
+    raw = entry.get("body_json")
+    text: str | None
+    if isinstance(raw, bytes | bytearray):  # a JSON body, as it came: no need to decode all of it
+        size, text = len(raw), bytes(raw[:BODY_SHOWN]).decode("utf-8", "replace")
+    else:
+        whole = body_of(entry)
+        size = len(whole.encode()) if whole else 0
+        text = whole[:BODY_SHOWN] if whole and size > BODY_SHOWN else whole
+    headers = entry.get("headers")
+    declared = str(headers.get("content-length", "")) if isinstance(headers, Mapping) else ""
+    # a body the mock could not read (not JSON, too deep, ...) is not journaled: say so, not nothing
+    lost = int(declared) if text is None and declared.isdigit() else 0
     return {
         **{k: v for k, v in entry.items() if k not in ("body_json", "headers")},
         "at": iso(at) if isinstance(at, datetime) else at,
-        "body_text": body_of(entry),
-        "curl": curl(rt, entry, base_url),
+        "body_text": text,
+        "body_lost": lost,
+        "body_size": size,
+        "body_cut": size > BODY_SHOWN,
+        "curl": curl(rt, entry, base_url) if size <= CURL_BODY_MOST else None,
     }
 
 

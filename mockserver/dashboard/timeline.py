@@ -3,6 +3,7 @@
 The call row has a bar per phase (queued, dialing and ringing of each attempt, talking, wrap-up,
 retry waits) and a tick for each event of its history; the callbacks row has one marker per delivery
 attempt, green when the receiver's answer counted as delivered and red otherwise, with the status.
+Times are UTC, by the clock alone when the picture falls within one day, else with their date.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def _ts(value: Any) -> float | None:
         return None
 
 
-def _utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%H:%M:%S")
+def _utc(ts: float, form: str = "%H:%M:%S") -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime(form)
 
 
 def picture(
@@ -62,6 +63,11 @@ def picture(
         end = max(end, now.timestamp())
     span = max(end - created, 1.0)
     scale = (WIDTH - LEFT - RIGHT) / span
+    one_day = _utc(created, "%Y-%m-%d") == _utc(created + span, "%Y-%m-%d")
+    titled, axis_form = ("%H:%M:%S", "%H:%M:%S") if one_day else ("%Y-%m-%d %H:%M:%S", "%m-%d %H:%M")
+
+    def when(t: float) -> str:
+        return _utc(t, titled)
 
     def x(t: float) -> float:
         return round(LEFT + (t - created) * scale, 2)
@@ -79,7 +85,7 @@ def picture(
                 "w": round(width, 2),
                 "kind": kind,
                 "label": label,
-                "title": f"{label}: {_utc(start)} to {_utc(stop)} ({stop - start:g} s)",
+                "title": f"{label}: {when(start)} to {when(stop)} ({stop - start:g} s)",
             }
         )
 
@@ -115,15 +121,19 @@ def picture(
     if previous_end is not None and disposed is not None and disposed > previous_end:
         bar(previous_end, disposed, "wrapup", "wrap-up")
     ticks = [
-        {"x": x(t), "title": f"{_utc(t)} {event}" + (f" {detail}" if detail else "")}
+        {"x": x(t), "title": f"{when(t)} {event}" + (f" {detail}" if detail else "")}
         for t, event, detail in history
     ]
     markers = [
-        {"x": x(t), "ok": ok, "label": label, "title": f"{_utc(t)} {title}"} for t, ok, label, title in marks
+        {"x": x(t), "ok": ok, "label": label, "title": f"{when(t)} {title}"} for t, ok, label, title in marks
     ]
     anchors = ("start", "middle", "middle", "middle", "end")
     axis = [
-        {"x": x(created + span * i / 4), "text": _utc(created + span * i / 4), "anchor": anchors[i]}
+        {
+            "x": x(created + span * i / 4),
+            "text": _utc(created + span * i / 4, axis_form),
+            "anchor": anchors[i],
+        }
         for i in range(5)
     ]
     return {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from tests.fixtures import serving
+from tests.integration.test_dashboard_hostile import PAGES
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +53,8 @@ class Sink:
     status: int = 200
     fail_first: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)
+    body: bytes | None = None  # what it answers (else "ok", or "no" to a failure)
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -67,8 +71,10 @@ class Sink:
                 break
         self.received.append({"method": scope["method"], "path": scope["path"], "body": body})
         status = 500 if len(self.received) <= self.fail_first else self.status
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"2")]})
-        await send({"type": "http.response.body", "body": b"no" if status >= 400 else b"ok"})
+        answer = self.body if self.body is not None else b"no" if status >= 400 else b"ok"
+        headers = [(b"content-length", str(len(answer)).encode()), *self.headers]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
 
 
 @dataclass
@@ -330,3 +336,85 @@ def test_faults_are_edited_in_place_and_take_effect(rig: Rig) -> None:
         )
         == "pushTransactional"
     )
+
+
+HOSTILE = '<script>window.__xss=1</script>"><img src=x onerror="window.__xss=1">\u202egnp.exe'
+WATCH = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+def test_hostile_content_runs_nothing_breaks_no_policy_and_long_strings_fit_a_phone(rig: Rig) -> None:
+    rig.browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})  # type: ignore[attr-defined]
+    rig.sink.status = 500
+    rig.sink.body = b'<img src=x onerror="window.__xss=2"><script>window.__xss=2</script>' + b"B" * 3000
+    rig.sink.headers = [(b"x-evil", b'"><img src=x onerror="window.__xss=3">')]
+    long_url = rig.sink_url + "/connect?" + "a" * 1500
+    lead = {
+        "agentMapping": "global",
+        "agents": ["asha.verma@example.com"],
+        "customerData": {
+            "connectCallbackUrl": long_url,
+            "terminalCallbackUrl": "javascript:window.__xss=4//" + "b" * 1500,
+            "jsonData": [{"number": "+919845555000", "customField1": HOSTILE, "customField2": "C" * 3000}],
+        },
+    }
+    assert rig.http.post(PUSH, headers=RYNG, json=lead).status_code == 200
+    crm = ("mockline", "mockline")
+    contact = {"firstname": HOSTILE + "D" * 2000, "lastname": "<b>L</b>", "phone": "+12125550100"}
+    assert rig.http.post("/ringotel/contacts", auth=crm, json=contact).status_code == 201
+    assert (
+        rig.http.post(
+            "/diyalog/CreateInteraction",
+            headers={"Auth-Token": "mockline"},
+            json={"customerId": HOSTILE + "E" * 2000},
+        ).status_code
+        == 200
+    )
+    rig.http.post("/__admin/clock/advance", json={"seconds": 3600})
+    phone = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
+    rig.browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)  # type: ignore[attr-defined]
+    for path in PAGES[:-1]:  # every page the hostile-content test reads over HTTP, but the 404
+        rig.open(path)
+        rig.browser.execute_script(
+            "document.querySelectorAll('details').forEach(d => d.open = true)"  # the answers, the journal
+        )
+        xss, csp, width, page = rig.browser.execute_script(
+            "return [window.__xss, window.__csp, window.innerWidth, document.documentElement.scrollWidth]"
+        )
+        assert xss is None, f"{path}: injected script ran ({xss})"
+        assert csp == [], f"{path}: the page breaks its own content security policy: {csp}"
+        assert page <= width, f"{path} scrolls sideways on a phone ({page} px for {width})"
+    # a live refresh swaps fresh content in: what it brings runs nothing either
+    rig.open("/dashboard/requests")
+    count = "return document.querySelectorAll('li[data-request]').length"
+    before = rig.browser.execute_script(count)
+    assert rig.http.post(PUSH, headers=RYNG, json=lead).status_code == 200
+    WebDriverWait(rig.browser, WAIT).until(lambda b: b.execute_script(count) > before)
+    assert rig.browser.execute_script("return [window.__xss, window.__csp]") == [None, []]
+    assert rig.not_reloaded()
+
+
+def test_pages_left_behind_free_their_event_stream_and_back_reconnects(rig: Rig) -> None:
+    """A page the browser keeps for "back" must not keep its stream: after six such (the browser's
+    connections per host) the next page would wait for one to time out, a minute."""
+    bus = rig.app.runtime.events
+    for n in range(8):
+        path = ("/", "/dashboard/calls", "/dashboard/deliveries", "/dashboard/faults")[n % 4]
+        started = time.monotonic()
+        rig.open(path)
+        took = time.monotonic() - started
+        assert took < 10, f"page {n + 1} ({path}) took {took:.0f} s to open"
+        WebDriverWait(rig.browser, WAIT).until(lambda _b: len(bus.subscribers) == 1)
+
+    def connected(browser: WebDriver) -> bool:
+        return bool(browser.execute_script("return document.body.classList.contains('connected')"))
+
+    rig.browser.back()  # /dashboard/deliveries
+    rig.browser.back()  # /dashboard/calls, perhaps from the browser's back-forward cache
+    assert rig.browser.current_url.endswith("/dashboard/calls")
+    WebDriverWait(rig.browser, WAIT).until(connected)
+    WebDriverWait(rig.browser, WAIT).until(lambda _b: len(bus.subscribers) == 1)
+    rig.push()  # the page came back following the mock live
+    assert "+919845555000" in rig.wait_for('tr[data-call="1"]')

@@ -65,8 +65,12 @@
     if (mode && data.mode) { mode.textContent = data.mode + (data.paused ? ", paused" : ""); }
   }
 
-  if (window.EventSource) {
-    var source = new EventSource("/dashboard/events");
+  // The stream is closed when the page is left: a page the browser keeps for "back" would otherwise
+  // hold its connection open, and after six of them (the browser's limit per host) the next page waits.
+  var source = null;
+  function listen() {
+    if (!window.EventSource || source) { return; }
+    source = new EventSource("/dashboard/events");
     ["request", "delivery", "call", "agent", "clock", "dropped"].forEach(function (kind) {
       source.addEventListener(kind, function (event) {
         if (kind === "clock") {
@@ -78,6 +82,14 @@
     source.onopen = function () { document.body.classList.add("connected"); };
     source.onerror = function () { document.body.classList.remove("connected"); };
   }
+  listen();
+  window.addEventListener("pagehide", function () {
+    if (source) { source.close(); source = null; }
+    document.body.classList.remove("connected");
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { listen(); schedule(); }  // back from the browser's cache: catch up
+  });
   liveBox.addEventListener("change", function () { if (liveBox.checked) { schedule(); } });
 
   function call(method, url, body) {
