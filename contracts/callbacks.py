@@ -167,28 +167,57 @@ class _Request:
 def problems(kind: CallbackKind, query: str, headers: Mapping[str, str], body: bytes | None) -> list[str]:
     """Why this request is not a valid ``kind`` (empty when it is)."""
     lowered = {k.lower(): v for k, v in headers.items()}
+    declared = kind.body_spec()
+    if body and declared is not None and not lowered.get("content-type", "").strip():
+        return [f"no content-type header: this callback's body is {declared[0]}"]
     try:
         _openapi(kind).validate_request(_Request(kind, query, lowered, body))
     except Exception as exc:
-        return _explain(exc)
-    return []
+        return _explain(exc) + _repeated(kind, query, body)
+    return _repeated(kind, query, body)
+
+
+def _repeated(kind: CallbackKind, query: str, body: bytes | None) -> list[str]:
+    """A form or query field that is one value in the spec but sent more than once (openapi-core reads
+    only one of them, so the verdict would be on a value the payload shown does not hold)."""
+    if kind.callback.encoding == "query":
+        text = query
+        single = {p.name for p in kind.query_parameters() if (p.schema or {}).get("type") != "array"}
+    elif kind.callback.encoding == "form" and body:
+        text = body.decode("utf-8", "replace")
+        properties = (kind.schema() or {}).get("properties") or {}
+        single = {name for name, schema in properties.items() if (schema or {}).get("type") != "array"}
+    else:
+        return []
+    return [
+        f"{name} is sent {len(values)} times ({', '.join(map(repr, values))}); the spec's {name} is one value"
+        for name, values in parse_qs(text, keep_blank_values=True).items()
+        if name in single and len(values) > 1
+    ]
 
 
 def _explain(exc: BaseException) -> list[str]:
     found: list[str] = []
     seen: set[int] = set()
     current: BaseException | None = exc
+    subject = "body"  # what a schema error with no path is about: the body, or the parameter being read
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        name = getattr(current, "name", None)  # a parameter's error names the parameter
+        if isinstance(name, str) and getattr(current, "location", None):
+            subject = name
         for error in getattr(current, "schema_errors", None) or []:
             where = "/".join(str(p) for p in getattr(error, "absolute_path", []))
-            found.append(f"{where or 'body'}: {error.message}" if hasattr(error, "message") else str(error))
+            found.append(f"{where or subject}: {error.message}" if hasattr(error, "message") else str(error))
         for error in getattr(current, "errors", None) or []:
             if isinstance(error, BaseException):
                 found += _explain(error)
         current = current.__cause__ or current.__context__
     if not found:
-        found.append(str(exc) or type(exc).__name__)
+        try:
+            found.append(str(exc) or type(exc).__name__)
+        except Exception:  # openapi-core's messages quote the body as UTF-8, which it may not be
+            found.append(f"{type(exc).__name__}: the body could not be read as its content-type says")
     return list(dict.fromkeys(found))
 
 
@@ -218,8 +247,8 @@ def classify(
 
     Candidates are narrowed by the delivery's path first (``registered_for``); the payload is then
     validated against what remains. Every registration it is valid for is returned, in document order, so
-    a caller can say when the URL leaves the choice open; an invalid one returns the closest registration
-    and its problems.
+    a caller can say when the URL leaves the choice open; an invalid one returns the closest registration,
+    with every other the path leaves open that the payload misses in the same way, and its problems.
     """
     narrowed = registered_for(candidates, method, path)
     if not narrowed:
@@ -243,7 +272,9 @@ def classify(
     if fitting:
         return fitting, []
     assert closest is not None
-    return [closest[1]], closest[2]
+    # Every registration the path leaves open that the payload misses alike is named, not just the first.
+    kind, found = closest[1], closest[2]
+    return [k for k in narrowed if k.name == kind.name and verdicts[k.operation_id] == found], found
 
 
 def label(found: list[CallbackKind]) -> str:

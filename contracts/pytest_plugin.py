@@ -143,8 +143,13 @@ class CallbackSink:
         in, or a failure once ``within`` seconds have passed without one. With ``count``: exactly ``count``
         (0 included) when ``within`` seconds have passed, so it always waits them out (a match arriving
         later would change the count), and fails at once when more than ``count`` are in. ``event`` matches
-        the payload's event, the callback's name or the operationId; ``fields`` match payload fields. On
-        failure, the nearest misses are listed."""
+        the payload's event, the callback's name or the operationId; ``kind`` the callback's operationId (any
+        of those the URL leaves open); ``fields`` match payload fields, a dict the nested fields it names.
+        On failure, the nearest misses are listed."""
+        if count is not None and count < 0:
+            raise ValueError(f"count={count}: a number of deliveries is 0 or more")
+        if within < 0:
+            raise ValueError(f"within={within}: a number of seconds is 0 or more")
         criteria: dict[str, Any] = {"event": event, "kind": kind, "api": api, "valid": valid}
         criteria = {k: v for k, v in criteria.items() if v is not None}
         started = time.monotonic()
@@ -188,6 +193,39 @@ class CallbackSink:
         raise AssertionError("\n".join(lines))
 
 
+_MISSING = object()
+
+
+def _shown(value: Any) -> str:
+    """A value as a failure message quotes it: its repr, clipped."""
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:120]}... ({len(text)} characters)"
+
+
+def _differences(where: str, value: Any, wanted: Any) -> list[str]:
+    """How a payload's ``value`` at ``where`` differs from ``wanted`` (empty when it matches). A dict
+    matches the keys it names, nested; a number matches its text (forms and queries carry only text); a
+    bool matches only a bool (``True`` is not ``1``) or its form spelling (``"true"``)."""
+    if value is _MISSING:
+        return [f"{where} is missing"]
+    if isinstance(wanted, Mapping):
+        if not isinstance(value, Mapping):
+            return [f"{where} is {_shown(value)}, not an object"]
+        found: list[str] = []
+        for key, inner in wanted.items():
+            found += _differences(f"{where}.{key}", value.get(key, _MISSING), inner)
+        return found
+    if isinstance(wanted, bool) or isinstance(value, bool):
+        same = (type(value) is type(wanted) and value == wanted) or (
+            isinstance(value, str) and isinstance(wanted, bool) and value == str(wanted).lower()
+        )
+    elif isinstance(value, str) != isinstance(wanted, str) and isinstance(value, (str, int, float)):
+        same = str(value) == str(wanted)
+    else:
+        same = value == wanted
+    return [] if same else [f"{where} is {_shown(value)}, not {_shown(wanted)}"]
+
+
 def _mismatches(
     entry: Mapping[str, Any], criteria: Mapping[str, Any], fields: Mapping[str, Any]
 ) -> list[str]:
@@ -196,13 +234,20 @@ def _mismatches(
         if key == "event":
             if wanted not in {entry.get("event"), entry.get("callback"), entry.get("kind")}:
                 found.append(f"event is {entry.get('event')!r}, not {wanted!r}")
+        elif key == "kind":  # any callback the URL left open
+            if wanted != entry.get("kind") and wanted not in (entry.get("kinds") or []):
+                found.append(f"kind is {' or '.join(entry.get('kinds') or [str(None)])}, not {wanted!r}")
         elif entry.get(key) != wanted:
             found.append(f"{key} is {entry.get(key)!r}, not {wanted!r}")
     payload = entry.get("payload")
     for key, wanted in fields.items():
-        value = payload.get(key, "<missing>") if isinstance(payload, Mapping) else "<no payload>"
-        if value != wanted and str(value) != str(wanted):
-            found.append(f"{key} is {value!r}, not {wanted!r}")
+        if isinstance(payload, Mapping):
+            found += _differences(key, payload.get(key, _MISSING), wanted)
+        elif payload is None:
+            found.append(f"{key}: the delivery has no payload")
+        else:
+            kind = "text" if isinstance(payload, str) else type(payload).__name__
+            found.append(f"{key}: the payload is {kind}, not fields: {_shown(payload)}")
     return found
 
 

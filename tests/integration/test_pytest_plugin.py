@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
+
+from contracts.listen import ListenOptions, Recorder, create_listener
+from contracts.pytest_plugin import CallbackSink
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +131,116 @@ def test_fixtures_work_in_a_users_test_file(pytester: pytest.Pytester) -> None:
             "*invalid because*callID*",
         ]
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# assert_received's semantics, straight on the sink (its deliveries sent through the listener in process)
+
+RINGOTEL_START = {
+    "method": "StartCallActivity",
+    "api_token": "7c1e0b5a-93f4-4d2e-8a61-2f0c9b7d4e11",
+    "params": {
+        "connection_name": "Acme PBX",
+        "extension": "101",
+        "user_id": "1718029384756",
+        "connection_id": "58231",
+        "activity_type": "inbound",
+        "domain": "acme.ringotel.example",
+        "call_start": 1729693708182,
+        "called_number": "+12025550199",
+        "caller_number": "+12125550143",
+        "call_id": "1729693708182-2d1c3de3d3772cdc1f",
+    },
+}
+QUEUE_TERMINAL = {
+    "queueID": 12,
+    "callID": 7741,
+    "callLogID": 90312,
+    "callbackType": "terminal",
+    "event": "call-ended",
+}
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[CallbackSink, Any]]:
+    from starlette.testclient import TestClient
+
+    recorder = Recorder()
+    app = create_listener(ListenOptions(quiet=True), recorder=recorder)
+    with TestClient(app, base_url="http://sink") as http:
+        yield CallbackSink(SimpleNamespace(url="http://sink"), recorder), http  # type: ignore[arg-type]
+
+
+def test_a_dict_field_matches_the_nested_values_it_names(sink: tuple[CallbackSink, Any]) -> None:
+    callbacks, http = sink
+    http.post("/callbacks", json=RINGOTEL_START)
+    [entry] = callbacks.assert_received(
+        event="StartCallActivity", params={"call_id": RINGOTEL_START["params"]["call_id"]}
+    )
+    assert entry["valid"] is True
+    with pytest.raises(
+        AssertionError, match=r"params\.call_id is '1729693708182-2d1c3de3d3772cdc1f', not 'other'"
+    ):
+        callbacks.assert_received(params={"call_id": "other"}, within=0)
+
+
+def test_kind_matches_any_registration_the_url_leaves_open(sink: tuple[CallbackSink, Any]) -> None:
+    callbacks, http = sink
+    http.post("/callbacks", json=QUEUE_TERMINAL)  # a queue's terminal: three operations register it
+    for kind in ("appendToQueueTerminalCallback", "pushTransactionalTerminalCallback"):
+        assert len(callbacks.assert_received(kind=kind, count=1, within=0)) == 1
+    assert len(callbacks.received(kind="pushTransactionalTerminalCallback")) == 1
+    with pytest.raises(AssertionError, match="kind is"):
+        callbacks.assert_received(kind="pushTransactionalConnectCallback", within=0)
+
+
+def test_fields_compare_as_the_payload_holds_them(sink: tuple[CallbackSink, Any]) -> None:
+    callbacks, http = sink
+    http.post("/callbacks", json=QUEUE_TERMINAL)
+    assert callbacks.assert_received(callID="7741", within=0)  # forms and queries carry text: "7741" is 7741
+    with pytest.raises(AssertionError, match="queueName is missing"):
+        callbacks.assert_received(queueName="<missing>", within=0)
+    with pytest.raises(AssertionError, match="queueID is 12, not True"):
+        callbacks.assert_received(queueID=True, within=0)
+
+
+def test_a_text_payload_is_named_as_text_in_a_failure(sink: tuple[CallbackSink, Any]) -> None:
+    callbacks, http = sink
+    http.post("/callbacks", content=b"call ended", headers={"content-type": "text/plain"})
+    with pytest.raises(AssertionError, match=r"callID: the payload is text, not fields: 'call ended'"):
+        callbacks.assert_received(valid=False, callID=7741, within=0)
+
+
+def test_a_failure_message_clips_long_values(sink: tuple[CallbackSink, Any]) -> None:
+    callbacks, http = sink
+    http.post("/callbacks", json={**QUEUE_TERMINAL, "notes": "n" * 100_000})
+    with pytest.raises(AssertionError) as failed:
+        callbacks.assert_received(notes="short", valid=None, within=0)
+    assert "notes is 'nnn" in str(failed.value) and len(str(failed.value)) < 2_000
+
+
+def test_a_count_or_window_below_zero_is_refused(sink: tuple[CallbackSink, Any]) -> None:
+    callbacks, _ = sink
+    with pytest.raises(ValueError, match="count"):
+        callbacks.assert_received(count=-1, within=0)
+    with pytest.raises(ValueError, match="within"):
+        callbacks.assert_received(within=-1)
+
+
+@pytest.mark.parametrize("count", [None, 1])
+def test_a_delivery_in_at_the_end_of_the_window_counts(
+    sink: tuple[CallbackSink, Any], monkeypatch: pytest.MonkeyPatch, count: int | None
+) -> None:
+    from contracts import pytest_plugin
+
+    callbacks, http = sink
+    clock = SimpleNamespace(now=100.0)
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+        if clock.now >= 101.0 and not callbacks.received():  # in exactly as the window closes
+            http.post("/callbacks", json=QUEUE_TERMINAL)
+
+    monkeypatch.setattr(pytest_plugin, "time", SimpleNamespace(monotonic=lambda: clock.now, sleep=sleep))
+    assert len(callbacks.assert_received(event="call-ended", count=count, within=1.0)) == 1
+    assert clock.now == pytest.approx(101.0)
