@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.model import ADMIN_SPEC, ErrorShape, RateLimit, form_decode
-from mockserver import auth, jsonbody
+from mockserver import auth, jsonbody, origins
 from mockserver.core.errors import EngineError
 from mockserver.core.store import StoreUnavailable
 from mockserver.errors import ApiError, refusal
@@ -186,8 +186,13 @@ class MockMiddleware(SpecMiddleware):
         """Credentials (refused at once), then what is wrong with the parameters."""
         runtime = self.runtime
         operation = call.operation
-        if api.name == ADMIN_SPEC and runtime.settings.admin_token:
-            _check_admin_token(api, call.headers, runtime.settings.admin_token)
+        if api.name == ADMIN_SPEC:
+            if runtime.settings.admin_token:
+                _check_admin_token(api, call.headers, runtime.settings.admin_token)
+            else:
+                refused = origins.refusal(operation.method, call.headers, None)
+                if refused is not None:
+                    raise ApiError(origins.STATUS, refused, problems=[refused])
         query_raw = parse_qs(query_string, keep_blank_values=True) if query_string else {}
         call.query = {k: v if len(v) > 1 else v[0] for k, v in query_raw.items()}
         verdict = auth.check(

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, quote, urlencode
 import jinja2
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mockserver import origins
 from mockserver.core.store import StoreUnavailable
 from mockserver.dashboard import pages
 from mockserver.dashboard.curl import HIDDEN
@@ -95,6 +96,10 @@ class Dashboard:
             await self._file(path[len(PREFIX + "/static/") :], send)
             return
         token = getattr(self.runtime.settings, "admin_token", None)
+        refused = origins.refusal(scope["method"], headers, token)
+        if refused is not None:
+            await _respond(send, origins.STATUS, refused.encode(), "text/plain; charset=utf-8")
+            return
         if token:
             if "token" in query and _same(query["token"], token):
                 rest = {k: v for k, v in query.items() if k != "token"}

@@ -151,6 +151,12 @@ TRIGGERS: dict[tuple[str, str], Trigger] = {
     (ADMIN_SPEC, "bad-advance"): lambda c: c.post("/__admin/clock/advance", json={"seconds": -5}),
     (ADMIN_SPEC, "api-not-served"): lambda c: c.get("/__admin/ringme/clients/12/agents"),
     (ADMIN_SPEC, "not-pending"): _cancelled_twice,
+    (ADMIN_SPEC, "foreign-host"): lambda c: c.get(
+        "/__admin/requests", headers={"host": "rebound.example.com:8000"}
+    ),
+    (ADMIN_SPEC, "cross-site"): lambda c: c.post(
+        "/__admin/reset", headers={"host": "127.0.0.1:8000", "origin": "https://evil.example.com"}
+    ),
 }
 
 
