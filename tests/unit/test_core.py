@@ -72,8 +72,8 @@ def test_stores_keep_documents_and_sequences(make_store: Callable[[], StateStore
 def test_open_store_reads_the_state_flag(tmp_path: Path) -> None:
     assert isinstance(open_store("memory"), MemoryStore)
     assert isinstance(open_store(f"sqlite:{tmp_path}/s.db"), SQLiteStore)
-    with pytest.raises(ValueError, match="'memory' or 'sqlite:PATH'"):
-        open_store("redis://x")
+    with pytest.raises(ValueError, match="'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB', not 'foo://x'"):
+        open_store("foo://x")
 
 
 def test_timeline_runs_jobs_in_due_order_each_at_its_own_time() -> None:
