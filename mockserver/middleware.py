@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.model import ADMIN_SPEC, ErrorShape, RateLimit, form_decode
-from mockserver import auth, jsonbody, origins
+from mockserver import auth, dashboard, jsonbody, origins
 from mockserver.core.errors import EngineError
 from mockserver.core.store import StoreUnavailable
 from mockserver.errors import ApiError, refusal
@@ -83,6 +83,8 @@ class MockMiddleware(SpecMiddleware):
                     rest = path[len(prefix) :] or "/"
                     if rest.startswith(_PASS_THROUGH):
                         break
+                    if not prefix and dashboard.owns(path) and api.match(rest) is None:
+                        break  # an API served at the root leaves the dashboard its paths, unless it has them
                     await self._serve(api, rest, scope, receive, send)
                     return
         elif scope["type"] == "lifespan":

@@ -60,6 +60,11 @@ POLICY = (
 ID = re.compile(r"[0-9]{1,15}")  # the control plane's cursor pattern
 
 
+def owns(path: str) -> bool:
+    """Whether ``path`` is the dashboard's: its pages, its home page ``/`` and the favicon."""
+    return path in ("/", "/favicon.ico", PREFIX) or path.startswith(PREFIX + "/")
+
+
 class Dashboard:
     def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
         self.app = app
@@ -79,11 +84,11 @@ class Dashboard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if path == "/" or path == PREFIX or path.startswith(PREFIX + "/"):
-                await self._serve(path, scope, receive, send)
-                return
             if path == "/favicon.ico":
                 await self._file("favicon.svg", send)
+                return
+            if owns(path):
+                await self._serve(path, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -524,3 +524,21 @@ def test_answers_from_examples_and_errors_send_the_headers_their_response_declar
             assert answer.headers["etag"] == '"r1"'
     assert call(app, "GET", "/receipts", headers={"Prefer": "example=large"}).json() == {"total": 1000}
     assert call(app, "GET", "/receipts", headers={"Prefer": "code=429"}).headers["retry-after"] == "60"
+
+
+def test_a_spec_served_at_the_root_leaves_the_dashboard_its_paths_unless_it_has_them(tmp_path: Path) -> None:
+    # At the root (no =PREFIX) the API claimed every path: the dashboard answered 404 in the API's shape.
+    rooted = {**MINIMAL, "security": []}
+    app = create_app(Settings(clock="manual", specs=(write(tmp_path, "things.yaml", rooted),)))
+    assert get(app, "/things/1").json() == {"id": 1}  # the API's own paths are its
+    for page in ("/", "/dashboard/calls", "/favicon.ico"):
+        answer = get(app, page)
+        assert answer.status_code == 200 and "problem" not in answer.headers["content-type"], page
+    assert get(app, "/nothing").status_code == 404  # and what neither has is the API's 404
+    home = {
+        "get": {"responses": {"200": {"description": "ok", "content": {"text/plain": {"example": "hi"}}}}}
+    }
+    owning = {**rooted, "paths": {**rooted["paths"], "/": home}}
+    app = create_app(Settings(clock="manual", specs=(write(tmp_path, "home.yaml", owning),)))
+    assert get(app, "/").text == "hi"  # a path the API documents stays the API's
+    assert get(app, "/dashboard/calls").status_code == 200
