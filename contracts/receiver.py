@@ -253,13 +253,30 @@ def _minimal(kind: CallbackKind, payload: Any) -> Any:
     return {k: v for k, v in payload.items() if k in required}
 
 
+# Values a field is given to break it; the first that the spec refuses as it arrives is sent (an object is
+# no string in JSON, but in a form body or a query string every value arrives as text).
+_WRONG_VALUES: tuple[Any, ...] = ({"not": "the documented type"}, "not-a-value-it-takes", "-1", "")
+
+
 def _wrong_type(kind: CallbackKind, payload: Any) -> Any:
+    """``payload`` with one field (a required one first) of a value the spec refuses as the receiver gets
+    it, encoded as the vendor sends it; None when no field can be so broken (then nothing is sent as
+    such: a delivery the spec takes is no invalid one)."""
     if not isinstance(payload, Mapping) or not payload:
         return {"unexpected": True}
-    broken = copy.deepcopy(dict(payload))
-    key = next((k for k in kind.required_fields() if k in broken), next(iter(broken)))
-    broken[key] = {"not": "the documented type"}
-    return broken
+    required = [k for k in kind.required_fields() if k in payload]
+    for key in [*required, *(k for k in payload if k not in required)]:
+        for wrong in _WRONG_VALUES:
+            broken = {**copy.deepcopy(dict(payload)), key: wrong}
+            if callbacks.problems(kind, *kind.encode(broken)):
+                return broken
+    return None
+
+
+def _unparseable(media_type: str) -> bytes:
+    """A body no reader of ``media_type`` can read: JSON cut short, else bytes that are no UTF-8 text (a
+    form body takes any text, ``{not json`` too)."""
+    return b"{not json" if media_type.endswith("json") else b"\xff\xfe%zz"
 
 
 class _Driver:
@@ -490,13 +507,19 @@ class _Kind:
             self.accepted("valid_callback_accepted", f"valid {name}", response, curl, expected)
             self.server_error(f"valid {name}", response, curl)
 
-        invalid: dict[str, tuple[str, dict[str, str], bytes | None]] = {
-            "a field of the wrong type": kind.encode(_wrong_type(kind, first)),
-            "no fields at all": kind.encode({}),
-        }
+        invalid: dict[str, tuple[str, dict[str, str], bytes | None]] = {}
+        wrong = _wrong_type(kind, first)
+        if wrong is not None:
+            invalid["a field of the wrong type"] = kind.encode(wrong)
+        invalid["no fields at all"] = kind.encode({})
         body_spec = kind.body_spec()
         if body_spec is not None:
-            invalid["a body that does not parse"] = ("", {"content-type": body_spec[0]}, b"{not json")
+            media_type = body_spec[0]
+            invalid["a body that does not parse"] = (
+                "",
+                {"content-type": media_type},
+                _unparseable(media_type),
+            )
         for name, (query, extra_headers, body) in invalid.items():
             response, curl = self.driver.send(kind, query, extra_headers, body)
             ok = response is not None and response.status_code < 500
