@@ -493,7 +493,7 @@ def test_prefer_example_returns_that_named_example() -> None:
     assert named.json() == examples["none"]["value"]
     assert unknown.status_code == 400
     assert (
-        "example=nope names no example of getFaults; its examples are: internal-error, none"
+        "example=nope names no example of getFaults; its examples are: cross-site, foreign-host, internal-error, none"
         in unknown.json()["detail"]
     )
 
