@@ -190,7 +190,7 @@ class MockMiddleware(SpecMiddleware):
         operation = call.operation
         if api.name == ADMIN_SPEC:
             if runtime.settings.admin_token:
-                _check_admin_token(api, call.headers, runtime.settings.admin_token)
+                _check_admin_token(api, call.headers, runtime.settings.admin_token, operation.method)
             else:
                 refused = origins.refusal(operation.method, call.headers, None)
                 if refused is not None:
@@ -518,10 +518,16 @@ def _brief(problem: Problem) -> str:
     return text if len(text) <= _MAX_PROBLEM else text[: _MAX_PROBLEM - 3] + "..."
 
 
-def _check_admin_token(api: Api, headers: Mapping[str, str], token: str) -> None:
-    """The control plane, when it has a token (always, off loopback), takes ``Authorization: Bearer``."""
+def _check_admin_token(api: Api, headers: Mapping[str, str], token: str, method: str) -> None:
+    """The control plane, when it has a token (always, off loopback), takes ``Authorization: Bearer``, or
+    the dashboard's cookie for what the mock's own page sends (``origins``)."""
     scheme, _, sent = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode()):
+        return
+    if not sent and origins.cookie_holds(headers, token):
+        refused = origins.cross_site(method, headers)
+        if refused is not None:
+            raise ApiError(origins.STATUS, refused, problems=[refused])
         return
     reason = "a wrong admin token was sent" if sent else "no admin token was sent"
     raise ApiError(api.errors.auth_status, f"{api.errors.auth_message} ({reason})", problems=[reason])

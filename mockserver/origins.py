@@ -12,13 +12,16 @@ only this machine can. A web page open in this machine's browser can reach them 
   origin than the one it is addressed to is refused. Tools send no ``Origin``, and the dashboard's own
   script sends its own.
 
-With an admin token neither applies: a page cannot send the Bearer header, and the dashboard's cookie is
-``SameSite=Strict`` and tied to the name it was set for. The words are the control plane's spec's
+With an admin token the Host rule does not apply: a page cannot send the Bearer header, and the dashboard's
+cookie (``SameSite=Strict``) is tied to the name it was set for. But a page on another port of the same
+host is the same "site" and its requests carry that cookie: a change carried by the cookie alone must
+come from the mock's own page (``cross_site``). The words are the control plane's spec's
 (``x-mockline.messages``: ``foreign_host``, ``cross_site``).
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
@@ -36,13 +39,36 @@ def refusal(method: str, headers: Mapping[str, str], token: str | None) -> str |
         return None
     host = headers.get("host", "")
     name = host_name(host)
-    words = _words()
     if name and not _nobody_elses(name):
-        return words("foreign_host", host=host)
+        return _words()("foreign_host", host=host)
+    return cross_site(method, headers)
+
+
+def cross_site(method: str, headers: Mapping[str, str]) -> str | None:
+    """Why a change sent from another page than the mock's own is refused, or None (a read, a request no
+    page sent, or one from the mock's own page). Also asked with a token, of a request that carries it
+    only in the dashboard's cookie, which a page on another port of the same host would send too."""
     origin = headers.get("origin")
+    host = headers.get("host", "")
     if method.upper() not in _SAFE and origin is not None and not _same_origin(origin, host):
-        return words("cross_site", origin=origin, host=host)
+        return _words()("cross_site", origin=origin, host=host)
     return None
+
+
+def cookie_name() -> str:
+    """The cookie the dashboard keeps the admin token in: the control plane's spec names it (its
+    ``adminCookie`` scheme)."""
+    return str(model.contract(model.ADMIN_SPEC).security_schemes["adminCookie"]["name"])
+
+
+def cookie_holds(headers: Mapping[str, str], token: str) -> bool:
+    """Whether the request carries the admin token in the dashboard's cookie."""
+    name = cookie_name()
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and hmac.compare_digest(value.encode(), token.encode()):
+            return True
+    return False
 
 
 def host_name(host: str) -> str:

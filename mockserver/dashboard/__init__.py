@@ -5,7 +5,8 @@
 templates over what ``pages`` reads from the runtime; actions are the page's JavaScript calling the
 control plane (``/__admin``), so the dashboard can do nothing the control plane cannot. When the
 control plane takes a token (``admin_token`` in the settings), so do the pages: as a Bearer header, or
-a cookie set by opening any page once with ``?token=...``.
+a cookie set by opening any page once with ``?token=...`` (HttpOnly: no script reads it, and no page
+holds the token); the page's script calls the control plane with that cookie (``origins``).
 
 What the pages show comes from clients, receivers and spec documents, none of them trusted: templates
 escape every value (autoescape), a value's control and bidirectional-override characters are shown as
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from mockserver.runtime import Runtime
 
 PREFIX = "/dashboard"
-COOKIE = "mockline_admin"
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 NAV = [
@@ -109,7 +109,7 @@ class Dashboard:
             if "token" in query and _same(query["token"], token):
                 rest = {k: v for k, v in query.items() if k != "token"}
                 location = quote(path) + (f"?{urlencode(rest)}" if rest else "")
-                cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+                cookie = f"{origins.cookie_name()}={token}; Path=/; HttpOnly; SameSite=Strict"
                 await _respond(send, 303, b"", "text/plain", [("location", location), ("set-cookie", cookie)])
                 return
             if not _allowed(headers, token):
@@ -162,7 +162,6 @@ class Dashboard:
             "nav": NAV,
             "path": path,
             "clock": pages.clock(self.runtime),
-            "token": token or "",
             "seed": self.runtime.settings.seed,
             **data,
         }
@@ -346,11 +345,7 @@ def _allowed(headers: Mapping[str, str], token: str) -> bool:
     scheme, _, sent = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and _same(sent.strip(), token):
         return True
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE and _same(value, token):
-            return True
-    return False
+    return origins.cookie_holds(headers, token)
 
 
 async def _respond(

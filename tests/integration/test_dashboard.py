@@ -154,8 +154,19 @@ def test_with_an_admin_token_the_pages_take_it_as_bearer_or_cookie() -> None:
                 "HttpOnly" in opened.headers["set-cookie"]
                 and "SameSite=Strict" in opened.headers["set-cookie"]
             )
-            page = await client.get("/dashboard/calls", headers={"cookie": "a=b; mockline_admin=s3cret"})
-            assert page.status_code == 200 and 'content="s3cret"' in page.text  # for the page's own calls
+            cookie = {"cookie": "a=b; mockline_admin=s3cret"}
+            page = await client.get("/dashboard/calls", headers=cookie)
+            assert page.status_code == 200 and "s3cret" not in page.text  # no page holds the token
+            # the page's script calls the control plane with the same cookie, from the mock's own page
+            own = {**cookie, "host": "127.0.0.1:8000", "origin": "http://127.0.0.1:8000"}
+            assert (await client.get("/__admin/health", headers=cookie)).status_code == 200
+            assert (await client.post("/__admin/reset", headers=own, json={})).status_code == 200
+            # a page on another port of the same host is the same site: the cookie goes with its requests
+            other = {**own, "origin": "http://127.0.0.1:3000"}
+            refused = await client.post("/__admin/reset", headers=other, json={})
+            assert refused.status_code == 403 and "http://127.0.0.1:3000" in refused.json()["detail"]
+            wrong = {"cookie": "mockline_admin=no", "origin": "http://127.0.0.1:8000"}
+            assert (await client.post("/__admin/reset", headers=wrong, json={})).status_code == 401
             assert (
                 await client.get("/dashboard/calls", headers={"cookie": "mockline_admin=no"})
             ).status_code == 401

@@ -23,7 +23,7 @@ import pytest
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from tests.fixtures import serving
-from tests.integration.test_dashboard_hostile import PAGES
+from tests.integration.test_dashboard_hostile import PAGES, TokenSettings
 
 pytestmark = pytest.mark.slow
 
@@ -418,3 +418,22 @@ def test_pages_left_behind_free_their_event_stream_and_back_reconnects(rig: Rig)
     WebDriverWait(rig.browser, WAIT).until(lambda _b: len(bus.subscribers) == 1)
     rig.push()  # the page came back following the mock live
     assert "+919845555000" in rig.wait_for('tr[data-call="1"]')
+
+
+def test_with_an_admin_token_the_page_acts_through_its_cookie_and_holds_no_token() -> None:
+    """The token is asked once (``?token=``) and kept in an HttpOnly cookie; the page's own calls to the
+    control plane go with that cookie, so no page (and no script on it) holds the token."""
+    app = create_app(TokenSettings(clock="manual", rate_limit=False, seed=7))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=15) as http:
+        browser = _browser()
+        try:
+            rig = Rig(url, "", Sink(), app, browser, http)
+            rig.open("/dashboard/calls?token=s3cret")
+            assert "s3cret" not in browser.page_source
+            assert browser.execute_script("return document.cookie") == ""  # HttpOnly: no script reads it
+            rig.click("button", "+10 min")
+            rig.wait_for(".status", "Clock: 2026-01-05T09:10:00.000Z")
+            clock = http.get("/__admin/clock", headers={"authorization": "Bearer s3cret"}).json()
+            assert clock["now"] == "2026-01-05T09:10:00.000Z"
+        finally:
+            browser.quit()

@@ -5,8 +5,6 @@
   var main = document.getElementById("main");
   var statusLine = document.getElementById("status");
   var liveBox = document.getElementById("live");
-  var tokenMeta = document.querySelector('meta[name="mockline-token"]');
-  var token = tokenMeta ? tokenMeta.content : "";
   var pending = null;
   var lastRefresh = 0;
   var MIN_GAP = 700; // ms between two refreshes of the page's content
@@ -95,7 +93,6 @@
   function call(method, url, body) {
     var headers = { "accept": "application/json" };
     if (body !== undefined) { headers["content-type"] = "application/json"; }
-    if (token) { headers["authorization"] = "Bearer " + token; }
     return fetch(url, {
       method: method, headers: headers, credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body)
