@@ -16,6 +16,7 @@ This module speaks HTTP only; it does not import the mock.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import random
@@ -28,9 +29,10 @@ import httpx
 from openapi_core import Config, OpenAPI
 from openapi_core.deserializing.media_types.util import json_loads
 
-from contracts import model
+from contracts import bounded, model
 from contracts.errors import ContractsError
 from contracts.openapi_http import OpenAPIRequest, OpenAPIResponse
+from contracts.reporting.terminal import printable
 
 CONFIG = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
 
@@ -214,7 +216,7 @@ class Driver:
             self.basic = (self.auth.first, self.auth.second)
         elif self.auth.kind == "bearer":
             self.headers["authorization"] = f"Bearer {self.auth.first}"
-        async with httpx.AsyncClient(transport=self.transport, timeout=self.timeout) as client:
+        async with bounded.async_client(self.timeout, transport=self.transport) as client:
             for number, (name, run) in enumerate(steps, 1):
                 label = f"[{number}/{len(steps)}] {name}"
                 self._last = ("", "", None)
@@ -222,17 +224,18 @@ class Driver:
                     summary = await run(client)
                 except StepFailed as exc:
                     method, url, status = self._last
-                    step = Step(name, False, exc.message, method or None, url or None, status)
+                    step = Step(name, False, printable(exc.message), method or None, url or None, status)
                     self.report.steps.append(step)
                     self.report.failed = step
                     where = f" ({method} {url})" if method else ""
-                    self.say(f"{label:<28} FAILED{where}\n      {exc.message}")
+                    self.say(f"{label:<28} FAILED{where}\n      {step.summary}")
                     break
                 method, url, status = self._last
                 if isinstance(summary, Skip):
-                    self.report.steps.append(Step(name, True, summary.reason, skipped=True))
-                    self.say(f"{label:<28} skipped {summary.reason}")
+                    self.report.steps.append(Step(name, True, printable(summary.reason), skipped=True))
+                    self.say(f"{label:<28} skipped {printable(summary.reason)}")
                     continue
+                summary = printable(summary)  # it may quote what the CRM answered
                 self.report.steps.append(Step(name, True, summary, method or None, url or None, status))
                 self.say(f"{label:<28} ok    {summary}")
         ran = len(self.report.ran)
@@ -274,10 +277,16 @@ class Driver:
         self._last = (method, url, None)
         headers = {**self.headers, **kwargs.pop("headers", {})}
         try:
-            response = await client.request(method, url, headers=headers, auth=self.basic, **kwargs)
-        except httpx.HTTPError as exc:
+            # The whole answer, head and body, within the timeout (bounded.async_client bounds its size).
+            async with asyncio.timeout(self.timeout):
+                response = await client.request(method, url, headers=headers, auth=self.basic, **kwargs)
+        except (httpx.HTTPError, TimeoutError) as exc:
             self.report.connection_error = True
             reason = str(exc) or type(exc).__name__
+            if isinstance(exc, TimeoutError | httpx.TimeoutException) and not isinstance(
+                exc, bounded.AnswerTimeout
+            ):
+                reason = f"no whole answer within the {self.timeout:g} s timeout ({reason})"
             raise StepFailed(f"expected {expect} with {what}, but the request failed: {reason}") from None
         self._last = (method, url, response.status_code)
         if response.status_code != expect:

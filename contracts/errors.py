@@ -13,6 +13,14 @@ Drawn as httpx draws its tree; each class says when it is raised:
   |     back reference); ``sample`` answers None.
   + VerifyError (``runner.py``) - ``mockline verify`` cannot start: bad options, or the server cannot be
   |     reached (exit code 2).
+  + AnswerError (``bounded.py``, also an ``httpx.TransportError``) - an answer's body went past
+  |     ``bounded.MAX_ANSWER_BYTES``, or broke off (fewer bytes than its Content-Length, a connection
+  |     closed mid-body); raised where httpx raises its own, so every handler of those handles it.
+  + AnswerTimeout (``bounded.py``, also an ``httpx.ReadTimeout``) - an answer was not whole within its
+  |     request's timeout (a body that trickles in).
+  + RequestsAnswerError (``bounded.py``, also a ``requests.RequestException``) - either of those, for an
+  |     answer read by requests (Schemathesis' requests and the checks' own): Schemathesis reports it
+  |     as the network error it is.
   + ReceiverError (``receiver.py``) - ``mockline verify-receiver`` cannot start or reach the receiver
   |     (exit code 2).
   + UsageError (``drive.py``, also a ``ValueError``) - ``mockline drive``'s command line describes no run

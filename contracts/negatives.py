@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from contracts import model, patterns
+from contracts import bounded, model, patterns
 from contracts.oas30 import UnresolvableRef, resolve_pointer
 from contracts.reporting.model import Violation
 
@@ -1009,7 +1009,7 @@ def _token_request(
     from contracts.runner import VerifyError, token_url
 
     try:
-        url = token_url(document, base_url).rstrip("/")
+        url = token_url(document, base_url, getattr(options, "token_url", None)).rstrip("/")
     except VerifyError:
         return {}
     grant = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
@@ -1153,7 +1153,7 @@ def phase(
     contract = model.from_document(str(document.get("info", {}).get("title", "api")), document)
     creates = _creates(contract)
     fixed = _token_request(contract, document, options, base_url)
-    with httpx.Client(timeout=options.request_timeout) as client:
+    with bounded.client(options.request_timeout) as client:
         session = _Session(
             client,
             headers,

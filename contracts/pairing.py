@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from contracts import checks, model
+from contracts import bounded, checks, model
 from contracts.reporting.model import Violation
 from contracts.urls import request_url
 
@@ -96,7 +96,7 @@ class Player:
         traffic: Any,
         client: httpx.Client | None = None,
     ) -> None:
-        self.client = client or httpx.Client()
+        self.client = client or bounded.client(timeout)
         self.base_url = base_url
         self.headers = dict(headers)
         self.timeout = timeout

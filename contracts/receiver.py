@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from contracts import callbacks, model
+from contracts import bounded, callbacks, model
 from contracts.callbacks import CallbackKind
 from contracts.checks import _WRONG_SUFFIX as WRONG_SUFFIX
 from contracts.checks import curl_command, describe
@@ -285,7 +285,7 @@ class _Driver:
         self.headers = dict(headers)
         self.timeout = timeout
         self.report = report
-        self.client = httpx.Client(timeout=timeout)
+        self.client = bounded.client(timeout)
 
     def _url(self, query: str) -> str:
         return self.url + (("&" if "?" in self.url else "?") + query if query else "")
@@ -300,16 +300,18 @@ class _Driver:
         for attempt in (1, 2):
             try:
                 response = self.client.request(kind.method, url, headers=all_headers, content=body)
-            except httpx.TimeoutException:
+            except httpx.TimeoutException:  # no whole answer in time (bounded.AnswerTimeout too)
                 self.client.close()  # the sender gave up: its connection goes with it
-                self.client = httpx.Client(timeout=self.timeout)
+                self.client = bounded.client(self.timeout)
                 return None, curl
+            except bounded.AnswerError as exc:  # too large, or broken off: no answer to judge
+                raise ReceiverError(f"no usable answer from the receiver at {self.url}: {exc}") from exc
             except httpx.HTTPError as exc:
                 if attempt == 2 or isinstance(exc, httpx.ConnectError):
                     raise ReceiverError(f"cannot reach the receiver at {self.url}: {exc}") from exc
                 # A kept-alive connection the receiver closed: once more on a fresh one.
                 self.client.close()
-                self.client = httpx.Client(timeout=self.timeout)
+                self.client = bounded.client(self.timeout)
             else:
                 return response, curl
         raise AssertionError("unreachable")

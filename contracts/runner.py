@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from urllib.parse import urlparse
 import httpx
 
 import contracts.errors
-from contracts import checks, model
+from contracts import bounded, checks, model
 from contracts.errorshape import ErrorShape
 from contracts.loaders import SpecNotFound, load_spec
 from contracts.reporting.model import Inconclusive, Report, Violation
@@ -122,6 +123,9 @@ class VerifyOptions:
     max_failures: int | None = None  # stop after this many failures
     har_path: str | None = None  # keep every exchange for a HAR file
     max_retry_wait: float = MAX_RETRY_AFTER  # the longest Retry-After honoured, in seconds
+    # Where --auth oauth2: fetches its token: None for the spec's tokenUrl, which must then be on the base
+    # URL's host (the client secret goes nowhere else unless the user names it here).
+    token_url: str | None = None
 
 
 @dataclass
@@ -310,7 +314,14 @@ def renewal(
     return renew
 
 
-def token_url(document: Mapping[str, Any], base_url: str) -> str:
+def token_url(document: Mapping[str, Any], base_url: str, given: str | None = None) -> str:
+    """Where ``--auth oauth2:`` posts its client id and secret: ``given`` (``--token-url``), else the spec's
+    tokenUrl resolved against ``base_url``, which must then be on the base URL's scheme, host and port:
+    a spec does not get to send the user's client secret to a host the user did not name."""
+    if given is not None:
+        if urlparse(given).scheme not in {"http", "https"} or not urlparse(given).netloc:
+            raise VerifyError(f"--token-url {given!r} is not an http(s) URL")
+        return given
     schemes = (document.get("components") or {}).get("securitySchemes") or {}
     for scheme in schemes.values():
         if scheme.get("type") != "oauth2":
@@ -318,21 +329,39 @@ def token_url(document: Mapping[str, Any], base_url: str) -> str:
         flows = scheme.get("flows") or {}
         flow: Mapping[str, Any] = flows.get("clientCredentials") or next(iter(flows.values()), {})
         url = str(flow.get("tokenUrl") or "")
-        if url:
-            if urlparse(url).scheme:
-                return url
+        if not url:
+            continue
+        if not urlparse(url).scheme:
             return base_url.rstrip("/") + "/" + url.lstrip("/")
+        if _origin(url) != _origin(base_url):
+            raise VerifyError(
+                f"--auth oauth2: the spec's token URL {url} is not on the host of --base-url {base_url}: "
+                f"mockline sends the client secret there only when told to, with --token-url {url}"
+            )
+        return url
     raise VerifyError("--auth oauth2: the spec declares no OAuth2 token URL")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    return scheme, (parsed.hostname or "").lower(), parsed.port or {"http": 80, "https": 443}.get(scheme)
+
+
+# An access token as RFC 6749 spells it (1*VSCHAR: printable ASCII), and as long as a header takes.
+_TOKEN = re.compile(r"[\x20-\x7e]+")
+MAX_TOKEN_BYTES = 16 * 1024
 
 
 def _oauth2_token(
     document: Mapping[str, Any], options: VerifyOptions, client_id: str, secret: str, traffic: Traffic
 ) -> str:
-    url = token_url(document, options.base_url)
+    url = token_url(document, options.base_url, getattr(options, "token_url", None))
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     try:
         traffic.before_request()
-        response = httpx.post(url, data=form, timeout=options.request_timeout)
+        with bounded.client(options.request_timeout) as client:
+            response = client.post(url, data=form)
     except httpx.HTTPError as exc:
         raise VerifyError(f"cannot get an OAuth2 token from {url}: {exc}") from exc
     traffic.after_response(
@@ -347,12 +376,24 @@ def _oauth2_token(
         elapsed=response.elapsed.total_seconds(),
     )
     try:
-        token = response.json().get("access_token")
+        body = response.json()
     except ValueError:
-        token = None
+        body = None
+    token = body.get("access_token") if isinstance(body, dict) else None
     if response.status_code != 200 or not isinstance(token, str) or not token:
         raise VerifyError(
-            f"the token endpoint {url} did not issue a token: HTTP {response.status_code} {response.text[:200]}"
+            f"the token endpoint {url} did not issue a token: "
+            f"{checks.describe(response.status_code, response.headers, response.content, 200)}"
+        )
+    if len(token) > MAX_TOKEN_BYTES:
+        raise VerifyError(
+            f"the token endpoint {url} issued an access_token of {len(token)} characters, longer than the "
+            f"{MAX_TOKEN_BYTES} a request header is given here"
+        )
+    if not _TOKEN.fullmatch(token):
+        raise VerifyError(
+            f"the token endpoint {url} issued an access_token that cannot go in a header (RFC 6749 allows "
+            f"printable ASCII only): {token[:100]!r}"
         )
     return token
 
@@ -428,11 +469,14 @@ def select_operations(
 
 
 def _reachable(base_url: str, timeout: float) -> None:
+    """Whether a server answers at ``base_url``: its head is enough (the body is not read, whatever it
+    holds or however it breaks off)."""
     parsed = urlparse(base_url)
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise VerifyError(f"--base-url {base_url!r} is not an http(s) URL")
     try:
-        httpx.get(base_url, timeout=timeout)
+        with httpx.stream("GET", base_url, timeout=timeout):
+            pass
     except httpx.HTTPError as exc:
         raise VerifyError(f"cannot reach {base_url}: {exc}") from exc
 
@@ -500,7 +544,13 @@ def operation_labels(document: Mapping[str, Any]) -> list[str]:
 
 
 def verify(options: VerifyOptions) -> Iterator[Event]:
-    """Run every phase against ``options.base_url``; the last event is :class:`Finished`."""
+    """Run every phase against ``options.base_url``; the last event is :class:`Finished`. Every answer of
+    the run, Schemathesis' too, is read within :mod:`contracts.bounded`'s bounds."""
+    with bounded.requests_bounded():
+        yield from _verify(options)
+
+
+def _verify(options: VerifyOptions) -> Iterator[Event]:
     import schemathesis
     from schemathesis.engine import Status, events, from_schema
 

@@ -6,8 +6,9 @@
   names what the run could not judge (:meth:`Evidence.inconclusive`): an operation that never got a
   success answer, one whose given credentials were refused every time, a phase where more than 10% of
   the answers were 429.
-- The exchanges themselves are kept for ``--report-har`` only when asked for, and every request a
-  custom check built on its own is listed with the exact URL it went to.
+- The exchanges themselves are kept for ``--report-har`` only when asked for (each answer's body to its
+  first ``har.BODY_BYTES``), and every request a custom check built on its own is listed with the exact
+  URL it went to.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from contracts.reporting.har import BODY_BYTES
 from contracts.reporting.model import Exchange, FollowUp, Inconclusive
 
 RATE_LIMITED_SHARE = 0.10  # a phase with more 429 answers than this share is inconclusive
@@ -238,8 +240,9 @@ class Traffic:
                         request_body=request_body,
                         status=status,
                         response_headers=headers,
-                        response_body=response_body,
+                        response_body=bytes(response_body[:BODY_BYTES]),
                         elapsed_ms=round(elapsed * 1000, 3),
                         http_version=http_version,
+                        response_size=len(response_body) if len(response_body) > BODY_BYTES else None,
                     )
                 )

@@ -39,7 +39,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from contracts import arazzo, model, patterns
+from contracts import arazzo, bounded, model, patterns
 from contracts.arazzo import Document, Exchange, Scope, Unresolved
 from contracts.errors import ContractsError
 from contracts.reporting.model import Inconclusive, Violation
@@ -584,7 +584,7 @@ def run_document(
     left out (named in ``exclude``, or using an operation not in ``operations``) comes back unplayed, with
     the reason in ``Outcome.left_out``."""
     document = arazzo.load(path)
-    with httpx.Client(timeout=target.timeout) as client:
+    with bounded.client(target.timeout) as client:
         runner = Runner(document, target, client)
         for workflow in document.workflows:
             if workflow.get("x-mockline-helper"):

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
         "--recording-url", help="attach the recording as this link instead of uploading a file"
     )
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)"
+        "--timeout", type=float, default=10.0, help="seconds for each whole answer (default 10)"
     )
     parser.add_argument("--seed", type=int, help="seed for the generated call data")
     parser.set_defaults(run=run)

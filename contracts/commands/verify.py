@@ -33,6 +33,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--auth", help="basic:USER:PASS, bearer:TOKEN or oauth2:CLIENT_ID:SECRET (fetches a token)"
     )
+    parser.add_argument(
+        "--token-url",
+        metavar="URL",
+        help="where --auth oauth2: fetches its token (default: the spec's tokenUrl, resolved against "
+        "--base-url; a tokenUrl on another host is used only when given here, since the client secret "
+        "goes there)",
+    )
     parser.add_argument("--seed", type=int, help="seed for data generation (printed when not given)")
     parser.add_argument(
         "--max-examples",
@@ -90,7 +97,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--report-har", metavar="PATH", help="write every exchange as a HAR 1.2 file")
     parser.add_argument("--workers", type=int, default=1, help="concurrent requests (default 1)")
     parser.add_argument(
-        "--request-timeout", type=float, default=10.0, help="seconds per request (default 10)"
+        "--request-timeout",
+        type=float,
+        default=10.0,
+        help="seconds for each whole answer, its body included (default 10); bodies past 16 MiB are not read",
     )
     parser.set_defaults(run=run)
 
@@ -175,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
             max_failures=args.max_failures,
             max_retry_wait=args.max_retry_wait,
             har_path=args.report_har,
+            token_url=args.token_url,
         )
         report = None
         for event in verify(options):
@@ -197,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
                 report = event.report
     except VerifyError as exc:
         progress.close()
-        print(f"mockline: {exc}", file=sys.stderr)
+        print(f"mockline: {terminal.printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         progress.close()

@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
         "string takes the text as given. A NAME no payload of SPEC has is a usage error (exit 2)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait for an answer (default 10)"
+        "--timeout", type=float, default=10.0, help="seconds for each whole answer (default 10)"
     )
     parser.set_defaults(run=run)
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ReceiverError, VerifyError) as exc:
         progress.close()
-        print(f"mockline: {exc}", file=sys.stderr)
+        print(f"mockline: {terminal.printable(str(exc))}", file=sys.stderr)
         return 2
     progress.close()
     print(terminal.render(report), flush=True)

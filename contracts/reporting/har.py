@@ -1,5 +1,7 @@
 """``--report-har PATH``: every exchange of a run as an HTTP Archive (HAR 1.2), for a browser's network
-panel or any HAR viewer. Bodies are kept as text when they are UTF-8, as base64 otherwise."""
+panel or any HAR viewer. Bodies are kept as text when they are UTF-8, as base64 otherwise; an answer's body
+to its first :data:`BODY_BYTES` (a run keeps every exchange until it ends), its entry saying how large it
+was."""
 
 from __future__ import annotations
 
@@ -13,19 +15,25 @@ from urllib.parse import parse_qsl, urlsplit
 from contracts.reporting.model import Exchange
 
 CREATOR = {"name": "mockline verify", "version": "1"}
+BODY_BYTES = 64 * 1024  # of each answer's body, kept for the HAR file
 
 
 def _header(pairs: Sequence[tuple[str, str]], name: str) -> str:
     return next((v for k, v in pairs if k.lower() == name), "")
 
 
-def _content(body: bytes, media_type: str) -> dict[str, Any]:
-    content: dict[str, Any] = {"size": len(body), "mimeType": media_type}
+def _content(body: bytes, media_type: str, size: int | None = None) -> dict[str, Any]:
+    size = len(body) if size is None else size
+    content: dict[str, Any] = {"size": size, "mimeType": media_type}
     try:
         content["text"] = body.decode("utf-8")
     except UnicodeDecodeError:
         content["text"] = base64.b64encode(body).decode("ascii")
         content["encoding"] = "base64"
+    if size > len(body):
+        content["comment"] = (
+            f"the first {len(body)} of {size} bytes: --report-har keeps {BODY_BYTES // 1024} KiB of a body"
+        )
     return content
 
 
@@ -61,10 +69,12 @@ def entry(exchange: Exchange) -> dict[str, Any]:
             "httpVersion": exchange.http_version,
             "cookies": [],
             "headers": [{"name": k, "value": v} for k, v in exchange.response_headers],
-            "content": _content(exchange.response_body, response_type),
+            "content": _content(exchange.response_body, response_type, exchange.response_size),
             "redirectURL": _header(exchange.response_headers, "location"),
             "headersSize": -1,
-            "bodySize": len(exchange.response_body),
+            "bodySize": len(exchange.response_body)
+            if exchange.response_size is None
+            else exchange.response_size,
         },
         "cache": {},
         "timings": {"send": 0, "wait": exchange.elapsed_ms, "receive": 0},

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from html import escape
+import html
 
 from contracts.reporting.model import Report
+from contracts.reporting.terminal import printable
 from contracts.versions import describe
 
 _STYLE = """
@@ -19,6 +20,11 @@ td.na{color:#777;background:#f5f5f5}.inconclusive{border-left:4px solid #f9ab00;
 pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f4;padding:.5em}
 .pass{color:#188038}.failv{color:#d93025}
 """
+
+
+def escape(text: str) -> str:
+    """``text`` as HTML, a server's control characters spelled out as on the terminal."""
+    return html.escape(printable(text))
 
 
 def render(report: Report) -> str:

@@ -3,10 +3,28 @@ run could not judge is an error case, what its options left out a skipped case (
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from contracts.reporting.model import Report
+from contracts.reporting.terminal import printable
+
+# What XML 1.0 allows (its Char production) once printable() has spelled out the controls: the rest too.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` as XML 1.0 can hold it: a server's control characters spelled out (``\\x1b``)."""
+    return _NOT_XML.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), printable(text))
+
+
+def _clean(element: ET.Element) -> None:
+    """Every text, tail and attribute value of ``element`` and below, as XML 1.0 can hold it."""
+    for node in element.iter():
+        node.text = _xml(node.text) if node.text else node.text
+        node.tail = _xml(node.tail) if node.tail else node.tail
+        node.attrib = {name: _xml(value) for name, value in node.attrib.items()}
 
 
 def render(report: Report) -> str:
@@ -67,6 +85,7 @@ def render(report: Report) -> str:
         ET.SubElement(case, "error", message=message[:200]).text = message
     suites = ET.Element("testsuites")
     suites.append(suite)
+    _clean(suites)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

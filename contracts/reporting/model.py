@@ -96,9 +96,10 @@ class Exchange:
     request_body: bytes | None
     status: int
     response_headers: list[tuple[str, str]]
-    response_body: bytes
+    response_body: bytes  # its start, when the answer was longer (``response_size``)
     elapsed_ms: float
     http_version: str = "HTTP/1.1"
+    response_size: int | None = None  # bytes the answer's body had, when more than were kept
 
 
 @dataclass

@@ -1,12 +1,28 @@
 """The terminal side of a run: a progress line per phase while it runs, then the conformance table and
-every violation with the rule, what was expected, what came back and a curl command."""
+every violation with the rule, what was expected, what came back and a curl command.
+
+What a server answered is shown, never obeyed: :func:`printable` spells out the characters a terminal
+would act on (an escape sequence that clears the screen or sets the window title, a carriage return that
+writes over the line, an override that reverses what follows) before anything is printed."""
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
 
 from contracts.reporting.model import Report
+
+# C0 controls but the line break and the tab, DEL, C1 controls (U+009B is a CSI on its own), the marks and
+# overrides that change the direction of what follows, and lone surrogates (no encoding writes them).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on written as its Python escape (``\\x1b``)."""
+    return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class Progress:
@@ -20,7 +36,7 @@ class Progress:
 
     def header(self, text: str) -> None:
         self._end_line()
-        print(text, file=self.stream, flush=True)
+        print(printable(text), file=self.stream, flush=True)
 
     def phase(self, name: str) -> None:
         self._end_line()
@@ -39,7 +55,7 @@ class Progress:
 
     def note(self, text: str) -> None:
         self._end_line()
-        print(f"  ! {text}", file=self.stream, flush=True)
+        print(f"  ! {printable(text)}", file=self.stream, flush=True)
 
     def close(self) -> None:
         self._end_line()
@@ -126,4 +142,4 @@ def render(report: Report) -> str:
         f"{report.kind} {report.target}: {report.verdict}{left_out} ({report.requests} requests in "
         f"{report.duration_seconds:.1f} s{seed}{paced}; exit code {report.exit_code()})",
     ]
-    return "\n".join(lines)
+    return printable("\n".join(lines))

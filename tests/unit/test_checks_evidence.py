@@ -224,6 +224,49 @@ def test_har_keeps_each_exchange_with_its_exact_url_and_bodies() -> None:
     assert second["request"]["postData"]["text"] == "a=1"
 
 
+def test_har_keeps_the_start_of_a_large_body_and_says_how_large_it_was() -> None:
+    """A run keeps every exchange for --report-har: a server answering megabytes each time would fill the
+    memory, so each body is kept to its first ``HAR_BODY_BYTES``, and the entry says what was left out."""
+    traffic = Traffic(keep_exchanges=True)
+    traffic.after_response(
+        operation="GET /a",
+        method="GET",
+        url="http://127.0.0.1:1/a",
+        request_headers={},
+        request_body=None,
+        status=200,
+        response_headers=[("content-type", "application/json")],
+        response_body=b"x" * (1 << 20),
+        elapsed=0.01,
+    )
+    (kept,) = traffic.exchanges
+    assert len(kept.response_body) == 64 * 1024 and kept.response_size == 1 << 20
+    content = har.entry(kept)["response"]["content"]
+    assert content["size"] == 1 << 20 and len(content["text"]) == 64 * 1024
+    assert content["comment"] == "the first 65536 of 1048576 bytes: --report-har keeps 64 KiB of a body"
+
+
+# Meant for a terminal (clear the screen, set the window title, a C1 CSI, reversed text) and an XML parser.
+NASTY = "<script>alert(1)</script>\x1b[2J\x1b]0;owned\x07\x00\x0b\x7f\x9b31m\u202egnp.exe"
+
+
+def test_a_servers_control_characters_are_spelled_out_in_the_terminal_and_junit() -> None:
+    report = Report(kind="verify", target="ryng", url="http://127.0.0.1:1/ryng", seed=3)
+    report.add_violation(
+        Violation("POST /x", "not_a_server_error", f"500 {NASTY}", "no 5xx", f"HTTP 500: {NASTY}", NASTY)
+    )
+    report.errors.append(f"POST /x: Network Error: {NASTY}")
+    report.inconclusive.append(Inconclusive("operation", "GET /y", NASTY))
+    text = terminal.render(report)
+    assert not set(text) & set("\x1b\x07\x00\x0b\x7f\x9b\u202e"), repr(text)
+    assert "\\x1b[2J\\x1b]0;owned\\x07\\x00\\x0b\\x7f\\x9b31m\\u202egnp.exe" in text
+    root = ET.fromstring(junit.render(report))  # XML 1.0 takes none of them
+    assert "\\x1b[2J" in "".join(root.itertext())
+    assert any("\\x1b[2J" in (e.get("message") or "") for e in root.iter("failure"))
+    page = html.render(report)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
 def test_an_operation_where_nothing_was_judged_is_not_shown_as_a_pass() -> None:
     report = Report(kind="verify", target="ryng", url="http://127.0.0.1:1/ryng", seed=3)
     report.record("workflow judgedNothing", "workflow", None)
