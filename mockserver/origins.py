@@ -21,6 +21,7 @@ come from the mock's own page (``cross_site``). The words are the control plane'
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from collections.abc import Callable, Mapping
@@ -55,9 +56,11 @@ def cross_site(method: str, headers: Mapping[str, str]) -> str | None:
     return None
 
 
+@functools.cache
 def cookie_name() -> str:
     """The cookie the dashboard keeps the admin token in: the control plane's spec names it (its
-    ``adminCookie`` scheme)."""
+    ``adminCookie`` scheme). Read once: every page and control-plane request with a token asks (looking
+    the contract up again stats the spec file each time, 17 us)."""
     return str(model.contract(model.ADMIN_SPEC).security_schemes["adminCookie"]["name"])
 
 
