@@ -13,6 +13,7 @@ criteria. No HTTP here: :mod:`contracts.workflows` runs the workflows, :mod:`con
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -487,10 +488,12 @@ def criterion_type(criterion: Mapping[str, Any]) -> str:
     return str(kind)
 
 
+@functools.lru_cache(maxsize=256)
 def regex(condition: str) -> re.Pattern[str]:
     """A ``regex`` criterion's condition, read as ECMA-262 reads it (as the JavaScript runners of Arazzo
     documents, Redocly's and Spectral's, do): ``(?<name>...)`` and ``\\p{L}`` work, Python's own
-    ``(?P<name>...)`` does not. ``ArazzoError`` when it is no such pattern."""
+    ``(?P<name>...)`` does not. ``ArazzoError`` when it is no such pattern. Read once per condition: a
+    workflow judges its criteria at every step it plays."""
     if not patterns.is_ecma(condition):
         raise ArazzoError(f"regex criterion {condition!r} is not an ECMA-262 regular expression")
     try:

@@ -87,7 +87,6 @@ _BRACES = re.compile(r"\{(\d*)(,?)(\d*)\}")
 # The letters ECMA-262 escapes that Python reads alike (\b: a word boundary, inside brackets a backspace).
 _SAME_LETTER_ESCAPES = frozenset("dDwWsSbBfnrtvx")
 # Inside brackets only the digits have a spelling: the letters' is a class of its own, which cannot nest.
-_EXACT_IN_BRACKETS = {("p", "Nd"): r"\d", ("P", "Nd"): r"\D"}
 _EXACT_CLASSES = {("p", "Nd"): r"\d", ("P", "Nd"): r"\D"}
 
 
@@ -120,7 +119,7 @@ def to_python(pattern: str) -> str:
     def spelled(negated: bool, name: str, inside: bool) -> str:
         if name == "L" and not inside:
             return _letters(negated)
-        exact = (_EXACT_IN_BRACKETS if inside else _EXACT_CLASSES).get(("P" if negated else "p", name))
+        exact = _EXACT_CLASSES.get(("P" if negated else "p", name))
         if exact is None:
             where = "inside brackets " if inside else ""
             raise PatternError(
@@ -415,11 +414,10 @@ def sample(pattern: str, rng: random.Random) -> str | None:
     """A string ``pattern`` matches (checked), drawn from its literals, classes, repeats, groups and
     alternatives; None for a pattern that cannot be read or drawn (a back reference, a lookaround that
     the draws do not meet)."""
-    try:
-        python = re.compile(_drawable(pattern))
-        tree = _parser.parse(python.pattern, python.flags)
-    except (PatternError, re.error):
+    drawing = _drawing(pattern)
+    if drawing is None:
         return None
+    python, tree = drawing
     for _ in range(5):
         try:
             drawn = _emit(tree, rng)
@@ -428,6 +426,17 @@ def sample(pattern: str, rng: random.Random) -> str | None:
         if python.search(drawn):
             return drawn
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _drawing(pattern: str) -> tuple[re.Pattern[str], Any] | None:
+    """``pattern`` compiled for drawing and its parsed tree (which ``_emit`` only reads), once per pattern:
+    the generator draws several times for every patterned field of every answer it makes."""
+    try:
+        python = re.compile(_drawable(pattern))
+        return python, _parser.parse(python.pattern, python.flags)
+    except (PatternError, re.error):
+        return None
 
 
 _ASCII_CLASSES = {"L": "A-Za-z", "Lu": "A-Z", "Ll": "a-z", "N": "0-9", "Nd": "0-9"}
