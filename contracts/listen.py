@@ -73,9 +73,9 @@ class Recorder:
         self._attempts: OrderedDict[str, int] = OrderedDict()  # the newest deliveries' attempt counts
         self._lock = threading.Lock()
 
-    def add(self, entry: dict[str, Any], size: int | None = None) -> dict[str, Any]:
-        """Keep ``entry``, which holds about ``size`` bytes of what was sent (its ``bytes`` by default)."""
-        held = int(entry.get("bytes") or 0) if size is None else size
+    def add(self, entry: dict[str, Any], size: int) -> dict[str, Any]:
+        """Keep ``entry``, which holds about ``size`` bytes of what was sent."""
+        held = size
         with self._lock:
             entry["id"] = self._next_id
             self._next_id += 1
@@ -122,7 +122,8 @@ class Recorder:
             self.dropped = 0
 
 
-def _clip(text: str, limit: int = CLIP) -> str:
+def clip(text: str, limit: int = CLIP) -> str:
+    """``text`` cut at ``limit`` characters, saying how long it was."""
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
@@ -210,17 +211,21 @@ def _not_utf8(body: bytes, what: str = "the body") -> str | None:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"{what} is not UTF-8 (byte 0x{body[exc.start : exc.start + 1].hex()} at offset {exc.start})"
+        return _not_utf8_at(body, exc, what)
     return None
+
+
+def _not_utf8_at(body: bytes, exc: UnicodeDecodeError, what: str = "the body") -> str:
+    return f"{what} is not UTF-8 (byte 0x{body[exc.start : exc.start + 1].hex()} at offset {exc.start})"
 
 
 def read_json(body: bytes) -> tuple[Any, str | None, bool]:
     """The JSON value of a body, or why it is not one and whether validating it is pointless or unsafe (not
     UTF-8, not JSON, or nested too deep for a validator or a JSON encoder to walk)."""
-    why = _not_utf8(body)
-    if why is not None:
-        return None, f"{why}; JSON is UTF-8", True
-    text = body.decode("utf-8")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"{_not_utf8_at(body, exc)}; JSON is UTF-8", True
     try:
         value = json.loads(text, parse_constant=_not_json_constant, parse_float=_finite)
     except RecursionError:
@@ -242,14 +247,21 @@ def read_json(body: bytes) -> tuple[Any, str | None, bool]:
     return value, None, False
 
 
-def parse_payload(kind: CallbackKind | None, query: str, media_type: str, body: bytes) -> Any:
+def parse_payload(
+    kind: CallbackKind | None,
+    query: str,
+    media_type: str,
+    body: bytes,
+    read: tuple[Any, str | None, bool] | None = None,
+) -> Any:
     """What a person reads as the delivery: the query's fields for a callback sent as a query string (a
-    body beside it is not what the vendor sends), else the body as its content-type says."""
+    body beside it is not what the vendor sends), else the body as its content-type says. ``read``: what
+    ``read_json`` made of a JSON body already, if it was asked."""
     if (kind is not None and kind.callback.encoding == "query") or not body:
         return model.form_decode(query) or None
     text = body.decode("utf-8", "replace")
     if media_type.endswith("json"):
-        value, why, _ = read_json(body)
+        value, why, _ = read if read is not None else read_json(body)
         return value if why is None else text
     if media_type == "application/x-www-form-urlencoded":
         return model.form_decode(text)
@@ -268,11 +280,11 @@ def describe(entry: Mapping[str, Any]) -> str:
         lines.append(f"    why: {problem}")
     payload = entry.get("payload")
     if isinstance(payload, Mapping) and payload:
-        shown = ", ".join(f"{k}={_clip(repr(v), 80)}" for k, v in list(payload.items())[:8])
+        shown = ", ".join(f"{k}={clip(repr(v), 80)}" for k, v in list(payload.items())[:8])
         more = f", ... ({len(payload)} fields)" if len(payload) > 8 else ""
         lines.append(f"    {shown}{more}")
     elif payload:
-        lines.append(f"    {_clip(repr(payload) if isinstance(payload, list) else str(payload), 200)}")
+        lines.append(f"    {clip(repr(payload) if isinstance(payload, list) else str(payload), 200)}")
     return "\n".join(lines)
 
 
@@ -323,26 +335,36 @@ def create_listener(
         return _JSON({"received": found, "dropped": recorder.dropped, "max_received": recorder.max_entries})
 
     def judge(
-        method: str, path: str, query: str, headers: dict[str, str], body: bytes, unread: str | None
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        unread: str | None,
+        media_type: str,
+        read: tuple[Any, str | None, bool] | None,
     ) -> tuple[list[CallbackKind], list[str]]:
         """The registrations a delivery is for and why it is invalid. ``unread``: why its body could not be
         taken in (too big, an encoding not undone). A body that cannot be read is not validated (nothing a
-        validator says of it would be truer), and a validator's own failure is reported, never a 500."""
-        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        validator says of it would be truer), and a validator's own failure is reported, never a 500.
+        ``read``: ``read_json`` of a JSON body that was taken in."""
         why, validate = unread, unread is None
-        if validate and body and media_type.endswith("json"):
-            _, why, pointless = read_json(body)
+        if validate and read is not None:
+            _, why, pointless = read
             validate = not pointless  # NaN is still validated: the validator reads it as a number
         elif validate and body and media_type == "application/x-www-form-urlencoded":
             why = _not_utf8(body, "the form body")
             validate = why is None
-        found = callbacks.registered_for(candidates, method, path)
-        problems = [] if found else [f"no callback or webhook of this spec is sent with {method}"]
+        problems: list[str] = []
         if validate:
             try:
                 found, problems = callbacks.classify(candidates, method, path, query, headers, body or None)
+                return found, ([why] if why else []) + problems
             except Exception as exc:
                 problems = [f"mockline listen could not validate this delivery: {type(exc).__name__}: {exc}"]
+        found = callbacks.registered_for(candidates, method, path)
+        if not found and not problems:
+            problems = [f"no callback or webhook of this spec is sent with {method}"]
         return found, ([why] if why else []) + problems
 
     async def receive(request: Request) -> Response:
@@ -355,9 +377,12 @@ def create_listener(
             body, unread, too_big = decode_body(
                 raw, headers.get("content-encoding", ""), options.max_body_bytes
             )
-        found, problems = judge(request.method, request.url.path, query, headers, body, unread)
+        read = read_json(body) if unread is None and body and media_type.endswith("json") else None
+        found, problems = judge(
+            request.method, request.url.path, query, headers, body, unread, media_type, read
+        )
         kind = found[0] if found else None
-        payload = parse_payload(kind, query, media_type, b"" if unread else body)
+        payload = parse_payload(kind, query, media_type, b"" if unread else body, read)
         key = hashlib.sha256(f"{request.method} {request.url.path}?{query}\n".encode() + raw).hexdigest()
         attempt = recorder.attempt(key)
         answered = options.status
@@ -386,7 +411,7 @@ def create_listener(
                 "payload": payload,
                 "bytes": len(body),
                 "valid": kind is not None and not problems,
-                "problems": [_clip(p) for p in problems],
+                "problems": [clip(p) for p in problems],
                 "attempt": attempt,
                 "answered": answered or f"no answer for {options.hang_seconds:g} s",
             },

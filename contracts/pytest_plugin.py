@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from contracts import model
-from contracts.listen import ListenOptions, Recorder, create_listener
+from contracts.listen import ListenOptions, Recorder, clip, create_listener
 
 
 def _free_port() -> int:
@@ -198,8 +198,7 @@ _MISSING = object()
 
 def _shown(value: Any) -> str:
     """A value as a failure message quotes it: its repr, clipped."""
-    text = repr(value)
-    return text if len(text) <= 120 else f"{text[:120]}... ({len(text)} characters)"
+    return clip(repr(value), 120)
 
 
 def _differences(where: str, value: Any, wanted: Any) -> list[str]:
