@@ -25,6 +25,7 @@ give), never a violation, and the report names the credential check as left out.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import socket
 import ssl
@@ -132,15 +133,11 @@ def _schema_at(schema: Any, path: tuple[str, ...]) -> Mapping[str, Any] | None:
 
 
 def _lookup(payload: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
-    node = payload
-    for key in path:
-        if isinstance(node, Mapping) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            return False, None
-    return True, node
+    """Whether ``path`` reaches into ``payload``, and what it reaches (one step at a time, as a pointer)."""
+    try:
+        return True, functools.reduce(model.child, path, payload)
+    except model.UnresolvableRef:
+        return False, None
 
 
 def _with(payload: Any, path: tuple[str, ...], value: Any) -> Any:
@@ -267,7 +264,7 @@ def _wrong_type(kind: CallbackKind, payload: Any) -> Any:
     required = [k for k in kind.required_fields() if k in payload]
     for key in [*required, *(k for k in payload if k not in required)]:
         for wrong in _WRONG_VALUES:
-            broken = {**copy.deepcopy(dict(payload)), key: wrong}
+            broken = {**payload, key: wrong}  # a top-level field replaced: encoding only reads the rest
             if callbacks.problems(kind, *kind.encode(broken)):
                 return broken
     return None
@@ -382,8 +379,9 @@ def verify_receiver(
     try:
         for kind in found:
             given = fields[id(kind)]
-            _Kind(kind, driver, report, on_result or (lambda ok: None), given).drive()
-            not_given.update(dict.fromkeys(field_name(p) for p in given.credentials_not_given(kind)))
+            checker = _Kind(kind, driver, report, on_result or (lambda ok: None), given)
+            checker.drive()
+            not_given.update(dict.fromkeys(field_name(p) for p in checker.not_given))
     finally:
         driver.client.close()
         report.duration_seconds = time.perf_counter() - started

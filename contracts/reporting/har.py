@@ -59,6 +59,7 @@ def entry(exchange: Exchange) -> dict[str, Any]:
         request["postData"] = {"mimeType": request_type, "text": posted["text"]}
         if "encoding" in posted:
             request["postData"]["comment"] = "base64"
+    content = _content(exchange.response_body, response_type, exchange.response_size)
     return {
         "startedDateTime": exchange.started,
         "time": exchange.elapsed_ms,
@@ -69,12 +70,10 @@ def entry(exchange: Exchange) -> dict[str, Any]:
             "httpVersion": exchange.http_version,
             "cookies": [],
             "headers": [{"name": k, "value": v} for k, v in exchange.response_headers],
-            "content": _content(exchange.response_body, response_type, exchange.response_size),
+            "content": content,
             "redirectURL": _header(exchange.response_headers, "location"),
             "headersSize": -1,
-            "bodySize": len(exchange.response_body)
-            if exchange.response_size is None
-            else exchange.response_size,
+            "bodySize": content["size"],
         },
         "cache": {},
         "timings": {"send": 0, "wait": exchange.elapsed_ms, "receive": 0},
