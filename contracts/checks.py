@@ -264,13 +264,18 @@ def _content_type(response: Any) -> str:
     return str(value).split(";", 1)[0].strip().lower()
 
 
-def _documented_media_types(case: Any, document: Mapping[str, Any], status: int) -> set[str]:
+def _documented_response(case: Any, document: Mapping[str, Any], status: int) -> Mapping[str, Any]:
+    """The response the operation documents for ``status`` (its code, its range's ``NXX``, else
+    ``default``), references resolved; empty when none."""
     responses = _operation_document(case).get("responses") or {}
     for key in (str(status), f"{str(status)[0]}XX", "default"):
         if key in responses:
-            response = model.resolve(document, responses[key]) or {}
-            return set((response.get("content") or {}).keys())
-    return set()
+            return model.resolve(document, responses[key]) or {}
+    return {}
+
+
+def _documented_media_types(case: Any, document: Mapping[str, Any], status: int) -> set[str]:
+    return set((_documented_response(case, document, status).get("content") or {}).keys())
 
 
 def keep_failure(failure: Any, case: Any, response: Any) -> bool:
@@ -697,13 +702,9 @@ def deleted_id_gone(ctx: Any, response: Any, case: Any) -> bool | None:
 
 def _documented_schema(case: Any, document: Mapping[str, Any], status: int, media_type: str) -> Any:
     """The schema the operation documents for ``status`` in ``media_type``, references resolved."""
-    responses = _operation_document(case).get("responses") or {}
-    for key in (str(status), f"{str(status)[0]}XX", "default"):
-        if key in responses:
-            response = model.resolve(document, responses[key]) or {}
-            media = (response.get("content") or {}).get(media_type) or {}
-            return model.resolve(document, media.get("schema")) if "schema" in media else None
-    return None
+    content = _documented_response(case, document, status).get("content") or {}
+    media = content.get(media_type) or {}
+    return model.resolve(document, media.get("schema")) if "schema" in media else None
 
 
 @schemathesis.deserializer("text/plain")
