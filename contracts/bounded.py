@@ -56,9 +56,7 @@ class RequestsAnswerError(ContractsError, requests.RequestException):
     """A requests answer past :data:`MAX_ANSWER_BYTES` or its timeout, or one that broke off mid-body."""
 
 
-def _size(count: int) -> str:
-    mib = 1024 * 1024
-    return f"{count // mib} MiB" if count % mib == 0 else f"{count} bytes"
+_CAP = f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB"  # as the messages say it
 
 
 class _Budget:
@@ -89,7 +87,7 @@ class _Budget:
 
     def too_large(self) -> str:
         decoded = f" once its {self.encoding} encoding is undone" if self.encoding else ""
-        return f"the answer's body went past {_size(MAX_ANSWER_BYTES)}{decoded}: mockline reads no more of an answer"
+        return f"the answer's body went past {_CAP}{decoded}: mockline reads no more of an answer"
 
     def _so_far(self, raw: int) -> str:
         if self.declared is not None and not self.encoding:
